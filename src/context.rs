@@ -1,0 +1,174 @@
+//! [`Context`]: where the work runs, a GPU through wgpu or the CPU twin.
+//!
+//! A context is made once and reused: it owns the wgpu device and queue and
+//! the cache of compiled pipelines, so later fits pay no start-up cost.
+//! Nothing is global; two contexts are independent.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+
+/// Which backend a [`Context`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// A wgpu adapter (Vulkan, Metal, DX12, GL or the browser's WebGPU).
+    Gpu,
+    /// The multi-threaded pure-Rust CPU twin.
+    Cpu,
+}
+
+/// Options for opening a GPU context.
+///
+/// ```no_run
+/// use gpu_cluster::{Context, GpuOptions};
+/// let ctx = Context::gpu_with(&GpuOptions { max_binding_bytes: Some(1 << 20), ..Default::default() })?;
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuOptions {
+    /// Which adapter to prefer where there are several. Default: high
+    /// performance (the discrete GPU of a laptop).
+    pub power_preference: wgpu::PowerPreference,
+    /// Lower the storage-binding size below the adapter's own limit. Data
+    /// larger than a binding is split into several; this knob lets tests and
+    /// benchmarks exercise the split path on small data. `None`: the
+    /// adapter's limit.
+    pub max_binding_bytes: Option<u64>,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            max_binding_bytes: None,
+        }
+    }
+}
+
+/// Where the work runs: a GPU (wgpu) or the CPU twin.
+///
+/// ```no_run
+/// use gpu_cluster::Context;
+/// let ctx = Context::auto()?;          // a real GPU if there is one, else the CPU
+/// println!("running on {ctx}");
+/// let cpu = Context::cpu();            // always available
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+pub(crate) enum Inner {
+    Gpu(Arc<Gpu>),
+    Cpu,
+}
+
+impl Context {
+    /// A real GPU if there is one, otherwise the CPU twin, with a logged
+    /// note saying why. Software adapters (lavapipe, SwiftShader) are passed
+    /// over: they are slower than the CPU twin. Use [`Context::gpu`] to take
+    /// any adapter.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn auto() -> Result<Self> {
+        pollster::block_on(Self::auto_async())
+    }
+
+    /// The async form of [`Context::auto`], for the browser.
+    pub async fn auto_async() -> Result<Self> {
+        match Gpu::request(&GpuOptions::default(), false).await {
+            Ok(gpu) => Ok(Self::from_gpu(gpu)),
+            Err(e) => {
+                log::warn!("using the CPU backend: {e}");
+                Ok(Self::cpu())
+            }
+        }
+    }
+
+    /// Any GPU adapter, software ones included; an error when there is none.
+    /// Honours `WGPU_BACKEND` (e.g. `vulkan`) and `WGPU_ADAPTER_NAME`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn gpu() -> Result<Self> {
+        Self::gpu_with(&GpuOptions::default())
+    }
+
+    /// [`Context::gpu`] with options.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn gpu_with(options: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::gpu_async(options))
+    }
+
+    /// The async form of [`Context::gpu_with`], for the browser.
+    pub async fn gpu_async(options: &GpuOptions) -> Result<Self> {
+        Ok(Self::from_gpu(Gpu::request(options, true).await?))
+    }
+
+    /// The CPU twin, parallel over all cores (with the `parallel` feature).
+    pub fn cpu() -> Self {
+        Self { inner: Inner::Cpu }
+    }
+
+    /// Adopts an application's own wgpu device and queue, so clustering
+    /// shares the GPU with its rendering instead of opening a second device.
+    /// The device's limits are used as they are.
+    pub fn from_wgpu(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        Self::from_gpu(Gpu::from_device(device, queue, None, &GpuOptions::default()))
+    }
+
+    fn from_gpu(gpu: Gpu) -> Self {
+        Self {
+            inner: Inner::Gpu(Arc::new(gpu)),
+        }
+    }
+
+    /// GPU or CPU.
+    pub fn backend(&self) -> BackendKind {
+        match self.inner {
+            Inner::Gpu(_) => BackendKind::Gpu,
+            Inner::Cpu => BackendKind::Cpu,
+        }
+    }
+
+    /// The adapter's own description, when the context is a GPU opened by
+    /// this crate (not one adopted with [`Context::from_wgpu`]).
+    pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
+        match &self.inner {
+            Inner::Gpu(gpu) => gpu.adapter_info(),
+            Inner::Cpu => None,
+        }
+    }
+
+    /// True for software adapters (lavapipe, SwiftShader, WARP): correct,
+    /// but their timings say nothing about GPUs.
+    pub fn is_software(&self) -> bool {
+        self.adapter_info().is_some_and(crate::gpu::is_software)
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl fmt::Display for Context {
+    /// A one-line description: the adapter (name, or vendor and architecture
+    /// where the name is empty, as SwiftShader's is), its backend, and
+    /// "software" where that applies; or the CPU and its thread count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Gpu(gpu) => match gpu.adapter_info() {
+                Some(info) => crate::gpu::describe(info, f),
+                None => f.write_str("GPU (device given by the application)"),
+            },
+            Inner::Cpu => write!(f, "CPU ({} threads)", crate::cpu::threads()),
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Context({self})")
+    }
+}

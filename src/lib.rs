@@ -1,0 +1,43 @@
+//! Clustering on any GPU through WebGPU (`wgpu`), with a pure-Rust CPU twin
+//! for every GPU stage.
+//!
+//! The reference workload: six Gaussian blobs, five iterations of blurring
+//! mean shift with a gaussian kernel of bandwidth 2.5.
+//!
+//! ```no_run
+//! use gpu_cluster::{Blobs, Context, MeanShift};
+//!
+//! let data = Blobs::default().generate()?;         // 1500 x 2, seeded
+//! let ctx = Context::auto()?;                      // a GPU if there is one, else the CPU
+//! let fit = MeanShift::new(2.5).blurring(5).fit(&ctx, &data.points)?;
+//! println!("{} clusters on {ctx}", fit.n_clusters());
+//! for (k, centre) in fit.centers().rows().enumerate() {
+//!     println!("cluster {k}: {centre:?}, {} points", fit.counts()[k]);
+//! }
+//! // Standard mode is scikit-learn's MeanShift (flat kernel, estimated bandwidth):
+//! let sk = MeanShift::default().bin_seeding(true).fit(&ctx, &data.points)?;
+//! assert_eq!(sk.labels().len(), 1500);
+//! # Ok::<(), gpu_cluster::Error>(())
+//! ```
+//!
+//! A [`Context`] is opened once and reused: it owns the device, its queue and
+//! the compiled pipelines. Every fit validates its input and parameters and
+//! returns an [`Error`] rather than panicking.
+
+#![warn(missing_docs)]
+
+pub mod blobs;
+mod context;
+mod cpu;
+mod error;
+mod gpu;
+mod kernel;
+pub mod meanshift;
+mod points;
+
+pub use blobs::{Blobs, BlobsData};
+pub use context::{BackendKind, Context, GpuOptions};
+pub use error::{Error, Result};
+pub use kernel::Kernel;
+pub use meanshift::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
+pub use points::Points;

@@ -1,0 +1,117 @@
+//! scikit-learn's `estimate_bandwidth`: the mean distance from each point to
+//! its k-th nearest neighbour, `k = max(1, int(n * quantile))`, the point
+//! itself counted as its own first neighbour.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::stages;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::points::Points;
+
+/// How to estimate the bandwidth when none is given.
+///
+/// ```no_run
+/// use gpu_cluster::{BandwidthEstimate, Context, Points};
+/// let x = Points::new(&[0.0, 0.1, 0.2, 5.0, 5.1, 5.2], 1)?;
+/// let h = BandwidthEstimate::new(0.5).estimate(&Context::cpu(), &x)?;
+/// assert!(h > 0.0);
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandwidthEstimate {
+    /// Fraction of the points that make a neighbourhood, in `(0, 1]`.
+    /// scikit-learn's default is 0.3.
+    pub quantile: f64,
+    /// Estimate on a random subset of this many points (both as data and as
+    /// queries, like scikit-learn), drawn with `seed`. `None`: all points.
+    /// The estimate is O(n^2), so large data wants a subset.
+    pub n_samples: Option<usize>,
+    /// Seed of the subset draw (ChaCha8, the same on every platform).
+    pub seed: u64,
+}
+
+impl Default for BandwidthEstimate {
+    fn default() -> Self {
+        Self {
+            quantile: 0.3,
+            n_samples: None,
+            seed: 0,
+        }
+    }
+}
+
+impl BandwidthEstimate {
+    /// The estimate with this quantile over all points.
+    pub fn new(quantile: f64) -> Self {
+        Self {
+            quantile,
+            ..Self::default()
+        }
+    }
+
+    /// Checks the parameters against a data size.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if !(self.quantile > 0.0 && self.quantile <= 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "quantile",
+                value: self.quantile.to_string(),
+                reason: "must be in (0, 1]",
+            });
+        }
+        if self.n_samples == Some(0) {
+            return Err(Error::InvalidParameter {
+                name: "n_samples",
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        Ok(())
+    }
+
+    /// Estimates the bandwidth of `x` on `ctx` (the k-th-neighbour search is
+    /// a GPU stage).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn estimate(&self, ctx: &Context, x: &Points) -> Result<f32> {
+        pollster::block_on(self.estimate_async(ctx, x))
+    }
+
+    /// The async form of [`BandwidthEstimate::estimate`].
+    pub async fn estimate_async(&self, ctx: &Context, x: &Points) -> Result<f32> {
+        self.validate()?;
+        let centred = super::centre(x);
+        self.estimate_centred(ctx, &centred, x.dim()).await
+    }
+
+    /// The estimate on data already centred (distances do not change).
+    pub(crate) async fn estimate_centred(&self, ctx: &Context, data: &[f32], dim: usize) -> Result<f32> {
+        let n = data.len() / dim;
+        let subset;
+        let data = match self.n_samples {
+            Some(m) if m < n => {
+                let mut idx: Vec<usize> = (0..n).collect();
+                idx.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
+                subset = idx[..m]
+                    .iter()
+                    .flat_map(|&i| data[i * dim..(i + 1) * dim].iter().copied())
+                    .collect::<Vec<f32>>();
+                &subset[..]
+            }
+            _ => data,
+        };
+        let rows = data.len() / dim;
+        // In f64 exactly like scikit-learn's int(n * quantile).
+        let k = ((rows as f64 * self.quantile) as usize).max(1);
+        let kth = stages::kth_distance(ctx, data, data, dim, k).await?;
+        let h = (kth.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64) as f32;
+        if h > 0.0 {
+            Ok(h)
+        } else {
+            Err(Error::ZeroBandwidth {
+                quantile: self.quantile,
+            })
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! Mean shift, scikit-learn's `MeanShift` (standard mode) and blurring mean
+//! shift (GBMS, the reference workload), on a GPU or the CPU twin.
+//!
+//! [`MeanShift`] holds parameters; [`MeanShift::fit`] checks them against the
+//! data, runs the stages of [`stages`] on the context's backend, merges modes
+//! into clusters and returns a [`MeanShiftFit`]. What each step computes,
+//! down to ties, is scikit-learn's; the differences are listed on
+//! [`MeanShift`].
+
+mod bandwidth;
+mod merge;
+mod params;
+mod seeding;
+pub(crate) mod stages;
+
+pub use bandwidth::BandwidthEstimate;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::kernel::{Kernel, KernelCoeffs};
+use crate::points::Points;
+use params::Checked;
+use stages::{SeekStatus, Window};
+
+/// Standard or blurring mean shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// scikit-learn's `MeanShift`: seeds climb over the fixed data.
+    #[default]
+    Standard,
+    /// Blurring mean shift (GBMS): every iteration moves all points to the
+    /// kernel-weighted mean of the current positions.
+    Blurring,
+}
+
+/// Why the iterations stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Standard mode: every seed's last shift was `<= tol * h` (or its
+    /// window was empty).
+    Converged,
+    /// The iteration cap (`max_iter`) was reached (standard mode: by at least
+    /// one seed).
+    MaxIter,
+    /// Blurring with an explicit iteration count: all of them ran.
+    Iterations,
+    /// Blurring until stable: the largest shift of an iteration was
+    /// `<= tol * h`.
+    ShiftBelowTol,
+    /// Blurring until stable: the labels were identical after two
+    /// consecutive iterations.
+    LabelsStable,
+}
+
+/// Mean-shift parameters: a builder, checked when [`fit`](MeanShift::fit)
+/// sees the data.
+///
+/// Defaults are scikit-learn's: bandwidth estimated with quantile 0.3, flat
+/// kernel, standard mode, seeds = all points, no bin seeding,
+/// `min_bin_freq` 1, `cluster_all` on, `max_iter` 300, `tol` 1e-3 (relative
+/// to the bandwidth: scikit-learn's fixed rule). Blurring mode defaults to
+/// the gaussian kernel.
+///
+/// Deliberate differences from scikit-learn: an estimated bandwidth of 0 is
+/// an error; sample weights and kernels other than flat exist only here;
+/// data are centred (mean subtracted, in `f64`) before the `f32` work, so
+/// results can differ from scikit-learn's `float64` in the last bits.
+///
+/// ```no_run
+/// use gpu_cluster::{Context, MeanShift, Points};
+/// let x = Points::new(&[0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0], 2)?;
+/// let fit = MeanShift::new(1.0).fit(&Context::auto()?, &x)?;
+/// assert_eq!(fit.labels(), &[0, 0, 1, 1]);
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanShift {
+    pub(crate) bandwidth: Option<f32>,
+    pub(crate) estimate: BandwidthEstimate,
+    pub(crate) kernel: Option<Kernel>,
+    pub(crate) mode: Mode,
+    pub(crate) iterations: Option<usize>,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f32,
+    pub(crate) bin_seeding: bool,
+    pub(crate) min_bin_freq: usize,
+    pub(crate) cluster_all: bool,
+    pub(crate) seeds: Option<Points>,
+    pub(crate) weights: Option<Vec<f32>>,
+    pub(crate) record_trajectory: bool,
+}
+
+impl Default for MeanShift {
+    fn default() -> Self {
+        Self {
+            bandwidth: None,
+            estimate: BandwidthEstimate::default(),
+            kernel: None,
+            mode: Mode::Standard,
+            iterations: None,
+            max_iter: 300,
+            tol: 1e-3,
+            bin_seeding: false,
+            min_bin_freq: 1,
+            cluster_all: true,
+            seeds: None,
+            weights: None,
+            record_trajectory: false,
+        }
+    }
+}
+
+impl MeanShift {
+    /// Mean shift with bandwidth `h` (must be finite and > 0; checked at fit).
+    pub fn new(bandwidth: f32) -> Self {
+        Self {
+            bandwidth: Some(bandwidth),
+            ..Self::default()
+        }
+    }
+
+    /// Mean shift whose bandwidth is estimated from the data
+    /// (scikit-learn's `estimate_bandwidth`, see [`BandwidthEstimate`]).
+    ///
+    /// ```no_run
+    /// use gpu_cluster::{BandwidthEstimate, Context, MeanShift, Points};
+    /// # let x = Points::new(&[0.0, 1.0, 2.0], 1)?;
+    /// let fit = MeanShift::estimated(BandwidthEstimate::new(0.2)).fit(&Context::cpu(), &x)?;
+    /// println!("bandwidth {}", fit.bandwidth());
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn estimated(estimate: BandwidthEstimate) -> Self {
+        Self {
+            estimate,
+            ..Self::default()
+        }
+    }
+
+    /// The kernel. Default: flat in standard mode, gaussian in blurring mode.
+    pub fn kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = Some(kernel);
+        self
+    }
+
+    /// Standard or blurring mode. Blurring set this way stops by itself
+    /// (see [`MeanShift::blurring_until_stable`]).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Blurring mode with exactly `iterations` iterations (the reference
+    /// workload is 5). Gaussian blurring never stops by itself and, given
+    /// time, merges everything, so a fixed count is the usual choice.
+    pub fn blurring(mut self, iterations: usize) -> Self {
+        self.mode = Mode::Blurring;
+        self.iterations = Some(iterations);
+        self
+    }
+
+    /// Blurring mode that stops by the GBMS rule: when the largest shift of
+    /// an iteration is `<= tol * h`, or when the labels are identical after
+    /// two consecutive iterations, or after `max_iter` iterations. Each
+    /// iteration then reads positions back to label them.
+    pub fn blurring_until_stable(mut self) -> Self {
+        self.mode = Mode::Blurring;
+        self.iterations = None;
+        self
+    }
+
+    /// Cap on iterations: per seed in standard mode (scikit-learn's
+    /// `max_iter`, default 300), in total for blurring until stable.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Convergence threshold relative to the bandwidth: a seed stops when
+    /// its shift is `<= tol * h`. Default 1e-3, scikit-learn's fixed rule.
+    pub fn tol(mut self, tol: f32) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Seed from the occupied cells of a grid of side `h` rather than from
+    /// every point (scikit-learn's `bin_seeding`): far fewer seeds, faster.
+    pub fn bin_seeding(mut self, on: bool) -> Self {
+        self.bin_seeding = on;
+        self
+    }
+
+    /// With bin seeding, keep only bins holding at least this many points.
+    pub fn min_bin_freq(mut self, n: usize) -> Self {
+        self.min_bin_freq = n;
+        self
+    }
+
+    /// Whether every point gets a cluster (default) or points farther than
+    /// `h` from every centre get label -1.
+    pub fn cluster_all(mut self, on: bool) -> Self {
+        self.cluster_all = on;
+        self
+    }
+
+    /// Start from these seeds instead of the points or bins (standard mode).
+    pub fn seeds(mut self, seeds: Points) -> Self {
+        self.seeds = Some(seeds);
+        self
+    }
+
+    /// One weight per point (finite, >= 0): weights both the means and the
+    /// intensities. Not in scikit-learn.
+    pub fn sample_weights(mut self, weights: Vec<f32>) -> Self {
+        self.weights = Some(weights);
+        self
+    }
+
+    /// Keep every blurring iteration's positions (for animations); costs a
+    /// copy of the data per iteration.
+    pub fn record_trajectory(mut self, on: bool) -> Self {
+        self.record_trajectory = on;
+        self
+    }
+
+    /// Fits on `ctx`, blocking until the GPU is done.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn fit(&self, ctx: &Context, x: &Points) -> Result<MeanShiftFit> {
+        pollster::block_on(self.fit_async(ctx, x))
+    }
+
+    /// The async form of [`MeanShift::fit`], for the browser.
+    pub async fn fit_async(&self, ctx: &Context, x: &Points) -> Result<MeanShiftFit> {
+        let checked = params::check(self, x)?;
+        let dim = x.dim();
+        let mean = mean_f64(x);
+        let data = centre_with(x.as_slice(), &mean);
+        let bandwidth = match checked.bandwidth {
+            Some(h) => h,
+            None => self.estimate.estimate_centred(ctx, &data, dim).await?,
+        };
+        let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
+        let win = Window {
+            data: &data,
+            weights: self.weights.as_deref(),
+            dim,
+            coeffs,
+        };
+        let run = match self.mode {
+            Mode::Standard => self.run_standard(ctx, &win, x, &mean, &checked).await?,
+            Mode::Blurring => self.run_blurring(ctx, &win, &checked).await?,
+        };
+        let labels = merge::nearest_labels(
+            run.label_points.as_deref().unwrap_or(&data),
+            &run.merged.centers,
+            dim,
+            (!self.cluster_all).then_some(bandwidth),
+        );
+        let mut counts = vec![0usize; run.merged.intensity.len()];
+        for &l in &labels {
+            if let Ok(l) = usize::try_from(l) {
+                counts[l] += 1;
+            }
+        }
+        let uncentre = |v: &[f32]| -> Points {
+            let flat = v
+                .chunks_exact(dim)
+                .flat_map(|r| r.iter().zip(&mean).map(|(a, m)| (f64::from(*a) + m) as f32))
+                .collect();
+            Points::from_vec(flat, dim).expect("shifted finite points stay finite")
+        };
+        Ok(MeanShiftFit {
+            centers: uncentre(&run.merged.centers),
+            intensity: run.merged.intensity,
+            labels,
+            counts,
+            n_iter: run.n_iter,
+            stop: run.stop,
+            bandwidth,
+            kernel: checked.kernel,
+            mode: self.mode,
+            cluster_all: self.cluster_all,
+            positions: run.label_points.as_deref().map(uncentre),
+            trajectory: run.trajectory.iter().map(|t| uncentre(t)).collect(),
+        })
+    }
+
+    async fn run_standard(
+        &self,
+        ctx: &Context,
+        win: &Window<'_>,
+        x: &Points,
+        mean: &[f64],
+        checked: &Checked,
+    ) -> Result<Run> {
+        let h = win.coeffs.h2.sqrt();
+        let seeds = match (&self.seeds, self.bin_seeding) {
+            (Some(s), _) => centre_with(s.as_slice(), mean),
+            (None, true) => {
+                let raw = seeding::bin_seeds(x.as_slice(), x.dim(), h, self.min_bin_freq);
+                if raw.is_empty() {
+                    return Err(Error::NoSeeds {
+                        min_bin_freq: self.min_bin_freq,
+                    });
+                }
+                centre_with(&raw, mean)
+            }
+            (None, false) => win.data.to_vec(),
+        };
+        let max_iter = checked.max_iter;
+        let out = stages::seek(ctx, win, &seeds, self.tol * h, max_iter).await?;
+        let keep: Vec<bool> = out.status.iter().map(|s| *s != SeekStatus::Dropped).collect();
+        if !keep.contains(&true) {
+            return Err(Error::NoPointInRange { bandwidth: h });
+        }
+        let stop = if out.status.contains(&SeekStatus::MaxIter) {
+            StopReason::MaxIter
+        } else {
+            StopReason::Converged
+        };
+        Ok(Run {
+            merged: merge::merge_modes(&out.positions, &out.intensity, &keep, win.dim, h),
+            n_iter: out.iterations.iter().copied().max().unwrap_or(0) as usize,
+            stop,
+            label_points: None,
+            trajectory: Vec::new(),
+        })
+    }
+
+    async fn run_blurring(&self, ctx: &Context, win: &Window<'_>, checked: &Checked) -> Result<Run> {
+        let h = win.coeffs.h2.sqrt();
+        let dim = win.dim;
+        if let Some(n) = self.iterations {
+            let out = stages::blur(ctx, win, n, self.record_trajectory).await?;
+            let merged = blurred_modes(ctx, win, &out.positions).await?;
+            return Ok(Run {
+                merged,
+                n_iter: n,
+                stop: StopReason::Iterations,
+                label_points: Some(out.positions),
+                trajectory: out.trajectory,
+            });
+        }
+        // Until stable: one iteration at a time, labelled after each.
+        let mut positions = win.data.to_vec();
+        let mut trajectory = Vec::new();
+        let mut previous_labels: Option<Vec<i32>> = None;
+        let mut stop = StopReason::MaxIter;
+        let mut merged = blurred_modes(ctx, win, &positions).await?;
+        let mut n_iter = 0;
+        while n_iter < checked.max_iter as usize {
+            let out = stages::blur(ctx, &Window { data: &positions, ..*win }, 1, false).await?;
+            positions = out.positions;
+            n_iter += 1;
+            if self.record_trajectory {
+                trajectory.push(positions.clone());
+            }
+            merged = blurred_modes(ctx, win, &positions).await?;
+            if out.max_shift[0] <= self.tol * h {
+                stop = StopReason::ShiftBelowTol;
+                break;
+            }
+            let labels = merge::nearest_labels(&positions, &merged.centers, dim, None);
+            if previous_labels.as_ref() == Some(&labels) {
+                stop = StopReason::LabelsStable;
+                break;
+            }
+            previous_labels = Some(labels);
+        }
+        Ok(Run {
+            merged,
+            n_iter,
+            stop,
+            label_points: Some(positions),
+            trajectory,
+        })
+    }
+}
+
+/// Blurring-mode clusters: the final positions are the modes, each with the
+/// weight of final positions within `h` as its intensity.
+async fn blurred_modes(ctx: &Context, win: &Window<'_>, positions: &[f32]) -> Result<merge::Merged> {
+    let h = win.coeffs.h2.sqrt();
+    let at_end = Window {
+        data: positions,
+        ..*win
+    };
+    let counts = stages::shift(ctx, &at_end, positions).await?.counts;
+    let keep = vec![true; counts.len()];
+    Ok(merge::merge_modes(positions, &counts, &keep, win.dim, h))
+}
+
+/// What a mode's run hands to labelling.
+struct Run {
+    merged: merge::Merged,
+    n_iter: usize,
+    stop: StopReason,
+    /// Points to label by nearest centre when not the data (blurring: the
+    /// final positions).
+    label_points: Option<Vec<f32>>,
+    trajectory: Vec<Vec<f32>>,
+}
+
+/// Per-coordinate mean in `f64`.
+fn mean_f64(x: &Points) -> Vec<f64> {
+    let mut mean = vec![0.0f64; x.dim()];
+    for r in x.rows() {
+        for (m, v) in mean.iter_mut().zip(r) {
+            *m += f64::from(*v);
+        }
+    }
+    let n = x.len() as f64;
+    mean.iter_mut().for_each(|m| *m /= n);
+    mean
+}
+
+/// Subtracts `mean` from every row, in `f64`, rounding once to `f32`.
+fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
+    flat.chunks_exact(mean.len())
+        .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
+        .collect()
+}
+
+/// `x` centred on its own mean.
+pub(crate) fn centre(x: &Points) -> Vec<f32> {
+    centre_with(x.as_slice(), &mean_f64(x))
+}
+
+/// A fitted mean-shift model: centres, labels and how the run went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanShiftFit {
+    centers: Points,
+    intensity: Vec<f32>,
+    labels: Vec<i32>,
+    counts: Vec<usize>,
+    n_iter: usize,
+    stop: StopReason,
+    bandwidth: f32,
+    kernel: Kernel,
+    mode: Mode,
+    cluster_all: bool,
+    positions: Option<Points>,
+    trajectory: Vec<Points>,
+}
+
+impl MeanShiftFit {
+    /// Cluster centres; label `k` is row `k`. Ordered by intensity, highest
+    /// first (scikit-learn's order).
+    pub fn centers(&self) -> &Points {
+        &self.centers
+    }
+
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.centers.len()
+    }
+
+    /// Label of each point: its cluster, or -1 (only with `cluster_all`
+    /// off) for points farther than the bandwidth from every centre.
+    pub fn labels(&self) -> &[i32] {
+        &self.labels
+    }
+
+    /// Points labelled with each cluster.
+    pub fn counts(&self) -> &[usize] {
+        &self.counts
+    }
+
+    /// Intensity of each centre's mode: the (weighted) number of points
+    /// within the bandwidth of it, as used to rank modes in the merge.
+    pub fn intensities(&self) -> &[f32] {
+        &self.intensity
+    }
+
+    /// Iterations run: scikit-learn's `n_iter_` (the most any seed made) in
+    /// standard mode, the number of blurring iterations in blurring mode.
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+
+    /// Why the iterations stopped.
+    pub fn stop_reason(&self) -> StopReason {
+        self.stop
+    }
+
+    /// The bandwidth used (given or estimated).
+    pub fn bandwidth(&self) -> f32 {
+        self.bandwidth
+    }
+
+    /// The kernel used.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// The mode used.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Blurring mode: every point's final position.
+    pub fn final_positions(&self) -> Option<&Points> {
+        self.positions.as_ref()
+    }
+
+    /// Blurring mode with [`MeanShift::record_trajectory`]: the positions
+    /// after each iteration; empty otherwise.
+    pub fn trajectory(&self) -> &[Points] {
+        &self.trajectory
+    }
+
+    /// Labels new points by their nearest centre (ties: lowest label), with
+    /// the fit's `cluster_all` rule.
+    pub fn predict(&self, x: &Points) -> Result<Vec<i32>> {
+        if x.dim() != self.centers.dim() {
+            return Err(Error::DimensionMismatch {
+                expected: self.centers.dim(),
+                found: x.dim(),
+            });
+        }
+        Ok(merge::nearest_labels(
+            x.as_slice(),
+            self.centers.as_slice(),
+            x.dim(),
+            (!self.cluster_all).then_some(self.bandwidth),
+        ))
+    }
+}

@@ -1,0 +1,103 @@
+//! Checking [`MeanShift`] parameters against the data before any work.
+
+use super::{MeanShift, Mode};
+use crate::error::{Error, Result};
+use crate::kernel::Kernel;
+use crate::points::Points;
+
+/// Largest distance of a coordinate from its mean that the `f32` stages can
+/// square and sum over 1024+ dimensions without overflowing.
+pub(crate) const MAX_SPREAD: f64 = 1e15;
+
+/// Parameters after checking, with defaults resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Checked {
+    /// `None`: estimate from the data.
+    pub bandwidth: Option<f32>,
+    pub kernel: Kernel,
+    pub max_iter: u32,
+}
+
+fn invalid(name: &'static str, value: impl ToString, reason: &'static str) -> Error {
+    Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+/// Checks `ms` against the data `x`.
+pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
+    if let Some(h) = ms.bandwidth {
+        // h^2 must be a normal positive f32 for the folded kernel constants.
+        if !(h.is_finite() && h > 0.0 && (h * h).is_normal() && f64::from(h) <= MAX_SPREAD) {
+            return Err(invalid("bandwidth", h, "must be finite, > 0, and between 1e-19 and 1e15"));
+        }
+    } else {
+        ms.estimate.validate()?;
+    }
+    if !(ms.tol.is_finite() && ms.tol >= 0.0) {
+        return Err(invalid("tol", ms.tol, "must be finite and >= 0"));
+    }
+    let max_iter = u32::try_from(ms.max_iter)
+        .map_err(|_| invalid("max_iter", ms.max_iter, "must fit in 32 bits"))?;
+    if ms.mode == Mode::Blurring && ms.iterations.is_none() && max_iter == 0 {
+        return Err(invalid("max_iter", 0, "must be >= 1 for blurring until stable"));
+    }
+    if ms.min_bin_freq == 0 {
+        return Err(invalid("min_bin_freq", 0, "must be >= 1"));
+    }
+    if let Some(seeds) = &ms.seeds {
+        if ms.mode == Mode::Blurring {
+            return Err(invalid("seeds", "given", "seeds apply to standard mode only"));
+        }
+        if seeds.dim() != x.dim() {
+            return Err(Error::DimensionMismatch {
+                expected: x.dim(),
+                found: seeds.dim(),
+            });
+        }
+    }
+    if let Some(w) = &ms.weights {
+        if w.len() != x.len() {
+            return Err(Error::WeightsLength {
+                expected: x.len(),
+                found: w.len(),
+            });
+        }
+        if let Some((index, &value)) = w.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
+            return Err(Error::InvalidWeight { index, value });
+        }
+    }
+    check_spread(x)?;
+    let kernel = ms.kernel.unwrap_or(match ms.mode {
+        Mode::Standard => Kernel::Flat,
+        Mode::Blurring => Kernel::Gaussian,
+    });
+    Ok(Checked {
+        bandwidth: ms.bandwidth,
+        kernel,
+        max_iter,
+    })
+}
+
+/// Rejects data whose coordinates lie so far apart that squared distances
+/// would overflow `f32`.
+fn check_spread(x: &Points) -> Result<()> {
+    let d = x.dim();
+    let mut lo = vec![f64::INFINITY; d];
+    let mut hi = vec![f64::NEG_INFINITY; d];
+    for r in x.rows() {
+        for (k, &v) in r.iter().enumerate() {
+            lo[k] = lo[k].min(f64::from(v));
+            hi[k] = hi[k].max(f64::from(v));
+        }
+    }
+    match (0..d).find(|&k| hi[k] - lo[k] > MAX_SPREAD) {
+        Some(col) => Err(Error::SpreadTooLarge {
+            col,
+            spread: hi[col] - lo[col],
+        }),
+        None => Ok(()),
+    }
+}

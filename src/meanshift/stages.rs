@@ -1,0 +1,142 @@
+//! The stages mean shift runs, each dispatched to the GPU (`src/gpu/`,
+//! `shaders/`) or its CPU twin (`src/cpu/`), and the plain data they
+//! exchange. All coordinates here are centred (the data mean subtracted).
+
+use crate::context::{Context, Inner};
+use crate::error::Result;
+use crate::kernel::KernelCoeffs;
+use crate::{cpu, gpu};
+
+/// The data a shift stage streams over, with its kernel folded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window<'a> {
+    /// Row-major `n x dim` positions.
+    pub data: &'a [f32],
+    /// One weight per row, or `None` for all ones.
+    pub weights: Option<&'a [f32]>,
+    pub dim: usize,
+    pub coeffs: KernelCoeffs,
+}
+
+/// One shift of a set of queries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct ShiftOutput {
+    /// `q + num / den`, or `q` where `den` is 0.
+    pub positions: Vec<f32>,
+    /// `den`: total kernel weight of each query's window.
+    pub weight_sums: Vec<f32>,
+    /// Total sample weight within distance `h` of each query.
+    pub counts: Vec<f32>,
+}
+
+impl ShiftOutput {
+    pub fn with_capacity(m: usize, dim: usize) -> Self {
+        Self {
+            positions: Vec::with_capacity(m * dim),
+            weight_sums: Vec::with_capacity(m),
+            counts: Vec::with_capacity(m),
+        }
+    }
+}
+
+/// Result of blurring iterations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct BlurOutput {
+    /// Positions after the last iteration.
+    pub positions: Vec<f32>,
+    /// Largest shift (Euclidean) of each iteration.
+    pub max_shift: Vec<f32>,
+    /// Positions after each iteration, when asked for; otherwise empty.
+    pub trajectory: Vec<Vec<f32>>,
+}
+
+/// How a seed of standard mean shift stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum SeekStatus {
+    /// Its last shift was `<= tol * h`.
+    Converged = 1,
+    /// It made `max_iter` counted steps.
+    MaxIter = 2,
+    /// Its window held no weight: scikit-learn drops such a seed.
+    Dropped = 3,
+}
+
+impl SeekStatus {
+    /// Decodes the status word the GPU stage writes (0 = still moving).
+    pub fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            1 => Some(Self::Converged),
+            2 => Some(Self::MaxIter),
+            3 => Some(Self::Dropped),
+            _ => None,
+        }
+    }
+}
+
+/// Result of standard mean shift from a set of seeds, per seed, with
+/// scikit-learn's bookkeeping: `iterations` is the number of means computed
+/// minus one (at most `max_iter`); `intensity` is the weight within `h` of
+/// the position whose mean gave the final position (0 for a dropped seed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct SeekOutput {
+    pub positions: Vec<f32>,
+    pub intensity: Vec<f32>,
+    pub iterations: Vec<u32>,
+    pub status: Vec<SeekStatus>,
+}
+
+impl SeekOutput {
+    pub fn with_capacity(m: usize, dim: usize) -> Self {
+        Self {
+            positions: Vec::with_capacity(m * dim),
+            intensity: Vec::with_capacity(m),
+            iterations: Vec::with_capacity(m),
+            status: Vec::with_capacity(m),
+        }
+    }
+}
+
+/// One shift of `queries` over the window's data.
+pub(crate) async fn shift(ctx: &Context, win: &Window<'_>, queries: &[f32]) -> Result<ShiftOutput> {
+    match ctx.inner() {
+        Inner::Gpu(g) => gpu::shift::shift(g, win, queries).await,
+        Inner::Cpu => Ok(cpu::shift::shift(win, queries)),
+    }
+}
+
+/// `steps` blurring iterations starting from `win.data`.
+pub(crate) async fn blur(ctx: &Context, win: &Window<'_>, steps: usize, record: bool) -> Result<BlurOutput> {
+    match ctx.inner() {
+        Inner::Gpu(g) => gpu::shift::blur(g, win, steps, record).await,
+        Inner::Cpu => Ok(cpu::shift::blur(win, steps, record)),
+    }
+}
+
+/// Standard mean shift of `seeds` over the window's data.
+pub(crate) async fn seek(
+    ctx: &Context,
+    win: &Window<'_>,
+    seeds: &[f32],
+    tol_dist: f32,
+    max_iter: u32,
+) -> Result<SeekOutput> {
+    match ctx.inner() {
+        Inner::Gpu(g) => gpu::shift::seek(g, win, seeds, tol_dist, max_iter).await,
+        Inner::Cpu => Ok(cpu::shift::seek(win, seeds, tol_dist, max_iter)),
+    }
+}
+
+/// Distance from each query to its `k`-th nearest data row (1-based).
+pub(crate) async fn kth_distance(
+    ctx: &Context,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+) -> Result<Vec<f32>> {
+    match ctx.inner() {
+        Inner::Gpu(g) => gpu::kth_distance::kth_distance(g, data, queries, dim, k).await,
+        Inner::Cpu => Ok(cpu::kth_distance::kth_distance(data, queries, dim, k)),
+    }
+}

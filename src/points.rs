@@ -1,0 +1,126 @@
+//! [`Points`]: the validated, row-major `f32` matrix every algorithm takes.
+//!
+//! Validation happens once, here, so the algorithms and the GPU stages can
+//! assume a non-empty, rectangular, finite matrix.
+
+use crate::error::{Error, Result};
+
+/// A non-empty `n x d` matrix of finite `f32`, stored row-major.
+///
+/// ```
+/// use gpu_cluster::Points;
+/// let x = Points::new(&[0.0, 0.0, 1.0, 1.0, 9.0, 9.0], 2)?;
+/// assert_eq!((x.len(), x.dim()), (3, 2));
+/// assert_eq!(x.row(2), &[9.0, 9.0]);
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Points {
+    data: Vec<f32>,
+    dim: usize,
+}
+
+impl Points {
+    /// Copies a flat row-major buffer of `len() * dim` values.
+    pub fn new(flat: &[f32], dim: usize) -> Result<Self> {
+        Self::from_vec(flat.to_vec(), dim)
+    }
+
+    /// Takes ownership of a flat row-major buffer.
+    pub fn from_vec(data: Vec<f32>, dim: usize) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::ZeroDimension);
+        }
+        if data.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        if data.len() % dim != 0 {
+            return Err(Error::LengthNotMultiple {
+                len: data.len(),
+                dim,
+            });
+        }
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                row: i / dim,
+                col: i % dim,
+                value: f64::from(data[i]),
+            });
+        }
+        Ok(Self { data, dim })
+    }
+
+    /// Builds from rows, which must all have the length of the first.
+    ///
+    /// ```
+    /// use gpu_cluster::{Error, Points};
+    /// let err = Points::from_rows(&[vec![1.0, 2.0], vec![3.0]]).unwrap_err();
+    /// assert!(matches!(err, Error::RaggedRows { row: 1, .. }));
+    /// ```
+    pub fn from_rows<R: AsRef<[f32]>>(rows: &[R]) -> Result<Self> {
+        let first = rows.first().ok_or(Error::EmptyData)?.as_ref().len();
+        let mut data = Vec::with_capacity(first * rows.len());
+        for (row, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            if r.len() != first {
+                return Err(Error::RaggedRows {
+                    row,
+                    expected: first,
+                    found: r.len(),
+                });
+            }
+            data.extend_from_slice(r);
+        }
+        Self::from_vec(data, first)
+    }
+
+    /// Converts `f64` data; a value outside `f32`'s range is reported as
+    /// [`Error::NonFinite`] rather than silently becoming infinite.
+    pub fn from_f64(flat: &[f64], dim: usize) -> Result<Self> {
+        if let Some(i) = flat.iter().position(|v| !(*v as f32).is_finite()) {
+            let dim = dim.max(1);
+            return Err(Error::NonFinite {
+                row: i / dim,
+                col: i % dim,
+                value: flat[i],
+            });
+        }
+        Self::from_vec(flat.iter().map(|&v| v as f32).collect(), dim)
+    }
+
+    /// Number of points (rows); never 0.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    /// Always `false`: a `Points` holds at least one row. Present because
+    /// `len` is.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Number of coordinates per point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The flat row-major values.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Row `i`. Panics if `i >= len()`, like slice indexing.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Iterates over the rows.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
+        self.data.chunks_exact(self.dim)
+    }
+
+    /// Gives the flat buffer back.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+}
