@@ -1,0 +1,34 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use gpu_cluster::{Context, GpuOptions};
+
+/// A GPU context on whatever adapter is present (software ones included),
+/// or `None` with a message when there is none. With `REQUIRE_GPU=1` a
+/// missing adapter fails the test instead, so CI really runs the GPU path.
+pub fn gpu() -> Option<Context> {
+    gpu_with(&GpuOptions::default())
+}
+
+/// [`gpu`] with options (e.g. a small binding limit to exercise splitting).
+pub fn gpu_with(options: &GpuOptions) -> Option<Context> {
+    match Context::gpu_with(options) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("REQUIRE_GPU=1 but no GPU context: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU case: {e}");
+            None
+        }
+    }
+}
+
+/// Seeded uniform data in `[-scale, scale]^dim`, portable (ChaCha8).
+pub fn uniform(n: usize, dim: usize, scale: f32, seed: u64) -> Vec<f32> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Uniform};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let u = Uniform::new_inclusive(-scale, scale).unwrap();
+    (0..n * dim).map(|_| u.sample(&mut rng)).collect()
+}
