@@ -21,6 +21,11 @@ Each case folder holds plain text that the Rust test parses with std only:
                 scikit-learn used, repr of a float64).
   labels.txt    scikit-learn's labels_, one integer per line (-1 = none).
   centers.csv   scikit-learn's cluster_centers_ (float64, repr), label order.
+  queries.csv   new points (float32, as data.csv) around the data.
+  predict.txt   "label,within" per query: scikit-learn's predict() (nearest
+                centre, whatever cluster_all says) and 1 if that centre is
+                within h of the query, else 0 (this library's predict follows
+                cluster_all, so with cluster_all off it gives -1 where 0).
 
 bandwidth/ holds estimate_bandwidth answers on one data set:
   data.csv      as above.
@@ -147,6 +152,23 @@ def replay(x, seeds, h, max_iter, cluster_all, centers):
 # ---------------------------------------------------------------------------
 
 
+def make_queries(x, centers, h, n=24):
+    """Points around the data, each clearly nearer one centre than the others
+    and clearly inside or outside h of it (seeded by the data's size)."""
+    rng = np.random.RandomState(len(x))
+    lo, hi = x.min(axis=0) - h, x.max(axis=0) + h
+    out = []
+    while len(out) < n:
+        q = f32(rng.uniform(lo, hi))
+        d = np.sort(np.linalg.norm(centers - q, axis=1))
+        if len(d) > 1 and d[1] - d[0] <= MARGIN * h:
+            continue
+        if abs(d[0] - h) <= MARGIN * h:
+            continue
+        out.append(q)
+    return np.array(out)
+
+
 def run_case(name, x, bandwidth=None, quantile=None, seeds=None, bin_seeding=False,
              min_bin_freq=1, cluster_all=True, max_iter=300, write=True):
     """Fits scikit-learn; returns the worst margin (and writes the case)."""
@@ -200,6 +222,12 @@ def run_case(name, x, bandwidth=None, quantile=None, seeds=None, bin_seeding=Fal
     with open(os.path.join(d, "labels.txt"), "w") as f:
         f.write("".join(f"{int(v)}\n" for v in ms.labels_))
     write_csv64(os.path.join(d, "centers.csv"), ms.cluster_centers_)
+    queries = make_queries(x, ms.cluster_centers_, h)
+    write_csv32(os.path.join(d, "queries.csv"), queries)
+    dq = np.linalg.norm(queries[:, None, :] - ms.cluster_centers_[None, :, :], axis=2)
+    with open(os.path.join(d, "predict.txt"), "w") as f:
+        for label, dist in zip(ms.predict(queries), dq.min(axis=1)):
+            f.write(f"{int(label)},{int(dist <= h)}\n")
     print(f"{name}: n={len(x)} d={x.shape[1]} h={float(h)!r} clusters={len(ms.cluster_centers_)} "
           f"n_iter={ms.n_iter_} labels(-1)={int((ms.labels_ == -1).sum())} "
           f"margin={worst:.3g}")
