@@ -1,0 +1,192 @@
+//! Command-line arguments. The flags, their names and their defaults are the
+//! CLI contract in the design notes: scripts depend on them, so they change
+//! only on purpose.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gpu_cluster::{Blobs, Context, Kernel};
+
+/// Clustering on any GPU through WebGPU, with a pure-Rust CPU twin.
+///
+/// Exit status: 0 on success, 2 for bad input or usage (with a one-line
+/// message), 1 for a failure at run time (GPU error, unwritable file).
+#[derive(Debug, Parser)]
+#[command(name = "gpu-cluster", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mean shift: scikit-learn's MeanShift (standard mode) or blurring mean
+    /// shift (GBMS). Writes one label per line, to --labels or stdout.
+    Meanshift(MeanShiftArgs),
+    /// Generate Gaussian blobs (the reference workload by default).
+    Blobs(BlobsArgs),
+}
+
+/// `gpu-cluster meanshift`. Defaults are scikit-learn's `MeanShift`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct MeanShiftArgs {
+    /// Points to cluster: .csv (comma-separated numbers, an optional header
+    /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
+    /// order).
+    pub input: PathBuf,
+
+    /// Kernel bandwidth, > 0 [default: estimated from the data with
+    /// --quantile, like scikit-learn's estimate_bandwidth]
+    #[arg(long, value_name = "F", conflicts_with = "quantile")]
+    pub bandwidth: Option<f32>,
+
+    /// Quantile of the bandwidth estimate, in (0, 1]: the bandwidth is the
+    /// mean distance from each point to its k-th nearest neighbour,
+    /// k = max(1, int(n * Q)).
+    #[arg(long, value_name = "Q", default_value_t = 0.3)]
+    pub quantile: f64,
+
+    /// Kernel [default: flat; gaussian with --mode blurring]
+    #[arg(long, value_enum)]
+    pub kernel: Option<KernelArg>,
+
+    /// standard: seeds climb over the fixed data (scikit-learn). blurring:
+    /// every iteration moves all points (GBMS, the reference workload).
+    #[arg(long, value_enum, default_value_t = ModeArg::Standard)]
+    pub mode: ModeArg,
+
+    /// Iteration cap per seed in standard mode. With --mode blurring: run
+    /// exactly N iterations; without it blurring stops when stable (largest
+    /// shift <= 1e-3 * bandwidth, or labels unchanged), at most 300
+    /// [default: 300]
+    #[arg(long, value_name = "N")]
+    pub max_iter: Option<usize>,
+
+    /// Seed from the occupied cells of a grid of side bandwidth instead of
+    /// from every point (standard mode only).
+    #[arg(long)]
+    pub bin_seeding: bool,
+
+    /// With --bin-seeding, keep only cells holding at least N points.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_bin_freq: usize,
+
+    /// Label points farther than the bandwidth from every centre -1 instead
+    /// of giving them the nearest cluster.
+    #[arg(long)]
+    pub no_cluster_all: bool,
+
+    /// How the kernel sums are computed. Only dense (every pair) exists so
+    /// far; auto picks it.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Write the labels here, one integer per line, -1 for unassigned
+    /// [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+
+    /// Write the cluster centres here as CSV rows, no header, label k on
+    /// row k.
+    #[arg(long, value_name = "FILE")]
+    pub centers: Option<PathBuf>,
+}
+
+/// `gpu-cluster blobs`. Defaults are the reference workload: 6 blobs of 250
+/// points in 2-D, centroids uniform in [-35, 35]^d, variance 5 per
+/// coordinate.
+#[derive(Debug, Args)]
+pub struct BlobsArgs {
+    /// Write the points here: .csv (no header) or .npy (float32, C order).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Number of blobs.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub clusters: usize,
+
+    /// Points drawn around each centroid.
+    #[arg(long, value_name = "N", default_value_t = 250)]
+    pub per_cluster: usize,
+
+    /// Dimension of the points.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub dim: usize,
+
+    /// Seed of the portable generator (the same data on every platform).
+    /// The default is checked to give six clusters at least 12 apart that
+    /// 5 gaussian blurring iterations with bandwidth 2.5 separate exactly.
+    #[arg(long, value_name = "S", default_value_t = Blobs::DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Write the true label of each point here, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+
+    /// Write the true centroids here as CSV rows, no header.
+    #[arg(long, value_name = "FILE")]
+    pub centroids: Option<PathBuf>,
+}
+
+/// `--kernel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelArg {
+    Flat,
+    Gaussian,
+    Triangular,
+    Epanechnikov,
+}
+
+impl From<KernelArg> for Kernel {
+    fn from(k: KernelArg) -> Self {
+        match k {
+            KernelArg::Flat => Kernel::Flat,
+            KernelArg::Gaussian => Kernel::Gaussian,
+            KernelArg::Triangular => Kernel::Triangular,
+            KernelArg::Epanechnikov => Kernel::Epanechnikov,
+        }
+    }
+}
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Standard,
+    Blurring,
+}
+
+/// `--method`. The sub-quadratic methods are listed so scripts written
+/// against the contract get a clear "not available yet" rather than a usage
+/// error about an unknown value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    Auto,
+    Dense,
+    Grid,
+    Knn,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl BackendArg {
+    /// Opens the context this choice names.
+    pub fn open(self) -> gpu_cluster::Result<Context> {
+        match self {
+            BackendArg::Auto => Context::auto(),
+            BackendArg::Gpu => Context::gpu(),
+            BackendArg::Cpu => Ok(Context::cpu()),
+        }
+    }
+}
