@@ -1,13 +1,141 @@
-//! Host side of `shaders/kth_distance.wgsl`.
+//! Host side of `shaders/kth_distance.wgsl`: the distance from each query
+//! to its k-th nearest data row, exactly, by bisection on the bits of the
+//! squared distance (CPU twin: `src/cpu/kth_distance.rs`).
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
 use super::Gpu;
+use super::batch::Batch;
+use super::buffers::{Rows, words};
+use super::pipelines::{Spec, Stage};
+use super::plan;
 use crate::error::{Error, Result};
 
+/// Bisection rounds: [0, bits(+inf)] holds fewer than 2^31 values.
+const ROUNDS: usize = 31;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct KthParams {
+    query_rows: u32,
+    data_begin: u32,
+    data_end: u32,
+    fresh: u32,
+    k: u32,
+    pad: [u32; 3],
+}
+
+/// For each query row, the Euclidean distance to its `k`-th nearest row of
+/// `data` (1-based; a query that is also a data row finds itself at 0).
 pub(crate) async fn kth_distance(
-    _g: &Gpu,
-    _data: &[f32],
-    _queries: &[f32],
-    _dim: usize,
-    _k: usize,
+    g: &Gpu,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
 ) -> Result<Vec<f32>> {
-    Err(Error::Gpu("kth_distance stage not built yet".into()))
+    let n = data.len() / dim.max(1);
+    if queries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let k32 = u32::try_from(k)
+        .ok()
+        .filter(|&k| k >= 1 && k as usize <= n)
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "k",
+            value: k.to_string(),
+            reason: "must be between 1 and the number of data rows",
+        })?;
+    let tile = g.tile_rows(dim, 0)?;
+    let spec = |entry| Spec {
+        stage: Stage::KthDistance,
+        entry,
+        dim: u32::try_from(dim).unwrap_or(u32::MAX),
+        consts: Vec::new(),
+        overrides: vec![("WG", g.workgroup_size()), ("TILE", tile)],
+    };
+    let count = g.pipeline(spec("count_within")).await?;
+    let bisect = g.pipeline(spec("bisect")).await?;
+    // Queries and data take `dim` values a row, the search state 3.
+    let per_chunk = g.rows_per_chunk(dim.max(3));
+    let (readback, hi_reads) = g
+        .scoped(|| {
+            let data_rows = Rows::upload(g, "data", data, dim, per_chunk);
+            let query_rows = if std::ptr::eq(data, queries) {
+                data_rows.clone()
+            } else {
+                Rows::upload(g, "queries", queries, dim, per_chunk)
+            };
+            // Per query chunk: lo = 0, hi = bits(+inf), count = 0.
+            let search: Vec<wgpu::Buffer> = query_rows
+                .chunks
+                .iter()
+                .map(|c| {
+                    let rows = c.rows();
+                    let mut init = vec![0u32; 3 * rows];
+                    init[rows..2 * rows].fill(f32::INFINITY.to_bits());
+                    g.device
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("kth search"),
+                            contents: bytemuck::cast_slice(&init),
+                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                        })
+                })
+                .collect();
+            let query_sizes: Vec<usize> = query_rows.chunks.iter().map(|c| c.rows()).collect();
+            let data_sizes: Vec<usize> = data_rows.chunks.iter().map(|c| c.rows()).collect();
+            let passes = plan::passes(
+                &query_sizes,
+                &data_sizes,
+                dim,
+                tile as usize,
+                g.max_dispatch_work(),
+            );
+            let mut batch = Batch::new(g);
+            for _ in 0..ROUNDS {
+                for pass in &passes {
+                    let q = &query_rows.chunks[pass.query];
+                    let params = KthParams {
+                        query_rows: q.rows() as u32,
+                        data_begin: pass.span.start as u32,
+                        data_end: pass.span.end as u32,
+                        fresh: u32::from(pass.fresh),
+                        k: k32,
+                        pad: [0; 3],
+                    };
+                    let buffers = [
+                        &q.buffer,
+                        &data_rows.chunks[pass.data].buffer,
+                        &search[pass.query],
+                    ];
+                    batch.dispatch(&count, params, &buffers, q.rows());
+                }
+                for (q, s) in query_rows.chunks.iter().zip(&search) {
+                    let params = KthParams {
+                        query_rows: q.rows() as u32,
+                        data_begin: 0,
+                        data_end: 0,
+                        fresh: 0,
+                        k: k32,
+                        pad: [0; 3],
+                    };
+                    batch.dispatch(&bisect, params, &[&q.buffer, &q.buffer, s], q.rows());
+                }
+            }
+            let hi_reads: Vec<usize> = query_rows
+                .chunks
+                .iter()
+                .zip(&search)
+                .map(|(c, s)| batch.read(s, (c.rows() * 4) as u64, (c.rows() * 4) as u64))
+                .collect();
+            (batch.submit(), hi_reads)
+        })
+        .await?;
+    let bytes = readback.wait(g).await?;
+    Ok(hi_reads
+        .iter()
+        .flat_map(|&i| words(&bytes[i]))
+        .map(|bits| f32::from_bits(bits).sqrt())
+        .collect())
 }

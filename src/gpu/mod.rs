@@ -1,12 +1,21 @@
-//! GPU plumbing over wgpu: adapter and device, pipeline cache, buffers and
-//! readback. (Being written: every entry point currently reports an error.)
+//! GPU plumbing over wgpu: adapter and device ([`device`]), the pipeline
+//! cache ([`pipelines`]), resident buffers and readback ([`buffers`]), one
+//! submission's worth of commands ([`batch`]) and how work is cut to the
+//! device's limits ([`plan`]). The stages themselves ([`shift`],
+//! [`kth_distance`]) know only these pieces; the plumbing knows nothing of
+//! algorithms.
 
+mod batch;
+mod buffers;
+mod device;
 pub(crate) mod kth_distance;
+mod pipelines;
+mod plan;
 pub(crate) mod shift;
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
-use crate::context::GpuOptions;
 use crate::error::{Error, Result};
 
 /// An open GPU device with its queue, limits and pipeline cache.
@@ -14,39 +23,136 @@ pub(crate) struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     info: Option<wgpu::AdapterInfo>,
+    limits: wgpu::Limits,
+    /// Largest storage binding a stage creates: the device's limits and the
+    /// caller's [`GpuOptions::max_binding_bytes`](crate::GpuOptions).
+    max_binding: u64,
+    /// Largest number of query x data x coordinate terms one dispatch
+    /// evaluates (see [`plan::spans`]).
+    max_dispatch_work: u64,
+    pipelines: pipelines::Cache,
+    /// Why the device was lost, once it has been.
+    lost: Arc<Mutex<Option<String>>>,
+    /// A small buffer bound where a stage's optional input is absent.
+    placeholder: wgpu::Buffer,
 }
 
 impl Gpu {
-    /// Opens an adapter; `allow_software` false passes over software ones.
-    pub async fn request(_options: &GpuOptions, _allow_software: bool) -> Result<Self> {
-        Err(Error::NoAdapter(String::new()))
-    }
-
-    /// Wraps a device the application opened.
-    pub fn from_device(
-        device: wgpu::Device,
-        queue: wgpu::Queue,
-        info: Option<wgpu::AdapterInfo>,
-        _options: &GpuOptions,
-    ) -> Self {
-        Self {
-            device,
-            queue,
-            info,
-        }
-    }
-
+    /// The adapter's description, when this crate opened the device.
     pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
         self.info.as_ref()
     }
+
+    /// `Err(DeviceLost)` once the device is gone.
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().map(|l| l.clone()) {
+            Ok(Some(why)) => Err(Error::DeviceLost(why)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A failure seen while waiting on the device: device loss when the
+    /// device says so, otherwise a GPU error with `what` happened.
+    fn failure(&self, what: impl fmt::Display) -> Error {
+        match self.check_lost() {
+            Err(lost) => lost,
+            Ok(()) => Error::Gpu(what.to_string()),
+        }
+    }
 }
 
-/// True for software adapters.
+/// True for software adapters: lavapipe/llvmpipe, SwiftShader, WARP
+/// ("Microsoft Basic Render Driver"), or anything reporting a CPU device.
 pub(crate) fn is_software(info: &wgpu::AdapterInfo) -> bool {
-    info.device_type == wgpu::DeviceType::Cpu
+    if info.device_type == wgpu::DeviceType::Cpu {
+        return true;
+    }
+    let name = info.name.to_lowercase();
+    let driver = info.driver.to_lowercase();
+    [
+        "llvmpipe",
+        "lavapipe",
+        "swiftshader",
+        "microsoft basic render driver",
+    ]
+    .iter()
+    .any(|s| name.contains(s) || driver.contains(s))
 }
 
-/// One-line description of an adapter.
+/// One-line description of an adapter: its name (or, where the name is
+/// empty as SwiftShader's is in a browser, its vendor id and driver), its
+/// backend, its device type, and "software" where that applies.
 pub(crate) fn describe(info: &wgpu::AdapterInfo, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(f, "{} ({:?})", info.name, info.backend)
+    if info.name.is_empty() {
+        write!(f, "unnamed adapter (vendor {:#06x}", info.vendor)?;
+        if !info.driver.is_empty() {
+            write!(f, ", driver {}", info.driver)?;
+        }
+        f.write_str(")")?;
+    } else {
+        f.write_str(&info.name)?;
+    }
+    write!(f, ", {}, {:?}", info.backend, info.device_type)?;
+    if is_software(info) {
+        f.write_str(", software")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo {
+            name: name.into(),
+            vendor: 0x10de,
+            device: 0,
+            device_type,
+            device_pci_bus_id: String::new(),
+            driver: String::new(),
+            driver_info: String::new(),
+            backend: wgpu::Backend::Vulkan,
+            subgroup_min_size: 32,
+            subgroup_max_size: 32,
+            transient_saves_memory: None,
+            limit_bucket: None,
+        }
+    }
+
+    struct Shown(wgpu::AdapterInfo);
+    impl fmt::Display for Shown {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            describe(&self.0, f)
+        }
+    }
+
+    #[test]
+    fn software_adapters_are_recognised() {
+        use wgpu::DeviceType::*;
+        assert!(is_software(&info(
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            Other
+        )));
+        assert!(is_software(&info("", Cpu)));
+        assert!(is_software(&info(
+            "Microsoft Basic Render Driver",
+            IntegratedGpu
+        )));
+        assert!(!is_software(&info("NVIDIA H100 80GB HBM3", DiscreteGpu)));
+    }
+
+    #[test]
+    fn descriptions_name_the_adapter() {
+        let h100 = Shown(info("NVIDIA H100", wgpu::DeviceType::DiscreteGpu)).to_string();
+        assert!(
+            h100.starts_with("NVIDIA H100, ") && !h100.contains("software"),
+            "{h100}"
+        );
+        let swiftshader = Shown(info("", wgpu::DeviceType::Cpu)).to_string();
+        assert!(
+            swiftshader.contains("vendor 0x10de") && swiftshader.ends_with("software"),
+            "{swiftshader}"
+        );
+    }
 }

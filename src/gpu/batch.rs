@@ -1,0 +1,189 @@
+//! One submission's worth of work: dispatches, copies and readbacks,
+//! recorded first and encoded together, so a whole fit's iterations go to
+//! the device at once.
+//!
+//! Each dispatch's small parameter block goes into one uniform buffer at
+//! its own aligned offset (a dynamic offset at binding 0), because writes
+//! to a buffer between dispatches of one submission are not ordered with
+//! them.
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use super::buffers::Readback;
+use super::pipelines::{PARAMS_BYTES, Pipeline};
+use super::{Gpu, plan};
+
+enum Op {
+    Dispatch {
+        pipeline: Arc<Pipeline>,
+        buffers: Vec<wgpu::Buffer>,
+        params_offset: u32,
+        grid: (u32, u32),
+    },
+    Clear(wgpu::Buffer),
+    Copy {
+        from: wgpu::Buffer,
+        offset: u64,
+        to: wgpu::Buffer,
+        size: u64,
+    },
+}
+
+/// Work recorded for one submission.
+pub(crate) struct Batch<'g> {
+    gpu: &'g Gpu,
+    params: Vec<u8>,
+    ops: Vec<Op>,
+    reads: Vec<wgpu::Buffer>,
+}
+
+impl<'g> Batch<'g> {
+    pub fn new(gpu: &'g Gpu) -> Self {
+        Self {
+            gpu,
+            params: Vec::new(),
+            ops: Vec::new(),
+            reads: Vec::new(),
+        }
+    }
+
+    /// Runs `pipeline` over `invocations` threads (one per query) with
+    /// `params` at binding 0 and `buffers` at bindings 1, 2, ...
+    pub fn dispatch<P: bytemuck::Pod>(
+        &mut self,
+        pipeline: &Arc<Pipeline>,
+        params: P,
+        buffers: &[&wgpu::Buffer],
+        invocations: usize,
+    ) {
+        let groups = u32::try_from(invocations.div_ceil(self.gpu.workgroup_size() as usize))
+            .unwrap_or(u32::MAX);
+        if groups == 0 {
+            return;
+        }
+        let bytes = bytemuck::bytes_of(&params);
+        debug_assert!(bytes.len() as u64 <= PARAMS_BYTES);
+        let align = self.gpu.uniform_alignment().max(4) as usize;
+        let params_offset = self.params.len().next_multiple_of(align);
+        self.params.resize(params_offset, 0);
+        self.params.extend_from_slice(bytes);
+        self.params.resize(params_offset + PARAMS_BYTES as usize, 0);
+        self.ops.push(Op::Dispatch {
+            pipeline: Arc::clone(pipeline),
+            buffers: buffers.iter().map(|b| (*b).clone()).collect(),
+            params_offset: params_offset as u32,
+            grid: plan::grid(groups, self.gpu.max_workgroups_per_dim()),
+        });
+    }
+
+    /// Zeroes `buffer`.
+    pub fn clear(&mut self, buffer: &wgpu::Buffer) {
+        self.ops.push(Op::Clear(buffer.clone()));
+    }
+
+    /// Copies `size` bytes of `from` at `offset` back to the host; returns
+    /// the index of the copy in what [`Readback::wait`] returns.
+    pub fn read(&mut self, from: &wgpu::Buffer, offset: u64, size: u64) -> usize {
+        let to = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: size.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if size > 0 {
+            self.ops.push(Op::Copy {
+                from: from.clone(),
+                offset,
+                to: to.clone(),
+                size,
+            });
+        }
+        self.reads.push(to);
+        self.reads.len() - 1
+    }
+
+    /// Encodes everything into one command buffer and submits it. Errors
+    /// surface through the caller's error scope ([`Gpu::scoped`]).
+    pub fn submit(self) -> Readback {
+        let gpu = self.gpu;
+        let params = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: (self.params.len() as u64).max(PARAMS_BYTES),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        gpu.queue.write_buffer(&params, 0, &self.params);
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gpu-cluster"),
+            });
+        let mut ops = self.ops.iter().peekable();
+        while let Some(op) = ops.next() {
+            match op {
+                Op::Dispatch { .. } => {
+                    let mut pass =
+                        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                    let mut next = Some(op);
+                    while let Some(Op::Dispatch {
+                        pipeline,
+                        buffers,
+                        params_offset,
+                        grid,
+                    }) = next
+                    {
+                        let bind_group = bind_group(gpu, pipeline, &params, buffers);
+                        pass.set_pipeline(&pipeline.pipeline);
+                        pass.set_bind_group(0, &bind_group, &[*params_offset]);
+                        pass.dispatch_workgroups(grid.0, grid.1, 1);
+                        next = ops.next_if(|o| matches!(o, Op::Dispatch { .. }));
+                    }
+                }
+                Op::Clear(buffer) => encoder.clear_buffer(buffer, 0, None),
+                Op::Copy {
+                    from,
+                    offset,
+                    to,
+                    size,
+                } => encoder.copy_buffer_to_buffer(from, *offset, to, 0, *size),
+            }
+        }
+        gpu.queue.submit([encoder.finish()]);
+        Readback {
+            buffers: self.reads,
+        }
+    }
+}
+
+fn bind_group(
+    gpu: &Gpu,
+    pipeline: &Pipeline,
+    params: &wgpu::Buffer,
+    buffers: &[wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let params_entry = wgpu::BindGroupEntry {
+        binding: 0,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: params,
+            offset: 0,
+            size: NonZeroU64::new(PARAMS_BYTES),
+        }),
+    };
+    let entries: Vec<_> = std::iter::once(params_entry)
+        .chain(
+            buffers
+                .iter()
+                .zip(1..)
+                .map(|(b, binding)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: b.as_entire_binding(),
+                }),
+        )
+        .collect();
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.layout,
+        entries: &entries,
+    })
+}

@@ -1,0 +1,142 @@
+//! Matrices resident on the device, split into buffers no larger than a
+//! binding, and reading results back.
+
+use std::ops::Range;
+
+use wgpu::util::DeviceExt;
+
+use super::{Gpu, plan};
+use crate::error::Result;
+
+/// Usage of every working buffer: bound as storage, copied from for
+/// readback and into for trajectories.
+const WORKING: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// One buffer of a [`Rows`]: rows `range` of the whole matrix.
+#[derive(Debug, Clone)]
+pub(crate) struct Chunk {
+    pub buffer: wgpu::Buffer,
+    pub range: Range<usize>,
+}
+
+impl Chunk {
+    pub fn rows(&self) -> usize {
+        self.range.len()
+    }
+}
+
+/// A row-major matrix of 32-bit values on the device, `width` per row, in
+/// consecutive chunks of at most `rows_per_chunk` rows, one buffer each.
+#[derive(Debug, Clone)]
+pub(crate) struct Rows {
+    pub chunks: Vec<Chunk>,
+    pub width: usize,
+}
+
+impl Rows {
+    /// Uploads `values` (a multiple of `width` long).
+    pub fn upload<T: bytemuck::Pod>(
+        gpu: &Gpu,
+        label: &str,
+        values: &[T],
+        width: usize,
+        rows_per_chunk: usize,
+    ) -> Self {
+        let rows = values.len() / width;
+        let chunks = plan::chunks(rows, rows_per_chunk)
+            .map(|range| Chunk {
+                buffer: gpu
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents: bytemuck::cast_slice(
+                            &values[range.start * width..range.end * width],
+                        ),
+                        usage: WORKING,
+                    }),
+                range,
+            })
+            .collect();
+        Self { chunks, width }
+    }
+
+    /// Zero-filled buffers (wgpu zeroes new buffers) chunked like `like`,
+    /// `width` values per row.
+    pub fn zeroed(gpu: &Gpu, label: &str, like: &Rows, width: usize) -> Self {
+        let chunks = like
+            .chunks
+            .iter()
+            .map(|c| Chunk {
+                buffer: storage(gpu, label, (c.rows() * width * 4) as u64),
+                range: c.range.clone(),
+            })
+            .collect();
+        Self { chunks, width }
+    }
+}
+
+/// A zero-filled working buffer of `bytes` bytes (at least 4).
+pub(crate) fn storage(gpu: &Gpu, label: &str, bytes: u64) -> wgpu::Buffer {
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(4),
+        usage: WORKING,
+        mapped_at_creation: false,
+    })
+}
+
+/// Host-visible copies of results, filled by a submitted batch.
+#[derive(Debug, Default)]
+pub(crate) struct Readback {
+    pub(super) buffers: Vec<wgpu::Buffer>,
+}
+
+impl Readback {
+    /// Waits for the copies and returns each one's bytes, in the order they
+    /// were asked for. Blocks on native; on the web it yields to the
+    /// browser, which completes the mapping.
+    pub async fn wait(self, gpu: &Gpu) -> Result<Vec<Vec<u8>>> {
+        let mut pending = Vec::with_capacity(self.buffers.len());
+        for buffer in &self.buffers {
+            let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+            buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                // The receiver only goes away with this function's future.
+                let _ = tx.send(r);
+            });
+            pending.push(rx);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        gpu.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu.failure(format!("waiting for the GPU: {e}")))?;
+        let mut out = Vec::with_capacity(self.buffers.len());
+        for (buffer, rx) in self.buffers.iter().zip(pending) {
+            match rx.receive().await {
+                Some(Ok(())) => {}
+                _ => return Err(gpu.failure("reading results back from the GPU failed")),
+            }
+            let bytes = {
+                let view = buffer
+                    .slice(..)
+                    .get_mapped_range()
+                    .map_err(|e| gpu.failure(format!("reading results back: {e:?}")))?;
+                view.to_vec()
+            };
+            buffer.unmap();
+            out.push(bytes);
+        }
+        Ok(out)
+    }
+}
+
+/// Bytes read back as `f32`s (the copy realigns them).
+pub(crate) fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytemuck::pod_collect_to_vec(bytes)
+}
+
+/// Bytes read back as `u32`s.
+pub(crate) fn words(bytes: &[u8]) -> Vec<u32> {
+    bytemuck::pod_collect_to_vec(bytes)
+}

@@ -1,0 +1,263 @@
+//! Opening an adapter and device, and turning wgpu's asynchronous error
+//! reports (error scopes, device loss) into this crate's [`Error`].
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use super::{Gpu, pipelines, plan};
+use crate::context::GpuOptions;
+use crate::error::{Error, Result};
+
+/// Query x data x coordinate terms per dispatch: about 10 ms of arithmetic
+/// on a small integrated GPU and well under a millisecond on a large one,
+/// far from any OS watchdog.
+const MAX_DISPATCH_WORK: u64 = 1 << 32;
+
+/// Element indices inside a binding are `u32` in the shaders; a binding of
+/// at most 2^32 bytes keeps every `f32` index below 2^30.
+const MAX_INDEXABLE_BINDING: u64 = 1 << 32;
+
+impl Gpu {
+    /// Opens an adapter and a device with the adapter's own limits.
+    ///
+    /// Honours `WGPU_BACKEND` (e.g. `vulkan`), `WGPU_ADAPTER_NAME` (a
+    /// substring of the adapter's name) and `WGPU_POWER_PREF`, else prefers
+    /// `options.power_preference`. With `allow_software` false a software
+    /// adapter is refused, so [`Context::auto`](crate::Context::auto) falls
+    /// back to the CPU twin, which is faster than emulated GPUs.
+    pub async fn request(options: &GpuOptions, allow_software: bool) -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut adapter = pick_adapter(&instance, options).await?;
+        if !allow_software && super::is_software(&adapter.get_info()) {
+            // The preferred adapter is emulated; a real one may still exist.
+            let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+            match adapters
+                .into_iter()
+                .find(|a| !super::is_software(&a.get_info()))
+            {
+                Some(real) => adapter = real,
+                None => {
+                    return Err(Error::NoAdapter(format!(
+                        ": only a software adapter was found ({}); Context::gpu() runs on it anyway",
+                        Described(&adapter.get_info())
+                    )));
+                }
+            }
+        }
+        let info = adapter.get_info();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("gpu-cluster"),
+                // The defaults cap a storage binding at 128 MiB; ask for what
+                // the adapter really has.
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                Error::NoAdapter(format!(
+                    ": {} refused to open a device: {e}",
+                    Described(&info)
+                ))
+            })?;
+        let lost = Arc::new(Mutex::new(None));
+        let on_lost = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut l) = on_lost.lock() {
+                *l = Some(format!("{message} ({reason:?})"));
+            }
+        });
+        // Errors outside a scope would otherwise panic; every stage scopes its
+        // work, so anything landing here is logged rather than fatal.
+        device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured GPU error: {e}")));
+        Ok(Self::with_parts(device, queue, Some(info), options, lost))
+    }
+
+    /// Wraps a device the application opened, with its limits as they are.
+    /// The application's own error handler and device-lost callback are
+    /// left in place; stages still catch their own errors with scopes.
+    pub fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: Option<wgpu::AdapterInfo>,
+        options: &GpuOptions,
+    ) -> Self {
+        Self::with_parts(device, queue, info, options, Arc::new(Mutex::new(None)))
+    }
+
+    fn with_parts(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: Option<wgpu::AdapterInfo>,
+        options: &GpuOptions,
+        lost: Arc<Mutex<Option<String>>>,
+    ) -> Self {
+        let limits = device.limits();
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .min(options.max_binding_bytes.unwrap_or(u64::MAX))
+            .min(MAX_INDEXABLE_BINDING);
+        let placeholder = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("placeholder"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        Self {
+            pipelines: pipelines::Cache::new(&device),
+            device,
+            queue,
+            info,
+            limits,
+            max_binding,
+            max_dispatch_work: MAX_DISPATCH_WORK,
+            lost,
+            placeholder,
+        }
+    }
+
+    /// Threads per workgroup on this device.
+    pub(crate) fn workgroup_size(&self) -> u32 {
+        plan::WORKGROUP
+            .min(self.limits.max_compute_invocations_per_workgroup)
+            .min(self.limits.max_compute_workgroup_size_x)
+    }
+
+    /// Rows per buffer for stages whose widest per-row buffer holds `width`
+    /// `f32`s per row.
+    pub(crate) fn rows_per_chunk(&self, width: usize) -> usize {
+        plan::rows_per_chunk(self.max_binding, width)
+    }
+
+    /// Data rows per workgroup tile for rows of `dim` coordinates plus
+    /// `extra` values; an error when one row does not fit the adapter's
+    /// workgroup memory.
+    pub(crate) fn tile_rows(&self, dim: usize, extra: usize) -> Result<u32> {
+        let storage = self.limits.max_compute_workgroup_storage_size;
+        plan::tile_rows(dim, extra, storage, self.workgroup_size()).ok_or_else(|| {
+            Error::Gpu(format!(
+                "dimension {dim} does not fit this adapter's {storage} bytes of workgroup memory; use the CPU backend"
+            ))
+        })
+    }
+
+    pub(crate) fn max_dispatch_work(&self) -> u64 {
+        self.max_dispatch_work
+    }
+
+    pub(crate) fn max_workgroups_per_dim(&self) -> u32 {
+        self.limits.max_compute_workgroups_per_dimension
+    }
+
+    pub(crate) fn uniform_alignment(&self) -> u32 {
+        self.limits.min_uniform_buffer_offset_alignment
+    }
+
+    pub(crate) fn pipelines(&self) -> &pipelines::Cache {
+        &self.pipelines
+    }
+
+    pub(crate) fn placeholder(&self) -> &wgpu::Buffer {
+        &self.placeholder
+    }
+
+    /// Runs `f` (device work that does not await) inside out-of-memory,
+    /// validation and internal error scopes, and returns a future that
+    /// yields `f`'s result or the first error the scopes caught.
+    ///
+    /// The scopes are pushed and popped before the future is returned:
+    /// error-scope guards are per thread and must not live across an
+    /// `.await`.
+    pub(crate) fn scoped<'g, T: 'g>(
+        &'g self,
+        f: impl FnOnce() -> T,
+    ) -> impl Future<Output = Result<T>> + 'g {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let out = f();
+        let internal = internal.pop();
+        let validation = validation.pop();
+        let oom = oom.pop();
+        async move {
+            let (oom, validation, internal) = (oom.await, validation.await, internal.await);
+            self.check_lost()?;
+            if let Some(e) = oom {
+                return Err(Error::OutOfMemory(describe_error(&e)));
+            }
+            if let Some(e) = validation.or(internal) {
+                return Err(Error::Gpu(describe_error(&e)));
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The error's message with its source chain, which is where wgpu puts the
+/// detail (which buffer, which limit).
+fn describe_error(e: &wgpu::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The adapter `WGPU_ADAPTER_NAME` names, else the one wgpu prefers for the
+/// power preference. (wgpu's `initialize_adapter_from_env_or_default`
+/// panics on a name that matches nothing and ignores our preference.)
+async fn pick_adapter(instance: &wgpu::Instance, options: &GpuOptions) -> Result<wgpu::Adapter> {
+    if let Some(wanted) = adapter_name_from_env() {
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
+            .ok_or_else(|| {
+                Error::NoAdapter(format!(
+                    ": WGPU_ADAPTER_NAME={wanted:?} matches none of {names:?}"
+                ))
+            });
+    }
+    let power_preference = wgpu::PowerPreference::from_env().unwrap_or(options.power_preference);
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        })
+        .await
+        .map_err(|e| Error::NoAdapter(format!(": {e}")))
+}
+
+fn adapter_name_from_env() -> Option<String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_lowercase())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        None
+    }
+}
+
+/// Displays an adapter the way [`super::describe`] does.
+struct Described<'a>(&'a wgpu::AdapterInfo);
+
+impl std::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        super::describe(self.0, f)
+    }
+}

@@ -1,0 +1,356 @@
+//! The WGSL stages, their bind-group layouts, and the cache that compiles
+//! each specialisation once per device.
+//!
+//! A stage's source is a block of generated constants followed by its files
+//! under `shaders/`, concatenated. The dimension is a constant because
+//! private arrays need a constant size; the kernel and the optional inputs
+//! are constants too, so the branches on them fold away (and because naga
+//! 30 panics on some uses of `override` booleans in branches). Sizes that
+//! follow the device (workgroup and tile size) are WGSL `override`s set at
+//! pipeline creation. Pipelines are keyed by everything that specialises
+//! them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::Gpu;
+use crate::error::{Error, Result};
+
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
+const TILE: &str = include_str!("../../shaders/tile.wgsl");
+const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
+const SHIFT_FINISH: &str = include_str!("../../shaders/shift_finish.wgsl");
+const SEEK: &str = include_str!("../../shaders/seek.wgsl");
+const KTH_DISTANCE: &str = include_str!("../../shaders/kth_distance.wgsl");
+
+/// Bytes of every stage's uniform parameter block (binding 0).
+pub(crate) const PARAMS_BYTES: u64 = 32;
+
+/// How a stage uses a binding after the uniform parameters at binding 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    ReadWrite,
+}
+
+/// A WGSL stage: one module under `shaders/` (with the shared files it
+/// needs) and one bind-group layout for all its entry points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Stage {
+    /// `shaders/shift.wgsl`: the fused tiled kernel-weighted sums.
+    Shift,
+    /// `shaders/shift_finish.wgsl`: shifted positions from the sums.
+    ShiftFinish,
+    /// `shaders/seek.wgsl`: one standard mean-shift step per seed.
+    Seek,
+    /// `shaders/kth_distance.wgsl`: bisection for the k-th distance.
+    KthDistance,
+}
+
+impl Stage {
+    #[cfg(test)]
+    pub(crate) const ALL: [Stage; 4] = [
+        Stage::Shift,
+        Stage::ShiftFinish,
+        Stage::Seek,
+        Stage::KthDistance,
+    ];
+
+    fn files(self) -> &'static [&'static str] {
+        match self {
+            Stage::Shift => &[COMMON, TILE, SHIFT],
+            Stage::ShiftFinish => &[COMMON, SHIFT_FINISH],
+            Stage::Seek => &[COMMON, SEEK],
+            Stage::KthDistance => &[COMMON, TILE, KTH_DISTANCE],
+        }
+    }
+
+    /// Storage bindings 1, 2, ... in order.
+    fn storage(self) -> &'static [Access] {
+        use Access::*;
+        match self {
+            // queries, data, weights, seek state, sums
+            Stage::Shift => &[Read, Read, Read, Read, ReadWrite],
+            // queries, sums, moved positions, largest squared shift per step
+            Stage::ShiftFinish => &[Read, Read, ReadWrite, ReadWrite],
+            // positions, sums, seek state, active count per step
+            Stage::Seek => &[ReadWrite, Read, ReadWrite, ReadWrite],
+            // queries, data, search state
+            Stage::KthDistance => &[Read, Read, ReadWrite],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Shift => "shift",
+            Stage::ShiftFinish => "shift_finish",
+            Stage::Seek => "seek",
+            Stage::KthDistance => "kth_distance",
+        }
+    }
+
+    /// The full WGSL source for rows of `dim` coordinates with `consts`.
+    pub(crate) fn source(self, dim: u32, consts: &[(&str, Const)]) -> String {
+        let mut src = format!("const DIM: u32 = {dim}u;\n");
+        for (name, value) in consts {
+            match value {
+                Const::U32(v) => src.push_str(&format!("const {name}: u32 = {v}u;\n")),
+                Const::Bool(v) => src.push_str(&format!("const {name}: bool = {v};\n")),
+            }
+        }
+        for file in self.files() {
+            src.push_str(file);
+            src.push('\n');
+        }
+        src
+    }
+}
+
+/// A value written into a stage's source as a WGSL `const`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Const {
+    U32(u32),
+    Bool(bool),
+}
+
+/// One pipeline to build: a stage's entry point for a dimension, with the
+/// constants written into its source and its `override` sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Spec {
+    pub stage: Stage,
+    pub entry: &'static str,
+    pub dim: u32,
+    pub consts: Vec<(&'static str, Const)>,
+    pub overrides: Vec<(&'static str, u32)>,
+}
+
+/// What one compiled module depends on.
+type ModuleKey = (Stage, u32, Vec<(&'static str, Const)>);
+
+/// A compiled pipeline and the layout its bind groups follow.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// Pipelines built once per device, keyed by [`Spec`].
+pub(crate) struct Cache {
+    layouts: HashMap<Stage, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
+    modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Spec, Arc<Pipeline>>>,
+}
+
+impl Cache {
+    pub(crate) fn new(device: &wgpu::Device) -> Self {
+        let layouts = [
+            Stage::Shift,
+            Stage::ShiftFinish,
+            Stage::Seek,
+            Stage::KthDistance,
+        ]
+        .into_iter()
+        .map(|stage| (stage, layout(device, stage)))
+        .collect();
+        Self {
+            layouts,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+        }
+    }
+}
+
+fn layout(device: &wgpu::Device, stage: Stage) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+    let params = wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(PARAMS_BYTES),
+        },
+        count: None,
+    };
+    let entries: Vec<_> = std::iter::once(params)
+        .chain(stage.storage().iter().zip(1..).map(|(access, binding)| {
+            wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: *access == Access::Read,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }
+        }))
+        .collect();
+    let bind = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(stage.name()),
+        entries: &entries,
+    });
+    let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(stage.name()),
+        bind_group_layouts: &[Some(&bind)],
+        immediate_size: 0,
+    });
+    (bind, pipeline)
+}
+
+impl Gpu {
+    /// The pipeline for `spec`, compiled on first use. A shader that fails
+    /// to compile is reported, not cached.
+    pub(crate) async fn pipeline(&self, spec: Spec) -> Result<Arc<Pipeline>> {
+        let cache = self.pipelines();
+        if let Some(p) = lock(&cache.pipelines)?.get(&spec) {
+            return Ok(Arc::clone(p));
+        }
+        let (bind, pipeline_layout) = &cache.layouts[&spec.stage];
+        let module_key: ModuleKey = (spec.stage, spec.dim, spec.consts.clone());
+        let built = self.scoped(|| -> Result<Pipeline> {
+            let module = lock(&cache.modules)?
+                .entry(module_key.clone())
+                .or_insert_with(|| {
+                    self.device
+                        .create_shader_module(wgpu::ShaderModuleDescriptor {
+                            label: Some(spec.stage.name()),
+                            source: wgpu::ShaderSource::Wgsl(
+                                spec.stage.source(spec.dim, &spec.consts).into(),
+                            ),
+                        })
+                })
+                .clone();
+            let constants: Vec<(&str, f64)> = spec
+                .overrides
+                .iter()
+                .map(|&(k, v)| (k, f64::from(v)))
+                .collect();
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(spec.entry),
+                    layout: Some(pipeline_layout),
+                    module: &module,
+                    entry_point: Some(spec.entry),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        // Every stage writes workgroup memory before reading it.
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                });
+            Ok(Pipeline {
+                pipeline,
+                layout: bind.clone(),
+            })
+        });
+        let built = match built.await {
+            Ok(p) => Arc::new(p?),
+            Err(e) => {
+                // A module that failed to compile must not be reused.
+                lock(&cache.modules)?.remove(&module_key);
+                return Err(e);
+            }
+        };
+        Ok(Arc::clone(
+            lock(&cache.pipelines)?.entry(spec).or_insert(built),
+        ))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| Error::Gpu("the pipeline cache was poisoned by a panic".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every stage, compiled and validated by naga for a range of
+    //! dimensions and constants, with its sizes resolved the way wgpu
+    //! resolves them at pipeline creation, without an adapter.
+    use super::*;
+
+    fn check(
+        stage: Stage,
+        dim: u32,
+        entry: &str,
+        consts: &[(&'static str, Const)],
+        overrides: &[(&str, u32)],
+    ) {
+        let src = stage.source(dim, consts);
+        let what = format!(
+            "{} {entry} (DIM {dim}, {consts:?}, {overrides:?})",
+            stage.name()
+        );
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
+        let info = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
+        let mut values = naga::back::PipelineConstants::default();
+        for &(k, v) in overrides {
+            values.insert(k.to_string(), f64::from(v));
+        }
+        naga::back::pipeline_constants::process_overrides(
+            &module,
+            &info,
+            Some((naga::ShaderStage::Compute, entry)),
+            &values,
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+
+    #[test]
+    fn every_stage_validates() {
+        for dim in [1, 2, 3, 17, 300, 1024] {
+            for kernel in 0..4 {
+                for weighted in [false, true] {
+                    for skip in [false, true] {
+                        let consts = [
+                            ("KERNEL", Const::U32(kernel)),
+                            ("WEIGHTED", Const::Bool(weighted)),
+                            ("SKIP_SETTLED", Const::Bool(skip)),
+                        ];
+                        check(
+                            Stage::Shift,
+                            dim,
+                            "accumulate",
+                            &consts,
+                            &[("WG", 64), ("TILE", 3)],
+                        );
+                    }
+                }
+            }
+            for track in [false, true] {
+                check(
+                    Stage::ShiftFinish,
+                    dim,
+                    "finish",
+                    &[("TRACK_MAX", Const::Bool(track))],
+                    &[("WG", 64)],
+                );
+            }
+            check(Stage::Seek, dim, "step", &[], &[("WG", 32)]);
+            check(
+                Stage::KthDistance,
+                dim,
+                "count_within",
+                &[],
+                &[("WG", 64), ("TILE", 7)],
+            );
+            check(
+                Stage::KthDistance,
+                dim,
+                "bisect",
+                &[],
+                &[("WG", 64), ("TILE", 7)],
+            );
+        }
+        assert_eq!(Stage::ALL.len(), 4);
+    }
+}
