@@ -1,0 +1,563 @@
+//! The reference workload, end to end: six Gaussian blobs (1500 points in
+//! 2-D), five iterations of blurring mean shift with a gaussian kernel of
+//! bandwidth 2.5, on the GPU (any adapter there is) and on the CPU twin,
+//! timed side by side, with pictures.
+//!
+//! ```text
+//! cargo run --release --example blobs [-- --seed S] [--out-dir DIR]
+//! ```
+//!
+//! Writes `blobs.png` (points coloured by cluster, true centroids as large X
+//! marks) and `blobs.gif` (the iterations animated) to the current directory,
+//! or to `--out-dir`, and prints where. With no GPU adapter the GPU side
+//! falls back to the CPU twin, with a note saying so.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use gpu_cluster::{Blobs, BlobsData, Context, Kernel, MeanShift, MeanShiftFit, Points};
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+/// The reference workload's parameters.
+const BANDWIDTH: f32 = 2.5;
+const ITERATIONS: usize = 5;
+/// Timed fits per backend, after one warm-up fit; the median is reported.
+const RUNS: usize = 9;
+
+/// DejaVu Sans, shipped in the repository (licence beside it), so text draws
+/// on machines without system fonts.
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+/// The only font family the pictures use.
+const FAMILY: &str = "sans-serif";
+
+/// Cluster colours (Tableau 10), cycled when there are more clusters.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
+
+const USAGE: &str = "\
+usage: cargo run --release --example blobs [-- [--seed S] [--out-dir DIR]]
+
+  --seed S       seed of the blobs generator (default: Blobs::DEFAULT_SEED)
+  --out-dir DIR  where to write blobs.png and blobs.gif (default: .)
+  -h, --help     this text";
+
+struct Args {
+    seed: u64,
+    out_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        seed: Blobs::DEFAULT_SEED,
+        out_dir: PathBuf::from("."),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or(format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--seed" => {
+                let v = value()?;
+                args.seed = v
+                    .parse()
+                    .map_err(|_| format!("--seed: '{v}' is not a non-negative integer"))?;
+            }
+            "--out-dir" => args.out_dir = PathBuf::from(value()?),
+            _ => return Err(format!("unknown argument '{arg}'")),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// One side of the comparison.
+struct Side {
+    name: &'static str,
+    ctx: Context,
+    fit: MeanShiftFit,
+    median: Duration,
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let blobs = Blobs {
+        seed: args.seed,
+        ..Blobs::default()
+    };
+    let data = blobs.generate()?;
+    let params = MeanShift::new(BANDWIDTH)
+        .kernel(Kernel::Gaussian)
+        .blurring(ITERATIONS);
+
+    println!(
+        "Blobs: {} points in {}-D, {} blobs of {}, seed {}",
+        data.points.len(),
+        data.points.dim(),
+        blobs.clusters,
+        blobs.per_cluster,
+        blobs.seed
+    );
+    println!(
+        "Blurring mean shift: gaussian kernel, bandwidth {BANDWIDTH}, {ITERATIONS} iterations\n"
+    );
+
+    let mut sides = Vec::new();
+    match Context::gpu() {
+        Ok(gpu) => {
+            let software = if gpu.is_software() {
+                "  [software adapter: correct, but its timings say nothing about GPUs]"
+            } else {
+                ""
+            };
+            println!("GPU: {gpu}{software}");
+            match time_fit(&params, &gpu, &data.points) {
+                Ok((fit, median)) => sides.push(Side {
+                    name: "GPU",
+                    ctx: gpu,
+                    fit,
+                    median,
+                }),
+                Err(e) => println!("     The GPU fit failed ({e}): showing the CPU twin only."),
+            }
+        }
+        Err(e) => {
+            println!("GPU: none ({e})");
+            println!(
+                "     Falling back to the CPU twin. For a GPU, install its driver (Vulkan, Metal, DX12\n     \
+                 or GL); on Linux without one, Mesa's software Vulkan works: apt-get install\n     \
+                 mesa-vulkan-drivers libvulkan1, then run with WGPU_BACKEND=vulkan."
+            );
+        }
+    }
+    let cpu = Context::cpu();
+    println!("CPU: {cpu}");
+    let (fit, median) = time_fit(&params, &cpu, &data.points)?;
+    sides.push(Side {
+        name: "CPU",
+        ctx: cpu,
+        fit,
+        median,
+    });
+
+    print_table(&sides);
+    let main = &sides[0];
+    print_clusters(&main.fit, &data);
+    if let [gpu, cpu] = &sides[..] {
+        print_agreement(&gpu.fit, &cpu.fit);
+    }
+
+    // The animation needs every iteration's positions: one more fit that
+    // reads them back after each iteration (not timed).
+    let traced = params
+        .clone()
+        .record_trajectory(true)
+        .fit(&main.ctx, &data.points)?;
+    let mut frames = vec![data.points.clone()];
+    frames.extend(traced.trajectory().iter().cloned());
+
+    register_font(FAMILY, FontStyle::Normal, FONT)
+        .map_err(|_| "the bundled font could not be read")?;
+    std::fs::create_dir_all(&args.out_dir)?;
+    let png = args.out_dir.join("blobs.png");
+    let gif = args.out_dir.join("blobs.gif");
+    draw_png(&png, &data, &main.fit, blobs.seed, &main.ctx.to_string())?;
+    println!("\nwrote {}", absolute(&png).display());
+    draw_gif(&gif, &data, &main.fit, &frames)?;
+    println!("wrote {}", absolute(&gif).display());
+    Ok(())
+}
+
+/// One warm-up fit, then the median of [`RUNS`] timed fits. A fit is the
+/// whole job: upload, the iterations, readback, merging and labelling.
+fn time_fit(
+    params: &MeanShift,
+    ctx: &Context,
+    x: &Points,
+) -> Result<(MeanShiftFit, Duration), Box<dyn Error>> {
+    let fit = params.fit(ctx, x)?;
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let again = params.fit(ctx, x)?;
+        times.push(start.elapsed());
+        if again.labels() != fit.labels() {
+            println!("     warning: a repeated fit on {ctx} gave different labels");
+        }
+    }
+    times.sort();
+    Ok((fit, times[RUNS / 2]))
+}
+
+fn print_table(sides: &[Side]) {
+    print!("\n{:<38}", "");
+    for s in sides {
+        print!("{:>12}", s.name);
+    }
+    print!("\n{:<38}", "clusters");
+    for s in sides {
+        print!("{:>12}", s.fit.n_clusters());
+    }
+    print!(
+        "\n{:<38}",
+        format!("fit time (median of {RUNS}, after warm-up)")
+    );
+    for s in sides {
+        print!("{:>12}", format_duration(s.median));
+    }
+    println!("\n(fit time = upload + {ITERATIONS} iterations + readback + merging and labelling)");
+}
+
+fn format_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1e4 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.1} s", ms / 1e3)
+    }
+}
+
+/// Each cluster's centre and size next to the nearest true centroid.
+fn print_clusters(fit: &MeanShiftFit, data: &BlobsData) {
+    println!("\ncluster  centre              points   nearest true centroid   distance");
+    for (k, c) in fit.centers().rows().enumerate() {
+        let (t, d2) = nearest(c, &data.centroids);
+        let truth = data.centroids.row(t);
+        println!(
+            "{k:>7}  {:<18}  {:>6}   {:<22}  {:>8.3}",
+            format_point(c),
+            fit.counts()[k],
+            format_point(truth),
+            d2.sqrt()
+        );
+    }
+}
+
+fn print_agreement(gpu: &MeanShiftFit, cpu: &MeanShiftFit) {
+    let same_labels = gpu
+        .labels()
+        .iter()
+        .zip(cpu.labels())
+        .filter(|(a, b)| a == b)
+        .count();
+    let max_centre_gap = if gpu.n_clusters() == cpu.n_clusters() {
+        gpu.centers()
+            .rows()
+            .zip(cpu.centers().rows())
+            .map(|(a, b)| squared_distance(a, b).sqrt())
+            .fold(0.0f32, f32::max)
+    } else {
+        f32::INFINITY
+    };
+    println!(
+        "\nGPU vs CPU: {same_labels} of {} labels equal, centres at most {max_centre_gap:.2e} apart",
+        gpu.labels().len()
+    );
+}
+
+fn format_point(p: &[f32]) -> String {
+    let parts: Vec<String> = p.iter().map(|v| format!("{v:.2}")).collect();
+    format!("({})", parts.join(", "))
+}
+
+fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Index of the row of `rows` nearest to `p`, and the squared distance.
+fn nearest(p: &[f32], rows: &Points) -> (usize, f32) {
+    rows.rows()
+        .map(|r| squared_distance(p, r))
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, f32::INFINITY))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn colour(label: i32) -> RGBColor {
+    usize::try_from(label).map_or(MUTED, |l| PALETTE[l % PALETTE.len()])
+}
+
+/// A square window around the data and the centroids, with a margin, so
+/// both axes have the same scale.
+fn square_bounds(data: &BlobsData) -> (std::ops::Range<f32>, std::ops::Range<f32>) {
+    let mut lo = [f32::INFINITY; 2];
+    let mut hi = [f32::NEG_INFINITY; 2];
+    for r in data.points.rows().chain(data.centroids.rows()) {
+        for a in 0..2 {
+            lo[a] = lo[a].min(r[a]);
+            hi[a] = hi[a].max(r[a]);
+        }
+    }
+    let half = (0..2).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max) * 0.54 + 1.0;
+    let mid = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+    (
+        (mid[0] - half)..(mid[0] + half),
+        (mid[1] - half)..(mid[1] + half),
+    )
+}
+
+/// A large X with a white halo, visible over any colour.
+fn centroid_mark<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+    >,
+    centroids: &Points,
+    size: i32,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let at = |r: &[f32]| (r[0], r[1]);
+    chart
+        .draw_series(
+            centroids
+                .rows()
+                .map(|r| Cross::new(at(r), size, WHITE.stroke_width(9))),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(
+            centroids
+                .rows()
+                .map(|r| Cross::new(at(r), size, INK.stroke_width(4))),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Points coloured by cluster, true centroids as X marks, found centres as
+/// rings, with a side panel listing the clusters.
+fn draw_png(
+    path: &Path,
+    data: &BlobsData,
+    fit: &MeanShiftFit,
+    seed: u64,
+    device: &str,
+) -> Result<(), Box<dyn Error>> {
+    let root = BitMapBackend::new(path, (1100, 900)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (header, body) = root.split_vertically(96);
+    let k = fit.n_clusters();
+    let plural = if k == 1 { "" } else { "s" };
+    header.draw(&Text::new(
+        format!("Blurring mean shift finds {k} cluster{plural}"),
+        (36, 18),
+        (FAMILY, 34).into_font().color(&INK),
+    ))?;
+    header.draw(&Text::new(
+        format!(
+            "{} points from {} Gaussian blobs (seed {seed}), gaussian kernel, bandwidth {BANDWIDTH}, \
+             {ITERATIONS} iterations, on {device}",
+            data.points.len(),
+            data.centroids.len(),
+        ),
+        (38, 62),
+        (FAMILY, 16).into_font().color(&MUTED),
+    ))?;
+    let (plot, panel) = body.split_horizontally(804);
+
+    let (xr, yr) = square_bounds(data);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(44)
+        .build_cartesian_2d(xr, yr)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RGBColor(0xe8, 0xe8, 0xe8))
+        .axis_style(MUTED)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FAMILY, 15).into_font().color(&MUTED))
+        .draw()?;
+    chart.draw_series(
+        data.points
+            .rows()
+            .zip(fit.labels())
+            .map(|(p, &l)| Circle::new((p[0], p[1]), 3, colour(l).mix(0.75).filled())),
+    )?;
+    chart.draw_series(
+        fit.centers()
+            .rows()
+            .map(|c| Circle::new((c[0], c[1]), 20, INK.stroke_width(2))),
+    )?;
+    centroid_mark(&mut chart, &data.centroids, 13)?;
+
+    // Side panel: one line per cluster, then the markers.
+    let text = (FAMILY, 17).into_font().color(&INK);
+    let mut y = 36;
+    panel.draw(&Text::new(
+        "clusters",
+        (16, y),
+        (FAMILY, 20).into_font().color(&INK),
+    ))?;
+    y += 38;
+    for (label, count) in fit.counts().iter().enumerate().take(20) {
+        panel.draw(&Circle::new((26, y + 9), 8, colour(label as i32).filled()))?;
+        panel.draw(&Text::new(
+            format!("{label}: {count} points"),
+            (44, y),
+            text.clone(),
+        ))?;
+        y += 30;
+    }
+    if k > 20 {
+        panel.draw(&Text::new(
+            format!("... {} more", k - 20),
+            (44, y),
+            text.clone(),
+        ))?;
+        y += 30;
+    }
+    y += 24;
+    panel.draw(&Cross::new((26, y + 9), 11, WHITE.stroke_width(9)))?;
+    panel.draw(&Cross::new((26, y + 9), 11, INK.stroke_width(4)))?;
+    panel.draw(&Text::new("true centroid", (48, y), text.clone()))?;
+    y += 36;
+    panel.draw(&Circle::new((26, y + 9), 13, INK.stroke_width(2)))?;
+    panel.draw(&Text::new("found centre", (48, y), text))?;
+    root.present()?;
+    Ok(())
+}
+
+/// The iterations animated: the starting positions, then each iteration,
+/// with a few interpolated frames in between, coloured by the final
+/// clusters. The GIF backend has one delay for all frames, so an iteration
+/// is held by repeating its frame.
+fn draw_gif(
+    path: &Path,
+    data: &BlobsData,
+    fit: &MeanShiftFit,
+    frames: &[Points],
+) -> Result<(), Box<dyn Error>> {
+    const DELAY_MS: u32 = 100;
+    const HOLD: usize = 5; // frames shown at each iteration: 0.5 s
+    const TWEEN: usize = 4; // interpolated frames between iterations
+    const FINAL_HOLD: usize = 15; // 1.5 s on the result before looping
+    let root = BitMapBackend::gif(path, (560, 600), DELAY_MS)?.into_drawing_area();
+    let last = frames.len() - 1;
+    for (i, frame) in frames.iter().enumerate() {
+        let title = match i {
+            0 => format!("Start: {} points", frame.len()),
+            _ => format!("Blurring mean shift, iteration {i} of {last}"),
+        };
+        let hold = if i == last { FINAL_HOLD } else { HOLD };
+        for _ in 0..hold {
+            draw_frame(&root, data, fit, frame.as_slice(), &title)?;
+        }
+        if let Some(next) = frames.get(i + 1) {
+            let title = format!("Blurring mean shift, iteration {i} \u{2192} {}", i + 1);
+            for s in 1..=TWEEN {
+                let t = s as f32 / (TWEEN + 1) as f32;
+                let mixed: Vec<f32> = frame
+                    .as_slice()
+                    .iter()
+                    .zip(next.as_slice())
+                    .map(|(a, b)| a + t * (b - a))
+                    .collect();
+                draw_frame(&root, data, fit, &mixed, &title)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One frame of the animation: `positions` (2-D, row-major) coloured by the
+/// fit's labels, with the true centroids.
+fn draw_frame(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    data: &BlobsData,
+    fit: &MeanShiftFit,
+    positions: &[f32],
+    title: &str,
+) -> Result<(), Box<dyn Error>> {
+    root.fill(&WHITE)?;
+    let (xr, yr) = square_bounds(data);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 24).into_font().color(&INK))
+        .margin(16)
+        .x_label_area_size(30)
+        .y_label_area_size(36)
+        .build_cartesian_2d(xr, yr)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_y_mesh()
+        .axis_style(MUTED)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FAMILY, 13).into_font().color(&MUTED))
+        .draw()?;
+    // Where the points started, faintly, then the true centroids, then the
+    // current positions on top (they end as one dot per cluster on its X).
+    chart.draw_series(
+        data.points
+            .rows()
+            .zip(fit.labels())
+            .map(|(p, &l)| Circle::new((p[0], p[1]), 2, colour(l).mix(0.15).filled())),
+    )?;
+    chart.draw_series(
+        data.centroids
+            .rows()
+            .map(|r| Cross::new((r[0], r[1]), 9, MUTED.stroke_width(2))),
+    )?;
+    chart.draw_series(
+        positions
+            .chunks_exact(2)
+            .zip(fit.labels())
+            .map(|(p, &l)| Circle::new((p[0], p[1]), 4, colour(l).filled())),
+    )?;
+    root.present()?;
+    Ok(())
+}
