@@ -18,7 +18,9 @@ const MAX_VALUES: u128 = 1 << 32;
 pub fn run(args: &BlobsArgs) -> Result<(), Failure> {
     // Refuse an unknown output type before generating anything.
     Format::of(&args.out)?;
-    let values = args.clusters as u128 * args.per_cluster as u128 * args.dim as u128;
+    let values = (args.clusters as u128)
+        .saturating_mul(args.per_cluster as u128)
+        .saturating_mul(args.dim as u128);
     if values > MAX_VALUES {
         return Err(Failure::Input(format!(
             "--clusters x --per-cluster x --dim = {values} values, more than the {MAX_VALUES} one run generates"

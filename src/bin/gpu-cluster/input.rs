@@ -103,7 +103,7 @@ fn read_csv(path: &Path, file: File) -> Result<Points, Failure> {
         Error::NonFinite { row, col, value } => Failure::input(
             path,
             format!(
-                "line {}, column {}: {value} is not a finite f32",
+                "line {}, column {}: {value:?} is not a finite f32",
                 lines[row],
                 col + 1
             ),
@@ -163,7 +163,7 @@ fn read_npy(path: &Path, file: File) -> Result<Points, Failure> {
     points.map_err(|e| match e {
         Error::NonFinite { row, col, value } => Failure::input(
             path,
-            format!("element [{row}, {col}] is {value}, not a finite f32"),
+            format!("element [{row}, {col}] is {value:?}, not a finite f32"),
         ),
         e => Failure::input(path, e),
     })

@@ -29,10 +29,12 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let fit = params(args).fit(&ctx, &points)?;
     let fit_time = started.elapsed();
-    write_lines(args.labels.as_deref(), fit.labels())?;
+    // Centres first: if their file cannot be written, nothing has gone to
+    // stdout yet, so a pipeline sees a failure and no partial labels.
     if let Some(path) = &args.centers {
         write_csv(path, fit.centers())?;
     }
+    write_lines(args.labels.as_deref(), fit.labels())?;
     let bandwidth = match args.bandwidth {
         Some(_) => format!("bandwidth {}", fit.bandwidth()),
         None => format!(

@@ -1,0 +1,661 @@
+//! The `gpu-cluster` command line, run as a user runs it: the built binary
+//! on small files, checking outputs, the one-line messages and the exit
+//! statuses scripts rely on (0 success, 2 bad input or usage, 1 run-time
+//! failure).
+// The binary and the npy writer used here exist only with the `cli` feature.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gpu_cluster::Blobs;
+use npyz::{DType, Order, WriterBuilder};
+
+/// scikit-learn's labels for `toy.csv` with bandwidth 2 (its `MeanShift`
+/// docstring example).
+const TOY_LABELS: [i32; 6] = [1, 1, 1, 0, 0, 0];
+/// The toy points, row-major.
+const TOY: [f64; 12] = [1., 1., 2., 1., 1., 0., 4., 7., 3., 5., 3., 6.];
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/cli")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gpu-cluster"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// Runs a command expected to succeed and returns its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Asserts that the command fails with `code`, printing exactly one line on
+/// stderr that contains `needle`, and nothing on stdout.
+fn fails(code: i32, args: &[&str], needle: &str) {
+    let out = run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+    assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
+}
+
+fn parse_labels(text: &str) -> Vec<i32> {
+    text.lines()
+        .map(|l| l.parse().expect("an integer label"))
+        .collect()
+}
+
+fn parse_rows(text: &str) -> Vec<Vec<f32>> {
+    text.lines()
+        .map(|l| l.split(',').map(|v| v.parse().expect("a float")).collect())
+        .collect()
+}
+
+/// Labels equal up to renaming the clusters: the same partition.
+fn assert_same_partition(a: &[i32], b: &[i32]) {
+    assert_eq!(a.len(), b.len());
+    for i in 0..a.len() {
+        for j in 0..a.len() {
+            assert_eq!(
+                a[i] == a[j],
+                b[i] == b[j],
+                "points {i} and {j}: {a:?} vs {b:?}"
+            );
+        }
+    }
+}
+
+/// Writes `rows x cols` values given row-major to a 2-D `.npy` of `dtype`
+/// (e.g. `<f4`) in the given order.
+fn write_npy<T: npyz::Serialize + Copy>(
+    path: &Path,
+    values: &[T],
+    cols: usize,
+    dtype: &str,
+    order: Order,
+) {
+    let rows = values.len() / cols;
+    let stored: Vec<T> = match order {
+        Order::C => values.to_vec(),
+        Order::Fortran => (0..values.len())
+            .map(|i| values[(i % rows) * cols + i / rows])
+            .collect(),
+    };
+    let mut w = npyz::WriteOptions::<T>::new()
+        .dtype(DType::Plain(dtype.parse().unwrap()))
+        .shape(&[rows as u64, cols as u64])
+        .order(order)
+        .writer(fs::File::create(path).unwrap())
+        .begin_nd()
+        .unwrap();
+    w.extend(stored).unwrap();
+    w.finish().unwrap();
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).display().to_string()
+}
+
+#[test]
+fn toy_labels_match_scikit_learn() {
+    let toy = fixture("toy.csv");
+    let out = run(&["meanshift", &toy, "--bandwidth", "2", "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_same_partition(&parse_labels(&stdout(&out)), &TOY_LABELS);
+    // The summary: one line with the figures a user looks for.
+    let summary = stderr(&out);
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    for needle in [
+        "2 clusters",
+        "6 points x 2",
+        "iterations (converged)",
+        "standard mode",
+        "flat kernel",
+        "bandwidth 2",
+        "backend cpu: CPU",
+        " ms",
+    ] {
+        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
+    }
+}
+
+#[test]
+fn labels_and_centres_go_to_files() {
+    let dir = temp();
+    let (labels, centres) = (path_in(&dir, "labels.txt"), path_in(&dir, "centres.csv"));
+    let toy = fixture("toy.csv");
+    let printed = ok(&[
+        "meanshift",
+        &toy,
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+        "--labels",
+        &labels,
+        "--centers",
+        &centres,
+    ]);
+    assert_eq!(printed, "", "labels go to the file, not stdout");
+    let labels = parse_labels(&fs::read_to_string(labels).unwrap());
+    assert_same_partition(&labels, &TOY_LABELS);
+    // Row k is label k's centre, written without a header in the shortest
+    // form that reads back to the same f32.
+    let text = fs::read_to_string(centres).unwrap();
+    let rows = parse_rows(&text);
+    assert_eq!(rows.len(), 2);
+    let near =
+        |row: &[f32], c: [f32; 2]| (row[0] - c[0]).abs() < 1e-5 && (row[1] - c[1]).abs() < 1e-5;
+    assert!(
+        near(&rows[labels[0] as usize], [4.0 / 3.0, 2.0 / 3.0]),
+        "{text}"
+    );
+    assert!(near(&rows[labels[3] as usize], [10.0 / 3.0, 6.0]), "{text}");
+    for (line, row) in text.lines().zip(&rows) {
+        let shortest: Vec<String> = row.iter().map(f32::to_string).collect();
+        assert_eq!(line, shortest.join(","));
+    }
+}
+
+#[test]
+fn csv_header_spaces_crlf_and_blank_lines() {
+    let plain = ok(&[
+        "meanshift",
+        &fixture("toy.csv"),
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    let header = ok(&[
+        "meanshift",
+        &fixture("toy_header.csv"),
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(header, plain);
+}
+
+#[test]
+fn npy_f32_and_f64_in_c_and_fortran_order() {
+    let dir = temp();
+    let expected = ok(&[
+        "meanshift",
+        &fixture("toy.csv"),
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    let toy32: Vec<f32> = TOY.iter().map(|&v| v as f32).collect();
+    for order in [Order::C, Order::Fortran] {
+        let f32_path = dir.path().join(format!("toy32_{order:?}.npy"));
+        let f64_path = dir.path().join(format!("toy64_{order:?}.npy"));
+        write_npy(&f32_path, &toy32, 2, "<f4", order);
+        write_npy(&f64_path, &TOY, 2, "<f8", order);
+        for path in [f32_path, f64_path] {
+            let path = path.display().to_string();
+            let got = ok(&["meanshift", &path, "--bandwidth", "2", "--backend", "cpu"]);
+            assert_eq!(got, expected, "{path}");
+        }
+    }
+}
+
+#[test]
+fn bin_seeding_and_no_cluster_all_leave_far_points_unassigned() {
+    // Bins of side 2 hold at most 2 points here; only the bin at the origin
+    // holds 2, so one seed climbs to (4/3, 2/3) and the far group, more
+    // than 2 away from it, gets -1.
+    let labels = ok(&[
+        "meanshift",
+        &fixture("toy.csv"),
+        "--bandwidth",
+        "2",
+        "--bin-seeding",
+        "--min-bin-freq",
+        "2",
+        "--no-cluster-all",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(parse_labels(&labels), [0, 0, 0, -1, -1, -1]);
+}
+
+#[test]
+fn blobs_round_trip_through_meanshift() {
+    let dir = temp();
+    let (npy, csv) = (path_in(&dir, "blobs.npy"), path_in(&dir, "blobs.csv"));
+    let (truth, centroids) = (path_in(&dir, "truth.txt"), path_in(&dir, "centroids.csv"));
+    let out = run(&[
+        "blobs",
+        "--out",
+        &npy,
+        "--labels",
+        &truth,
+        "--centroids",
+        &centroids,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1500 points x 2"), "{}", stderr(&out));
+    ok(&["blobs", "--out", &csv]);
+
+    // The files hold the library's default data, bit for bit.
+    let data = Blobs::default().generate().unwrap();
+    let from_npy: Vec<f32> = npyz::NpyFile::new(fs::File::open(&npy).unwrap())
+        .unwrap()
+        .into_vec()
+        .unwrap();
+    assert_eq!(from_npy, data.points.as_slice());
+    let from_csv: Vec<f32> = parse_rows(&fs::read_to_string(&csv).unwrap()).concat();
+    assert_eq!(from_csv, data.points.as_slice());
+    let truth: Vec<i32> = parse_labels(&fs::read_to_string(&truth).unwrap());
+    let expected: Vec<i32> = data.labels.iter().map(|&l| l as i32).collect();
+    assert_eq!(truth, expected);
+    let centroids = parse_rows(&fs::read_to_string(&centroids).unwrap());
+    assert_eq!(centroids.concat(), data.centroids.as_slice());
+
+    // The reference workload finds the six blobs from either file.
+    let args = [
+        "--mode",
+        "blurring",
+        "--max-iter",
+        "5",
+        "--bandwidth",
+        "2.5",
+        "--backend",
+        "cpu",
+    ];
+    let from_npy = run(&[&["meanshift", npy.as_str()][..], &args].concat());
+    assert_eq!(from_npy.status.code(), Some(0), "{}", stderr(&from_npy));
+    let summary = stderr(&from_npy);
+    assert!(summary.contains("6 clusters"), "{summary}");
+    assert!(
+        summary.contains("5 iterations (as many as asked)"),
+        "{summary}"
+    );
+    assert!(summary.contains("gaussian kernel"), "{summary}");
+    assert_same_partition(&parse_labels(&stdout(&from_npy)), &truth);
+    let from_csv = ok(&[&["meanshift", csv.as_str()][..], &args].concat());
+    assert_eq!(from_csv, stdout(&from_npy));
+}
+
+#[test]
+fn blurring_without_max_iter_stops_by_itself() {
+    let out = run(&[
+        "meanshift",
+        &fixture("toy.csv"),
+        "--mode",
+        "blurring",
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(stable: "), "{}", stderr(&out));
+    assert_same_partition(&parse_labels(&stdout(&out)), &TOY_LABELS);
+}
+
+#[test]
+fn blobs_parameters() {
+    let dir = temp();
+    let out = path_in(&dir, "small.csv");
+    ok(&[
+        "blobs",
+        "--out",
+        &out,
+        "--clusters",
+        "3",
+        "--per-cluster",
+        "4",
+        "--dim",
+        "5",
+        "--seed",
+        "7",
+    ]);
+    let rows = parse_rows(&fs::read_to_string(&out).unwrap());
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|r| r.len() == 5));
+    fails(2, &["blobs", "--out", &out, "--clusters", "0"], "clusters");
+    fails(
+        2,
+        &["blobs", "--out", &out, "--per-cluster", "0"],
+        "per_cluster",
+    );
+    fails(2, &["blobs", "--out", &out, "--dim", "0"], "dimension");
+    fails(
+        2,
+        &["blobs", "--out", &path_in(&dir, "x.txt")],
+        "unknown file type",
+    );
+    let huge = u64::MAX.to_string();
+    fails(
+        2,
+        &[
+            "blobs",
+            "--out",
+            &out,
+            "--clusters",
+            &huge,
+            "--per-cluster",
+            &huge,
+        ],
+        "values",
+    );
+}
+
+#[test]
+fn bad_csv_input_exits_2_naming_the_problem() {
+    let cpu = ["--bandwidth", "2", "--backend", "cpu"];
+    let cases = [
+        ("ragged.csv", "line 3 has 3 values, expected 2"),
+        ("nan.csv", "line 2, column 2: NaN is not a finite f32"),
+        ("inf.csv", "line 3, column 2: -inf is not a finite f32"),
+        ("f32_overflow.csv", "line 2, column 2"),
+        ("text.csv", "line 3, column 2: \"one\" is not a number"),
+        ("empty.csv", "empty"),
+        ("header_only.csv", "empty"),
+    ];
+    for (name, needle) in cases {
+        let path = fixture(name);
+        fails(
+            2,
+            &[&["meanshift", path.as_str()][..], &cpu].concat(),
+            needle,
+        );
+        fails(2, &[&["meanshift", path.as_str()][..], &cpu].concat(), name);
+    }
+    let missing = fixture("missing.csv");
+    fails(
+        2,
+        &["meanshift", &missing, "--backend", "cpu"],
+        "cannot open",
+    );
+    fails(
+        2,
+        &["meanshift", &fixture("README.md"), "--backend", "cpu"],
+        "unknown file type",
+    );
+}
+
+#[test]
+fn bad_npy_input_exits_2_naming_the_problem() {
+    let dir = temp();
+    let one_d = dir.path().join("one_d.npy");
+    npyz::to_file_1d(&one_d, [1.0f32, 2.0, 3.0]).unwrap();
+    let three_d = dir.path().join("three_d.npy");
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[2, 2, 2])
+        .writer(fs::File::create(&three_d).unwrap())
+        .begin_nd()
+        .unwrap();
+    w.extend([0.0f32; 8]).unwrap();
+    w.finish().unwrap();
+    let ints = dir.path().join("ints.npy");
+    write_npy(&ints, &[1i32, 2, 3, 4], 2, "<i4", Order::C);
+    let big_endian = dir.path().join("big_endian.npy");
+    write_npy(&big_endian, &[1.0f64, 2.0, 3.0, 4.0], 2, ">f8", Order::C);
+    let nan = dir.path().join("nan.npy");
+    write_npy(&nan, &[1.0f32, 2.0, 3.0, f32::NAN], 2, "<f4", Order::C);
+    let overflow = dir.path().join("overflow.npy");
+    write_npy(
+        &overflow,
+        &[1.0f64, 1e300, 3.0, 4.0],
+        2,
+        "<f8",
+        Order::Fortran,
+    );
+    let empty = dir.path().join("empty.npy");
+    write_npy::<f32>(&empty, &[], 2, "<f4", Order::C);
+    let truncated = dir.path().join("truncated.npy");
+    write_npy(&truncated, &[1.0f32; 8], 2, "<f4", Order::C);
+    let len = fs::metadata(&truncated).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&truncated)
+        .unwrap()
+        .set_len(len - 4)
+        .unwrap();
+    // A header that claims far more data than the file holds must not make
+    // the reader allocate it.
+    let claims_huge = dir.path().join("claims_huge.npy");
+    npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[1 << 40, 1 << 20])
+        .writer(fs::File::create(&claims_huge).unwrap())
+        .write_header_only()
+        .unwrap();
+    let garbage = dir.path().join("garbage.npy");
+    fs::File::create(&garbage)
+        .unwrap()
+        .write_all(b"1,2\n3,4\n")
+        .unwrap();
+    let cases: [(&PathBuf, &str); 10] = [
+        (&one_d, "expected a 2-D array, found shape [3]"),
+        (&three_d, "expected a 2-D array, found shape [2, 2, 2]"),
+        (&ints, "unsupported dtype '<i4'"),
+        (&big_endian, "unsupported dtype '>f8'"),
+        (&nan, "element [1, 1] is NaN"),
+        (&overflow, "element [0, 1] is 1e300"),
+        (&empty, "empty"),
+        (&truncated, "cannot read the data"),
+        (&claims_huge, "truncated"),
+        (&garbage, "not a valid .npy file"),
+    ];
+    for (path, needle) in cases {
+        let path = path.display().to_string();
+        fails(
+            2,
+            &["meanshift", &path, "--bandwidth", "2", "--backend", "cpu"],
+            needle,
+        );
+    }
+}
+
+#[test]
+fn bad_parameters_exit_2() {
+    let toy = fixture("toy.csv");
+    let cpu = ["--backend", "cpu"];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        let mut v = vec!["meanshift".to_string(), toy.clone()];
+        v.extend(extra.iter().chain(&cpu).map(|s| s.to_string()));
+        v
+    };
+    let cases: [(&[&str], &str); 7] = [
+        (&[], "the estimated bandwidth is 0"),
+        (&["--bandwidth", "-1"], "invalid bandwidth = -1"),
+        (&["--bandwidth", "0"], "invalid bandwidth = 0"),
+        (&["--quantile", "0"], "invalid quantile = 0"),
+        (&["--method", "grid"], "--method grid is not available yet"),
+        (&["--method", "knn"], "--method knn is not available yet"),
+        (
+            &["--bandwidth", "2", "--mode", "blurring", "--bin-seeding"],
+            "--bin-seeding",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(2, &args, needle);
+    }
+    // Bin seeding that keeps no bin: a parameter error from the library.
+    fails(
+        2,
+        &[
+            "meanshift",
+            &toy,
+            "--bandwidth",
+            "2",
+            "--bin-seeding",
+            "--min-bin-freq",
+            "9",
+            "--backend",
+            "cpu",
+        ],
+        "no bin",
+    );
+    // The dense method is the one there is; auto picks it.
+    ok(&[
+        "meanshift",
+        &toy,
+        "--bandwidth",
+        "2",
+        "--method",
+        "dense",
+        "--backend",
+        "cpu",
+    ]);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let toy = fixture("toy.csv");
+    for args in [
+        &[
+            "meanshift",
+            toy.as_str(),
+            "--bandwidth",
+            "2",
+            "--quantile",
+            "0.5",
+        ][..],
+        &["meanshift", toy.as_str(), "--kernel", "cosine"],
+        &["meanshift", toy.as_str(), "--bandwidth", "wide"],
+        &["meanshift"],
+        &["blobs"],
+        &["kmeans", toy.as_str()],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn unwritable_output_exits_1() {
+    let dir = temp();
+    let toy = fixture("toy.csv");
+    let no_dir = path_in(&dir, "no/such/dir/out.txt");
+    let a_dir = dir.path().display().to_string();
+    let base = [
+        "meanshift",
+        toy.as_str(),
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ];
+    fails(
+        1,
+        &[&base[..], &["--labels", &no_dir]].concat(),
+        "cannot write",
+    );
+    fails(
+        1,
+        &[&base[..], &["--centers", &a_dir]].concat(),
+        "cannot write",
+    );
+    let no_csv = path_in(&dir, "no/such/dir/out.csv");
+    let no_npy = path_in(&dir, "no/such/dir/out.npy");
+    fails(1, &["blobs", "--out", &no_csv], "cannot write");
+    fails(1, &["blobs", "--out", &no_npy], "cannot write");
+    let out = path_in(&dir, "ok.csv");
+    fails(
+        1,
+        &["blobs", "--out", &out, "--centroids", &a_dir],
+        "cannot write",
+    );
+}
+
+#[test]
+fn help_lists_every_default() {
+    let help = ok(&["meanshift", "--help"]);
+    for needle in [
+        "--bandwidth <F>",
+        "[default: estimated from the data with --quantile",
+        "[default: 0.3]",
+        "[default: flat; gaussian with --mode blurring]",
+        "[default: standard]",
+        "[default: 300]",
+        "--bin-seeding",
+        "[default: 1]",
+        "--no-cluster-all",
+        "[default: auto] [possible values: auto, dense, grid, knn]",
+        "[default: auto] [possible values: auto, gpu, cpu]",
+        "[default: stdout]",
+        "--centers <FILE>",
+    ] {
+        assert!(
+            help.contains(needle),
+            "meanshift --help lacks {needle:?}:\n{help}"
+        );
+    }
+    let help = ok(&["blobs", "--help"]);
+    let seed = format!("[default: {}]", Blobs::DEFAULT_SEED);
+    for needle in [
+        "--out <FILE>",
+        "[default: 6]",
+        "[default: 250]",
+        "[default: 2]",
+        seed.as_str(),
+        "--labels <FILE>",
+        "--centroids <FILE>",
+    ] {
+        assert!(
+            help.contains(needle),
+            "blobs --help lacks {needle:?}:\n{help}"
+        );
+    }
+    let top = ok(&["--help"]);
+    assert!(top.contains("meanshift") && top.contains("blobs"), "{top}");
+}
+
+/// The GPU backend gives the toy set the same labels as the CPU. Skipped
+/// without an adapter, unless REQUIRE_GPU=1.
+#[test]
+fn gpu_backend_matches_cpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let toy = fixture("toy.csv");
+    let cpu = ok(&["meanshift", &toy, "--bandwidth", "2", "--backend", "cpu"]);
+    let out = run(&["meanshift", &toy, "--bandwidth", "2", "--backend", "gpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("backend gpu"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), cpu);
+}
