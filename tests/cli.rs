@@ -645,17 +645,34 @@ fn help_lists_every_default() {
     assert!(top.contains("meanshift") && top.contains("blobs"), "{top}");
 }
 
-/// The GPU backend gives the toy set the same labels as the CPU. Skipped
-/// without an adapter, unless REQUIRE_GPU=1.
+/// The GPU backend gives the same labels as the CPU, on the toy set and on
+/// the reference workload (well separated, so labels must be identical, not
+/// merely close). Skipped without an adapter, unless REQUIRE_GPU=1.
 #[test]
 fn gpu_backend_matches_cpu() {
     if common::gpu().is_none() {
         return;
     }
+    let dir = temp();
+    let blobs = path_in(&dir, "blobs.npy");
+    ok(&["blobs", "--out", &blobs]);
     let toy = fixture("toy.csv");
-    let cpu = ok(&["meanshift", &toy, "--bandwidth", "2", "--backend", "cpu"]);
-    let out = run(&["meanshift", &toy, "--bandwidth", "2", "--backend", "gpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("backend gpu"), "{}", stderr(&out));
-    assert_eq!(stdout(&out), cpu);
+    let reference = [
+        "--mode",
+        "blurring",
+        "--max-iter",
+        "5",
+        "--bandwidth",
+        "2.5",
+    ];
+    for args in [
+        &["meanshift", toy.as_str(), "--bandwidth", "2"][..],
+        &[&["meanshift", blobs.as_str()][..], &reference].concat(),
+    ] {
+        let cpu = ok(&[args, &["--backend", "cpu"]].concat());
+        let out = run(&[args, &["--backend", "gpu"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("backend gpu"), "{}", stderr(&out));
+        assert_eq!(stdout(&out), cpu, "{args:?}");
+    }
 }

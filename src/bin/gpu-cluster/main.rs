@@ -20,10 +20,12 @@ use clap::Parser;
 use args::{Cli, Command};
 
 fn main() -> ExitCode {
-    // Warnings by default, so the note that `--backend auto` fell back to
-    // the CPU is seen; RUST_LOG overrides. One plain line per record, like
-    // every other line the tool writes to stderr.
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+    // This crate's warnings by default, so the note that `--backend auto`
+    // fell back to the CPU is seen, but not the graphics stack's chatter
+    // while probing adapters (an EGL failure is no error when Vulkan
+    // works); RUST_LOG overrides. One plain line per record, like every
+    // other line the tool writes to stderr.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("gpu_cluster=warn"))
         .format(|buf, record| {
             writeln!(
                 buf,
