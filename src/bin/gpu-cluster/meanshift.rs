@@ -67,18 +67,15 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
 
 /// Usage errors that clap cannot see, reported before any work.
 fn check_args(args: &MeanShiftArgs) -> Result<(), Failure> {
-    match args.method {
-        MethodArg::Auto | MethodArg::Dense => {}
-        MethodArg::Grid | MethodArg::Knn => {
-            let name = if args.method == MethodArg::Grid {
-                "grid"
-            } else {
-                "knn"
-            };
-            return Err(Failure::Input(format!(
-                "--method {name} is not available yet: use auto or dense"
-            )));
-        }
+    let unavailable = match args.method {
+        MethodArg::Auto | MethodArg::Dense => None,
+        MethodArg::Grid => Some("grid"),
+        MethodArg::Knn => Some("knn"),
+    };
+    if let Some(name) = unavailable {
+        return Err(Failure::Input(format!(
+            "--method {name} is not available yet: use auto or dense"
+        )));
     }
     if args.bin_seeding && args.mode == ModeArg::Blurring {
         return Err(Failure::Input(
