@@ -117,7 +117,17 @@ impl Blobs {
         let centroids: Vec<f32> = (0..self.clusters * self.dim)
             .map(|_| uniform.sample(&mut rng))
             .collect();
-        let n = self.clusters * self.per_cluster;
+        let n = self
+            .clusters
+            .checked_mul(self.per_cluster)
+            .and_then(|n| n.checked_mul(self.dim).map(|_| n))
+            .ok_or_else(|| {
+                invalid(
+                    "per_cluster",
+                    self.per_cluster.to_string(),
+                    "clusters * per_cluster * dim must fit in memory",
+                )
+            })?;
         let mut points = Vec::with_capacity(n * self.dim);
         let mut labels = Vec::with_capacity(n);
         for (c, centre) in centroids.chunks_exact(self.dim).enumerate() {

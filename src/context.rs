@@ -115,7 +115,12 @@ impl Context {
     /// shares the GPU with its rendering instead of opening a second device.
     /// The device's limits are used as they are.
     pub fn from_wgpu(device: wgpu::Device, queue: wgpu::Queue) -> Self {
-        Self::from_gpu(Gpu::from_device(device, queue, None, &GpuOptions::default()))
+        Self::from_gpu(Gpu::from_device(
+            device,
+            queue,
+            None,
+            &GpuOptions::default(),
+        ))
     }
 
     fn from_gpu(gpu: Gpu) -> Self {

@@ -34,7 +34,7 @@ impl Points {
         if data.is_empty() {
             return Err(Error::EmptyData);
         }
-        if data.len() % dim != 0 {
+        if !data.len().is_multiple_of(dim) {
             return Err(Error::LengthNotMultiple {
                 len: data.len(),
                 dim,

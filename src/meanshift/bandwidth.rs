@@ -86,7 +86,12 @@ impl BandwidthEstimate {
     }
 
     /// The estimate on data already centred (distances do not change).
-    pub(crate) async fn estimate_centred(&self, ctx: &Context, data: &[f32], dim: usize) -> Result<f32> {
+    pub(crate) async fn estimate_centred(
+        &self,
+        ctx: &Context,
+        data: &[f32],
+        dim: usize,
+    ) -> Result<f32> {
         let n = data.len() / dim;
         let subset;
         let data = match self.n_samples {

@@ -24,7 +24,13 @@ pub(crate) struct Merged {
 /// order, an entry survives unless an earlier survivor lies within distance
 /// `h` (`d^2 <= h^2`). That is scikit-learn's "each survivor suppresses its
 /// neighbours": a suppressed entry never suppresses.
-pub(crate) fn merge_modes(modes: &[f32], intensity: &[f32], keep: &[bool], dim: usize, h: f32) -> Merged {
+pub(crate) fn merge_modes(
+    modes: &[f32],
+    intensity: &[f32],
+    keep: &[bool],
+    dim: usize,
+    h: f32,
+) -> Merged {
     let mut entries: Vec<(&[f32], f32)> = modes
         .chunks_exact(dim)
         .zip(intensity)
@@ -72,7 +78,12 @@ fn lex_cmp(a: &[f32], b: &[f32]) -> Ordering {
 
 /// Label of each point: its nearest centre (ties: lowest label), or -1 when
 /// `radius` is given and the nearest centre is farther than it.
-pub(crate) fn nearest_labels(points: &[f32], centers: &[f32], dim: usize, radius: Option<f32>) -> Vec<i32> {
+pub(crate) fn nearest_labels(
+    points: &[f32],
+    centers: &[f32],
+    dim: usize,
+    radius: Option<f32>,
+) -> Vec<i32> {
     map_indices(points.len() / dim, |i| {
         let p = &points[i * dim..(i + 1) * dim];
         let (best, d2) = centers

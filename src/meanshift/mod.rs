@@ -308,7 +308,11 @@ impl MeanShift {
         };
         let max_iter = checked.max_iter;
         let out = stages::seek(ctx, win, &seeds, self.tol * h, max_iter).await?;
-        let keep: Vec<bool> = out.status.iter().map(|s| *s != SeekStatus::Dropped).collect();
+        let keep: Vec<bool> = out
+            .status
+            .iter()
+            .map(|s| *s != SeekStatus::Dropped)
+            .collect();
         if !keep.contains(&true) {
             return Err(Error::NoPointInRange { bandwidth: h });
         }
@@ -326,7 +330,12 @@ impl MeanShift {
         })
     }
 
-    async fn run_blurring(&self, ctx: &Context, win: &Window<'_>, checked: &Checked) -> Result<Run> {
+    async fn run_blurring(
+        &self,
+        ctx: &Context,
+        win: &Window<'_>,
+        checked: &Checked,
+    ) -> Result<Run> {
         let h = win.coeffs.h2.sqrt();
         let dim = win.dim;
         if let Some(n) = self.iterations {
@@ -348,7 +357,16 @@ impl MeanShift {
         let mut merged = blurred_modes(ctx, win, &positions).await?;
         let mut n_iter = 0;
         while n_iter < checked.max_iter as usize {
-            let out = stages::blur(ctx, &Window { data: &positions, ..*win }, 1, false).await?;
+            let out = stages::blur(
+                ctx,
+                &Window {
+                    data: &positions,
+                    ..*win
+                },
+                1,
+                false,
+            )
+            .await?;
             positions = out.positions;
             n_iter += 1;
             if self.record_trajectory {
@@ -378,7 +396,11 @@ impl MeanShift {
 
 /// Blurring-mode clusters: the final positions are the modes, each with the
 /// weight of final positions within `h` as its intensity.
-async fn blurred_modes(ctx: &Context, win: &Window<'_>, positions: &[f32]) -> Result<merge::Merged> {
+async fn blurred_modes(
+    ctx: &Context,
+    win: &Window<'_>,
+    positions: &[f32],
+) -> Result<merge::Merged> {
     let h = win.coeffs.h2.sqrt();
     let at_end = Window {
         data: positions,

@@ -31,7 +31,11 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
     if let Some(h) = ms.bandwidth {
         // h^2 must be a normal positive f32 for the folded kernel constants.
         if !(h.is_finite() && h > 0.0 && (h * h).is_normal() && f64::from(h) <= MAX_SPREAD) {
-            return Err(invalid("bandwidth", h, "must be finite, > 0, and between 1e-19 and 1e15"));
+            return Err(invalid(
+                "bandwidth",
+                h,
+                "must be finite, > 0, and between 1e-19 and 1e15",
+            ));
         }
     } else {
         ms.estimate.validate()?;
@@ -42,14 +46,22 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
     let max_iter = u32::try_from(ms.max_iter)
         .map_err(|_| invalid("max_iter", ms.max_iter, "must fit in 32 bits"))?;
     if ms.mode == Mode::Blurring && ms.iterations.is_none() && max_iter == 0 {
-        return Err(invalid("max_iter", 0, "must be >= 1 for blurring until stable"));
+        return Err(invalid(
+            "max_iter",
+            0,
+            "must be >= 1 for blurring until stable",
+        ));
     }
     if ms.min_bin_freq == 0 {
         return Err(invalid("min_bin_freq", 0, "must be >= 1"));
     }
     if let Some(seeds) = &ms.seeds {
         if ms.mode == Mode::Blurring {
-            return Err(invalid("seeds", "given", "seeds apply to standard mode only"));
+            return Err(invalid(
+                "seeds",
+                "given",
+                "seeds apply to standard mode only",
+            ));
         }
         if seeds.dim() != x.dim() {
             return Err(Error::DimensionMismatch {
@@ -65,7 +77,11 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
                 found: w.len(),
             });
         }
-        if let Some((index, &value)) = w.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
+        if let Some((index, &value)) = w
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+        {
             return Err(Error::InvalidWeight { index, value });
         }
     }

@@ -106,7 +106,12 @@ pub(crate) async fn shift(ctx: &Context, win: &Window<'_>, queries: &[f32]) -> R
 }
 
 /// `steps` blurring iterations starting from `win.data`.
-pub(crate) async fn blur(ctx: &Context, win: &Window<'_>, steps: usize, record: bool) -> Result<BlurOutput> {
+pub(crate) async fn blur(
+    ctx: &Context,
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+) -> Result<BlurOutput> {
     match ctx.inner() {
         Inner::Gpu(g) => gpu::shift::blur(g, win, steps, record).await,
         Inner::Cpu => Ok(cpu::shift::blur(win, steps, record)),
