@@ -619,3 +619,133 @@ fn no_point_in_range() {
         assert_eq!(fit.n_clusters(), 1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Failures of the GPU at run time, on devices this test opens itself and
+// hands over with `Context::from_wgpu`.
+//
+// `OutOfMemory` is not reached: data past a binding or buffer limit is split,
+// never refused, so only exhausting the device's real memory would do, and on
+// software Vulkan that memory is the host's (a test cannot fill it safely).
+
+/// A device of our own with `limits` applied to the adapter's own limits,
+/// or `None` (with a message) where there is no adapter; with
+/// `REQUIRE_GPU=1` a missing adapter fails the test instead.
+fn own_device(
+    limits: impl FnOnce(wgpu::Limits) -> wgpu::Limits,
+) -> Option<(wgpu::Device, wgpu::Queue)> {
+    let required = std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1");
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+        {
+            Ok(a) => a,
+            Err(e) if required => panic!("REQUIRE_GPU=1 but no adapter: {e}"),
+            Err(e) => {
+                eprintln!("skipping GPU case: {e}");
+                return None;
+            }
+        };
+    let desc = wgpu::DeviceDescriptor {
+        label: Some("errors test"),
+        required_limits: limits(adapter.limits()),
+        ..Default::default()
+    };
+    Some(
+        pollster::block_on(adapter.request_device(&desc))
+            .expect("a device within the adapter's limits"),
+    )
+}
+
+/// A context on a device of our own whose GPU stages work (a small fit
+/// succeeds), or `None` where there is no adapter or no working GPU
+/// backend; with `REQUIRE_GPU=1` either fails the test.
+fn working_gpu(
+    limits: impl FnOnce(wgpu::Limits) -> wgpu::Limits,
+) -> Option<(Context, wgpu::Device)> {
+    let (device, queue) = own_device(limits)?;
+    let ctx = Context::from_wgpu(device.clone(), queue);
+    match MeanShift::new(1.0).fit(&ctx, &two_groups()) {
+        Ok(fit) => {
+            assert_eq!(fit.n_clusters(), 2);
+            Some((ctx, device))
+        }
+        Err(e) if std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("REQUIRE_GPU=1 but the GPU stages fail: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU case: the GPU stages fail: {e}");
+            None
+        }
+    }
+}
+
+/// `Error::Gpu`: a device with 1 KiB of workgroup memory (enough for 2-D
+/// points) cannot hold a tile of 300-dimensional points. (Should a future
+/// strategy for large dimensions need less workgroup memory, this input
+/// stops failing and the test needs another.)
+#[test]
+fn gpu_error_when_a_row_exceeds_workgroup_memory() {
+    let Some((ctx, _device)) = working_gpu(|l| wgpu::Limits {
+        max_compute_workgroup_storage_size: 1024,
+        ..l
+    }) else {
+        return;
+    };
+    let wide = pts(&common::uniform(8, 300, 1.0, 1), 300);
+    assert_err!(
+        MeanShift::new(1.0).fit(&ctx, &wide),
+        Error::Gpu(_),
+        "GPU error",
+        "workgroup memory"
+    );
+    assert_err!(
+        BandwidthEstimate::new(0.5).estimate(&ctx, &wide),
+        Error::Gpu(_),
+        "GPU error",
+        "workgroup memory"
+    );
+}
+
+/// `Error::DeviceLost`: the application destroys the device it lent.
+#[test]
+#[ignore = "library bug: a fit on a destroyed device panics in wgpu's create_buffer_init (src/gpu/buffers.rs)"]
+fn device_lost_after_the_application_destroys_its_device() {
+    let Some((ctx, device)) = working_gpu(|l| l) else {
+        return;
+    };
+    device.destroy();
+    let x = two_groups();
+    assert_err!(
+        MeanShift::new(1.0).fit(&ctx, &x),
+        Error::DeviceLost(_),
+        "device was lost"
+    );
+    assert_err!(
+        MeanShift::new(1.0).blurring(2).fit(&ctx, &x),
+        Error::DeviceLost(_),
+        "device was lost"
+    );
+    assert_err!(
+        BandwidthEstimate::default().estimate(&ctx, &x),
+        Error::DeviceLost(_),
+        "device was lost"
+    );
+}
+
+/// A device whose limits cannot host the stages (wgpu's downlevel defaults
+/// allow 4 storage buffers per stage) gives an error, not a panic.
+#[test]
+#[ignore = "library bug: Context::from_wgpu panics creating bind group layouts outside an error scope"]
+fn adopted_device_with_too_few_storage_buffers() {
+    let Some((device, queue)) =
+        own_device(|l| wgpu::Limits::downlevel_defaults().using_resolution(l))
+    else {
+        return;
+    };
+    // Neither adopting the device nor fitting on it may panic.
+    let ctx = Context::from_wgpu(device, queue);
+    let result = MeanShift::new(1.0).fit(&ctx, &two_groups());
+    assert_err!(result, Error::Gpu(_), "GPU error", "storage");
+}
