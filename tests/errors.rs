@@ -219,10 +219,8 @@ fn spread_too_large() {
 }
 
 /// `BandwidthEstimate::estimate` on its own should refuse the same data as a
-/// fit: squared distances overflow f32. It does not check the spread yet and
-/// returns `Ok(inf)` for this input (quantile 1.0).
+/// fit: squared distances would overflow f32 (quantile 1.0 reaches them).
 #[test]
-#[ignore = "library bug: BandwidthEstimate::estimate skips the spread check and returns Ok(inf)"]
 fn spread_too_large_in_bandwidth_estimate() {
     let x = pts(&[-1e20, 1e20, 0.0], 1);
     for ctx in contexts() {

@@ -81,6 +81,7 @@ impl BandwidthEstimate {
     /// The async form of [`BandwidthEstimate::estimate`].
     pub async fn estimate_async(&self, ctx: &Context, x: &Points) -> Result<f32> {
         self.validate()?;
+        super::params::check_spread(x)?;
         let centred = super::centre(x);
         self.estimate_centred(ctx, &centred, x.dim()).await
     }

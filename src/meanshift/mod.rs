@@ -531,7 +531,10 @@ impl MeanShiftFit {
     }
 
     /// Labels new points by their nearest centre (ties: lowest label), with
-    /// the fit's `cluster_all` rule.
+    /// the fit's `cluster_all` rule, so predicting the training data gives
+    /// back [`labels`](MeanShiftFit::labels). (scikit-learn's `predict`
+    /// ignores `cluster_all` and never gives -1; this is a deliberate
+    /// difference.)
     pub fn predict(&self, x: &Points) -> Result<Vec<i32>> {
         if x.dim() != self.centers.dim() {
             return Err(Error::DimensionMismatch {

@@ -99,7 +99,7 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
 
 /// Rejects data whose coordinates lie so far apart that squared distances
 /// would overflow `f32`.
-fn check_spread(x: &Points) -> Result<()> {
+pub(crate) fn check_spread(x: &Points) -> Result<()> {
     let d = x.dim();
     let mut lo = vec![f64::INFINITY; d];
     let mut hi = vec![f64::NEG_INFINITY; d];
