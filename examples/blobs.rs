@@ -293,8 +293,13 @@ fn print_agreement(gpu: &MeanShiftFit, cpu: &MeanShiftFit) {
     } else {
         f32::INFINITY
     };
+    let centres = if max_centre_gap == 0.0 {
+        "identical centres".to_string()
+    } else {
+        format!("centres at most {max_centre_gap:.1e} apart")
+    };
     println!(
-        "\nGPU vs CPU: {same_labels} of {} labels equal, centres at most {max_centre_gap:.2e} apart",
+        "\nGPU vs CPU: {same_labels} of {} labels equal, {centres}",
         gpu.labels().len()
     );
 }
@@ -386,7 +391,7 @@ fn draw_png(
 ) -> Result<(), Box<dyn Error>> {
     let root = BitMapBackend::new(path, (1100, 900)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (header, body) = root.split_vertically(96);
+    let (header, body) = root.split_vertically(104);
     let k = fit.n_clusters();
     let plural = if k == 1 { "" } else { "s" };
     header.draw(&Text::new(
@@ -394,16 +399,18 @@ fn draw_png(
         (36, 18),
         (FAMILY, 34).into_font().color(&INK),
     ))?;
+    let small = (FAMILY, 16).into_font().color(&MUTED);
     header.draw(&Text::new(
         format!(
-            "{} points from {} Gaussian blobs (seed {seed}), gaussian kernel, bandwidth {BANDWIDTH}, \
-             {ITERATIONS} iterations, on {device}",
+            "{} points from {} Gaussian blobs (seed {seed}), gaussian kernel, bandwidth \
+             {BANDWIDTH}, {ITERATIONS} iterations",
             data.points.len(),
             data.centroids.len(),
         ),
-        (38, 62),
-        (FAMILY, 16).into_font().color(&MUTED),
+        (38, 58),
+        small.clone(),
     ))?;
+    header.draw(&Text::new(format!("Computed on {device}"), (38, 80), small))?;
     let (plot, panel) = body.split_horizontally(804);
 
     let (xr, yr) = square_bounds(data);
