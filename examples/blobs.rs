@@ -4,7 +4,7 @@
 //! timed side by side, with pictures.
 //!
 //! ```text
-//! cargo run --release --example blobs [-- --seed S] [--out-dir DIR]
+//! cargo run --release --example blobs [-- [--seed S] [--out-dir DIR]]
 //! ```
 //!
 //! Writes `blobs.png` (points coloured by cluster, true centroids as large X
@@ -49,12 +49,15 @@ const PALETTE: [RGBColor; 10] = [
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 
-const USAGE: &str = "\
-usage: cargo run --release --example blobs [-- [--seed S] [--out-dir DIR]]
-
-  --seed S       seed of the blobs generator (default: Blobs::DEFAULT_SEED)
-  --out-dir DIR  where to write blobs.png and blobs.gif (default: .)
-  -h, --help     this text";
+fn usage() -> String {
+    format!(
+        "usage: cargo run --release --example blobs [-- [--seed S] [--out-dir DIR]]\n\n  \
+         --seed S       seed of the blobs generator (default: {})\n  \
+         --out-dir DIR  where to write blobs.png and blobs.gif (default: .)\n  \
+         -h, --help     this text",
+        Blobs::DEFAULT_SEED
+    )
+}
 
 struct Args {
     seed: u64,
@@ -97,11 +100,11 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
+            eprintln!("error: {e}\n\n{}", usage());
             return ExitCode::from(2);
         }
     };
