@@ -261,15 +261,8 @@ impl MeanShift {
                 counts[l] += 1;
             }
         }
-        let uncentre = |v: &[f32]| -> Points {
-            let flat = v
-                .chunks_exact(dim)
-                .flat_map(|r| r.iter().zip(&mean).map(|(a, m)| (f64::from(*a) + m) as f32))
-                .collect();
-            Points::from_vec(flat, dim).expect("shifted finite points stay finite")
-        };
         Ok(MeanShiftFit {
-            centers: uncentre(&run.merged.centers),
+            centers: uncentre(&run.merged.centers, &mean),
             intensity: run.merged.intensity,
             labels,
             counts,
@@ -279,8 +272,8 @@ impl MeanShift {
             kernel: checked.kernel,
             mode: self.mode,
             cluster_all: self.cluster_all,
-            positions: run.label_points.as_deref().map(uncentre),
-            trajectory: run.trajectory.iter().map(|t| uncentre(t)).collect(),
+            positions: run.label_points.as_deref().map(|p| uncentre(p, &mean)),
+            trajectory: run.trajectory.iter().map(|t| uncentre(t, &mean)).collect(),
         })
     }
 
@@ -394,6 +387,54 @@ impl MeanShift {
     }
 }
 
+/// Blurring iterations alone, without clustering: every point moves
+/// `iterations` times to the kernel-weighted mean of all current positions,
+/// and the final positions come back. All iterations run in one GPU
+/// submission with one readback. Useful for denoising (a few iterations
+/// pull points towards their local modes) and for timing the stage itself.
+///
+/// ```no_run
+/// use gpu_cluster::{meanshift, Context, Kernel, Points};
+/// let x = Points::new(&[0.0, 0.5, 10.0, 10.5], 1)?;
+/// let moved = meanshift::blur(&Context::auto()?, &x, Kernel::Gaussian, 1.0, 3)?;
+/// assert!((moved.row(0)[0] - moved.row(1)[0]).abs() < 0.5);
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[cfg(not(target_arch = "wasm32"))]
+pub fn blur(
+    ctx: &Context,
+    x: &Points,
+    kernel: Kernel,
+    bandwidth: f32,
+    iterations: usize,
+) -> Result<Points> {
+    pollster::block_on(blur_async(ctx, x, kernel, bandwidth, iterations))
+}
+
+/// The async form of [`blur`].
+pub async fn blur_async(
+    ctx: &Context,
+    x: &Points,
+    kernel: Kernel,
+    bandwidth: f32,
+    iterations: usize,
+) -> Result<Points> {
+    let ms = MeanShift::new(bandwidth)
+        .kernel(kernel)
+        .blurring(iterations);
+    params::check(&ms, x)?;
+    let mean = mean_f64(x);
+    let data = centre_with(x.as_slice(), &mean);
+    let win = Window {
+        data: &data,
+        weights: None,
+        dim: x.dim(),
+        coeffs: KernelCoeffs::new(kernel, bandwidth),
+    };
+    let out = stages::blur(ctx, &win, iterations, false).await?;
+    Ok(uncentre(&out.positions, &mean))
+}
+
 /// Blurring-mode clusters: the final positions are the modes, each with the
 /// weight of final positions within `h` as its intensity.
 async fn blurred_modes(
@@ -440,6 +481,16 @@ fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
     flat.chunks_exact(mean.len())
         .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
         .collect()
+}
+
+/// Adds `mean` back to centred rows, in `f64`. Shifted positions are convex
+/// combinations of the data, so they stay finite within the checked spread.
+fn uncentre(flat: &[f32], mean: &[f64]) -> Points {
+    let rows = flat
+        .chunks_exact(mean.len())
+        .flat_map(|r| r.iter().zip(mean).map(|(a, m)| (f64::from(*a) + m) as f32))
+        .collect();
+    Points::from_vec(rows, mean.len()).expect("positions inside the data's bounding box are finite")
 }
 
 /// `x` centred on its own mean.
