@@ -2,9 +2,8 @@
 // compare every query with every data row. The including stage declares the
 // storage binding `data: array<f32>` (row-major, DIM values per row).
 
-// Data rows per tile. Results never depend on it: every sum runs over the
-// data in index order whatever the tile.
-override TILE: u32 = 64u;
+// The host prepends TILE: u32, the data rows per tile. Results never depend
+// on it: every sum runs over the data in index order whatever the tile.
 
 var<workgroup> tile: array<f32, TILE * DIM>;
 

@@ -13,6 +13,11 @@ use crate::error::{Error, Result};
 /// far from any OS watchdog.
 const MAX_DISPATCH_WORK: u64 = 1 << 32;
 
+/// Loop iterations one invocation may run on llvmpipe (lavapipe), which
+/// silently ends any invocation after 65 535 iterations of all its loops
+/// together (Mesa's `LP_MAX_TGSI_LOOP_ITERATIONS`), with some margin.
+const LLVMPIPE_LOOP_BUDGET: u64 = 60_000;
+
 /// Element indices inside a binding are `u32` in the shaders; a binding of
 /// at most 2^32 bytes keeps every `f32` index below 2^30.
 const MAX_INDEXABLE_BINDING: u64 = 1 << 32;
@@ -94,6 +99,13 @@ impl Gpu {
         lost: Arc<Mutex<Option<String>>>,
     ) -> Self {
         let limits = device.limits();
+        let adapter = info.clone().unwrap_or_else(|| device.adapter_info());
+        let loop_budget = ["llvmpipe", "lavapipe"]
+            .iter()
+            .any(|s| {
+                adapter.name.to_lowercase().contains(s) || adapter.driver.to_lowercase().contains(s)
+            })
+            .then_some(LLVMPIPE_LOOP_BUDGET);
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
@@ -113,6 +125,7 @@ impl Gpu {
             limits,
             max_binding,
             max_dispatch_work: MAX_DISPATCH_WORK,
+            loop_budget,
             lost,
             placeholder,
         }
@@ -143,8 +156,18 @@ impl Gpu {
         })
     }
 
-    pub(crate) fn max_dispatch_work(&self) -> u64 {
-        self.max_dispatch_work
+    /// How long a dispatch of a streaming stage may be, for a stage whose
+    /// invocations run `per_row` loop iterations per data row plus `fixed`.
+    pub(crate) fn span_limits(&self, per_row: u64, fixed: u64) -> plan::SpanLimits {
+        let max_rows = self.loop_budget.map_or(usize::MAX, |budget| {
+            usize::try_from(budget.saturating_sub(fixed) / per_row.max(1))
+                .unwrap_or(usize::MAX)
+                .max(1)
+        });
+        plan::SpanLimits {
+            max_work: self.max_dispatch_work,
+            max_rows,
+        }
     }
 
     pub(crate) fn max_workgroups_per_dim(&self) -> u32 {

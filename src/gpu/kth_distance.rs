@@ -8,7 +8,7 @@ use wgpu::util::DeviceExt;
 use super::Gpu;
 use super::batch::Batch;
 use super::buffers::{Rows, words};
-use super::pipelines::{Spec, Stage};
+use super::pipelines::{Const, Spec, Stage};
 use super::plan;
 use crate::error::{Error, Result};
 
@@ -52,8 +52,8 @@ pub(crate) async fn kth_distance(
         stage: Stage::KthDistance,
         entry,
         dim: u32::try_from(dim).unwrap_or(u32::MAX),
-        consts: Vec::new(),
-        overrides: vec![("WG", g.workgroup_size()), ("TILE", tile)],
+        consts: vec![("TILE", Const::U32(tile))],
+        overrides: vec![("WG", g.workgroup_size())],
     };
     let count = g.pipeline(spec("count_within")).await?;
     let bisect = g.pipeline(spec("bisect")).await?;
@@ -85,13 +85,12 @@ pub(crate) async fn kth_distance(
                 .collect();
             let query_sizes: Vec<usize> = query_rows.chunks.iter().map(|c| c.rows()).collect();
             let data_sizes: Vec<usize> = data_rows.chunks.iter().map(|c| c.rows()).collect();
-            let passes = plan::passes(
-                &query_sizes,
-                &data_sizes,
-                dim,
-                tile as usize,
-                g.max_dispatch_work(),
+            // Per data row: the distance loop and a share of the tile copy.
+            let limits = g.span_limits(
+                dim as u64 + 2 + dim.div_ceil(g.workgroup_size() as usize) as u64,
+                dim as u64,
             );
+            let passes = plan::passes(&query_sizes, &data_sizes, dim, tile as usize, limits);
             let mut batch = Batch::new(g);
             for _ in 0..ROUNDS {
                 for pass in &passes {

@@ -30,6 +30,9 @@ pub(crate) struct Gpu {
     /// Largest number of query x data x coordinate terms one dispatch
     /// evaluates (see [`plan::spans`]).
     max_dispatch_work: u64,
+    /// Loop iterations an invocation may run, on drivers that cut shaders
+    /// off after a fixed count (llvmpipe); `None` elsewhere.
+    loop_budget: Option<u64>,
     pipelines: pipelines::Cache,
     /// Why the device was lost, once it has been.
     lost: Arc<Mutex<Option<String>>>,

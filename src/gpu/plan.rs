@@ -31,19 +31,30 @@ pub(crate) fn chunks(total: usize, per: usize) -> impl Iterator<Item = Range<usi
     (0..total.div_ceil(per)).map(move |c| c * per..((c + 1) * per).min(total))
 }
 
-/// The data rows of one chunk cut into spans, one per dispatch, so that a
-/// dispatch evaluates at most about `max_work` query-row x data-row x
-/// coordinate terms: long dispatches are what OS watchdogs kill. Spans are
-/// whole tiles where they can be.
+/// How long one dispatch of a streaming stage may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpanLimits {
+    /// Query-row x data-row x coordinate terms: long dispatches are what OS
+    /// watchdogs kill.
+    pub max_work: u64,
+    /// Data rows, whatever the work: llvmpipe ends an invocation after a
+    /// fixed number of loop iterations (see `Gpu::span_limits`).
+    pub max_rows: usize,
+}
+
+/// The data rows of one chunk cut into spans, one per dispatch, within
+/// `limits`. Spans are whole tiles where they can be.
 pub(crate) fn spans(
     query_rows: usize,
     data_rows: usize,
     dim: usize,
     tile: usize,
-    max_work: u64,
+    limits: SpanLimits,
 ) -> impl Iterator<Item = Range<usize>> {
     let per_row = (query_rows.max(1) as u64).saturating_mul(dim.max(1) as u64);
-    let rows = usize::try_from(max_work / per_row).unwrap_or(usize::MAX);
+    let rows = usize::try_from(limits.max_work / per_row)
+        .unwrap_or(usize::MAX)
+        .min(limits.max_rows);
     let tile = tile.max(1);
     let rows = if rows >= tile {
         rows / tile * tile
@@ -71,13 +82,13 @@ pub(crate) fn passes(
     data_chunks: &[usize],
     dim: usize,
     tile: usize,
-    max_work: u64,
+    limits: SpanLimits,
 ) -> Vec<Pass> {
     let mut out = Vec::new();
     for (query, &query_rows) in query_chunks.iter().enumerate() {
         let mut fresh = true;
         for (data, &data_rows) in data_chunks.iter().enumerate() {
-            for span in spans(query_rows, data_rows, dim, tile, max_work) {
+            for span in spans(query_rows, data_rows, dim, tile, limits) {
                 out.push(Pass {
                     query,
                     data,
@@ -137,20 +148,35 @@ mod tests {
         assert_eq!(rows_per_chunk(10, 1026), 1);
     }
 
+    fn work(max_work: u64) -> SpanLimits {
+        SpanLimits {
+            max_work,
+            max_rows: usize::MAX,
+        }
+    }
+
     #[test]
     fn spans_bound_the_work() {
-        let s: Vec<_> = spans(100, 1000, 2, 64, 100 * 2 * 200).collect();
+        let s: Vec<_> = spans(100, 1000, 2, 64, work(100 * 2 * 200)).collect();
         assert_eq!(s[0], 0..192);
         assert_eq!(s.last().unwrap().end, 1000);
         assert!(s.windows(2).all(|w| w[0].end == w[1].start));
         // A budget below one tile still makes progress.
-        assert_eq!(spans(100, 5, 2, 64, 1).count(), 5);
-        assert_eq!(spans(1, 5, 1, 64, u64::MAX).count(), 1);
+        assert_eq!(spans(100, 5, 2, 64, work(1)).count(), 5);
+        assert_eq!(spans(1, 5, 1, 64, work(u64::MAX)).count(), 1);
+        let rows = SpanLimits {
+            max_work: u64::MAX,
+            max_rows: 10,
+        };
+        assert_eq!(
+            spans(1, 25, 1, 4, rows).collect::<Vec<_>>(),
+            vec![0..8, 8..16, 16..24, 24..25]
+        );
     }
 
     #[test]
     fn passes_visit_data_in_order() {
-        let p = passes(&[3, 2], &[4, 1], 1, 2, 6);
+        let p = passes(&[3, 2], &[4, 1], 1, 2, work(6));
         let first: Vec<_> = p
             .iter()
             .filter(|p| p.query == 0)

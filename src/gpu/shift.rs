@@ -68,7 +68,7 @@ struct Sums {
     tile: usize,
     coeffs: KernelCoeffs,
     dim: usize,
-    max_work: u64,
+    limits: plan::SpanLimits,
 }
 
 impl Sums {
@@ -82,11 +82,12 @@ impl Sums {
                 entry: "accumulate",
                 dim: dim_u32(win.dim)?,
                 consts: vec![
+                    ("TILE", Const::U32(tile)),
                     ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
                     ("WEIGHTED", Const::Bool(win.weights.is_some())),
                     ("SKIP_SETTLED", Const::Bool(skip_settled)),
                 ],
-                overrides: vec![("WG", g.workgroup_size()), ("TILE", tile)],
+                overrides: vec![("WG", g.workgroup_size())],
             })
             .await?;
         Ok(Self {
@@ -94,7 +95,12 @@ impl Sums {
             tile: tile as usize,
             coeffs: win.coeffs,
             dim: win.dim,
-            max_work: g.max_dispatch_work(),
+            // Per data row: the distance and displacement loops over the
+            // coordinates, and a share of the tile copy.
+            limits: g.span_limits(
+                2 * win.dim as u64 + 4 + win.dim.div_ceil(g.workgroup_size() as usize) as u64,
+                3 * win.dim as u64,
+            ),
         })
     }
 
@@ -111,7 +117,7 @@ impl Sums {
     ) {
         let query_rows: Vec<usize> = queries.chunks.iter().map(|c| c.rows()).collect();
         let data_rows: Vec<usize> = data.rows.chunks.iter().map(|c| c.rows()).collect();
-        for pass in plan::passes(&query_rows, &data_rows, self.dim, self.tile, self.max_work) {
+        for pass in plan::passes(&query_rows, &data_rows, self.dim, self.tile, self.limits) {
             let q = &queries.chunks[pass.query];
             let params = AccumulateParams {
                 query_rows: rows_u32(q.rows()),
@@ -447,4 +453,46 @@ pub(crate) async fn seek(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::GpuOptions;
+    use crate::kernel::Kernel;
+
+    /// Cutting the data over many dispatches (a tiny work limit) continues
+    /// the same index-order sums: the same bits as one dispatch. Skipped
+    /// without an adapter; `tests/gpu_parity.rs` covers the rest.
+    #[test]
+    fn short_dispatches_give_the_same_bits() {
+        let Ok(mut g) = pollster::block_on(Gpu::request(&GpuOptions::default(), true)) else {
+            eprintln!("skipping: no GPU adapter");
+            return;
+        };
+        let (n, dim) = (300, 3);
+        let data: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 7919) % 2003) as f32 / 100.0 - 10.0)
+            .collect();
+        let weights: Vec<f32> = (0..n).map(|i| (i % 7) as f32 / 3.0).collect();
+        for kernel in Kernel::ALL {
+            let win = Window {
+                data: &data,
+                weights: Some(&weights),
+                dim,
+                coeffs: KernelCoeffs::new(kernel, 4.0),
+            };
+            g.max_dispatch_work = u64::MAX;
+            let whole = pollster::block_on(shift(&g, &win, &data)).unwrap();
+            let blurred = pollster::block_on(blur(&g, &win, 2, false)).unwrap();
+            g.max_dispatch_work = (n * dim * 5) as u64;
+            let cut = pollster::block_on(shift(&g, &win, &data)).unwrap();
+            assert_eq!(whole, cut, "{kernel}");
+            assert_eq!(
+                blurred,
+                pollster::block_on(blur(&g, &win, 2, false)).unwrap(),
+                "{kernel}"
+            );
+        }
+    }
 }
