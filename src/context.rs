@@ -113,7 +113,11 @@ impl Context {
 
     /// Adopts an application's own wgpu device and queue, so clustering
     /// shares the GPU with its rendering instead of opening a second device.
-    /// The device's limits are used as they are.
+    /// The device's limits are used as they are. The application's error
+    /// handler and device-lost callback stay in place; once the device is
+    /// destroyed or lost, fits return [`Error::DeviceLost`](crate::Error::DeviceLost)
+    /// (natively; in the browser a lost device is seen as a failed
+    /// readback, [`Error::Gpu`](crate::Error::Gpu)).
     pub fn from_wgpu(device: wgpu::Device, queue: wgpu::Queue) -> Self {
         Self::from_gpu(Gpu::from_device(
             device,

@@ -708,7 +708,6 @@ fn gpu_error_when_a_row_exceeds_workgroup_memory() {
 
 /// `Error::DeviceLost`: the application destroys the device it lent.
 #[test]
-#[ignore = "library bug: a fit on a destroyed device panics in wgpu's create_buffer_init (src/gpu/buffers.rs)"]
 fn device_lost_after_the_application_destroys_its_device() {
     let Some((ctx, device)) = working_gpu(|l| l) else {
         return;

@@ -3,8 +3,6 @@
 
 use std::ops::Range;
 
-use wgpu::util::DeviceExt;
-
 use super::{Gpu, plan};
 use crate::error::Result;
 
@@ -47,15 +45,7 @@ impl Rows {
         let rows = values.len() / width;
         let chunks = plan::chunks(rows, rows_per_chunk)
             .map(|range| Chunk {
-                buffer: gpu
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(label),
-                        contents: bytemuck::cast_slice(
-                            &values[range.start * width..range.end * width],
-                        ),
-                        usage: WORKING,
-                    }),
+                buffer: upload(gpu, label, &values[range.start * width..range.end * width]),
                 range,
             })
             .collect();
@@ -85,6 +75,23 @@ pub(crate) fn storage(gpu: &Gpu, label: &str, bytes: u64) -> wgpu::Buffer {
         usage: WORKING,
         mapped_at_creation: false,
     })
+}
+
+/// A working buffer holding `values` (32-bit values, so the size is a
+/// multiple of 4 as copies require).
+///
+/// The buffer is created unmapped and filled through the queue, never with
+/// `mapped_at_creation`: on a lost or destroyed device wgpu hands back an
+/// invalid buffer whose mapping fails (wgpu's `create_buffer_init` panics
+/// there), while a queued write on it is only an error, which the stage's
+/// error scopes and device-loss check report.
+pub(crate) fn upload<T: bytemuck::Pod>(gpu: &Gpu, label: &str, values: &[T]) -> wgpu::Buffer {
+    let bytes: &[u8] = bytemuck::cast_slice(values);
+    let buffer = storage(gpu, label, bytes.len() as u64);
+    if !bytes.is_empty() {
+        gpu.queue.write_buffer(&buffer, 0, bytes);
+    }
+    buffer
 }
 
 /// Host-visible copies of results, filled by a submitted batch.

@@ -81,7 +81,11 @@ impl Gpu {
 
     /// Wraps a device the application opened, with its limits as they are.
     /// The application's own error handler and device-lost callback are
-    /// left in place; stages still catch their own errors with scopes.
+    /// left in place (wgpu keeps one callback, so installing ours would
+    /// silence the application's); stages still catch their own errors
+    /// with scopes, and notice a lost or destroyed device by probing it
+    /// (see `Gpu::check_lost`), which reports `Error::DeviceLost` without
+    /// wgpu's reason.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -192,19 +196,25 @@ impl Gpu {
     ///
     /// The scopes are pushed and popped before the future is returned:
     /// error-scope guards are per thread and must not live across an
-    /// `.await`.
+    /// `.await`. On a device already lost `f` does not run: the future
+    /// yields `Error::DeviceLost`, as it does when the device is lost
+    /// while `f` runs (wgpu reports loss outside error scopes).
     pub(crate) fn scoped<'g, T: 'g>(
         &'g self,
         f: impl FnOnce() -> T,
     ) -> impl Future<Output = Result<T>> + 'g {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
-        let out = f();
-        let internal = internal.pop();
-        let validation = validation.pop();
-        let oom = oom.pop();
+        let ran = self.check_lost().map(|()| {
+            let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+            let out = f();
+            let internal = internal.pop();
+            let validation = validation.pop();
+            let oom = oom.pop();
+            (out, oom, validation, internal)
+        });
         async move {
+            let (out, oom, validation, internal) = ran?;
             let (oom, validation, internal) = (oom.await, validation.await, internal.await);
             self.check_lost()?;
             if let Some(e) = oom {

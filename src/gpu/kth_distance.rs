@@ -3,11 +3,10 @@
 //! squared distance (CPU twin: `src/cpu/kth_distance.rs`).
 
 use bytemuck::{Pod, Zeroable};
-use wgpu::util::DeviceExt;
 
 use super::Gpu;
 use super::batch::Batch;
-use super::buffers::{Rows, words};
+use super::buffers::{Rows, upload, words};
 use super::pipelines::{Const, Spec, Stage};
 use super::plan;
 use crate::error::{Error, Result};
@@ -75,12 +74,7 @@ pub(crate) async fn kth_distance(
                     let rows = c.rows();
                     let mut init = vec![0u32; 3 * rows];
                     init[rows..2 * rows].fill(f32::INFINITY.to_bits());
-                    g.device
-                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some("kth search"),
-                            contents: bytemuck::cast_slice(&init),
-                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                        })
+                    upload(g, "kth search", &init)
                 })
                 .collect();
             let query_sizes: Vec<usize> = query_rows.chunks.iter().map(|c| c.rows()).collect();

@@ -47,11 +47,55 @@ impl Gpu {
     }
 
     /// `Err(DeviceLost)` once the device is gone.
+    ///
+    /// wgpu reports a lost device only through its device-lost callback
+    /// (errors of that kind never reach an error scope), and the callback
+    /// runs late: after `Device::destroy`, only once a poll finds the queue
+    /// empty. An application's own device keeps the application's
+    /// callback. So besides what this crate's callback recorded, a probe
+    /// asks the device itself: a 4-byte buffer mapped at creation, whose
+    /// mapping fails only where the device is no longer valid.
     fn check_lost(&self) -> Result<()> {
-        match self.lost.lock().map(|l| l.clone()) {
-            Ok(Some(why)) => Err(Error::DeviceLost(why)),
-            _ => Ok(()),
+        if let Some(why) = self.lost_reason() {
+            return Err(Error::DeviceLost(why));
         }
+        if !self.device_is_invalid() {
+            return Ok(());
+        }
+        // Give this crate's callback, where it is installed, the chance to
+        // say why; otherwise say what the probe saw.
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let why = self
+            .lost_reason()
+            .unwrap_or_else(|| "the device is no longer valid (destroyed or lost)".to_string());
+        if let Ok(mut lost) = self.lost.lock() {
+            lost.get_or_insert_with(|| why.clone());
+        }
+        Err(Error::DeviceLost(why))
+    }
+
+    fn lost_reason(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// True when the device can no longer create a buffer: one made on a
+    /// lost or destroyed device is invalid, and mapping it fails. On the
+    /// web, where a lost device still hands out mappable buffers, this is
+    /// false and only the device-lost callback tells.
+    fn device_is_invalid(&self) -> bool {
+        let probe = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("device check"),
+            size: 4,
+            usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: true,
+        });
+        let invalid = probe.slice(..).get_mapped_range_mut().is_err();
+        if !invalid {
+            // Unmapping an invalid buffer would be a validation error.
+            probe.unmap();
+        }
+        invalid
     }
 
     /// A failure seen while waiting on the device: device loss when the
