@@ -734,15 +734,21 @@ fn device_lost_after_the_application_destroys_its_device() {
 /// A device whose limits cannot host the stages (wgpu's downlevel defaults
 /// allow 4 storage buffers per stage) gives an error, not a panic.
 #[test]
-#[ignore = "library bug: Context::from_wgpu panics creating bind group layouts outside an error scope"]
 fn adopted_device_with_too_few_storage_buffers() {
     let Some((device, queue)) =
         own_device(|l| wgpu::Limits::downlevel_defaults().using_resolution(l))
     else {
         return;
     };
-    // Neither adopting the device nor fitting on it may panic.
+    // Neither adopting the device nor fitting on it may panic; the error
+    // names the limit.
     let ctx = Context::from_wgpu(device, queue);
     let result = MeanShift::new(1.0).fit(&ctx, &two_groups());
-    assert_err!(result, Error::Gpu(_), "GPU error", "storage");
+    assert_err!(
+        result,
+        Error::Gpu(_),
+        "GPU error",
+        "storage buffers per shader stage",
+        "max_storage_buffers_per_shader_stage"
+    );
 }

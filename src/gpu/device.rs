@@ -122,7 +122,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         Self {
-            pipelines: pipelines::Cache::new(&device),
+            pipelines: pipelines::Cache::default(),
             device,
             queue,
             info,

@@ -127,29 +127,78 @@ pub(crate) struct Pipeline {
 }
 
 /// Pipelines built once per device, keyed by [`Spec`].
+#[derive(Default)]
 pub(crate) struct Cache {
-    layouts: HashMap<Stage, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
     modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Spec, Arc<Pipeline>>>,
 }
 
-impl Cache {
-    pub(crate) fn new(device: &wgpu::Device) -> Self {
-        let layouts = [
-            Stage::Shift,
-            Stage::ShiftFinish,
-            Stage::Seek,
-            Stage::KthDistance,
-        ]
+/// What `stage` needs of a device that `limits` does not give, as a
+/// sentence naming the limit; `None` when the stage fits. Checked before
+/// anything of the stage is created: wgpu reports a layout beyond the
+/// device's limits as a validation error, which panics outside a scope.
+pub(crate) fn unmet_limit(limits: &wgpu::Limits, stage: Stage) -> Option<String> {
+    let storage = stage.storage().len() as u32;
+    let needs = [
+        (
+            "max_compute_invocations_per_workgroup",
+            limits.max_compute_invocations_per_workgroup,
+            1,
+            "compute invocations per workgroup",
+        ),
+        (
+            "max_compute_workgroup_size_x",
+            limits.max_compute_workgroup_size_x,
+            1,
+            "compute workgroup width",
+        ),
+        (
+            "max_compute_workgroups_per_dimension",
+            limits.max_compute_workgroups_per_dimension,
+            1,
+            "compute workgroups per dimension",
+        ),
+        ("max_bind_groups", limits.max_bind_groups, 1, "bind groups"),
+        (
+            "max_bindings_per_bind_group",
+            limits.max_bindings_per_bind_group,
+            storage + 1,
+            "bindings per bind group",
+        ),
+        (
+            "max_storage_buffers_per_shader_stage",
+            limits.max_storage_buffers_per_shader_stage,
+            storage,
+            "storage buffers per shader stage",
+        ),
+        (
+            "max_uniform_buffers_per_shader_stage",
+            limits.max_uniform_buffers_per_shader_stage,
+            1,
+            "uniform buffers per shader stage",
+        ),
+        (
+            "max_dynamic_uniform_buffers_per_pipeline_layout",
+            limits.max_dynamic_uniform_buffers_per_pipeline_layout,
+            1,
+            "dynamic uniform buffers per pipeline layout",
+        ),
+        (
+            "max_uniform_buffer_binding_size",
+            u32::try_from(limits.max_uniform_buffer_binding_size).unwrap_or(u32::MAX),
+            PARAMS_BYTES as u32,
+            "bytes of uniform binding",
+        ),
+    ];
+    needs
         .into_iter()
-        .map(|stage| (stage, layout(device, stage)))
-        .collect();
-        Self {
-            layouts,
-            modules: Mutex::default(),
-            pipelines: Mutex::default(),
-        }
-    }
+        .find(|&(_, have, need, _)| have < need)
+        .map(|(limit, have, need, what)| {
+            format!(
+                "this device allows {have} {what} ({limit}); the {} stage needs {need}",
+                stage.name()
+            )
+        })
 }
 
 fn layout(device: &wgpu::Device, stage: Stage) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
@@ -199,9 +248,12 @@ impl Gpu {
         if let Some(p) = lock(&cache.pipelines)?.get(&spec) {
             return Ok(Arc::clone(p));
         }
-        let (bind, pipeline_layout) = &cache.layouts[&spec.stage];
+        if let Some(why) = unmet_limit(&self.limits, spec.stage) {
+            return Err(Error::Gpu(why));
+        }
         let module_key: ModuleKey = (spec.stage, spec.dim, spec.consts.clone());
         let built = self.scoped(|| -> Result<Pipeline> {
+            let (bind, pipeline_layout) = layout(&self.device, spec.stage);
             let module = lock(&cache.modules)?
                 .entry(module_key.clone())
                 .or_insert_with(|| {
@@ -223,7 +275,7 @@ impl Gpu {
                 .device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(spec.entry),
-                    layout: Some(pipeline_layout),
+                    layout: Some(&pipeline_layout),
                     module: &module,
                     entry_point: Some(spec.entry),
                     compilation_options: wgpu::PipelineCompilationOptions {
@@ -235,7 +287,7 @@ impl Gpu {
                 });
             Ok(Pipeline {
                 pipeline,
-                layout: bind.clone(),
+                layout: bind,
             })
         });
         let built = match built.await {
@@ -295,6 +347,30 @@ mod tests {
             &values,
         )
         .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+
+    #[test]
+    fn limits_are_checked_before_layouts_are_made() {
+        let all = [
+            Stage::Shift,
+            Stage::ShiftFinish,
+            Stage::Seek,
+            Stage::KthDistance,
+        ];
+        for stage in all {
+            assert_eq!(unmet_limit(&wgpu::Limits::default(), stage), None);
+        }
+        let few = wgpu::Limits {
+            max_storage_buffers_per_shader_stage: 2,
+            ..wgpu::Limits::default()
+        };
+        let why = unmet_limit(&few, Stage::Shift).unwrap();
+        assert!(
+            why.contains("max_storage_buffers_per_shader_stage") && why.contains("shift"),
+            "{why}"
+        );
+        let no_compute = wgpu::Limits::downlevel_webgl2_defaults();
+        assert!(unmet_limit(&no_compute, Stage::Seek).is_some());
     }
 
     #[test]
