@@ -17,10 +17,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> positions: array<f32>;
-@group(0) @binding(2) var<storage, read> sums: array<f32>;
-// iterations (query_rows), intensity bits (query_rows), status (query_rows).
-@group(0) @binding(3) var<storage, read_write> state: array<u32>;
-@group(0) @binding(4) var<storage, read_write> moving: array<atomic<u32>>;
+// The sums of shaders/shift.wgsl as f32 bits (num: query_rows x DIM, den,
+// cnt), then the seek state from word (DIM + 2) * query_rows on:
+// iterations, intensity bits, status, query_rows each.
+@group(0) @binding(2) var<storage, read_write> sums: array<u32>;
+@group(0) @binding(3) var<storage, read_write> moving: array<atomic<u32>>;
 
 @compute @workgroup_size(WG)
 fn step(
@@ -30,27 +31,32 @@ fn step(
 ) {
     let i = group_index(wid, nwg) * WG + lid;
     let rows = p.query_rows;
-    if i >= rows || state[2u * rows + i] != 0u {
+    // Where the state's three parts start.
+    let iterations = (DIM + 2u) * rows;
+    let intensity = iterations + rows;
+    let status = intensity + rows;
+    if i >= rows || sums[status + i] != 0u {
         return;
     }
-    let den = sums[rows * DIM + i];
+    let den = bitcast<f32>(sums[rows * DIM + i]);
     if den <= 0.0 {
-        state[2u * rows + i] = 3u;
+        sums[status + i] = 3u;
         return;
     }
     var shift2 = 0.0;
     for (var k = 0u; k < DIM; k++) {
-        let s = sums[i * DIM + k] / den;
+        let s = bitcast<f32>(sums[i * DIM + k]) / den;
         positions[i * DIM + k] = positions[i * DIM + k] + s;
         shift2 = shift2 + s * s;
     }
-    state[rows + i] = bitcast<u32>(sums[(DIM + 1u) * rows + i]);
+    // cnt, the weight within h of the position just averaged.
+    sums[intensity + i] = sums[(DIM + 1u) * rows + i];
     if shift2 <= p.tol2 {
-        state[2u * rows + i] = 1u;
-    } else if state[i] == p.max_iter {
-        state[2u * rows + i] = 2u;
+        sums[status + i] = 1u;
+    } else if sums[iterations + i] == p.max_iter {
+        sums[status + i] = 2u;
     } else {
-        state[i] = state[i] + 1u;
+        sums[iterations + i] = sums[iterations + i] + 1u;
         atomicAdd(&moving[p.slot], 1u);
     }
 }

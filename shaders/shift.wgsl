@@ -16,8 +16,8 @@
 //                      2 epanechnikov, 3 gaussian
 //   WEIGHTED: bool     `weights` holds sample weights (otherwise all are 1)
 //   SKIP_SETTLED: bool standard mean shift: pass over seeds whose status
-//                      word in `state` is not 0 (still moving), and whole
-//                      workgroups of them
+//                      word (in the seek state after the sums) is not 0
+//                      (still moving), and whole workgroups of them
 
 struct Params {
     // Queries in this buffer.
@@ -38,11 +38,13 @@ struct Params {
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
-// Seek state: iterations, intensity, status; query_rows each.
-@group(0) @binding(4) var<storage, read> state: array<u32>;
-// Per query: num (query_rows x DIM), then den (query_rows), then
-// cnt (query_rows).
-@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+// Per query, as f32 bits: num (query_rows x DIM), then den (query_rows),
+// then cnt (query_rows). In standard mean shift the seek state follows
+// (shaders/seek.wgsl): iterations, intensity, status, query_rows each.
+// Holding the state here keeps every stage within 4 storage buffers, what
+// downlevel devices allow. Words, not floats, so the state's integers pass
+// through untouched.
+@group(0) @binding(4) var<storage, read_write> sums: array<u32>;
 
 var<workgroup> tile_weights: array<f32, TILE>;
 var<workgroup> live_flag: atomic<u32>;
@@ -76,7 +78,7 @@ fn accumulate(
     var live = i < p.query_rows;
     if SKIP_SETTLED {
         if live {
-            live = state[2u * p.query_rows + i] == 0u;
+            live = sums[(DIM + 4u) * p.query_rows + i] == 0u;
         }
         if lid == 0u {
             atomicStore(&live_flag, 0u);
@@ -106,10 +108,10 @@ fn accumulate(
         }
         if p.fresh == 0u {
             for (var k = 0u; k < DIM; k++) {
-                num[k] = sums[i * DIM + k];
+                num[k] = bitcast<f32>(sums[i * DIM + k]);
             }
-            den = sums[den_at];
-            cnt = sums[cnt_at];
+            den = bitcast<f32>(sums[den_at]);
+            cnt = bitcast<f32>(sums[cnt_at]);
         }
     }
 
@@ -147,9 +149,9 @@ fn accumulate(
 
     if live {
         for (var k = 0u; k < DIM; k++) {
-            sums[i * DIM + k] = num[k];
+            sums[i * DIM + k] = bitcast<u32>(num[k]);
         }
-        sums[den_at] = den;
-        sums[cnt_at] = cnt;
+        sums[den_at] = bitcast<u32>(den);
+        sums[cnt_at] = bitcast<u32>(cnt);
     }
 }

@@ -61,12 +61,12 @@ impl Stage {
     fn storage(self) -> &'static [Access] {
         use Access::*;
         match self {
-            // queries, data, weights, seek state, sums
-            Stage::Shift => &[Read, Read, Read, Read, ReadWrite],
+            // queries, data, weights, sums (and the seek state)
+            Stage::Shift => &[Read, Read, Read, ReadWrite],
             // queries, sums, moved positions, largest squared shift per step
             Stage::ShiftFinish => &[Read, Read, ReadWrite, ReadWrite],
-            // positions, sums, seek state, active count per step
-            Stage::Seek => &[ReadWrite, Read, ReadWrite, ReadWrite],
+            // positions, sums and seek state, active count per step
+            Stage::Seek => &[ReadWrite, ReadWrite, ReadWrite],
             // queries, data, search state
             Stage::KthDistance => &[Read, Read, ReadWrite],
         }

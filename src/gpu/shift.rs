@@ -20,6 +20,10 @@ use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, 
 /// is read back between submissions.
 const STEPS_PER_BATCH: u64 = 8;
 
+/// Words per seed of the seek state (iterations, intensity, status) that
+/// follows the sums in standard mode.
+const SEEK_STATE: usize = 3;
+
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct AccumulateParams {
@@ -105,16 +109,9 @@ impl Sums {
     }
 
     /// Records the sums of every query over all of `data`, in index order,
-    /// into `sums` (`dim + 2` values per query, chunked like `queries`).
-    fn record(
-        &self,
-        g: &Gpu,
-        batch: &mut Batch<'_>,
-        queries: &Rows,
-        data: &Resident,
-        state: Option<&Rows>,
-        sums: &Rows,
-    ) {
+    /// into `sums` (`dim + 2` values per query, chunked like `queries`;
+    /// `dim + 5` in standard mode, where the seek state follows).
+    fn record(&self, g: &Gpu, batch: &mut Batch<'_>, queries: &Rows, data: &Resident, sums: &Rows) {
         let query_rows: Vec<usize> = queries.chunks.iter().map(|c| c.rows()).collect();
         let data_rows: Vec<usize> = data.rows.chunks.iter().map(|c| c.rows()).collect();
         for pass in plan::passes(&query_rows, &data_rows, self.dim, self.tile, self.limits) {
@@ -133,7 +130,6 @@ impl Sums {
                 .weights
                 .as_ref()
                 .map_or(g.placeholder(), |w| &w.chunks[pass.data].buffer);
-            let state = state.map_or(g.placeholder(), |s| &s.chunks[pass.query].buffer);
             batch.dispatch(
                 &self.pipeline,
                 params,
@@ -141,7 +137,6 @@ impl Sums {
                     &q.buffer,
                     &data.rows.chunks[pass.data].buffer,
                     weights,
-                    state,
                     &sums.chunks[pass.query].buffer,
                 ],
                 q.rows(),
@@ -245,7 +240,7 @@ pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<
             let sums = Rows::zeroed(g, "sums", &queries, dim + 2);
             let moved = Rows::zeroed(g, "moved", &queries, dim);
             let mut batch = Batch::new(g);
-            sums_pipeline.record(g, &mut batch, &queries, &data, None, &sums);
+            sums_pipeline.record(g, &mut batch, &queries, &data, &sums);
             record_finish(g, &mut batch, &finish, &queries, &sums, &moved, None);
             let moved_reads = read_rows(&mut batch, &moved);
             // den and count: the last 2 values per row of each sums chunk.
@@ -307,7 +302,7 @@ pub(crate) async fn blur(
             let mut trajectory_reads = Vec::new();
             for step in 0..steps {
                 let queries = current.rows.clone();
-                sums_pipeline.record(g, &mut batch, &queries, &current, None, &sums);
+                sums_pipeline.record(g, &mut batch, &queries, &current, &sums);
                 let slot = rows_u32(step);
                 record_finish(
                     g,
@@ -370,17 +365,17 @@ pub(crate) async fn seek(
             overrides: vec![("WG", g.workgroup_size())],
         })
         .await?;
-    let per_chunk = g.rows_per_chunk(dim + 2);
+    let per_chunk = g.rows_per_chunk(dim + 2 + SEEK_STATE);
     let tol2 = tol_dist * tol_dist;
-    let (data, positions, state, sums, active) = g
+    let (data, positions, sums, active) = g
         .scoped(|| {
             let data = Resident::upload(g, win, per_chunk);
             let positions = Rows::upload(g, "seeds", seeds, dim, per_chunk);
-            // Zero is the starting state: 0 iterations, intensity 0, moving.
-            let state = Rows::zeroed(g, "seek state", &positions, 3);
-            let sums = Rows::zeroed(g, "sums", &positions, dim + 2);
+            // The sums, then the seek state, whose zero is the start: 0
+            // iterations, intensity 0, moving.
+            let sums = Rows::zeroed(g, "sums and seek state", &positions, dim + 2 + SEEK_STATE);
             let active = storage(g, "seeds moving", STEPS_PER_BATCH * 4);
-            (data, positions, state, sums, active)
+            (data, positions, sums, active)
         })
         .await?;
     // Every seed stops within max_iter + 1 means.
@@ -393,9 +388,8 @@ pub(crate) async fn seek(
                 let mut batch = Batch::new(g);
                 batch.clear(&active);
                 for slot in 0..n as u32 {
-                    sums_pipeline.record(g, &mut batch, &positions, &data, Some(&state), &sums);
-                    for ((p, s), st) in positions.chunks.iter().zip(&sums.chunks).zip(&state.chunks)
-                    {
+                    sums_pipeline.record(g, &mut batch, &positions, &data, &sums);
+                    for (p, s) in positions.chunks.iter().zip(&sums.chunks) {
                         let params = StepParams {
                             query_rows: rows_u32(p.rows()),
                             max_iter,
@@ -403,12 +397,7 @@ pub(crate) async fn seek(
                             slot,
                             pad: [0; 4],
                         };
-                        batch.dispatch(
-                            &step,
-                            params,
-                            &[&p.buffer, &s.buffer, &st.buffer, &active],
-                            p.rows(),
-                        );
+                        batch.dispatch(&step, params, &[&p.buffer, &s.buffer, &active], p.rows());
                     }
                 }
                 batch.read(&active, (n - 1) * 4, 4);
@@ -428,7 +417,17 @@ pub(crate) async fn seek(
         .scoped(|| {
             let mut batch = Batch::new(g);
             let position_reads = read_rows(&mut batch, &positions);
-            let state_reads = read_rows(&mut batch, &state);
+            let state_reads: Vec<usize> = sums
+                .chunks
+                .iter()
+                .map(|c| {
+                    batch.read(
+                        &c.buffer,
+                        (c.rows() * (dim + 2) * 4) as u64,
+                        (c.rows() * SEEK_STATE * 4) as u64,
+                    )
+                })
+                .collect();
             (batch.submit(), position_reads, state_reads)
         })
         .await?;
@@ -439,7 +438,7 @@ pub(crate) async fn seek(
     };
     for &i in &state_reads {
         let words = words(&bytes[i]);
-        let rows = words.len() / 3;
+        let rows = words.len() / SEEK_STATE;
         out.iterations.extend_from_slice(&words[..rows]);
         out.intensity
             .extend(words[rows..2 * rows].iter().map(|&b| f32::from_bits(b)));
