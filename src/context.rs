@@ -49,6 +49,13 @@ impl Default for GpuOptions {
 
 /// Where the work runs: a GPU (wgpu) or the CPU twin.
 ///
+/// A GPU context keeps the last datasets it was given on the device while
+/// it lives (at most 4 matrices, data or sample weights, and 1 GiB), so
+/// later fits, bandwidth estimates and iterations on the same data upload
+/// nothing for it; each is recognised by comparing its bytes with a copy
+/// kept in host memory, which costs as much host memory again. Drop the
+/// context to free both.
+///
 /// ```no_run
 /// use gpu_cluster::Context;
 /// let ctx = Context::auto()?;          // a real GPU if there is one, else the CPU

@@ -82,6 +82,18 @@ impl<'g> Batch<'g> {
         self.ops.push(Op::Clear(buffer.clone()));
     }
 
+    /// Copies the first `size` bytes of `from` into `to` on the device.
+    pub fn copy(&mut self, from: &wgpu::Buffer, to: &wgpu::Buffer, size: u64) {
+        if size > 0 {
+            self.ops.push(Op::Copy {
+                from: from.clone(),
+                offset: 0,
+                to: to.clone(),
+                size,
+            });
+        }
+    }
+
     /// Copies `size` bytes of `from` at `offset` back to the host; returns
     /// the index of the copy in what [`Readback::wait`] returns.
     pub fn read(&mut self, from: &wgpu::Buffer, offset: u64, size: u64) -> usize {

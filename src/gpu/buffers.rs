@@ -90,6 +90,8 @@ pub(crate) fn upload<T: bytemuck::Pod>(gpu: &Gpu, label: &str, values: &[T]) -> 
     let buffer = storage(gpu, label, bytes.len() as u64);
     if !bytes.is_empty() {
         gpu.queue.write_buffer(&buffer, 0, bytes);
+        gpu.uploaded_bytes
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
     buffer
 }

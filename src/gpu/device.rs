@@ -18,6 +18,11 @@ const MAX_DISPATCH_WORK: u64 = 1 << 32;
 /// together (Mesa's `LP_MAX_TGSI_LOOP_ITERATIONS`), with some margin.
 const LLVMPIPE_LOOP_BUDGET: u64 = 60_000;
 
+/// Values per row beyond the coordinates in the widest per-row buffer of
+/// any stage: standard mode's sums (den, cnt) and seek state (iterations,
+/// intensity, status).
+const WIDEST_ROW_EXTRA: usize = 5;
+
 /// Element indices inside a binding are `u32` in the shaders; a binding of
 /// at most 2^32 bytes keeps every `f32` index below 2^30.
 const MAX_INDEXABLE_BINDING: u64 = 1 << 32;
@@ -132,6 +137,8 @@ impl Gpu {
             loop_budget,
             lost,
             placeholder,
+            resident: Default::default(),
+            uploaded_bytes: Default::default(),
         }
     }
 
@@ -142,10 +149,14 @@ impl Gpu {
             .min(self.limits.max_compute_workgroup_size_x)
     }
 
-    /// Rows per buffer for stages whose widest per-row buffer holds `width`
-    /// `f32`s per row.
-    pub(crate) fn rows_per_chunk(&self, width: usize) -> usize {
-        plan::rows_per_chunk(self.max_binding, width)
+    /// Rows per buffer for rows of `dim` coordinates. Every stage chunks
+    /// its matrices this way, so each finds the others' resident data
+    /// (see [`resident`](super::resident)); the size fits the widest
+    /// per-row buffer any stage makes, standard mode's sums followed by
+    /// the seek state (`dim + 5` values; the k-th distance search needs at
+    /// most `max(dim, 3)`).
+    pub(crate) fn rows_per_chunk(&self, dim: usize) -> usize {
+        plan::rows_per_chunk(self.max_binding, dim + WIDEST_ROW_EXTRA)
     }
 
     /// Data rows per workgroup tile for rows of `dim` coordinates plus
@@ -216,14 +227,21 @@ impl Gpu {
         async move {
             let (out, oom, validation, internal) = ran?;
             let (oom, validation, internal) = (oom.await, validation.await, internal.await);
-            self.check_lost()?;
-            if let Some(e) = oom {
-                return Err(Error::OutOfMemory(describe_error(&e)));
+            let failed = self
+                .check_lost()
+                .and_then(|()| match oom {
+                    Some(e) => Err(Error::OutOfMemory(describe_error(&e))),
+                    None => Ok(()),
+                })
+                .and_then(|()| match validation.or(internal) {
+                    Some(e) => Err(Error::Gpu(describe_error(&e))),
+                    None => Ok(()),
+                });
+            if failed.is_err() {
+                // `f` may have kept buffers that failed to be made.
+                self.resident.clear();
             }
-            if let Some(e) = validation.or(internal) {
-                return Err(Error::Gpu(describe_error(&e)));
-            }
-            Ok(out)
+            failed.map(|()| out)
         }
     }
 }

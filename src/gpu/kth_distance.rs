@@ -56,15 +56,17 @@ pub(crate) async fn kth_distance(
     };
     let count = g.pipeline(spec("count_within")).await?;
     let bisect = g.pipeline(spec("bisect")).await?;
-    // Queries and data take `dim` values a row, the search state 3.
-    let per_chunk = g.rows_per_chunk(dim.max(3));
+    // Queries and data take `dim` values a row, the search state 3; the
+    // chunks are those of every stage, so the data may be resident.
+    let per_chunk = g.rows_per_chunk(dim);
     let (readback, hi_reads) = g
         .scoped(|| {
-            let data_rows = Rows::upload(g, "data", data, dim, per_chunk);
+            let data_rows = g.resident("data", data, dim, per_chunk);
             let query_rows = if std::ptr::eq(data, queries) {
                 data_rows.clone()
             } else {
-                Rows::upload(g, "queries", queries, dim, per_chunk)
+                g.find_resident(queries, dim, per_chunk)
+                    .unwrap_or_else(|| Rows::upload(g, "queries", queries, dim, per_chunk))
             };
             // Per query chunk: lo = 0, hi = bits(+inf), count = 0.
             let search: Vec<wgpu::Buffer> = query_rows

@@ -1,5 +1,6 @@
 //! GPU plumbing over wgpu: adapter and device ([`device`]), the pipeline
-//! cache ([`pipelines`]), resident buffers and readback ([`buffers`]), one
+//! cache ([`pipelines`]), buffers and readback ([`buffers`]), the
+//! matrices kept on the device between calls ([`resident`]), one
 //! submission's worth of commands ([`batch`]) and how work is cut to the
 //! device's limits ([`plan`]). The stages themselves ([`shift`],
 //! [`kth_distance`]) know only these pieces; the plumbing knows nothing of
@@ -11,9 +12,11 @@ mod device;
 pub(crate) mod kth_distance;
 mod pipelines;
 mod plan;
+mod resident;
 pub(crate) mod shift;
 
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -38,6 +41,10 @@ pub(crate) struct Gpu {
     lost: Arc<Mutex<Option<String>>>,
     /// A small buffer bound where a stage's optional input is absent.
     placeholder: wgpu::Buffer,
+    /// The last read-only matrices uploaded, kept for later calls.
+    resident: resident::Cache,
+    /// Bytes written to device buffers from the host, all stages together.
+    uploaded_bytes: AtomicU64,
 }
 
 impl Gpu {

@@ -111,7 +111,7 @@ impl Sums {
     /// Records the sums of every query over all of `data`, in index order,
     /// into `sums` (`dim + 2` values per query, chunked like `queries`;
     /// `dim + 5` in standard mode, where the seek state follows).
-    fn record(&self, g: &Gpu, batch: &mut Batch<'_>, queries: &Rows, data: &Resident, sums: &Rows) {
+    fn record(&self, g: &Gpu, batch: &mut Batch<'_>, queries: &Rows, data: &Data, sums: &Rows) {
         let query_rows: Vec<usize> = queries.chunks.iter().map(|c| c.rows()).collect();
         let data_rows: Vec<usize> = data.rows.chunks.iter().map(|c| c.rows()).collect();
         for pass in plan::passes(&query_rows, &data_rows, self.dim, self.tile, self.limits) {
@@ -145,21 +145,39 @@ impl Sums {
     }
 }
 
-/// A window's data (and weights) uploaded in chunks.
-struct Resident {
+/// A window's data (and weights) on the device in chunks.
+struct Data {
     rows: Rows,
     weights: Option<Rows>,
 }
 
-impl Resident {
-    fn upload(g: &Gpu, win: &Window<'_>, rows_per_chunk: usize) -> Self {
+impl Data {
+    /// The window's data and weights, resident from an earlier call where
+    /// they can be (see [`Gpu::resident`]): read only.
+    fn resident(g: &Gpu, win: &Window<'_>, rows_per_chunk: usize) -> Self {
         Self {
-            rows: Rows::upload(g, "data", win.data, win.dim, rows_per_chunk),
+            rows: g.resident("data", win.data, win.dim, rows_per_chunk),
             weights: win
                 .weights
-                .map(|w| Rows::upload(g, "weights", w, 1, rows_per_chunk)),
+                .map(|w| g.resident("weights", w, 1, rows_per_chunk)),
         }
     }
+}
+
+/// `queries` on the device, read only: the window's data itself when
+/// `queries` is it, a resident copy when there is one, else uploaded.
+fn read_only_queries(
+    g: &Gpu,
+    win: &Window<'_>,
+    data: &Data,
+    queries: &[f32],
+    rows_per_chunk: usize,
+) -> Rows {
+    if std::ptr::eq(queries, win.data) {
+        return data.rows.clone();
+    }
+    g.find_resident(queries, win.dim, rows_per_chunk)
+        .unwrap_or_else(|| Rows::upload(g, "queries", queries, win.dim, rows_per_chunk))
 }
 
 /// The finishing pipeline; `track_max` records each step's largest shift.
@@ -214,11 +232,6 @@ fn gather(bytes: &[Vec<u8>], indices: &[usize]) -> Vec<f32> {
     indices.iter().flat_map(|&i| floats(&bytes[i])).collect()
 }
 
-/// Whether `queries` is the window's data itself (then it is uploaded once).
-fn is_data(win: &Window<'_>, queries: &[f32]) -> bool {
-    std::ptr::eq(queries, win.data)
-}
-
 /// One shift of `queries` over the window's data: `q + num / den` (or `q`
 /// where `den` is 0), `den` and the count within `h`.
 pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<ShiftOutput> {
@@ -228,15 +241,11 @@ pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<
     }
     let sums_pipeline = Sums::new(g, win, false).await?;
     let finish = finish_pipeline(g, dim, false).await?;
-    let per_chunk = g.rows_per_chunk(dim + 2);
+    let per_chunk = g.rows_per_chunk(dim);
     let (readback, moved_reads, tail_reads) = g
         .scoped(|| {
-            let data = Resident::upload(g, win, per_chunk);
-            let queries = if is_data(win, queries) {
-                data.rows.clone()
-            } else {
-                Rows::upload(g, "queries", queries, dim, per_chunk)
-            };
+            let data = Data::resident(g, win, per_chunk);
+            let queries = read_only_queries(g, win, &data, queries, per_chunk);
             let sums = Rows::zeroed(g, "sums", &queries, dim + 2);
             let moved = Rows::zeroed(g, "moved", &queries, dim);
             let mut batch = Batch::new(g);
@@ -272,10 +281,12 @@ pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<
     Ok(out)
 }
 
-/// `steps` blurring iterations from `win.data`, ping-ponging between two
-/// sets of buffers, all in one submission with one readback. Each step's
-/// largest shift is found on the device; the trajectory, when asked for,
-/// is copied out after every step within the same submission.
+/// `steps` blurring iterations from `win.data`, all in one submission with
+/// one readback. The first step reads the resident data, the later ones
+/// ping-pong between two sets of working buffers (the resident data is
+/// never written). Each step's largest shift is found on the device; the
+/// trajectory, when asked for, is copied out after every step within the
+/// same submission.
 pub(crate) async fn blur(
     g: &Gpu,
     win: &Window<'_>,
@@ -291,10 +302,10 @@ pub(crate) async fn blur(
     }
     let sums_pipeline = Sums::new(g, win, false).await?;
     let finish = finish_pipeline(g, dim, true).await?;
-    let per_chunk = g.rows_per_chunk(dim + 2);
+    let per_chunk = g.rows_per_chunk(dim);
     let (readback, trajectory_reads, final_reads, largest_read) = g
         .scoped(|| {
-            let mut current = Resident::upload(g, win, per_chunk);
+            let mut current = Data::resident(g, win, per_chunk);
             let mut next = Rows::zeroed(g, "positions", &current.rows, dim);
             let sums = Rows::zeroed(g, "sums", &current.rows, dim + 2);
             let largest = storage(g, "largest squared shift", (steps * 4) as u64);
@@ -316,7 +327,15 @@ pub(crate) async fn blur(
                 if record {
                     trajectory_reads.push(read_rows(&mut batch, &next));
                 }
-                std::mem::swap(&mut current.rows, &mut next);
+                let read = std::mem::replace(&mut current.rows, next);
+                next = if step == 0 && steps > 1 {
+                    // `read` is the resident data: start the second set.
+                    Rows::zeroed(g, "positions", &read, dim)
+                } else {
+                    // Written by the next step (never the resident data:
+                    // after a single step there is none).
+                    read
+                };
             }
             let final_reads = (!record).then(|| read_rows(&mut batch, &current.rows));
             let largest_read = batch.read(&largest, 0, (steps * 4) as u64);
@@ -365,17 +384,23 @@ pub(crate) async fn seek(
             overrides: vec![("WG", g.workgroup_size())],
         })
         .await?;
-    let per_chunk = g.rows_per_chunk(dim + 2 + SEEK_STATE);
+    let per_chunk = g.rows_per_chunk(dim);
     let tol2 = tol_dist * tol_dist;
-    let (data, positions, sums, active) = g
+    let (data, positions, seed_source, sums, active) = g
         .scoped(|| {
-            let data = Resident::upload(g, win, per_chunk);
-            let positions = Rows::upload(g, "seeds", seeds, dim, per_chunk);
+            let data = Data::resident(g, win, per_chunk);
+            // Seeds equal to resident rows (the data itself, by default)
+            // are copied on the device into the positions that move.
+            let seed_source = g.find_resident(seeds, dim, per_chunk);
+            let positions = match &seed_source {
+                Some(source) => Rows::zeroed(g, "seeds", source, dim),
+                None => Rows::upload(g, "seeds", seeds, dim, per_chunk),
+            };
             // The sums, then the seek state, whose zero is the start: 0
             // iterations, intensity 0, moving.
             let sums = Rows::zeroed(g, "sums and seek state", &positions, dim + 2 + SEEK_STATE);
             let active = storage(g, "seeds moving", STEPS_PER_BATCH * 4);
-            (data, positions, sums, active)
+            (data, positions, seed_source, sums, active)
         })
         .await?;
     // Every seed stops within max_iter + 1 means.
@@ -386,6 +411,14 @@ pub(crate) async fn seek(
         let readback = g
             .scoped(|| {
                 let mut batch = Batch::new(g);
+                if done == 0 {
+                    for (from, to) in seed_source
+                        .iter()
+                        .flat_map(|s| s.chunks.iter().zip(&positions.chunks))
+                    {
+                        batch.copy(&from.buffer, &to.buffer, (to.rows() * dim * 4) as u64);
+                    }
+                }
                 batch.clear(&active);
                 for slot in 0..n as u32 {
                     sums_pipeline.record(g, &mut batch, &positions, &data, &sums);
