@@ -10,6 +10,7 @@ mod fail;
 mod input;
 mod meanshift;
 mod output;
+mod progress;
 
 use std::fmt;
 use std::io::Write;

@@ -10,6 +10,7 @@ use crate::fail::Failure;
 use crate::input::read_points;
 use crate::note;
 use crate::output::{write_csv, write_lines};
+use crate::progress::Progress;
 
 /// Runs the subcommand.
 pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
@@ -27,7 +28,10 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
         BackendKind::Cpu => String::new(),
     };
     let started = Instant::now();
-    let fit = params(args).fit(&ctx, &points)?;
+    let progress = Progress::start("meanshift");
+    let fit = params(args).fit(&ctx, &points);
+    progress.finish();
+    let fit = fit?;
     let fit_time = started.elapsed();
     // Centres first: if their file cannot be written, nothing has gone to
     // stdout yet, so a pipeline sees a failure and no partial labels.
