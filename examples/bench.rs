@@ -1,0 +1,400 @@
+//! Our side of the peer benchmark (`bench/run` drives it): writes the data
+//! files the peers read and times this crate's backends on them, printing
+//! one JSON line per data file and per measurement on stdout.
+//!
+//! ```text
+//! cargo run --release --example bench -- [--n 1500,5000,15000] [--d 2]
+//!     [--kernels gaussian] [--modes blurring,blur1,standard,standard-bin]
+//!     [--iterations 5] [--bandwidth 2.5] [--reps 3] [--warmup 1]
+//!     [--backends gpu,cpu] [--software-max-n 5000] [--data-dir bench/data]
+//! ```
+//!
+//! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
+//! (`N / 250` blobs, so density stays fixed as N grows: the centroid cube's
+//! side grows with the number of blobs), per-coordinate standard deviation
+//! `sqrt(5 * 2 / D)` so a blob has the same radius in every D and the
+//! bandwidth sees the same neighbourhoods. N = 1500, D = 2 is exactly the
+//! reference workload (`Blobs::default()`). Each set is written to
+//! `DATA_DIR/blobs_n{N}_d{D}.npy` (float32, C order) and announced by a
+//! `{"kind":"data",...}` line.
+//!
+//! Modes, each a `{"kind":"ours",...}` line per backend:
+//! - `blurring`: `MeanShift::new(h).kernel(k).blurring(iterations)` fit
+//!   (upload, iterations, readback, merging and labelling);
+//! - `blur1`: one blurring iteration, `meanshift::blur(.., 1)`;
+//! - `standard`: scikit-learn's mean shift, flat kernel, every point a seed;
+//! - `standard-bin`: the same with bin seeding.
+//!
+//! `--kernels` applies to the blurring modes; standard modes use
+//! `--standard-kernel` (flat, the only kernel scikit-learn has).
+//!
+//! Backends: `gpu` is whatever adapter `Context::gpu()` opens (any, software
+//! included, honouring `WGPU_BACKEND`); a software adapter is marked
+//! `"software":true` (its timings say nothing about GPUs) and skipped above
+//! `--software-max-n` points. `cpu` is the CPU twin. Each measurement is
+//! `--warmup` untimed runs, then `--reps` timed ones; the median is reported.
+//! A GPU context keeps the dataset resident between runs, as it would for
+//! a user repeating fits.
+
+use std::error::Error;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use gpu_cluster::{Blobs, Context, Kernel, MeanShift, Points, meanshift};
+use npyz::WriterBuilder;
+
+/// Points per blob: the reference workload's.
+const PER_BLOB: usize = 250;
+/// Blobs in the reference workload.
+const REF_BLOBS: usize = 6;
+
+#[derive(Parser, Debug)]
+#[command(about = "Times this crate's mean shift on blobs and writes the data for the peers")]
+struct Args {
+    /// Numbers of points (rounded to a multiple of 250 blobs' points).
+    #[arg(long, value_delimiter = ',', default_value = "1500,5000,15000")]
+    n: Vec<usize>,
+    /// Dimensions.
+    #[arg(long, value_delimiter = ',', default_value = "2")]
+    d: Vec<usize>,
+    /// Kernels for the blurring modes.
+    #[arg(long, value_delimiter = ',', default_value = "gaussian")]
+    kernels: Vec<Kernel>,
+    /// Kernel for the standard modes.
+    #[arg(long, default_value = "flat")]
+    standard_kernel: Kernel,
+    /// Modes: blurring, blur1, standard, standard-bin.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "blurring,blur1,standard,standard-bin"
+    )]
+    modes: Vec<String>,
+    /// Blurring iterations of the `blurring` mode.
+    #[arg(long, default_value_t = 5)]
+    iterations: usize,
+    /// Bandwidth.
+    #[arg(long, default_value_t = 2.5)]
+    bandwidth: f32,
+    /// Timed repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Untimed runs before the timed ones.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Backends: gpu, cpu.
+    #[arg(long, value_delimiter = ',', default_value = "gpu,cpu")]
+    backends: Vec<String>,
+    /// On a software adapter, skip data sets larger than this.
+    #[arg(long, default_value_t = 5000)]
+    software_max_n: usize,
+    /// Where the .npy data files go.
+    #[arg(long, default_value = "bench/data")]
+    data_dir: PathBuf,
+    /// Only write the data files; time nothing.
+    #[arg(long)]
+    data_only: bool,
+}
+
+const MODES: [&str; 4] = ["blurring", "blur1", "standard", "standard-bin"];
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    if let Some(m) = args.modes.iter().find(|m| !MODES.contains(&m.as_str())) {
+        return Err(format!("unknown mode {m:?}: use {}", MODES.join(", ")).into());
+    }
+    if args.reps == 0 {
+        return Err("--reps must be >= 1".into());
+    }
+    std::fs::create_dir_all(&args.data_dir)?;
+
+    let mut sets = Vec::new();
+    for &d in &args.d {
+        for &n in &args.n {
+            let (points, blobs) = data(n, d)?;
+            let file = args.data_dir.join(format!("blobs_n{}_d{d}.npy", points.len()));
+            write_npy(&file, &points)?;
+            let mut line = Json::new("data");
+            line.str("file", &file.display().to_string())
+                .num("n", points.len())
+                .num("d", d)
+                .num("blobs", blobs)
+                .float("bandwidth", f64::from(args.bandwidth));
+            println!("{}", line.finish());
+            sets.push((file, points));
+        }
+    }
+    if args.data_only {
+        return Ok(());
+    }
+
+    for backend in &args.backends {
+        let ctx = match backend.as_str() {
+            "cpu" => Context::cpu(),
+            "gpu" => match Context::gpu() {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    let mut line = Json::new("skip");
+                    line.str("backend", "gpu")
+                        .str("reason", &format!("no GPU adapter: {e}"));
+                    println!("{}", line.finish());
+                    continue;
+                }
+            },
+            other => return Err(format!("unknown backend {other:?}: use gpu or cpu").into()),
+        };
+        for (file, x) in &sets {
+            if ctx.is_software() && x.len() > args.software_max_n {
+                let mut line = Json::new("skip");
+                line.str("backend", backend)
+                    .str("adapter", &ctx.to_string())
+                    .num("n", x.len())
+                    .num("d", x.dim())
+                    .str(
+                        "reason",
+                        &format!("software adapter, N > --software-max-n {}", args.software_max_n),
+                    );
+                println!("{}", line.finish());
+                continue;
+            }
+            for mode in &args.modes {
+                let kernels = if mode.starts_with("standard") {
+                    vec![args.standard_kernel]
+                } else {
+                    args.kernels.clone()
+                };
+                for kernel in kernels {
+                    let m = measure(args, &ctx, x, mode, kernel)?;
+                    let mut line = Json::new("ours");
+                    line.str("backend", backend)
+                        .str("adapter", &ctx.to_string())
+                        .bool("software", ctx.is_software())
+                        .str("file", &file.display().to_string())
+                        .num("n", x.len())
+                        .num("d", x.dim())
+                        .str("kernel", kernel.name())
+                        .str("mode", mode)
+                        .float("bandwidth", f64::from(args.bandwidth))
+                        .num("iterations", m.iterations)
+                        .num("reps", args.reps)
+                        .num("warmup", args.warmup)
+                        .float("median_ms", median(&m.times_ms))
+                        .float("min_ms", m.times_ms.iter().copied().fold(f64::INFINITY, f64::min))
+                        .floats("times_ms", &m.times_ms)
+                        .opt_num("clusters", m.clusters)
+                        .opt_num("pair_evals", m.pair_evals);
+                    println!("{}", line.finish());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `n` points (rounded to whole blobs) in `dim` dimensions at the reference
+/// workload's density; N = 1500, D = 2 is the reference workload itself.
+fn data(n: usize, dim: usize) -> Result<(Points, usize), Box<dyn Error>> {
+    if dim == 0 {
+        return Err("--d must be >= 1".into());
+    }
+    let blobs = (n as f64 / PER_BLOB as f64).round().max(1.0) as usize;
+    let reference = Blobs::default();
+    let spec = Blobs {
+        clusters: blobs,
+        per_cluster: PER_BLOB,
+        dim,
+        std: if dim == 2 {
+            reference.std
+        } else {
+            (5.0f32 * 2.0 / dim as f32).sqrt()
+        },
+        spread: if blobs == REF_BLOBS && dim == 2 {
+            reference.spread
+        } else {
+            // Same volume per blob as the reference workload's 6 blobs in
+            // [-35, 35]^2, i.e. the same density in 2-D; the side grows as
+            // blobs^(1/D).
+            (f64::from(reference.spread) * (blobs as f64 / REF_BLOBS as f64).powf(1.0 / dim as f64))
+                as f32
+        },
+        ..reference
+    };
+    Ok((spec.generate()?.points, blobs))
+}
+
+fn write_npy(path: &Path, x: &Points) -> Result<(), Box<dyn Error>> {
+    let shape = [x.len() as u64, x.dim() as u64];
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(BufWriter::new(File::create(path)?))
+        .begin_nd()?;
+    w.extend(x.as_slice().iter().copied())?;
+    w.finish()?;
+    Ok(())
+}
+
+struct Measured {
+    times_ms: Vec<f64>,
+    clusters: Option<usize>,
+    iterations: usize,
+    pair_evals: Option<u64>,
+}
+
+/// Warm-up runs, then timed ones, of one mode on one backend.
+fn measure(
+    args: &Args,
+    ctx: &Context,
+    x: &Points,
+    mode: &str,
+    kernel: Kernel,
+) -> Result<Measured, Box<dyn Error>> {
+    let h = args.bandwidth;
+    let n2 = (x.len() as u64) * (x.len() as u64);
+    let once = || -> Result<(Option<usize>, usize), Box<dyn Error>> {
+        Ok(match mode {
+            "blurring" => {
+                let fit = MeanShift::new(h)
+                    .kernel(kernel)
+                    .blurring(args.iterations)
+                    .fit(ctx, x)?;
+                (Some(fit.n_clusters()), fit.n_iter())
+            }
+            "blur1" => {
+                let moved = meanshift::blur(ctx, x, kernel, h, 1)?;
+                std::hint::black_box(moved);
+                (None, 1)
+            }
+            _ => {
+                let fit = MeanShift::new(h)
+                    .kernel(kernel)
+                    .bin_seeding(mode == "standard-bin")
+                    .fit(ctx, x)?;
+                (Some(fit.n_clusters()), fit.n_iter())
+            }
+        })
+    };
+    for _ in 0..args.warmup {
+        once()?;
+    }
+    let mut times_ms = Vec::with_capacity(args.reps);
+    let mut last = (None, 0);
+    for _ in 0..args.reps {
+        let t = Instant::now();
+        last = once()?;
+        times_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (clusters, iterations) = last;
+    // Nominal pair evaluations: N^2 per blurring iteration (what the peers'
+    // batched blurring computes too). Standard mode's depends on how long
+    // each seed climbs, which a fit does not report: none given.
+    let pair_evals = match mode {
+        "blurring" => Some(n2 * args.iterations as u64),
+        "blur1" => Some(n2),
+        _ => None,
+    };
+    Ok(Measured {
+        times_ms,
+        clusters,
+        iterations,
+        pair_evals,
+    })
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+/// A one-line JSON object, written by hand (no JSON dependency).
+struct Json(String);
+
+impl Json {
+    fn new(kind: &str) -> Self {
+        let mut j = Json(String::from("{"));
+        j.str("kind", kind);
+        j
+    }
+    fn key(&mut self, k: &str) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        let _ = write!(self.0, "\"{k}\":");
+        &mut self.0
+    }
+    fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        let s = self.key(k);
+        s.push('"');
+        for c in v.chars() {
+            match c {
+                '"' => s.push_str("\\\""),
+                '\\' => s.push_str("\\\\"),
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(s, "\\u{:04x}", c as u32);
+                }
+                c => s.push(c),
+            }
+        }
+        s.push('"');
+        self
+    }
+    fn num(&mut self, k: &str, v: impl std::fmt::Display) -> &mut Self {
+        let _ = write!(self.key(k), "{v}");
+        self
+    }
+    fn opt_num(&mut self, k: &str, v: Option<impl std::fmt::Display>) -> &mut Self {
+        match v {
+            Some(v) => self.num(k, v),
+            None => {
+                self.key(k).push_str("null");
+                self
+            }
+        }
+    }
+    fn float(&mut self, k: &str, v: f64) -> &mut Self {
+        let _ = write!(self.key(k), "{}", fmt_float(v));
+        self
+    }
+    fn floats(&mut self, k: &str, v: &[f64]) -> &mut Self {
+        let items: Vec<String> = v.iter().map(|x| fmt_float(*x)).collect();
+        let _ = write!(self.key(k), "[{}]", items.join(","));
+        self
+    }
+    fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        let _ = write!(self.key(k), "{v}");
+        self
+    }
+    fn finish(&mut self) -> String {
+        self.0.push('}');
+        std::mem::take(&mut self.0)
+    }
+}
+
+fn fmt_float(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.4}")
+    } else {
+        "null".into()
+    }
+}
