@@ -6,7 +6,8 @@
 //! cargo run --release --example bench -- [--n 1500,5000,15000] [--d 2]
 //!     [--kernels gaussian] [--modes blurring,blur1,standard,standard-bin]
 //!     [--iterations 5] [--bandwidth 2.5] [--reps 3] [--warmup 1]
-//!     [--backends gpu,cpu] [--software-max-n 5000] [--data-dir bench/data]
+//!     [--backends gpu,cpu] [--software-max-n 5000] [--cpu-max-n N]
+//!     [--data-dir bench/data] [--data-only]
 //! ```
 //!
 //! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
@@ -93,6 +94,10 @@ struct Args {
     /// On a software adapter, skip data sets larger than this.
     #[arg(long, default_value_t = 5000)]
     software_max_n: usize,
+    /// On the CPU twin, skip data sets larger than this (none skipped by
+    /// default).
+    #[arg(long)]
+    cpu_max_n: Option<usize>,
     /// Where the .npy data files go.
     #[arg(long, default_value = "bench/data")]
     data_dir: PathBuf,
@@ -127,7 +132,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     for &d in &args.d {
         for &n in &args.n {
             let (points, blobs) = data(n, d)?;
-            let file = args.data_dir.join(format!("blobs_n{}_d{d}.npy", points.len()));
+            let file = args
+                .data_dir
+                .join(format!("blobs_n{}_d{d}.npy", points.len()));
             write_npy(&file, &points)?;
             let mut line = Json::new("data");
             line.str("file", &file.display().to_string())
@@ -159,16 +166,23 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             other => return Err(format!("unknown backend {other:?}: use gpu or cpu").into()),
         };
         for (file, x) in &sets {
-            if ctx.is_software() && x.len() > args.software_max_n {
+            let too_big = if ctx.is_software() && x.len() > args.software_max_n {
+                Some(format!(
+                    "software adapter, N > --software-max-n {}",
+                    args.software_max_n
+                ))
+            } else {
+                args.cpu_max_n
+                    .filter(|&max| backend == "cpu" && x.len() > max)
+                    .map(|max| format!("N > --cpu-max-n {max}"))
+            };
+            if let Some(reason) = too_big {
                 let mut line = Json::new("skip");
                 line.str("backend", backend)
                     .str("adapter", &ctx.to_string())
                     .num("n", x.len())
                     .num("d", x.dim())
-                    .str(
-                        "reason",
-                        &format!("software adapter, N > --software-max-n {}", args.software_max_n),
-                    );
+                    .str("reason", &reason);
                 println!("{}", line.finish());
                 continue;
             }
@@ -194,7 +208,10 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                         .num("reps", args.reps)
                         .num("warmup", args.warmup)
                         .float("median_ms", median(&m.times_ms))
-                        .float("min_ms", m.times_ms.iter().copied().fold(f64::INFINITY, f64::min))
+                        .float(
+                            "min_ms",
+                            m.times_ms.iter().copied().fold(f64::INFINITY, f64::min),
+                        )
                         .floats("times_ms", &m.times_ms)
                         .opt_num("clusters", m.clusters)
                         .opt_num("pair_evals", m.pair_evals);

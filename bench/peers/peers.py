@@ -4,7 +4,7 @@ user would run them, and prints one JSON line per peer and workload.
 
     python3 bench/peers/peers.py DATA.npy [--bandwidth 2.5] [--kernels gaussian]
         [--modes blurring,blur1,standard,standard-bin] [--iterations 5]
-        [--reps 3] [--warmup 1] [--batch 1250] [--no-sklearn]
+        [--reps 3] [--warmup 1] [--batch 1250] [--skip numpy,sklearn]
 
 Workloads (the same names as `examples/bench.rs` uses for ours):
 
@@ -36,6 +36,8 @@ BLAS kernel and thread counts threadpoolctl sees.
 import os
 
 _UNSET = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(v, None) is not None]
+# bench/run removes them before starting us and names them here.
+_UNSET = sorted(set(_UNSET) | set(filter(None, os.environ.pop("BENCH_UNSET_ENV", "").split(","))))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -197,6 +199,9 @@ def absent(base, peer, status, reason):
 def numpy_peers(x, args, base, iterations, kernel):
     n = len(x)
     pairs = iterations * n * n
+    if "numpy" in args.skip:
+        yield absent(base, "numpy", "skipped", "not run at this N (bench/run --numpy-n)")
+        return
     for inplace in (True, False):
         name = "numpy-" + ("inplace" if inplace else "pingpong")
         times, out = timed(
@@ -262,8 +267,8 @@ def torch_peers(x, args, base, iterations, kernel):
 def sklearn_peers(x, args, base, kernel):
     bin_seeding = base["mode"] == "standard-bin"
     name = "sklearn" + ("-bin" if bin_seeding else "")
-    if args.no_sklearn:
-        yield absent(base, name, "skipped", "scikit-learn not run at this N (see --sklearn-n in bench/run)")
+    if "sklearn" in args.skip:
+        yield absent(base, name, "skipped", "not run at this N (bench/run --sklearn-n)")
         return
     if kernel != "flat":
         yield absent(base, name, "skipped", "scikit-learn's MeanShift has the flat kernel only")
@@ -404,7 +409,11 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="timed repetitions (median reported)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
     ap.add_argument("--batch", type=int, default=1250, help="batch size of the batched blurring")
-    ap.add_argument("--no-sklearn", action="store_true", help="report scikit-learn as skipped (too slow at this N)")
+    ap.add_argument(
+        "--skip",
+        default="",
+        help="peer families to report as skipped at this N (comma-separated: numpy, sklearn)",
+    )
     ap.add_argument("--sklearn-n-jobs", type=int, default=None, help="MeanShift(n_jobs=...); default None, as a user would")
     ap.add_argument("--sklearn-reps", type=int, default=None, help="timed scikit-learn runs (default: --reps)")
     ap.add_argument("--sklearn-warmup", type=int, default=None, help="untimed scikit-learn runs (default: --warmup)")
@@ -417,6 +426,7 @@ def main():
     modes = args.modes.split(",")
     kernels = args.kernels.split(",")
     families = set(args.peers.split(","))
+    args.skip = set(filter(None, args.skip.split(",")))
     for m in modes:
         if m not in MODES:
             ap.error(f"unknown mode {m!r}: use {', '.join(MODES)}")

@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Merges the JSON lines of `examples/bench.rs` (ours) and
+`bench/peers/peers.py` (the peers) into one markdown table, checks that
+cluster counts agree, and draws a scaling plot where matplotlib is present.
+
+    python3 bench/table.py OURS.jsonl PEERS.jsonl [--out TABLE.md]
+        [--plot SCALING.png] [--command "the command that ran"]
+
+Only the standard library is needed for the table.
+"""
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+MODE_ORDER = {"blurring": 0, "blur1": 1, "standard": 2, "standard-bin": 3}
+MODE_TEXT = {
+    "blurring": "blurring fit",
+    "blur1": "1 blurring iteration",
+    "standard": "standard fit",
+    "standard-bin": "standard fit, bin seeding",
+}
+SOFTWARE = "software adapter: not a GPU timing"
+
+
+def load(paths):
+    lines = []
+    for path in paths:
+        with open(path) as f:
+            for raw in f:
+                raw = raw.strip()
+                if raw.startswith("{"):
+                    try:
+                        lines.append(json.loads(raw))
+                    except json.JSONDecodeError:
+                        print(f"table: skipping a malformed line in {path}: {raw[:80]}", file=sys.stderr)
+    return lines
+
+
+def key(r):
+    return (r["n"], r["d"], r["kernel"], r["mode"])
+
+
+def name_of(r):
+    if r["kind"] == "ours":
+        if r["backend"] == "cpu":
+            return "**ours CPU** " + r["adapter"].removeprefix("CPU ")
+        label = f"**ours GPU** {r['adapter']}"
+        if r.get("software"):
+            label = label.removesuffix(", software") + f" — *{SOFTWARE}*"
+        return label
+    extra = ""
+    if r.get("device"):
+        extra = f" ({r['device']})"
+    elif r["peer"].startswith("sklearn") and r.get("n_jobs") is not None:
+        extra = f" (n_jobs={r['n_jobs']})"
+    return r["peer"] + extra
+
+
+def fmt_ms(ms):
+    if ms >= 100:
+        return f"{ms:,.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    return f"{ms:.2f}"
+
+
+def fmt_rate(r):
+    pe = r.get("pair_evals")
+    if not pe or not r.get("median_ms"):
+        return "—"
+    rate = pe / (r["median_ms"] / 1e3)
+    for unit, div in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if rate >= div:
+            return f"{rate / div:.3g} {unit}"
+    return f"{rate:.3g}"
+
+
+def ratio(peer_ms, ours):
+    """How many times faster ours is than this row: peer time / our time."""
+    if ours is None or ours.get("software"):
+        return "—"
+    x = peer_ms / ours["median_ms"]
+    return f"{x:.3g}×"
+
+
+def build(lines, command=None):
+    ours = [r for r in lines if r.get("kind") == "ours"]
+    peers = [r for r in lines if r.get("kind") == "peer"]
+    envs = [r for r in lines if r.get("kind") == "env"]
+    skips = [r for r in lines if r.get("kind") == "skip"]
+
+    groups = defaultdict(lambda: {"ours": {}, "peers": []})
+    for r in ours:
+        groups[key(r)]["ours"][r["backend"]] = r
+    absent = {}
+    for r in peers:
+        if r["status"] == "ok":
+            groups[key(r)]["peers"].append(r)
+        else:
+            absent.setdefault((r["peer"], r["status"], r["reason"]), set()).add((r["n"], r["d"], r["mode"]))
+
+    out = []
+    warnings = []
+    out.append(
+        "| N | D | kernel | workload | backend / peer | reps | time (ms) | pair-evals/s | clusters "
+        "| ours CPU faster by | ours GPU faster by |"
+    )
+    out.append("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for k in sorted(groups, key=lambda k: (k[1], k[0], MODE_ORDER.get(k[3], 9), k[2])):
+        g = groups[k]
+        n, d, kernel, mode = k
+        cpu, gpu = g["ours"].get("cpu"), g["ours"].get("gpu")
+        ref = cpu or gpu
+        rows = [g["ours"][b] for b in ("gpu", "cpu") if b in g["ours"]] + sorted(
+            g["peers"], key=lambda r: r["median_ms"]
+        )
+        if cpu and gpu and cpu.get("clusters") is not None and cpu["clusters"] != gpu["clusters"]:
+            warnings.append(
+                f"N={n} D={d} {kernel} {mode}: ours GPU found {gpu['clusters']} clusters, ours CPU {cpu['clusters']}"
+            )
+        for r in rows:
+            is_peer = r["kind"] == "peer"
+            if is_peer and ref and r.get("clusters") is not None and ref.get("clusters") is not None:
+                if r["clusters"] != ref["clusters"]:
+                    why = (
+                        " (in-place batches compute a different iteration from ours: expected to differ)"
+                        if "inplace" in r["peer"]
+                        else ""
+                    )
+                    warnings.append(
+                        f"N={n} D={d} {kernel} {mode}: {r['peer']} found {r['clusters']} clusters, "
+                        f"ours {ref['clusters']}{why}"
+                    )
+            clusters = "—" if r.get("clusters") is None else str(r["clusters"])
+            out.append(
+                "| {n} | {d} | {kernel} | {mode} | {name} | {reps} | {t} | {rate} | {cl} | {rc} | {rg} |".format(
+                    n=f"{n:,}",
+                    d=d,
+                    kernel=kernel,
+                    mode=MODE_TEXT.get(mode, mode),
+                    name=name_of(r),
+                    reps=r.get("reps", "?"),
+                    t=fmt_ms(r["median_ms"]),
+                    rate=fmt_rate(r),
+                    cl=clusters,
+                    rc=ratio(r["median_ms"], cpu) if is_peer else "—",
+                    rg=ratio(r["median_ms"], gpu) if is_peer else "—",
+                )
+            )
+
+    notes = []
+    notes.append(
+        "Time: median of the timed repetitions (after the warm-up runs), wall clock, "
+        "upload and copy back included. \"ours … faster by\" = the row's time ÷ ours' time "
+        "on the same data in the same run (> 1: ours is faster); not given against a software adapter."
+    )
+    notes.append(
+        "Pair-evaluations/s: N² × iterations ÷ time for the blurring workloads (ours' fit also "
+        "merges and labels inside its time, the peers' blurring rows do not); not defined for "
+        "standard mode, whose work depends on how long each seed climbs."
+    )
+    if any(r.get("software") for r in ours):
+        notes.append(
+            f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver (Mesa's llvmpipe) on the "
+            "same CPU cores: they check the GPU path end to end and say nothing about GPU speed."
+        )
+    if skips:
+        seen = set()
+        for s in skips:
+            t = (s.get("backend"), s.get("reason"))
+            if t in seen:
+                continue
+            seen.add(t)
+            ns = sorted({(x.get("n"), x.get("d")) for x in skips if (x.get("backend"), x.get("reason")) == t})
+            where = ", ".join(f"N={a} D={b}" for a, b in ns if a is not None)
+            notes.append(f"Ours {s.get('backend')} not run: {s.get('reason')}" + (f" ({where})" if where else ""))
+    for (peer, status, reason), where in sorted(absent.items()):
+        ws = sorted(where)
+        span = ", ".join(sorted({f"N={a} D={b}" for a, b, _ in ws}))
+        notes.append(f"Peer {peer} {status}: {reason} ({span})")
+    for e in envs[:1]:
+        tp = e.get("threadpools")
+        if isinstance(tp, list):
+            pools = "; ".join(
+                f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} × {p.get('num_threads')} threads"
+                for p in tp
+            )
+        else:
+            pools = str(tp)
+        unset = ", ".join(e.get("unset_env") or []) or "none set"
+        notes.append(
+            f"Peers' environment: Python {e.get('python')}, numpy {e.get('numpy')}; threadpools: {pools}; "
+            f"removed from the peers' environment: {unset}."
+        )
+
+    md = []
+    if command:
+        md.append(f"Command: `{command}`\n")
+    md.extend(out)
+    md.append("")
+    md.extend(f"- {n}" for n in notes)
+    if warnings:
+        md.append("")
+        md.append("Cluster-count warnings:")
+        md.extend(f"- {w}" for w in warnings)
+    return "\n".join(md) + "\n", warnings
+
+
+def plot(lines, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except Exception as e:  # noqa: BLE001
+        print(f"table: no plot ({path}): matplotlib not importable: {e}", file=sys.stderr)
+        return False
+    rows = [r for r in lines if r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok")]
+    if not rows:
+        return False
+
+    def series(r):
+        if r["kind"] == "ours":
+            return "ours " + r["backend"].upper() + (" (software)" if r.get("software") else "")
+        return r["peer"]
+
+    ns_by_d = defaultdict(set)
+    ds_by_n = defaultdict(set)
+    for r in rows:
+        ns_by_d[r["d"]].add(r["n"])
+        ds_by_n[r["n"]].add(r["d"])
+    d_main = max(ns_by_d, key=lambda d: (len(ns_by_d[d]), -d))
+    n_sweep = max(ds_by_n, key=lambda n: (len(ds_by_n[n]), -n))
+    names = sorted({series(r) for r in rows}, key=lambda s: (not s.startswith("ours"), s))
+    cmap = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
+    colour = {s: cmap(i % cmap.N) for i, s in enumerate(names)}
+    workloads = sorted({(r["mode"], r["kernel"]) for r in rows}, key=lambda t: (MODE_ORDER.get(t[0], 9), t[1]))
+    fig, axes = plt.subplots(len(workloads), 2, figsize=(12, 3.6 * len(workloads)), squeeze=False)
+    for i, (mode, kernel) in enumerate(workloads):
+        for j, (fixed, var, other) in enumerate((("d", "n", d_main), ("n", "d", n_sweep))):
+            ax = axes[i][j]
+            sel = [r for r in rows if r["mode"] == mode and r["kernel"] == kernel and r[fixed] == other]
+            by = defaultdict(list)
+            for r in sel:
+                by[series(r)].append((r[var], r["median_ms"]))
+            for label, pts in sorted(by.items()):
+                pts.sort()
+                style = "-o" if label.startswith("ours") else "--s"
+                ax.plot(
+                    [p[0] for p in pts], [p[1] for p in pts], style, label=label, markersize=4, color=colour[label]
+                )
+            ax.set_xscale("log")
+            ticks = sorted({r[var] for r in sel})
+            if ticks:
+                ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+                ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.set_yscale("log")
+            ax.set_xlabel("N (points)" if var == "n" else "D (dimension)")
+            ax.set_ylabel("time (ms)")
+            ax.set_title(
+                f"{MODE_TEXT.get(mode, mode)}, {kernel}: " + (f"D = {other}" if var == "n" else f"N = {other:,}"),
+                fontsize=10,
+            )
+            ax.grid(True, which="both", alpha=0.3)
+            if by:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("inputs", nargs="+", help="JSON-lines files")
+    ap.add_argument("--out", help="write the markdown here too")
+    ap.add_argument("--plot", help="scaling plot PNG (needs matplotlib)")
+    ap.add_argument("--command", help="the command line to print above the table")
+    args = ap.parse_args()
+    lines = load(args.inputs)
+    md, warnings = build(lines, args.command)
+    sys.stdout.write(md)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(f"\ntable: wrote {args.out}", file=sys.stderr)
+    for w in warnings:
+        print(f"table: warning: cluster counts differ: {w}", file=sys.stderr)
+    if args.plot and plot(lines, args.plot):
+        print(f"table: wrote {args.plot}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
