@@ -90,6 +90,7 @@ def build(lines, command=None):
     peers = [r for r in lines if r.get("kind") == "peer"]
     envs = [r for r in lines if r.get("kind") == "env"]
     skips = [r for r in lines if r.get("kind") == "skip"]
+    errors = [r for r in lines if r.get("kind") == "error"]
 
     groups = defaultdict(lambda: {"ours": {}, "peers": []})
     for r in ours:
@@ -176,6 +177,11 @@ def build(lines, command=None):
             ns = sorted({(x.get("n"), x.get("d")) for x in skips if (x.get("backend"), x.get("reason")) == t})
             where = ", ".join(f"N={a} D={b}" for a, b in ns if a is not None)
             notes.append(f"Ours {s.get('backend')} not run: {s.get('reason')}" + (f" ({where})" if where else ""))
+    for r in errors:
+        notes.append(
+            f"Ours {r.get('backend')} failed at N={r.get('n')} D={r.get('d')} {r.get('kernel')} "
+            f"{r.get('mode')}: {r.get('error')}"
+        )
     for (peer, status, reason), where in sorted(absent.items()):
         ws = sorted(where)
         span = ", ".join(sorted({f"N={a} D={b}" for a, b, _ in ws}))

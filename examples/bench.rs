@@ -193,7 +193,24 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                     args.kernels.clone()
                 };
                 for kernel in kernels {
-                    let m = measure(args, &ctx, x, mode, kernel)?;
+                    let m = match measure(args, &ctx, x, mode, kernel) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            // A workload this data cannot run (e.g. bin
+                            // seeding with no point near any bin): say so
+                            // and go on with the others.
+                            let mut line = Json::new("error");
+                            line.str("backend", backend)
+                                .str("adapter", &ctx.to_string())
+                                .num("n", x.len())
+                                .num("d", x.dim())
+                                .str("kernel", kernel.name())
+                                .str("mode", mode)
+                                .str("error", &e.to_string());
+                            println!("{}", line.finish());
+                            continue;
+                        }
+                    };
                     let mut line = Json::new("ours");
                     line.str("backend", backend)
                         .str("adapter", &ctx.to_string())

@@ -329,6 +329,8 @@ def faiss_mean_shift(faiss, x, h, seeds, max_iter=300, tol=1e-3):
         active = active[~done]
         iters = it
     keep = counts > 0
+    if not keep.any():
+        raise ValueError(f"no point within bandwidth {h} of any seed")
     return merge_modes(means[keep], counts[keep], h), iters
 
 
@@ -366,15 +368,29 @@ def faiss_peers(x, args, base, kernel):
     )
 
 
-def cuml_peer(base):
+def cuml_peers(base):
     try:
         import cuml
     except Exception as e:  # noqa: BLE001
-        return absent(base, "cuml", "missing", f"cuml not importable: {type(e).__name__}: {e}")
-    return absent(base, "cuml", "skipped", f"cuML {cuml.__version__} has no MeanShift")
+        yield absent(base, "cuml", "missing", f"cuml not importable: {type(e).__name__}: {e}")
+        return
+    yield absent(base, "cuml", "skipped", f"cuML {cuml.__version__} has no MeanShift")
 
 
 # ----------------------------------------------------------------- main
+
+
+def guarded(gen, base):
+    """A peer's lines; a peer that raises (e.g. scikit-learn's "no point
+    within bandwidth" with bin seeding) gives an "error" line, and the run
+    goes on."""
+    name = {"faiss": "faiss-range"}.get(gen.__name__.removesuffix("_peers"), gen.__name__.removesuffix("_peers"))
+    if base["mode"] == "standard-bin" and name in ("sklearn", "faiss-range"):
+        name += "-bin"
+    try:
+        yield from gen
+    except Exception as e:  # noqa: BLE001
+        yield absent(base, name, "error", f"{type(e).__name__}: " + " ".join(str(e).split()))
 
 
 def env_line(x, path):
@@ -469,9 +485,9 @@ def main():
                 if "faiss" in families:
                     gens.append(faiss_peers(x, args, base, kernel))
                 if "cuml" in families:
-                    gens.append(iter([cuml_peer(base)]))
+                    gens.append(cuml_peers(base))
             for g in gens:
-                for line in g:
+                for line in guarded(g, base):
                     emit(line)
                     if line["status"] == "ok":
                         print(
