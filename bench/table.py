@@ -82,7 +82,7 @@ def ratio(peer_ms, ours):
     if ours is None or ours.get("software"):
         return "—"
     x = peer_ms / ours["median_ms"]
-    return f"{x:.3g}×"
+    return f"{x:,.0f}×" if x >= 100 else f"{x:.3g}×"
 
 
 def build(lines, command=None):
@@ -184,7 +184,7 @@ def build(lines, command=None):
         )
     for (peer, status, reason), where in sorted(absent.items()):
         ws = sorted(where)
-        span = ", ".join(sorted({f"N={a} D={b}" for a, b, _ in ws}))
+        span = ", ".join(f"N={a} D={b}" for a, b in sorted({(a, b) for a, b, _ in ws}, key=lambda t: (t[1], t[0])))
         notes.append(f"Peer {peer} {status}: {reason} ({span})")
     for e in envs[:1]:
         tp = e.get("threadpools")
