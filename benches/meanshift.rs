@@ -9,9 +9,10 @@
 //! ```
 //!
 //! What one measured call is: `meanshift::blur(ctx, x, Gaussian, 2.5, 1)`,
-//! one blurring iteration through the public API, including uploading the
-//! data and reading the positions back (O(N D), small next to the N^2 pair
-//! evaluations at these sizes). Throughput is declared as N * N elements, so
+//! one blurring iteration through the public API: centring, finding the
+//! data already resident on the device (uploaded by the first call), the
+//! iteration and reading the positions back (O(N D), small next to the N^2
+//! pair evaluations at these sizes). Throughput is declared as N * N elements, so
 //! criterion's "elem/s" is pair-evaluations per second.
 //!
 //! The data are blobs (six clusters, as in the reference workload) whose

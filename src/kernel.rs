@@ -97,6 +97,8 @@ impl FromStr for Kernel {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct KernelCoeffs {
     pub kernel: Kernel,
+    /// The bandwidth `h` itself.
+    pub h: f32,
     /// `h^2`: the support test and the count window.
     pub h2: f32,
     /// `1 / h^2` for the epanechnikov and triangular kernels.
@@ -110,6 +112,7 @@ impl KernelCoeffs {
         let h2 = h * h;
         Self {
             kernel,
+            h,
             h2,
             inv_h2: 1.0 / h2,
             exp2_coeff: -0.5 * std::f32::consts::LOG2_E / h2,

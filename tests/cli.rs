@@ -556,14 +556,9 @@ fn usage_errors_exit_2() {
         &["blobs"],
         &["kmeans", toy.as_str()],
     ] {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).starts_with("error: "),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        fails(2, args, "");
     }
+    fails(2, &[], "a subcommand is required");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //!   the labels, exactly (bit for bit) for powers of two on the CPU;
 //! - two CPU fits give identical bits, whatever rayon's thread count.
 //!
-//! Case counts are capped (16 on the CPU, 4 on the GPU) so CI on software
+//! Case counts are capped (400 small cases on the CPU, 4 on the GPU) so CI on software
 //! Vulkan stays fast.
 //!
 //! The blobs are built so that float32 rounding cannot flip a decision:

@@ -112,12 +112,18 @@ impl BandwidthEstimate {
         let k = ((rows as f64 * self.quantile) as usize).max(1);
         let kth = stages::kth_distance(ctx, data, data, dim, k).await?;
         let h = (kth.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64) as f32;
-        if h > 0.0 {
-            Ok(h)
-        } else {
+        if h == 0.0 {
             Err(Error::ZeroBandwidth {
                 quantile: self.quantile,
             })
+        } else if !super::params::usable_bandwidth(h) {
+            Err(Error::InvalidParameter {
+                name: "bandwidth",
+                value: format!("{h} (estimated)"),
+                reason: "the estimate is too small for f32 kernels (below 1e-19): rescale the data",
+            })
+        } else {
+            Ok(h)
         }
     }
 }

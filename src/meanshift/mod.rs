@@ -262,7 +262,7 @@ impl MeanShift {
             }
         }
         Ok(MeanShiftFit {
-            centers: uncentre(&run.merged.centers, &mean),
+            centers: uncentre(&run.merged.centers, &mean)?,
             intensity: run.merged.intensity,
             labels,
             counts,
@@ -272,8 +272,16 @@ impl MeanShift {
             kernel: checked.kernel,
             mode: self.mode,
             cluster_all: self.cluster_all,
-            positions: run.label_points.as_deref().map(|p| uncentre(p, &mean)),
-            trajectory: run.trajectory.iter().map(|t| uncentre(t, &mean)).collect(),
+            positions: run
+                .label_points
+                .as_deref()
+                .map(|p| uncentre(p, &mean))
+                .transpose()?,
+            trajectory: run
+                .trajectory
+                .iter()
+                .map(|t| uncentre(t, &mean))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -285,7 +293,7 @@ impl MeanShift {
         mean: &[f64],
         checked: &Checked,
     ) -> Result<Run> {
-        let h = win.coeffs.h2.sqrt();
+        let h = win.coeffs.h;
         let seeds = match (&self.seeds, self.bin_seeding) {
             (Some(s), _) => centre_with(s.as_slice(), mean),
             (None, true) => {
@@ -329,7 +337,7 @@ impl MeanShift {
         win: &Window<'_>,
         checked: &Checked,
     ) -> Result<Run> {
-        let h = win.coeffs.h2.sqrt();
+        let h = win.coeffs.h;
         let dim = win.dim;
         if let Some(n) = self.iterations {
             let out = stages::blur(ctx, win, n, self.record_trajectory).await?;
@@ -342,14 +350,13 @@ impl MeanShift {
                 trajectory: out.trajectory,
             });
         }
-        // Until stable: one iteration at a time, labelled after each.
+        // Until stable: one iteration at a time, labelled after each
+        // (`max_iter >= 1` is checked, so at least one runs).
         let mut positions = win.data.to_vec();
         let mut trajectory = Vec::new();
         let mut previous_labels: Option<Vec<i32>> = None;
-        let mut stop = StopReason::MaxIter;
-        let mut merged = blurred_modes(ctx, win, &positions).await?;
         let mut n_iter = 0;
-        while n_iter < checked.max_iter as usize {
+        let (merged, stop) = loop {
             let out = stages::blur(
                 ctx,
                 &Window {
@@ -365,18 +372,19 @@ impl MeanShift {
             if self.record_trajectory {
                 trajectory.push(positions.clone());
             }
-            merged = blurred_modes(ctx, win, &positions).await?;
+            let merged = blurred_modes(ctx, win, &positions).await?;
             if out.max_shift[0] <= self.tol * h {
-                stop = StopReason::ShiftBelowTol;
-                break;
+                break (merged, StopReason::ShiftBelowTol);
             }
             let labels = merge::nearest_labels(&positions, &merged.centers, dim, None);
             if previous_labels.as_ref() == Some(&labels) {
-                stop = StopReason::LabelsStable;
-                break;
+                break (merged, StopReason::LabelsStable);
+            }
+            if n_iter >= checked.max_iter as usize {
+                break (merged, StopReason::MaxIter);
             }
             previous_labels = Some(labels);
-        }
+        };
         Ok(Run {
             merged,
             n_iter,
@@ -432,7 +440,7 @@ pub async fn blur_async(
         coeffs: KernelCoeffs::new(kernel, bandwidth),
     };
     let out = stages::blur(ctx, &win, iterations, false).await?;
-    Ok(uncentre(&out.positions, &mean))
+    uncentre(&out.positions, &mean)
 }
 
 /// Blurring-mode clusters: the final positions are the modes, each with the
@@ -442,7 +450,7 @@ async fn blurred_modes(
     win: &Window<'_>,
     positions: &[f32],
 ) -> Result<merge::Merged> {
-    let h = win.coeffs.h2.sqrt();
+    let h = win.coeffs.h;
     let at_end = Window {
         data: positions,
         ..*win
@@ -485,12 +493,12 @@ fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
 
 /// Adds `mean` back to centred rows, in `f64`. Shifted positions are convex
 /// combinations of the data, so they stay finite within the checked spread.
-fn uncentre(flat: &[f32], mean: &[f64]) -> Points {
+fn uncentre(flat: &[f32], mean: &[f64]) -> Result<Points> {
     let rows = flat
         .chunks_exact(mean.len())
         .flat_map(|r| r.iter().zip(mean).map(|(a, m)| (f64::from(*a) + m) as f32))
         .collect();
-    Points::from_vec(rows, mean.len()).expect("positions inside the data's bounding box are finite")
+    Points::from_vec(rows, mean.len())
 }
 
 /// `x` centred on its own mean.
@@ -538,8 +546,11 @@ impl MeanShiftFit {
         &self.counts
     }
 
-    /// Intensity of each centre's mode: the (weighted) number of points
-    /// within the bandwidth of it, as used to rank modes in the merge.
+    /// Intensity of each centre's mode, as used to rank modes in the merge:
+    /// in standard mode the (weighted) number of points within the
+    /// bandwidth of the position whose mean gave the mode (scikit-learn's
+    /// rule: the last window); in blurring mode the (weighted) number of
+    /// final positions within the bandwidth of the mode.
     pub fn intensities(&self) -> &[f32] {
         &self.intensity
     }
@@ -582,10 +593,12 @@ impl MeanShiftFit {
     }
 
     /// Labels new points by their nearest centre (ties: lowest label), with
-    /// the fit's `cluster_all` rule, so predicting the training data gives
-    /// back [`labels`](MeanShiftFit::labels). (scikit-learn's `predict`
-    /// ignores `cluster_all` and never gives -1; this is a deliberate
-    /// difference.)
+    /// the fit's `cluster_all` rule. In standard mode, predicting the
+    /// training data gives back [`labels`](MeanShiftFit::labels) up to `f32`
+    /// rounding at near-ties; in blurring mode labels come from the final
+    /// positions, so a point that drifted towards another cluster can
+    /// differ. (scikit-learn's `predict` ignores `cluster_all` and never
+    /// gives -1; this is a deliberate difference.)
     pub fn predict(&self, x: &Points) -> Result<Vec<i32>> {
         if x.dim() != self.centers.dim() {
             return Err(Error::DimensionMismatch {

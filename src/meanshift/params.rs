@@ -9,6 +9,21 @@ use crate::points::Points;
 /// square and sum over 1024+ dimensions without overflowing.
 pub(crate) const MAX_SPREAD: f64 = 1e15;
 
+/// Cap on an explicit blurring iteration count: gaussian blurring merges
+/// everything long before it, and each iteration is recorded into one GPU
+/// submission.
+pub(crate) const MAX_BLUR_ITERATIONS: usize = 100_000;
+
+/// What a usable bandwidth is, for the error messages.
+pub(crate) const BANDWIDTH_RANGE: &str = "must be finite, > 0, and between 1e-19 and 1e15";
+
+/// Whether `h` folds into finite kernel constants: `h^2` must be a normal
+/// positive `f32` (so `1 / h^2` is finite) and `h` within the spread the
+/// stages allow.
+pub(crate) fn usable_bandwidth(h: f32) -> bool {
+    h.is_finite() && h > 0.0 && (h * h).is_normal() && f64::from(h) <= MAX_SPREAD
+}
+
 /// Parameters after checking, with defaults resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Checked {
@@ -29,16 +44,20 @@ fn invalid(name: &'static str, value: impl ToString, reason: &'static str) -> Er
 /// Checks `ms` against the data `x`.
 pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
     if let Some(h) = ms.bandwidth {
-        // h^2 must be a normal positive f32 for the folded kernel constants.
-        if !(h.is_finite() && h > 0.0 && (h * h).is_normal() && f64::from(h) <= MAX_SPREAD) {
-            return Err(invalid(
-                "bandwidth",
-                h,
-                "must be finite, > 0, and between 1e-19 and 1e15",
-            ));
+        if !usable_bandwidth(h) {
+            return Err(invalid("bandwidth", h, BANDWIDTH_RANGE));
         }
     } else {
         ms.estimate.validate()?;
+    }
+    if let Some(n) = ms.iterations {
+        if n > MAX_BLUR_ITERATIONS {
+            return Err(invalid(
+                "iterations",
+                n,
+                "blurring runs at most 100000 iterations",
+            ));
+        }
     }
     if !(ms.tol.is_finite() && ms.tol >= 0.0) {
         return Err(invalid("tol", ms.tol, "must be finite and >= 0"));

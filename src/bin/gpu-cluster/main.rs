@@ -36,7 +36,10 @@ fn main() -> ExitCode {
             )
         })
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match &cli.command {
         Command::Meanshift(a) => meanshift::run(a),
         Command::Blobs(a) => blobs::run(a),
@@ -46,6 +49,31 @@ fn main() -> ExitCode {
         Err(failure) => {
             note(format_args!("error: {failure}"));
             failure.exit_code()
+        }
+    }
+}
+
+/// `--help` and `--version` print as usual and succeed; every other parse
+/// error becomes the contract's one line on stderr and exit status 2
+/// (clap's own rendering adds a usage block and a hint over several lines).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            note(format_args!(
+                "error: a subcommand is required (meanshift or blobs); see --help"
+            ));
+            ExitCode::from(2)
+        }
+        _ => {
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("error: invalid usage");
+            note(format_args!("{first} (see --help)"));
+            ExitCode::from(2)
         }
     }
 }
