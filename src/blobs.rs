@@ -111,25 +111,30 @@ impl Blobs {
                 "must be finite and >= 0",
             ));
         }
+        let too_big = || {
+            invalid(
+                "per_cluster",
+                self.per_cluster.to_string(),
+                "clusters * per_cluster * dim values must fit in memory",
+            )
+        };
+        let n = self
+            .clusters
+            .checked_mul(self.per_cluster)
+            .and_then(|n| n.checked_mul(self.dim).map(|_| n))
+            .ok_or_else(too_big)?;
+        let mut points = Vec::new();
+        let mut labels = Vec::new();
+        points
+            .try_reserve_exact(n * self.dim)
+            .and_then(|()| labels.try_reserve_exact(n))
+            .map_err(|_| too_big())?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let uniform = Uniform::new_inclusive(-self.spread, self.spread)
             .map_err(|_| invalid("spread", self.spread.to_string(), "must be finite and > 0"))?;
         let centroids: Vec<f32> = (0..self.clusters * self.dim)
             .map(|_| uniform.sample(&mut rng))
             .collect();
-        let n = self
-            .clusters
-            .checked_mul(self.per_cluster)
-            .and_then(|n| n.checked_mul(self.dim).map(|_| n))
-            .ok_or_else(|| {
-                invalid(
-                    "per_cluster",
-                    self.per_cluster.to_string(),
-                    "clusters * per_cluster * dim must fit in memory",
-                )
-            })?;
-        let mut points = Vec::with_capacity(n * self.dim);
-        let mut labels = Vec::with_capacity(n);
         for (c, centre) in centroids.chunks_exact(self.dim).enumerate() {
             for _ in 0..self.per_cluster {
                 for &m in centre {

@@ -126,12 +126,7 @@ impl Context {
     /// (natively; in the browser a lost device is seen as a failed
     /// readback, [`Error::Gpu`](crate::Error::Gpu)).
     pub fn from_wgpu(device: wgpu::Device, queue: wgpu::Queue) -> Self {
-        Self::from_gpu(Gpu::from_device(
-            device,
-            queue,
-            None,
-            &GpuOptions::default(),
-        ))
+        Self::from_gpu(Gpu::from_device(device, queue, &GpuOptions::default()))
     }
 
     fn from_gpu(gpu: Gpu) -> Self {
@@ -148,11 +143,11 @@ impl Context {
         }
     }
 
-    /// The adapter's own description, when the context is a GPU opened by
-    /// this crate (not one adopted with [`Context::from_wgpu`]).
+    /// The adapter's own description when the context is a GPU (also for
+    /// a device adopted with [`Context::from_wgpu`]); `None` for the CPU.
     pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
         match &self.inner {
-            Inner::Gpu(gpu) => gpu.adapter_info(),
+            Inner::Gpu(gpu) => Some(gpu.adapter_info()),
             Inner::Cpu => None,
         }
     }
@@ -174,10 +169,7 @@ impl fmt::Display for Context {
     /// "software" where that applies; or the CPU and its thread count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
-            Inner::Gpu(gpu) => match gpu.adapter_info() {
-                Some(info) => crate::gpu::describe(info, f),
-                None => f.write_str("GPU (device given by the application)"),
-            },
+            Inner::Gpu(gpu) => crate::gpu::describe(gpu.adapter_info(), f),
             Inner::Cpu => write!(f, "CPU ({} threads)", crate::cpu::threads()),
         }
     }

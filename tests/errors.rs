@@ -820,3 +820,22 @@ fn blurring_iterations_capped() {
         );
     }
 }
+
+/// A blobs size whose values cannot be held is refused, not a panic.
+#[test]
+fn blobs_too_large() {
+    for per_cluster in [usize::MAX / 2, usize::MAX / 64] {
+        let blobs = Blobs {
+            per_cluster,
+            ..Blobs::default()
+        };
+        assert_err!(
+            blobs.generate(),
+            Error::InvalidParameter {
+                name: "per_cluster",
+                ..
+            },
+            "must fit in memory"
+        );
+    }
+}

@@ -81,7 +81,7 @@ impl Gpu {
         // Errors outside a scope would otherwise panic; every stage scopes its
         // work, so anything landing here is logged rather than fatal.
         device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured GPU error: {e}")));
-        Ok(Self::with_parts(device, queue, Some(info), options, lost))
+        Ok(Self::with_parts(device, queue, options, lost))
     }
 
     /// Wraps a device the application opened, with its limits as they are.
@@ -91,30 +91,19 @@ impl Gpu {
     /// with scopes, and notice a lost or destroyed device by probing it
     /// (see `Gpu::check_lost`), which reports `Error::DeviceLost` without
     /// wgpu's reason.
-    pub fn from_device(
-        device: wgpu::Device,
-        queue: wgpu::Queue,
-        info: Option<wgpu::AdapterInfo>,
-        options: &GpuOptions,
-    ) -> Self {
-        Self::with_parts(device, queue, info, options, Arc::new(Mutex::new(None)))
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, options: &GpuOptions) -> Self {
+        Self::with_parts(device, queue, options, Arc::new(Mutex::new(None)))
     }
 
     fn with_parts(
         device: wgpu::Device,
         queue: wgpu::Queue,
-        info: Option<wgpu::AdapterInfo>,
         options: &GpuOptions,
         lost: Arc<Mutex<Option<String>>>,
     ) -> Self {
         let limits = device.limits();
-        let adapter = info.clone().unwrap_or_else(|| device.adapter_info());
-        let loop_budget = ["llvmpipe", "lavapipe"]
-            .iter()
-            .any(|s| {
-                adapter.name.to_lowercase().contains(s) || adapter.driver.to_lowercase().contains(s)
-            })
-            .then_some(LLVMPIPE_LOOP_BUDGET);
+        let info = device.adapter_info();
+        let loop_budget = super::is_llvmpipe(&info).then_some(LLVMPIPE_LOOP_BUDGET);
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
@@ -229,20 +218,27 @@ impl Gpu {
             let (oom, validation, internal) = (oom.await, validation.await, internal.await);
             let failed = self
                 .check_lost()
-                .and_then(|()| match oom {
-                    Some(e) => Err(Error::OutOfMemory(describe_error(&e))),
-                    None => Ok(()),
-                })
-                .and_then(|()| match validation.or(internal) {
-                    Some(e) => Err(Error::Gpu(describe_error(&e))),
-                    None => Ok(()),
-                });
+                .and_then(|()| scope_result(oom, validation, internal));
             if failed.is_err() {
                 // `f` may have kept buffers that failed to be made.
                 self.resident.clear();
             }
             failed.map(|()| out)
         }
+    }
+}
+
+/// What the error scopes caught, as this crate's error: out of memory
+/// first (splitting could not avoid it), then validation or internal errors.
+fn scope_result(
+    oom: Option<wgpu::Error>,
+    validation: Option<wgpu::Error>,
+    internal: Option<wgpu::Error>,
+) -> Result<()> {
+    match (oom, validation.or(internal)) {
+        (Some(e), _) => Err(Error::OutOfMemory(describe_error(&e))),
+        (None, Some(e)) => Err(Error::Gpu(describe_error(&e))),
+        (None, None) => Ok(()),
     }
 }
 
@@ -310,5 +306,41 @@ struct Described<'a>(&'a wgpu::AdapterInfo);
 impl std::fmt::Display for Described<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         super::describe(self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oom(what: &str) -> wgpu::Error {
+        wgpu::Error::OutOfMemory {
+            source: Box::new(std::io::Error::other(what.to_string())),
+        }
+    }
+
+    /// A real out-of-memory cannot be provoked safely (data past a binding
+    /// is split, and a software adapter's memory is the host's), so the
+    /// mapping from what the scopes catch is checked on constructed errors.
+    #[test]
+    fn scope_errors_map_to_variants() {
+        assert_eq!(scope_result(None, None, None), Ok(()));
+        match scope_result(Some(oom("buffer of 80 GiB")), None, None) {
+            Err(Error::OutOfMemory(text)) => assert!(text.contains("80 GiB"), "{text}"),
+            other => panic!("expected OutOfMemory, got {other:?}"),
+        }
+        // Out of memory wins over a validation error it caused.
+        let internal = wgpu::Error::Internal {
+            source: Box::new(std::io::Error::other("x")),
+            description: "internal failure".into(),
+        };
+        assert!(matches!(
+            scope_result(Some(oom("a")), Some(oom("b")), None),
+            Err(Error::OutOfMemory(_))
+        ));
+        match scope_result(None, None, Some(internal)) {
+            Err(Error::Gpu(text)) => assert!(text.contains("internal failure"), "{text}"),
+            other => panic!("expected Gpu, got {other:?}"),
+        }
     }
 }

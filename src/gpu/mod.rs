@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 pub(crate) struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
-    info: Option<wgpu::AdapterInfo>,
+    info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     /// Largest storage binding a stage creates: the device's limits and the
     /// caller's [`GpuOptions::max_binding_bytes`](crate::GpuOptions).
@@ -49,8 +49,8 @@ pub(crate) struct Gpu {
 
 impl Gpu {
     /// The adapter's description, when this crate opened the device.
-    pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
-        self.info.as_ref()
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
     }
 
     /// `Err(DeviceLost)` once the device is gone.
@@ -113,6 +113,15 @@ impl Gpu {
             Ok(()) => Error::Gpu(what.to_string()),
         }
     }
+}
+
+/// True for Mesa's llvmpipe (lavapipe under Vulkan), whose shader loops
+/// stop silently after 65 535 iterations in total.
+pub(crate) fn is_llvmpipe(info: &wgpu::AdapterInfo) -> bool {
+    let (name, driver) = (info.name.to_lowercase(), info.driver.to_lowercase());
+    ["llvmpipe", "lavapipe"]
+        .iter()
+        .any(|s| name.contains(s) || driver.contains(s))
 }
 
 /// True for software adapters: lavapipe/llvmpipe, SwiftShader, WARP
