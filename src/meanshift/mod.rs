@@ -228,7 +228,10 @@ impl MeanShift {
         pollster::block_on(self.fit_async(ctx, x))
     }
 
-    /// The async form of [`MeanShift::fit`], for the browser.
+    /// The async form of [`MeanShift::fit`], for the browser, where it
+    /// yields while the GPU works. On native targets it still blocks the
+    /// calling thread while waiting for the GPU (wgpu's device poll), so
+    /// run it on a worker thread rather than inside an async executor.
     pub async fn fit_async(&self, ctx: &Context, x: &Points) -> Result<MeanShiftFit> {
         let checked = params::check(self, x)?;
         let dim = x.dim();
