@@ -8,6 +8,7 @@
 //! an answer.
 
 pub(crate) mod kth_distance;
+pub(crate) mod lanes;
 pub(crate) mod shift;
 
 /// Number of threads the CPU twin uses.
