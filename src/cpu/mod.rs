@@ -4,8 +4,10 @@
 //!
 //! It is both a backend of its own and the reference the GPU is tested
 //! against. Each query's sums run over the data in index order, like the GPU
-//! stage's, and work is split per query, so the thread count never changes
-//! an answer.
+//! stage's, and work is split per query (the shift stage takes queries in
+//! blocks of 16 SIMD lanes, each lane computing exactly what its query
+//! would alone: `lanes.rs`), so neither the thread count nor the CPU's
+//! instruction set changes an answer.
 
 pub(crate) mod kth_distance;
 pub(crate) mod lanes;
