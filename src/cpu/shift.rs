@@ -208,9 +208,10 @@ fn add_weights(
 }
 
 // The scalar form adds to `num` and `den` only where the weight is not 0;
-// the loops below add `w * (x - q) = ±0` there instead, which changes no
-// bit: sums that start at +0 never become -0 (in round-to-nearest a sum is
-// -0 only when both terms are), and s + (±0) = s for every other s. They
+// the loops below add `w * (x - q) = ±0` there instead (x - q is finite
+// unless coordinates differ by more than f32::MAX), which changes no bit:
+// sums that start at +0 never become -0 (in round-to-nearest a sum is -0
+// only when both terms are), and s + (±0) = s for every other s. They
 // start each squared distance from -0 rather than the scalar fold's 0,
 // which is the same (squares are never -0) and costs no add.
 
