@@ -138,7 +138,7 @@ impl KernelCoeffs {
                     0.0
                 }
             }
-            Kernel::Gaussian => (self.exp2_coeff * d2).exp2(),
+            Kernel::Gaussian => crate::cpu::lanes::exp2_lane(self.exp2_coeff * d2),
         }
     }
 }

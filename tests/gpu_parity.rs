@@ -5,8 +5,8 @@
 //! Tolerances, and why they are not zero: both backends evaluate the same
 //! `f32` expressions in the same order (`KernelCoeffs`, sums in data-index
 //! order), but a GPU's `exp2` is only accurate to a few ulp (Vulkan allows
-//! 3 + 2|x| ulp) where the CPU's is correctly rounded, its division may be
-//! approximate (2.5 ulp), and its compiler may contract `a * b + c` into a
+//! 3 + 2|x| ulp) where the CPU twin's polynomial is within 1.23 ulp, its
+//! division may be approximate (2.5 ulp), and its compiler may contract `a * b + c` into a
 //! fused multiply-add, which rounds once instead of twice. Each moves a
 //! weight or a distance by a few ulp; a weighted mean of positive weights
 //! keeps such relative errors at the same order, so positions agree to about

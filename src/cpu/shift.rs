@@ -444,7 +444,7 @@ mod tests {
     }
 
     /// The stage as it was written before blocking: one query at a time,
-    /// `KernelCoeffs::weight` (so `f32::exp2`), adding only nonzero weights.
+    /// `KernelCoeffs::weight` (the same polynomial `exp2`), adding only nonzero weights.
     fn scalar_sums(win: &Window<'_>, q: &[f32]) -> (Vec<f32>, f32, f32) {
         let mut num = vec![0.0f32; win.dim];
         let (mut den, mut count) = (0.0f32, 0.0f32);
