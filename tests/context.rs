@@ -11,7 +11,10 @@ use gpu_cluster::{BackendKind, Context};
 #[test]
 fn auto_passes_over_software_adapters() {
     let auto = Context::auto().expect("auto always gives a context");
-    assert!(!auto.is_software(), "auto picked a software adapter: {auto}");
+    assert!(
+        !auto.is_software(),
+        "auto picked a software adapter: {auto}"
+    );
     if auto.backend() == BackendKind::Cpu {
         assert!(auto.adapter_info().is_none());
         assert!(auto.to_string().starts_with("CPU ("), "{auto}");
