@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::Gpu;
 use super::batch::Batch;
-use super::buffers::{Rows, upload, words};
+use super::buffers::{upload, words};
 use super::pipelines::{Const, Spec, Stage};
 use super::plan;
 use crate::error::{Error, Result};
@@ -62,12 +62,7 @@ pub(crate) async fn kth_distance(
     let (readback, hi_reads) = g
         .scoped(|| {
             let data_rows = g.resident("data", data, dim, per_chunk);
-            let query_rows = if std::ptr::eq(data, queries) {
-                data_rows.clone()
-            } else {
-                g.find_resident(queries, dim, per_chunk)
-                    .unwrap_or_else(|| Rows::upload(g, "queries", queries, dim, per_chunk))
-            };
+            let query_rows = g.query_rows(queries, data, &data_rows, dim, per_chunk);
             // Per query chunk: lo = 0, hi = bits(+inf), count = 0.
             let search: Vec<wgpu::Buffer> = query_rows
                 .chunks

@@ -164,22 +164,6 @@ impl Data {
     }
 }
 
-/// `queries` on the device, read only: the window's data itself when
-/// `queries` is it, a resident copy when there is one, else uploaded.
-fn read_only_queries(
-    g: &Gpu,
-    win: &Window<'_>,
-    data: &Data,
-    queries: &[f32],
-    rows_per_chunk: usize,
-) -> Rows {
-    if std::ptr::eq(queries, win.data) {
-        return data.rows.clone();
-    }
-    g.find_resident(queries, win.dim, rows_per_chunk)
-        .unwrap_or_else(|| Rows::upload(g, "queries", queries, win.dim, rows_per_chunk))
-}
-
 /// The finishing pipeline; `track_max` records each step's largest shift.
 async fn finish_pipeline(g: &Gpu, dim: usize, track_max: bool) -> Result<Arc<Pipeline>> {
     g.pipeline(Spec {
@@ -245,7 +229,7 @@ pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<
     let (readback, moved_reads, tail_reads) = g
         .scoped(|| {
             let data = Data::resident(g, win, per_chunk);
-            let queries = read_only_queries(g, win, &data, queries, per_chunk);
+            let queries = g.query_rows(queries, win.data, &data.rows, dim, per_chunk);
             let sums = Rows::zeroed(g, "sums", &queries, dim + 2);
             let moved = Rows::zeroed(g, "moved", &queries, dim);
             let mut batch = Batch::new(g);
