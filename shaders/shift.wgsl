@@ -2,14 +2,20 @@
 //
 // For each query q and the data rows x_j of one span, in index order:
 //   w    = K(|x_j - q|^2) * sample_weight_j
-//   num += w * (x_j - q)       (only where w != 0)
+//   num += w * (x_j - q)
 //   den += w
 //   cnt += sample_weight_j     (only where |x_j - q|^2 <= h^2)
-// A workgroup owns WG queries, one per thread, with the query and its sums
-// in private memory; the data stream through workgroup memory a tile at a
-// time, so memory is O(N D) and never N x N. The sums are carried between
+// A workgroup owns WG * QPT queries: each thread keeps QPT of them, their
+// sums in registers, and the data stream through workgroup memory a tile
+// at a time, so memory is O(N D) and never N x N, and every data value read
+// from workgroup memory serves QPT queries. The sums are carried between
 // dispatches in `sums`, so splitting the data over dispatches or buffers
-// continues the same index-order sum and gives the same bits.
+// continues the same index-order sum and gives the same bits; so do the
+// workgroup size, QPT and TILE, which the host tunes per adapter.
+//
+// Terms of zero weight are added rather than branched around: for finite
+// data, w = 0 gives a term of +0 or -0, and adding that to a sum that
+// started at +0 leaves its bits unchanged (a sum of such terms is never -0).
 
 // Constants the host prepends (src/gpu/pipelines.rs):
 //   KERNEL: u32        numbered as Kernel::shader_id: 0 flat, 1 triangular,
@@ -18,6 +24,9 @@
 //   SKIP_SETTLED: bool standard mean shift: pass over seeds whose status
 //                      word (in the seek state after the sums) is not 0
 //                      (still moving), and whole workgroups of them
+//   SUMS: bool         accumulate num and den
+//   COUNT: bool        accumulate cnt
+//   QPT: u32           queries per thread
 
 struct Params {
     // Queries in this buffer.
@@ -50,6 +59,12 @@ var<workgroup> tile_weights: array<f32, TILE>;
 var<workgroup> live_flag: atomic<u32>;
 var<workgroup> live_any: u32;
 
+// This thread's queries (query r of the thread at r * DIM) and their sums.
+var<private> q: array<f32, QPT * DIM>;
+var<private> num: array<f32, QPT * DIM>;
+var<private> den: array<f32, QPT>;
+var<private> cnt: array<f32, QPT>;
+
 // The kernel's weight at squared distance d2, as KernelCoeffs::weight.
 fn kernel_weight(d2: f32) -> f32 {
     switch KERNEL {
@@ -68,23 +83,67 @@ fn kernel_weight(d2: f32) -> f32 {
     }
 }
 
+// Adds tile row `t` to the sums of all this thread's queries. The row is
+// read from workgroup memory once and used QPT times.
+fn visit(t: u32) {
+    var x: array<f32, DIM>;
+    for (var k = 0u; k < DIM; k++) {
+        x[k] = tile[t * DIM + k];
+    }
+    var sw = 1.0;
+    if WEIGHTED {
+        sw = tile_weights[t];
+    }
+    for (var r = 0u; r < QPT; r++) {
+        var d2 = 0.0;
+        for (var k = 0u; k < DIM; k++) {
+            let diff = x[k] - q[r * DIM + k];
+            d2 = d2 + diff * diff;
+        }
+        if SUMS {
+            let w = kernel_weight(d2) * sw;
+            for (var k = 0u; k < DIM; k++) {
+                num[r * DIM + k] = num[r * DIM + k] + w * (x[k] - q[r * DIM + k]);
+            }
+            den[r] = den[r] + w;
+        }
+        if COUNT {
+            cnt[r] = cnt[r] + select(0.0, sw, d2 <= p.h2);
+        }
+    }
+}
+
+// Row of this thread's query r, coalesced: the workgroup's threads take
+// consecutive rows for each r.
+fn query_row(group: u32, lid: u32, r: u32) -> u32 {
+    return (group * QPT + r) * WG + lid;
+}
+
 @compute @workgroup_size(WG)
 fn accumulate(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = group_index(wid, nwg) * WG + lid;
-    var live = i < p.query_rows;
-    if SKIP_SETTLED {
-        if live {
-            live = sums[(DIM + 4u) * p.query_rows + i] == 0u;
+    let group = group_index(wid, nwg);
+    let den_at = p.query_rows * DIM;
+    let cnt_at = den_at + p.query_rows;
+    var live: array<bool, QPT>;
+    var any_live = false;
+    for (var r = 0u; r < QPT; r++) {
+        let i = query_row(group, lid, r);
+        live[r] = i < p.query_rows;
+        if SKIP_SETTLED && live[r] {
+            live[r] = sums[(DIM + 4u) * p.query_rows + i] == 0u;
         }
+        any_live = any_live || live[r];
+    }
+    if SKIP_SETTLED {
         if lid == 0u {
             atomicStore(&live_flag, 0u);
         }
         workgroupBarrier();
-        if live {
+        if any_live {
             atomicOr(&live_flag, 1u);
         }
         workgroupBarrier();
@@ -96,22 +155,25 @@ fn accumulate(
         }
     }
 
-    var q: array<f32, DIM>;
-    var num: array<f32, DIM>;
-    var den = 0.0;
-    var cnt = 0.0;
-    let den_at = p.query_rows * DIM + i;
-    let cnt_at = den_at + p.query_rows;
-    if live {
-        for (var k = 0u; k < DIM; k++) {
-            q[k] = queries[i * DIM + k];
-        }
-        if p.fresh == 0u {
+    // Queries past the end or settled are summed too (at q = 0: no branch
+    // in the loop below) and never stored.
+    for (var r = 0u; r < QPT; r++) {
+        let i = query_row(group, lid, r);
+        if live[r] {
             for (var k = 0u; k < DIM; k++) {
-                num[k] = bitcast<f32>(sums[i * DIM + k]);
+                q[r * DIM + k] = queries[i * DIM + k];
             }
-            den = bitcast<f32>(sums[den_at]);
-            cnt = bitcast<f32>(sums[cnt_at]);
+            if p.fresh == 0u {
+                if SUMS {
+                    for (var k = 0u; k < DIM; k++) {
+                        num[r * DIM + k] = bitcast<f32>(sums[i * DIM + k]);
+                    }
+                    den[r] = bitcast<f32>(sums[den_at + i]);
+                }
+                if COUNT {
+                    cnt[r] = bitcast<f32>(sums[cnt_at + i]);
+                }
+            }
         }
     }
 
@@ -125,33 +187,31 @@ fn accumulate(
             }
         }
         workgroupBarrier();
-        if live {
+        if rows == TILE {
+            // A whole tile: a constant trip count, which compilers unroll
+            // into constant workgroup-memory offsets.
+            for (var t = 0u; t < TILE; t++) {
+                visit(t);
+            }
+        } else {
             for (var t = 0u; t < rows; t++) {
-                let d2 = tile_d2(t, &q);
-                var sw = 1.0;
-                if WEIGHTED {
-                    sw = tile_weights[t];
-                }
-                let w = kernel_weight(d2) * sw;
-                if w != 0.0 {
-                    let base = t * DIM;
-                    for (var k = 0u; k < DIM; k++) {
-                        num[k] = num[k] + w * (tile[base + k] - q[k]);
-                    }
-                    den = den + w;
-                }
-                if d2 <= p.h2 {
-                    cnt = cnt + sw;
-                }
+                visit(t);
             }
         }
     }
 
-    if live {
-        for (var k = 0u; k < DIM; k++) {
-            sums[i * DIM + k] = bitcast<u32>(num[k]);
+    for (var r = 0u; r < QPT; r++) {
+        let i = query_row(group, lid, r);
+        if live[r] {
+            if SUMS {
+                for (var k = 0u; k < DIM; k++) {
+                    sums[i * DIM + k] = bitcast<u32>(num[r * DIM + k]);
+                }
+                sums[den_at + i] = bitcast<u32>(den[r]);
+            }
+            if COUNT {
+                sums[cnt_at + i] = bitcast<u32>(cnt[r]);
+            }
         }
-        sums[den_at] = bitcast<u32>(den);
-        sums[cnt_at] = bitcast<u32>(cnt);
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::gpu::tune::{TunedShape, Tuning};
 
 /// Which backend a [`Context`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,10 @@ pub struct GpuOptions {
     /// benchmarks exercise the split path on small data. `None`: the
     /// adapter's limit.
     pub max_binding_bytes: Option<u64>,
+    /// Whether the shift stage's launch shape is timed on this device the
+    /// first time each dimension, kernel and size class runs (a few
+    /// milliseconds on a GPU), or built in. Default: [`Tuning::Auto`].
+    pub tuning: Tuning,
 }
 
 impl Default for GpuOptions {
@@ -43,6 +48,7 @@ impl Default for GpuOptions {
         Self {
             power_preference: wgpu::PowerPreference::HighPerformance,
             max_binding_bytes: None,
+            tuning: Tuning::Auto,
         }
     }
 }
@@ -156,6 +162,16 @@ impl Context {
     /// but their timings say nothing about GPUs.
     pub fn is_software(&self) -> bool {
         self.adapter_info().is_some_and(crate::gpu::is_software)
+    }
+
+    /// The launch shapes the GPU stages have chosen so far (see
+    /// [`Tuning`]), one per dimension, kernel and size class; empty for the
+    /// CPU. Benchmarks print them beside their timings.
+    pub fn tuned_shapes(&self) -> Vec<TunedShape> {
+        match &self.inner {
+            Inner::Gpu(gpu) => gpu.tuned_shapes(),
+            Inner::Cpu => Vec::new(),
+        }
     }
 
     pub(crate) fn inner(&self) -> &Inner {

@@ -38,6 +38,7 @@ mod points;
 pub use blobs::{Blobs, BlobsData};
 pub use context::{BackendKind, Context, GpuOptions};
 pub use error::{Error, Result};
+pub use gpu::tune::{TunedShape, Tuning};
 pub use kernel::Kernel;
 pub use meanshift::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
 pub use points::Points;

@@ -368,6 +368,7 @@ pub(crate) fn blur(win: &Window<'_>, steps: usize, record: bool) -> BlurOutput {
         positions: current,
         max_shift,
         trajectory,
+        ..BlurOutput::default()
     }
 }
 

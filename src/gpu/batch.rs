@@ -48,16 +48,17 @@ impl<'g> Batch<'g> {
         }
     }
 
-    /// Runs `pipeline` over `invocations` threads (one per query) with
-    /// `params` at binding 0 and `buffers` at bindings 1, 2, ...
+    /// Runs `pipeline` over `rows` query rows (as many workgroups as cover
+    /// them, [`Pipeline::rows_per_group`] each) with `params` at binding 0
+    /// and `buffers` at bindings 1, 2, ...
     pub fn dispatch<P: bytemuck::Pod>(
         &mut self,
         pipeline: &Arc<Pipeline>,
         params: P,
         buffers: &[&wgpu::Buffer],
-        invocations: usize,
+        rows: usize,
     ) {
-        let groups = u32::try_from(invocations.div_ceil(self.gpu.workgroup_size() as usize))
+        let groups = u32::try_from(rows.div_ceil(pipeline.rows_per_group.max(1) as usize))
             .unwrap_or(u32::MAX);
         if groups == 0 {
             return;

@@ -128,6 +128,8 @@ impl Gpu {
             placeholder,
             resident: Default::default(),
             uploaded_bytes: Default::default(),
+            tuning: options.tuning,
+            shapes: Default::default(),
         }
     }
 

@@ -53,6 +53,7 @@ pub(crate) async fn kth_distance(
         dim: u32::try_from(dim).unwrap_or(u32::MAX),
         consts: vec![("TILE", Const::U32(tile))],
         overrides: vec![("WG", g.workgroup_size())],
+        rows_per_group: g.workgroup_size(),
     };
     let count = g.pipeline(spec("count_within")).await?;
     let bisect = g.pipeline(spec("bisect")).await?;

@@ -2,7 +2,8 @@
 //! cache ([`pipelines`]), buffers and readback ([`buffers`]), the
 //! matrices kept on the device between calls ([`resident`]), one
 //! submission's worth of commands ([`batch`]) and how work is cut to the
-//! device's limits ([`plan`]). The stages themselves ([`shift`],
+//! device's limits ([`plan`]), and the launch shapes timed per device
+//! ([`tune`]). The stages themselves ([`shift`],
 //! [`kth_distance`]) know only these pieces; the plumbing knows nothing of
 //! algorithms.
 
@@ -14,6 +15,7 @@ mod pipelines;
 mod plan;
 mod resident;
 pub(crate) mod shift;
+pub(crate) mod tune;
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
@@ -45,6 +47,10 @@ pub(crate) struct Gpu {
     resident: resident::Cache,
     /// Bytes written to device buffers from the host, all stages together.
     uploaded_bytes: AtomicU64,
+    /// Whether shapes are timed or built in.
+    tuning: tune::Tuning,
+    /// The shift stage's shapes chosen so far.
+    shapes: tune::Chosen,
 }
 
 impl Gpu {

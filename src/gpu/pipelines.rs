@@ -114,6 +114,8 @@ pub(crate) struct Spec {
     pub dim: u32,
     pub consts: Vec<(&'static str, Const)>,
     pub overrides: Vec<(&'static str, u32)>,
+    /// Query rows one workgroup covers, which sizes the dispatch grid.
+    pub rows_per_group: u32,
 }
 
 /// What one compiled module depends on.
@@ -124,6 +126,8 @@ type ModuleKey = (Stage, u32, Vec<(&'static str, Const)>);
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// As [`Spec::rows_per_group`].
+    pub rows_per_group: u32,
 }
 
 /// Pipelines built once per device, keyed by [`Spec`].
@@ -288,6 +292,7 @@ impl Gpu {
             Ok(Pipeline {
                 pipeline,
                 layout: bind,
+                rows_per_group: spec.rows_per_group,
             })
         });
         let built = match built.await {
@@ -378,14 +383,24 @@ mod tests {
         for dim in [1, 2, 3, 17, 300, 1024] {
             for kernel in 0..4 {
                 for weighted in [false, true] {
-                    for skip in [false, true] {
-                        let consts = [
-                            ("TILE", Const::U32(3)),
-                            ("KERNEL", Const::U32(kernel)),
-                            ("WEIGHTED", Const::Bool(weighted)),
-                            ("SKIP_SETTLED", Const::Bool(skip)),
-                        ];
-                        check(Stage::Shift, dim, "accumulate", &consts, &[("WG", 64)]);
+                    for (skip, sums, count) in [
+                        (false, true, false),
+                        (false, true, true),
+                        (false, false, true),
+                        (true, true, true),
+                    ] {
+                        for qpt in [1, 4] {
+                            let consts = [
+                                ("TILE", Const::U32(3)),
+                                ("KERNEL", Const::U32(kernel)),
+                                ("WEIGHTED", Const::Bool(weighted)),
+                                ("SKIP_SETTLED", Const::Bool(skip)),
+                                ("SUMS", Const::Bool(sums)),
+                                ("COUNT", Const::Bool(count)),
+                                ("QPT", Const::U32(qpt)),
+                            ];
+                            check(Stage::Shift, dim, "accumulate", &consts, &[("WG", 64)]);
+                        }
                     }
                 }
             }

@@ -12,9 +12,10 @@ use super::batch::Batch;
 use super::buffers::{Readback, Rows, floats, storage, words};
 use super::pipelines::{Const, Pipeline, Spec, Stage};
 use super::plan;
+use super::tune::{self, Shape, ShapeKey};
 use crate::error::{Error, Result};
 use crate::kernel::KernelCoeffs;
-use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
+use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, Window};
 
 /// Standard-mode steps per submission; only a count of seeds still moving
 /// is read back between submissions.
@@ -66,6 +67,38 @@ fn dim_u32(dim: usize) -> Result<u32> {
         .map_err(|_| Error::Gpu(format!("dimension {dim} is too large for the GPU stages")))
 }
 
+/// What one accumulate pipeline sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Terms {
+    /// Kernel-weighted displacements and weights (`num`, `den`).
+    sums: bool,
+    /// Sample weight within `h` (`cnt`).
+    count: bool,
+    /// Standard mode: pass over seeds that have stopped.
+    skip_settled: bool,
+}
+
+impl Terms {
+    /// Blurring: the next positions need only `num` and `den`.
+    const MOVE: Self = Self {
+        sums: true,
+        count: false,
+        skip_settled: false,
+    };
+    /// Ranking blurring's final positions: only the count within `h`.
+    const COUNT: Self = Self {
+        sums: false,
+        count: true,
+        skip_settled: false,
+    };
+    /// Standard mode: everything, for the seeds still moving.
+    const SEEK: Self = Self {
+        sums: true,
+        count: true,
+        skip_settled: true,
+    };
+}
+
 /// The window's data on the device and the pipeline that sums over it.
 struct Sums {
     pipeline: Arc<Pipeline>,
@@ -76,34 +109,44 @@ struct Sums {
 }
 
 impl Sums {
-    /// The accumulate pipeline for this window; `skip_settled` for standard
-    /// mode, where seeds that stopped are passed over.
-    async fn new(g: &Gpu, win: &Window<'_>, skip_settled: bool) -> Result<Self> {
-        let tile = g.tile_rows(win.dim, 1)?;
+    /// The accumulate pipeline for `terms` of this window, in the shape
+    /// tuned for `queries` query rows on this device.
+    async fn new(g: &Gpu, win: &Window<'_>, terms: Terms, queries: usize) -> Result<Self> {
+        let shape = shape_for(g, win, queries).await?;
+        Self::with_shape(g, win, terms, shape).await
+    }
+
+    async fn with_shape(g: &Gpu, win: &Window<'_>, terms: Terms, shape: Shape) -> Result<Self> {
         let pipeline = g
             .pipeline(Spec {
                 stage: Stage::Shift,
                 entry: "accumulate",
                 dim: dim_u32(win.dim)?,
                 consts: vec![
-                    ("TILE", Const::U32(tile)),
+                    ("TILE", Const::U32(shape.tile)),
                     ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
                     ("WEIGHTED", Const::Bool(win.weights.is_some())),
-                    ("SKIP_SETTLED", Const::Bool(skip_settled)),
+                    ("SKIP_SETTLED", Const::Bool(terms.skip_settled)),
+                    ("SUMS", Const::Bool(terms.sums)),
+                    ("COUNT", Const::Bool(terms.count)),
+                    ("QPT", Const::U32(shape.queries_per_thread)),
                 ],
-                overrides: vec![("WG", g.workgroup_size())],
+                overrides: vec![("WG", shape.workgroup)],
+                rows_per_group: shape.rows_per_group(),
             })
             .await?;
+        let (dim, qpt) = (win.dim as u64, u64::from(shape.queries_per_thread));
         Ok(Self {
             pipeline,
-            tile: tile as usize,
+            tile: shape.tile as usize,
             coeffs: win.coeffs,
             dim: win.dim,
-            // Per data row: the distance and displacement loops over the
-            // coordinates, and a share of the tile copy.
+            // Per data row: loading it, then for each query the distance
+            // and displacement loops over the coordinates; and a share of
+            // the tile copy.
             limits: g.span_limits(
-                2 * win.dim as u64 + 4 + win.dim.div_ceil(g.workgroup_size() as usize) as u64,
-                3 * win.dim as u64,
+                dim + qpt * (2 * dim + 2) + 2 + dim.div_ceil(u64::from(shape.workgroup)),
+                qpt * (3 * dim + 2),
             ),
         })
     }
@@ -145,6 +188,149 @@ impl Sums {
     }
 }
 
+/// Most coordinates the queries of a timing run hold (64 MiB).
+const TRIAL_FLOATS: usize = 1 << 24;
+
+/// Query x data x coordinate terms of a timing run, at most: about a
+/// millisecond on a large GPU.
+const TRIAL_WORK: usize = 1 << 31;
+
+/// Data rows of a timing run: from one tile's worth to this many.
+const TRIAL_DATA_ROWS: std::ops::RangeInclusive<usize> = 64..=2048;
+
+/// Sums recorded per timed submission, so launch overhead weighs little.
+const TRIAL_DISPATCHES: usize = 4;
+
+/// Timed submissions per shape, after one untimed; the fastest counts.
+const TRIAL_REPS: usize = 3;
+
+/// The shift stage's shape for this window and `queries` query rows: the
+/// one chosen earlier for the same dimension, kernel, weighting and size
+/// class, else the fastest candidate timed now (see [`tune`]), else the
+/// built-in one.
+async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
+    let key = ShapeKey::new(win.dim, win.coeffs.kernel, win.weights.is_some(), queries);
+    if let Some(shape) = g.shapes.get(&key) {
+        return Ok(shape);
+    }
+    // The error for rows that do not fit workgroup memory at all.
+    g.tile_rows(win.dim, 1)?;
+    let candidates = tune::candidates(win.dim, 1, &g.limits);
+    let builtin = *candidates.first().ok_or_else(|| {
+        Error::Gpu(format!(
+            "no launch shape fits dimension {} on this device",
+            win.dim
+        ))
+    })?;
+    if !g.measures_shapes() || candidates.len() == 1 {
+        g.shapes.put(key, builtin, None, 0);
+        return Ok(builtin);
+    }
+    let (shape, micros) = time_shapes(g, win, &key, &candidates).await?;
+    log::info!(
+        "shift stage, D {} {} up to {} queries: {} threads x {} queries per thread, {} rows per tile ({micros:.1} us; {} shapes timed)",
+        win.dim,
+        win.coeffs.kernel,
+        4usize.pow(key.queries_class),
+        shape.workgroup,
+        shape.queries_per_thread,
+        shape.tile,
+        candidates.len()
+    );
+    g.shapes.put(key, shape, Some(micros), candidates.len());
+    Ok(shape)
+}
+
+/// Times blurring sums with each candidate shape on synthetic data of the
+/// key's size and returns the fastest (the earlier on ties) with its best
+/// time in microseconds. A candidate the device rejects is passed over;
+/// the built-in one (first) must run.
+#[cfg(not(target_arch = "wasm32"))]
+async fn time_shapes(
+    g: &Gpu,
+    win: &Window<'_>,
+    key: &ShapeKey,
+    candidates: &[Shape],
+) -> Result<(Shape, f64)> {
+    let dim = win.dim;
+    let queries = key.trial_queries(TRIAL_FLOATS);
+    let rows =
+        (TRIAL_WORK / (queries * dim)).clamp(*TRIAL_DATA_ROWS.start(), *TRIAL_DATA_ROWS.end());
+    // Points spread over a few bandwidths, so compact kernels see both
+    // sides of their boundary.
+    let spread = 4.0 * win.coeffs.h / 1009.0;
+    let point = |i: usize| ((i * 7919) % 1009) as f32 * spread;
+    let data: Vec<f32> = (0..rows * dim).map(point).collect();
+    let query_data: Vec<f32> = (0..queries * dim).map(|i| point(i + 17)).collect();
+    let weights = win.weights.map(|_| vec![1.0f32; rows]);
+    let trial = Window {
+        data: &data,
+        weights: weights.as_deref(),
+        dim,
+        coeffs: win.coeffs,
+    };
+    let per_chunk = g.rows_per_chunk(dim);
+    let (data, queries, sums) = g
+        .scoped(|| {
+            let data = Data {
+                rows: Rows::upload(g, "trial data", &data, dim, per_chunk),
+                weights: weights
+                    .as_ref()
+                    .map(|w| Rows::upload(g, "trial weights", w, 1, per_chunk)),
+            };
+            let queries = Rows::upload(g, "trial queries", &query_data, dim, per_chunk);
+            let sums = Rows::zeroed(g, "trial sums", &queries, dim + 2);
+            (data, queries, sums)
+        })
+        .await?;
+    let mut best: Option<(Shape, f64)> = None;
+    for (i, &shape) in candidates.iter().enumerate() {
+        let run = async {
+            let stage = Sums::with_shape(g, &trial, Terms::MOVE, shape).await?;
+            let mut fastest = f64::INFINITY;
+            for rep in 0..=TRIAL_REPS {
+                let start = std::time::Instant::now();
+                let readback = g
+                    .scoped(|| {
+                        let mut batch = Batch::new(g);
+                        for _ in 0..TRIAL_DISPATCHES {
+                            stage.record(g, &mut batch, &queries, &data, &sums);
+                        }
+                        batch.read(&sums.chunks[0].buffer, 0, 4);
+                        batch.submit()
+                    })
+                    .await?;
+                readback.wait(g).await?;
+                if rep > 0 {
+                    fastest = fastest.min(start.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+            Ok::<f64, Error>(fastest)
+        };
+        match run.await {
+            Ok(micros) => {
+                if best.is_none_or(|(_, b)| micros < b) {
+                    best = Some((shape, micros));
+                }
+            }
+            Err(e) if i > 0 => log::debug!("shape {shape:?} passed over: {e}"),
+            Err(e) => return Err(e),
+        }
+    }
+    best.ok_or_else(|| Error::Gpu("no launch shape ran".into()))
+}
+
+/// In the browser there is no clock to time shapes with.
+#[cfg(target_arch = "wasm32")]
+async fn time_shapes(
+    _: &Gpu,
+    _: &Window<'_>,
+    _: &ShapeKey,
+    candidates: &[Shape],
+) -> Result<(Shape, f64)> {
+    Ok((candidates[0], 0.0))
+}
+
 /// A window's data (and weights) on the device in chunks.
 struct Data {
     rows: Rows,
@@ -172,6 +358,7 @@ async fn finish_pipeline(g: &Gpu, dim: usize, track_max: bool) -> Result<Arc<Pip
         dim: dim_u32(dim)?,
         consts: vec![("TRACK_MAX", Const::Bool(track_max))],
         overrides: vec![("WG", g.workgroup_size())],
+        rows_per_group: g.workgroup_size(),
     })
     .await
 }
@@ -216,83 +403,42 @@ fn gather(bytes: &[Vec<u8>], indices: &[usize]) -> Vec<f32> {
     indices.iter().flat_map(|&i| floats(&bytes[i])).collect()
 }
 
-/// One shift of `queries` over the window's data: `q + num / den` (or `q`
-/// where `den` is 0), `den` and the count within `h`.
-pub(crate) async fn shift(g: &Gpu, win: &Window<'_>, queries: &[f32]) -> Result<ShiftOutput> {
-    let dim = win.dim;
-    if queries.is_empty() {
-        return Ok(ShiftOutput::default());
-    }
-    let sums_pipeline = Sums::new(g, win, false).await?;
-    let finish = finish_pipeline(g, dim, false).await?;
-    let per_chunk = g.rows_per_chunk(dim);
-    let (readback, moved_reads, tail_reads) = g
-        .scoped(|| {
-            let data = Data::resident(g, win, per_chunk);
-            let queries = g.query_rows(queries, win.data, &data.rows, dim, per_chunk);
-            let sums = Rows::zeroed(g, "sums", &queries, dim + 2);
-            let moved = Rows::zeroed(g, "moved", &queries, dim);
-            let mut batch = Batch::new(g);
-            sums_pipeline.record(g, &mut batch, &queries, &data, &sums);
-            record_finish(g, &mut batch, &finish, &queries, &sums, &moved, None);
-            let moved_reads = read_rows(&mut batch, &moved);
-            // den and count: the last 2 values per row of each sums chunk.
-            let tail_reads: Vec<usize> = sums
-                .chunks
-                .iter()
-                .map(|c| {
-                    batch.read(
-                        &c.buffer,
-                        (c.rows() * dim * 4) as u64,
-                        (c.rows() * 2 * 4) as u64,
-                    )
-                })
-                .collect();
-            (batch.submit(), moved_reads, tail_reads)
-        })
-        .await?;
-    let bytes = readback.wait(g).await?;
-    let mut out = ShiftOutput {
-        positions: gather(&bytes, &moved_reads),
-        ..ShiftOutput::default()
-    };
-    for &i in &tail_reads {
-        let tail = floats(&bytes[i]);
-        let (den, count) = tail.split_at(tail.len() / 2);
-        out.weight_sums.extend_from_slice(den);
-        out.counts.extend_from_slice(count);
-    }
-    Ok(out)
-}
-
 /// `steps` blurring iterations from `win.data`, all in one submission with
 /// one readback. The first step reads the resident data, the later ones
 /// ping-pong between two sets of working buffers (the resident data is
 /// never written). Each step's largest shift is found on the device; the
 /// trajectory, when asked for, is copied out after every step within the
-/// same submission.
+/// same submission. With `intensity`, a last pass in the same submission
+/// counts the sample weight of final positions within `h` of each final
+/// position (no kernel weights: the cheapest pass over all pairs).
 pub(crate) async fn blur(
     g: &Gpu,
     win: &Window<'_>,
     steps: usize,
     record: bool,
+    intensity: bool,
 ) -> Result<BlurOutput> {
     let dim = win.dim;
-    if steps == 0 || win.data.is_empty() {
+    if win.data.is_empty() || (steps == 0 && !intensity) {
         return Ok(BlurOutput {
             positions: win.data.to_vec(),
             ..BlurOutput::default()
         });
     }
-    let sums_pipeline = Sums::new(g, win, false).await?;
+    let n = win.data.len() / dim;
+    let sums_pipeline = Sums::new(g, win, Terms::MOVE, n).await?;
+    let count_pipeline = match intensity {
+        true => Some(Sums::new(g, win, Terms::COUNT, n).await?),
+        false => None,
+    };
     let finish = finish_pipeline(g, dim, true).await?;
     let per_chunk = g.rows_per_chunk(dim);
-    let (readback, trajectory_reads, final_reads, largest_read) = g
+    let (readback, trajectory_reads, final_reads, largest_read, count_reads) = g
         .scoped(|| {
             let mut current = Data::resident(g, win, per_chunk);
             let mut next = Rows::zeroed(g, "positions", &current.rows, dim);
             let sums = Rows::zeroed(g, "sums", &current.rows, dim + 2);
-            let largest = storage(g, "largest squared shift", (steps * 4) as u64);
+            let largest = storage(g, "largest squared shift", (steps.max(1) * 4) as u64);
             let mut batch = Batch::new(g);
             let mut trajectory_reads = Vec::new();
             for step in 0..steps {
@@ -323,7 +469,30 @@ pub(crate) async fn blur(
             }
             let final_reads = (!record).then(|| read_rows(&mut batch, &current.rows));
             let largest_read = batch.read(&largest, 0, (steps * 4) as u64);
-            (batch.submit(), trajectory_reads, final_reads, largest_read)
+            // The count within h: the last value per row of each sums chunk.
+            let count_reads: Vec<usize> = match &count_pipeline {
+                Some(counts) => {
+                    counts.record(g, &mut batch, &current.rows, &current, &sums);
+                    sums.chunks
+                        .iter()
+                        .map(|c| {
+                            batch.read(
+                                &c.buffer,
+                                (c.rows() * (dim + 1) * 4) as u64,
+                                (c.rows() * 4) as u64,
+                            )
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            (
+                batch.submit(),
+                trajectory_reads,
+                final_reads,
+                largest_read,
+                count_reads,
+            )
         })
         .await?;
     let bytes = readback.wait(g).await?;
@@ -334,12 +503,14 @@ pub(crate) async fn blur(
     };
     let max_shift = words(&bytes[largest_read])
         .into_iter()
+        .take(steps)
         .map(|bits| f32::from_bits(bits).sqrt())
         .collect();
     Ok(BlurOutput {
         positions,
         max_shift,
         trajectory,
+        counts: gather(&bytes, &count_reads),
     })
 }
 
@@ -358,7 +529,7 @@ pub(crate) async fn seek(
     if seeds.is_empty() {
         return Ok(SeekOutput::default());
     }
-    let sums_pipeline = Sums::new(g, win, true).await?;
+    let sums_pipeline = Sums::new(g, win, Terms::SEEK, seeds.len() / dim).await?;
     let step = g
         .pipeline(Spec {
             stage: Stage::Seek,
@@ -366,6 +537,7 @@ pub(crate) async fn seek(
             dim: dim_u32(dim)?,
             consts: Vec::new(),
             overrides: vec![("WG", g.workgroup_size())],
+            rows_per_group: g.workgroup_size(),
         })
         .await?;
     let per_chunk = g.rows_per_chunk(dim);
@@ -475,22 +647,52 @@ pub(crate) async fn seek(
 mod tests {
     use super::*;
     use crate::context::GpuOptions;
+    use crate::gpu::tune::Tuning;
     use crate::kernel::Kernel;
+
+    fn gpu(tuning: Tuning) -> Option<Gpu> {
+        let options = GpuOptions {
+            tuning,
+            ..GpuOptions::default()
+        };
+        match pollster::block_on(Gpu::request(&options, true)) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                assert!(
+                    std::env::var_os("REQUIRE_GPU").is_none(),
+                    "REQUIRE_GPU is set but there is no adapter: {e}"
+                );
+                eprintln!("skipping: no GPU adapter");
+                None
+            }
+        }
+    }
+
+    fn points(n: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+        let data = (0..n * dim)
+            .map(|i| ((i * 7919) % 2003) as f32 / 100.0 - 10.0)
+            .collect();
+        let weights = (0..n).map(|i| (i % 7) as f32 / 3.0).collect();
+        (data, weights)
+    }
+
+    /// Blurring (with the intensity pass) and standard mean shift.
+    fn run(g: &Gpu, win: &Window<'_>) -> (BlurOutput, SeekOutput) {
+        let blurred = pollster::block_on(blur(g, win, 2, false, true)).unwrap();
+        let sought = pollster::block_on(seek(g, win, win.data, 1e-3, 5)).unwrap();
+        (blurred, sought)
+    }
 
     /// Cutting the data over many dispatches (a tiny work limit) continues
     /// the same index-order sums: the same bits as one dispatch. Skipped
     /// without an adapter; `tests/gpu_parity.rs` covers the rest.
     #[test]
     fn short_dispatches_give_the_same_bits() {
-        let Ok(mut g) = pollster::block_on(Gpu::request(&GpuOptions::default(), true)) else {
-            eprintln!("skipping: no GPU adapter");
+        let Some(mut g) = gpu(Tuning::Off) else {
             return;
         };
         let (n, dim) = (300, 3);
-        let data: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 7919) % 2003) as f32 / 100.0 - 10.0)
-            .collect();
-        let weights: Vec<f32> = (0..n).map(|i| (i % 7) as f32 / 3.0).collect();
+        let (data, weights) = points(n, dim);
         for kernel in Kernel::ALL {
             let win = Window {
                 data: &data,
@@ -499,16 +701,75 @@ mod tests {
                 coeffs: KernelCoeffs::new(kernel, 4.0),
             };
             g.max_dispatch_work = u64::MAX;
-            let whole = pollster::block_on(shift(&g, &win, &data)).unwrap();
-            let blurred = pollster::block_on(blur(&g, &win, 2, false)).unwrap();
+            let whole = run(&g, &win);
             g.max_dispatch_work = (n * dim * 5) as u64;
-            let cut = pollster::block_on(shift(&g, &win, &data)).unwrap();
-            assert_eq!(whole, cut, "{kernel}");
-            assert_eq!(
-                blurred,
-                pollster::block_on(blur(&g, &win, 2, false)).unwrap(),
-                "{kernel}"
-            );
+            assert_eq!(whole, run(&g, &win), "{kernel}");
         }
+    }
+
+    /// Every launch shape the tuner may pick gives the built-in shape's
+    /// bits: the sums run in data-index order whatever the workgroup,
+    /// queries per thread and tile.
+    #[test]
+    fn every_shape_gives_the_same_bits() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        for (n, dim, kernel, weighted) in [
+            (301, 1, Kernel::Gaussian, false),
+            (700, 2, Kernel::Flat, true),
+            (257, 3, Kernel::Epanechnikov, false),
+            (130, 17, Kernel::Triangular, true),
+        ] {
+            let (data, weights) = points(n, dim);
+            let win = Window {
+                data: &data,
+                weights: weighted.then_some(&weights[..]),
+                dim,
+                coeffs: KernelCoeffs::new(kernel, 4.0),
+            };
+            let key = ShapeKey::new(dim, kernel, weighted, n);
+            let shapes = tune::candidates(dim, 1, &g.limits);
+            assert!(shapes.len() > 1, "D {dim}: {shapes:?}");
+            g.shapes.put(key, shapes[0], None, 0);
+            let builtin = run(&g, &win);
+            for &shape in &shapes[1..] {
+                g.shapes.put(key, shape, None, 0);
+                assert_eq!(builtin, run(&g, &win), "D {dim} {kernel}: {shape:?}");
+            }
+        }
+    }
+
+    /// With tuning on, the first run times every candidate, picks one of
+    /// them, reports it, and gives the built-in shape's results.
+    #[test]
+    fn tuning_picks_a_candidate() {
+        let (Some(tuned), Some(fixed)) = (gpu(Tuning::Measure), gpu(Tuning::Off)) else {
+            return;
+        };
+        let (n, dim) = (200, 2);
+        let (data, _) = points(n, dim);
+        let win = Window {
+            data: &data,
+            weights: None,
+            dim,
+            coeffs: KernelCoeffs::new(Kernel::Gaussian, 4.0),
+        };
+        assert_eq!(run(&tuned, &win), run(&fixed, &win));
+        let report = tuned.tuned_shapes();
+        assert_eq!(report.len(), 1, "{report:?}");
+        let t = &report[0];
+        let shapes = tune::candidates(dim, 1, &tuned.limits);
+        assert!(t.micros.is_some_and(|us| us > 0.0), "{t}");
+        assert_eq!(t.candidates, shapes.len());
+        assert!(
+            shapes
+                .iter()
+                .any(|s| (s.workgroup, s.queries_per_thread, s.tile)
+                    == (t.workgroup, t.queries_per_thread, t.tile_rows))
+        );
+        assert_eq!((t.dim, t.max_queries), (dim, 256));
+        let builtin = &fixed.tuned_shapes()[0];
+        assert!(builtin.micros.is_none() && builtin.candidates == 0);
     }
 }

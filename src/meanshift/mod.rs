@@ -343,8 +343,8 @@ impl MeanShift {
         let h = win.coeffs.h;
         let dim = win.dim;
         if let Some(n) = self.iterations {
-            let out = stages::blur(ctx, win, n, self.record_trajectory).await?;
-            let merged = blurred_modes(ctx, win, &out.positions).await?;
+            let out = stages::blur(ctx, win, n, self.record_trajectory, true).await?;
+            let merged = blurred_modes(win, &out.positions, &out.counts);
             return Ok(Run {
                 merged,
                 n_iter: n,
@@ -368,6 +368,7 @@ impl MeanShift {
                 },
                 1,
                 false,
+                true,
             )
             .await?;
             positions = out.positions;
@@ -375,7 +376,7 @@ impl MeanShift {
             if self.record_trajectory {
                 trajectory.push(positions.clone());
             }
-            let merged = blurred_modes(ctx, win, &positions).await?;
+            let merged = blurred_modes(win, &positions, &out.counts);
             if out.max_shift[0] <= self.tol * h {
                 break (merged, StopReason::ShiftBelowTol);
             }
@@ -442,25 +443,15 @@ pub async fn blur_async(
         dim: x.dim(),
         coeffs: KernelCoeffs::new(kernel, bandwidth),
     };
-    let out = stages::blur(ctx, &win, iterations, false).await?;
+    let out = stages::blur(ctx, &win, iterations, false, false).await?;
     uncentre(&out.positions, &mean)
 }
 
 /// Blurring-mode clusters: the final positions are the modes, each with the
-/// weight of final positions within `h` as its intensity.
-async fn blurred_modes(
-    ctx: &Context,
-    win: &Window<'_>,
-    positions: &[f32],
-) -> Result<merge::Merged> {
-    let h = win.coeffs.h;
-    let at_end = Window {
-        data: positions,
-        ..*win
-    };
-    let counts = stages::shift(ctx, &at_end, positions).await?.counts;
+/// weight of final positions within `h` (`counts`) as its intensity.
+fn blurred_modes(win: &Window<'_>, positions: &[f32], counts: &[f32]) -> merge::Merged {
     let keep = vec![true; counts.len()];
-    Ok(merge::merge_modes(positions, &counts, &keep, win.dim, h))
+    merge::merge_modes(positions, counts, &keep, win.dim, win.coeffs.h)
 }
 
 /// What a mode's run hands to labelling.

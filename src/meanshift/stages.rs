@@ -48,6 +48,9 @@ pub(crate) struct BlurOutput {
     pub max_shift: Vec<f32>,
     /// Positions after each iteration, when asked for; otherwise empty.
     pub trajectory: Vec<Vec<f32>>,
+    /// When asked for: the total sample weight of final positions within
+    /// `h` of each final position (its intensity); otherwise empty.
+    pub counts: Vec<f32>,
 }
 
 /// How a seed of standard mean shift stopped.
@@ -97,24 +100,28 @@ impl SeekOutput {
     }
 }
 
-/// One shift of `queries` over the window's data.
-pub(crate) async fn shift(ctx: &Context, win: &Window<'_>, queries: &[f32]) -> Result<ShiftOutput> {
-    match ctx.inner() {
-        Inner::Gpu(g) => gpu::shift::shift(g, win, queries).await,
-        Inner::Cpu => Ok(cpu::shift::shift(win, queries)),
-    }
-}
-
-/// `steps` blurring iterations starting from `win.data`.
+/// `steps` blurring iterations starting from `win.data`; with `intensity`,
+/// also each final position's count within `h` among the final positions.
 pub(crate) async fn blur(
     ctx: &Context,
     win: &Window<'_>,
     steps: usize,
     record: bool,
+    intensity: bool,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::shift::blur(g, win, steps, record).await,
-        Inner::Cpu => Ok(cpu::shift::blur(win, steps, record)),
+        Inner::Gpu(g) => gpu::shift::blur(g, win, steps, record, intensity).await,
+        Inner::Cpu => {
+            let mut out = cpu::shift::blur(win, steps, record);
+            if intensity {
+                let at_end = Window {
+                    data: &out.positions,
+                    ..*win
+                };
+                out.counts = cpu::shift::shift(&at_end, &out.positions).counts;
+            }
+            Ok(out)
+        }
     }
 }
 
