@@ -38,8 +38,9 @@ pub struct GpuOptions {
     /// adapter's limit.
     pub max_binding_bytes: Option<u64>,
     /// Whether the shift stage's launch shape is timed on this device the
-    /// first time each dimension, kernel and size class runs (a few
-    /// milliseconds on a GPU), or built in. Default: [`Tuning::Auto`].
+    /// first time each dimension, kernel and size class runs (compiling and
+    /// running each candidate a few times on synthetic data), or built in.
+    /// Default: [`Tuning::Auto`].
     pub tuning: Tuning,
 }
 
