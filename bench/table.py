@@ -6,6 +6,10 @@ cluster counts agree, and draws a scaling plot where matplotlib is present.
     python3 bench/table.py OURS.jsonl PEERS.jsonl [--out TABLE.md]
         [--plot SCALING.png] [--command "the command that ran"]
 
+Several runs' files may be given together (e.g. the stages of
+bench/device-run); where the same measurement appears twice, the one with
+more timed repetitions is kept (the later one on a tie).
+
 Only the standard library is needed for the table.
 """
 
@@ -91,14 +95,22 @@ def build(lines, command=None):
     envs = [r for r in lines if r.get("kind") == "env"]
     skips = [r for r in lines if r.get("kind") == "skip"]
     errors = [r for r in lines if r.get("kind") == "error"]
+    adapters = [r for r in lines if r.get("kind") == "adapter"]
 
-    groups = defaultdict(lambda: {"ours": {}, "peers": []})
+    def better(new, old):
+        return old is None or new.get("reps", 0) >= old.get("reps", 0)
+
+    groups = defaultdict(lambda: {"ours": {}, "peers": {}})
     for r in ours:
-        groups[key(r)]["ours"][r["backend"]] = r
+        g = groups[key(r)]["ours"]
+        if better(r, g.get(r["backend"])):
+            g[r["backend"]] = r
     absent = {}
     for r in peers:
         if r["status"] == "ok":
-            groups[key(r)]["peers"].append(r)
+            g = groups[key(r)]["peers"]
+            if better(r, g.get(r["peer"])):
+                g[r["peer"]] = r
         else:
             absent.setdefault((r["peer"], r["status"], r["reason"]), set()).add((r["n"], r["d"], r["mode"]))
 
@@ -115,7 +127,7 @@ def build(lines, command=None):
         cpu, gpu = g["ours"].get("cpu"), g["ours"].get("gpu")
         ref = cpu or gpu
         rows = [g["ours"][b] for b in ("gpu", "cpu") if b in g["ours"]] + sorted(
-            g["peers"], key=lambda r: r["median_ms"]
+            g["peers"].values(), key=lambda r: r["median_ms"]
         )
         if cpu and gpu and cpu.get("clusters") is not None and cpu["clusters"] != gpu["clusters"]:
             warnings.append(
@@ -162,6 +174,16 @@ def build(lines, command=None):
         "merges and labels inside its time, the peers' blurring rows do not); not defined for "
         "standard mode, whose work depends on how long each seed climbs."
     )
+    seen_adapters = set()
+    for a in adapters:
+        if a.get("backend") != "gpu" or a.get("adapter") in seen_adapters:
+            continue
+        seen_adapters.add(a.get("adapter"))
+        detail = ", ".join(
+            f"{k.replace('_', ' ')} {a[k]}" for k in ("vendor", "device", "driver", "driver_info") if a.get(k)
+        )
+        kind = f" — *{SOFTWARE}*" if a.get("software") else ""
+        notes.append(f"GPU adapter: {a.get('adapter')}" + (f" ({detail})" if detail else "") + kind)
     if any(r.get("software") for r in ours):
         notes.append(
             f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver (Mesa's llvmpipe) on the "

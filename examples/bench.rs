@@ -6,8 +6,9 @@
 //! cargo run --release --example bench -- [--n 1500,5000,15000] [--d 2]
 //!     [--kernels gaussian] [--modes blurring,blur1,standard,standard-bin]
 //!     [--iterations 5] [--bandwidth 2.5] [--reps 3] [--warmup 1]
-//!     [--backends gpu,cpu] [--software-max-n 5000] [--cpu-max-n N]
-//!     [--data-dir bench/data] [--data-only]
+//!     [--backends gpu,cpu] [--software-max-n 5000] [--gpu-max-n N]
+//!     [--cpu-max-n N] [--time-budget S] [--require-hardware]
+//!     [--data-dir bench/data] [--data-only] [--probe]
 //! ```
 //!
 //! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
@@ -33,9 +34,18 @@
 //! included, honouring `WGPU_BACKEND`); a software adapter is marked
 //! `"software":true` (its timings say nothing about GPUs) and skipped above
 //! `--software-max-n` points. `cpu` is the CPU twin. Each measurement is
-//! `--warmup` untimed runs, then `--reps` timed ones; the median is reported.
-//! A GPU context keeps the dataset resident between runs, as it would for
-//! a user repeating fits.
+//! `--warmup` untimed runs, then `--reps` timed ones (fewer where
+//! `--time-budget` seconds of timed runs are used up first; at least one);
+//! the median is reported. A GPU context keeps the dataset resident between
+//! runs, as it would for a user repeating fits.
+//!
+//! Each backend is opened before any data is made, and described by a
+//! `{"kind":"adapter",...}` line (name, vendor, device type, driver) and a
+//! line on stderr. With `--require-hardware`, a software adapter (or none)
+//! for the `gpu` backend is refused with an error before anything is timed:
+//! for runs whose figures must come from a real GPU. `--probe` opens the
+//! GPU, prints its adapter line and exits (non-zero where no adapter opens,
+//! or where `--require-hardware` refuses it).
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -94,10 +104,25 @@ struct Args {
     /// On a software adapter, skip data sets larger than this.
     #[arg(long, default_value_t = 5000)]
     software_max_n: usize,
+    /// On any GPU adapter, skip data sets larger than this (none skipped by
+    /// default).
+    #[arg(long)]
+    gpu_max_n: Option<usize>,
     /// On the CPU twin, skip data sets larger than this (none skipped by
     /// default).
     #[arg(long)]
     cpu_max_n: Option<usize>,
+    /// Stop adding timed repetitions to a measurement once its timed runs
+    /// took this many seconds in all (at least one runs).
+    #[arg(long)]
+    time_budget: Option<f64>,
+    /// Refuse a software GPU adapter (or none): exit with an error before
+    /// timing anything.
+    #[arg(long)]
+    require_hardware: bool,
+    /// Open the GPU, print its adapter line and exit.
+    #[arg(long)]
+    probe: bool,
     /// Where the .npy data files go.
     #[arg(long, default_value = "bench/data")]
     data_dir: PathBuf,
@@ -126,8 +151,38 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.reps == 0 {
         return Err("--reps must be >= 1".into());
     }
-    std::fs::create_dir_all(&args.data_dir)?;
+    if let Some(b) = args.time_budget.filter(|b| !(b.is_finite() && *b > 0.0)) {
+        return Err(format!("--time-budget must be a positive number of seconds, got {b}").into());
+    }
 
+    if args.probe {
+        return match open_gpu(args)? {
+            Some(_) => Ok(()),
+            None => Err("no GPU adapter opened".into()),
+        };
+    }
+
+    // Every backend first, so a refused adapter costs no data and no time.
+    let mut contexts = Vec::new();
+    if !args.data_only {
+        for backend in &args.backends {
+            match backend.as_str() {
+                "cpu" => {
+                    let ctx = Context::cpu();
+                    adapter_line("cpu", &ctx);
+                    contexts.push(("cpu", ctx));
+                }
+                "gpu" => {
+                    if let Some(ctx) = open_gpu(args)? {
+                        contexts.push(("gpu", ctx));
+                    }
+                }
+                other => return Err(format!("unknown backend {other:?}: use gpu or cpu").into()),
+            }
+        }
+    }
+
+    std::fs::create_dir_all(&args.data_dir)?;
     let mut sets = Vec::new();
     for &d in &args.d {
         for &n in &args.n {
@@ -150,21 +205,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         return Ok(());
     }
 
-    for backend in &args.backends {
-        let ctx = match backend.as_str() {
-            "cpu" => Context::cpu(),
-            "gpu" => match Context::gpu() {
-                Ok(ctx) => ctx,
-                Err(e) => {
-                    let mut line = Json::new("skip");
-                    line.str("backend", "gpu")
-                        .str("reason", &format!("no GPU adapter: {e}"));
-                    println!("{}", line.finish());
-                    continue;
-                }
-            },
-            other => return Err(format!("unknown backend {other:?}: use gpu or cpu").into()),
-        };
+    for (backend, ctx) in &contexts {
+        let backend = *backend;
         for (file, x) in &sets {
             let too_big = if ctx.is_software() && x.len() > args.software_max_n {
                 Some(format!(
@@ -172,9 +214,12 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                     args.software_max_n
                 ))
             } else {
-                args.cpu_max_n
-                    .filter(|&max| backend == "cpu" && x.len() > max)
-                    .map(|max| format!("N > --cpu-max-n {max}"))
+                let (max, flag) = match backend {
+                    "gpu" => (args.gpu_max_n, "--gpu-max-n"),
+                    _ => (args.cpu_max_n, "--cpu-max-n"),
+                };
+                max.filter(|&max| x.len() > max)
+                    .map(|max| format!("N > {flag} {max}"))
             };
             if let Some(reason) = too_big {
                 let mut line = Json::new("skip");
@@ -193,7 +238,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                     args.kernels.clone()
                 };
                 for kernel in kernels {
-                    let m = match measure(args, &ctx, x, mode, kernel) {
+                    let m = match measure(args, ctx, x, mode, kernel) {
                         Ok(m) => m,
                         Err(e) => {
                             // A workload this data cannot run (e.g. bin
@@ -222,7 +267,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                         .str("mode", mode)
                         .float("bandwidth", f64::from(args.bandwidth))
                         .num("iterations", m.iterations)
-                        .num("reps", args.reps)
+                        .num("reps", m.times_ms.len())
+                        .num("reps_asked", args.reps)
                         .num("warmup", args.warmup)
                         .float("median_ms", median(&m.times_ms))
                         .float(
@@ -238,6 +284,67 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
     }
     Ok(())
+}
+
+/// Opens the GPU backend and describes it (a JSON line and a line on
+/// stderr). `None` (after a `skip` line) where no adapter opens; an error
+/// where `--require-hardware` refuses what opened, or finds nothing.
+fn open_gpu(args: &Args) -> Result<Option<Context>, Box<dyn Error>> {
+    let ctx = match Context::gpu() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            if args.require_hardware {
+                return Err(refusal(&format!("no GPU adapter opened: {e}")).into());
+            }
+            let mut line = Json::new("skip");
+            line.str("backend", "gpu")
+                .str("reason", &format!("no GPU adapter: {e}"));
+            println!("{}", line.finish());
+            eprintln!("bench: gpu: no adapter: {e}");
+            return Ok(None);
+        }
+    };
+    adapter_line("gpu", &ctx);
+    if args.require_hardware && ctx.is_software() {
+        return Err(refusal(&format!("the GPU adapter is a software one: {ctx}")).into());
+    }
+    Ok(Some(ctx))
+}
+
+/// The loud message of `--require-hardware`.
+fn refusal(what: &str) -> String {
+    format!(
+        "REFUSED (--require-hardware): {what}.\n\
+         bench: its timings would not be GPU figures; nothing was timed.\n\
+         bench: check the vendor's Vulkan driver (VK_DRIVER_FILES, WGPU_BACKEND, \
+         a libvulkan.so.1 loader), or drop --require-hardware to time it anyway \
+         (rows are then marked software)."
+    )
+}
+
+/// A `{"kind":"adapter",...}` line describing one backend, and a line on
+/// stderr saying which adapter the timings come from.
+fn adapter_line(backend: &str, ctx: &Context) {
+    let mut line = Json::new("adapter");
+    line.str("backend", backend)
+        .str("adapter", &ctx.to_string())
+        .bool("software", ctx.is_software());
+    if let Some(info) = ctx.adapter_info() {
+        line.str("name", &info.name)
+            .str("vendor", &format!("{:#06x}", info.vendor))
+            .str("device", &format!("{:#06x}", info.device))
+            .str("device_type", &format!("{:?}", info.device_type))
+            .str("driver", &info.driver)
+            .str("driver_info", &info.driver_info)
+            .str("api", &info.backend.to_string());
+    }
+    println!("{}", line.finish());
+    let note = if ctx.is_software() {
+        " (SOFTWARE adapter: its timings are not GPU figures)"
+    } else {
+        ""
+    };
+    eprintln!("bench: {backend}: {ctx}{note}");
 }
 
 /// `n` points (rounded to whole blobs) in `dim` dimensions at the reference
@@ -328,10 +435,14 @@ fn measure(
     }
     let mut times_ms = Vec::with_capacity(args.reps);
     let mut last = (None, 0);
+    let budget_ms = args.time_budget.map(|s| s * 1e3);
     for _ in 0..args.reps {
         let t = Instant::now();
         last = once()?;
         times_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if budget_ms.is_some_and(|b| times_ms.iter().sum::<f64>() >= b) {
+            break;
+        }
     }
     let (clusters, iterations) = last;
     // Nominal pair evaluations: N^2 per blurring iteration (what the peers'

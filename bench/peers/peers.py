@@ -4,7 +4,9 @@ user would run them, and prints one JSON line per peer and workload.
 
     python3 bench/peers/peers.py DATA.npy [--bandwidth 2.5] [--kernels gaussian]
         [--modes blurring,blur1,standard,standard-bin] [--iterations 5]
-        [--reps 3] [--warmup 1] [--batch 1250] [--skip numpy,sklearn]
+        [--reps 3] [--warmup 1] [--batch 1250] [--batch-bytes 2147483648]
+        [--variants inplace,pingpong] [--time-budget S]
+        [--skip numpy,sklearn,torch,cupy,faiss]
 
 Workloads (the same names as `examples/bench.rs` uses for ours):
 
@@ -18,6 +20,8 @@ Workloads (the same names as `examples/bench.rs` uses for ours):
   `weight @ X / weight.sum(1)`. Run with numpy, with CuPy on the GPU and with
   PyTorch on CUDA where present (upload and copy back included). Clusters are
   counted afterwards, untimed, with this crate's (scikit-learn's) merge rule.
+  The batch shrinks below 1250 only where a batch's batch x N x D temporary
+  would pass --batch-bytes (large N x D; the line's "batch" says which ran).
 - blur1: the same with one iteration, no clustering.
 - standard / standard-bin: scikit-learn's MeanShift (flat kernel) without /
   with bin_seeding; and, where faiss is importable, the same algorithm
@@ -25,7 +29,10 @@ Workloads (the same names as `examples/bench.rs` uses for ours):
 
 cuML has no MeanShift: where it is importable it is reported as skipped.
 A peer that cannot run is reported with "status": "missing" (not importable,
-no device) or "skipped" (not applicable), never timed with something else.
+no device) or "skipped" (not applicable, or not run at this N: --skip),
+never timed with something else. --time-budget stops adding timed
+repetitions once they took that many seconds in all (at least one runs; the
+line's "reps" says how many ran).
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from this process's
 environment before numpy loads (they force a slow OpenBLAS kernel on some
@@ -87,6 +94,12 @@ def torch_kernel_of_distance(torch, d, kernel, h):
 
 
 # ------------------------------------------------------ batched blurring
+
+
+def batch_for(n, d, args):
+    """The stated batch, shrunk where a batch x n x d float32 temporary
+    would pass --batch-bytes."""
+    return max(1, min(args.batch, args.batch_bytes // max(1, n * d * 4)))
 
 
 def blur_xp(xp, X, kernel, h, iterations, bs, inplace):
@@ -160,6 +173,9 @@ def blurred_clusters(positions, h):
 # -------------------------------------------------------------- timing
 
 
+TIME_BUDGET_MS = None  # --time-budget, in ms
+
+
 def timed(fn, reps, warmup, sync=None):
     for _ in range(warmup):
         fn()
@@ -173,12 +189,16 @@ def timed(fn, reps, warmup, sync=None):
         if sync:
             sync()
         times.append((time.perf_counter() - t) * 1e3)
+        if TIME_BUDGET_MS is not None and sum(times) >= TIME_BUDGET_MS:
+            break
     return times, out
 
 
 def result(base, peer, times, clusters, pair_evals, **extra):
     line = dict(base, kind="peer", peer=peer, status="ok")
     line.update(
+        reps=len(times),
+        reps_asked=base.get("reps"),
         median_ms=round(statistics.median(times), 4),
         min_ms=round(min(times), 4),
         times_ms=[round(t, 4) for t in times],
@@ -202,18 +222,22 @@ def numpy_peers(x, args, base, iterations, kernel):
     if "numpy" in args.skip:
         yield absent(base, "numpy", "skipped", "not run at this N (bench/run --numpy-n)")
         return
-    for inplace in (True, False):
+    bs = batch_for(n, x.shape[1], args)
+    for inplace in args.inplace_variants:
         name = "numpy-" + ("inplace" if inplace else "pingpong")
         times, out = timed(
-            lambda: blur_xp(np, x.copy(), kernel, args.bandwidth, iterations, args.batch, inplace),
+            lambda: blur_xp(np, x.copy(), kernel, args.bandwidth, iterations, bs, inplace),
             args.reps,
             args.warmup,
         )
         clusters = blurred_clusters(out, args.bandwidth) if base["mode"] == "blurring" else None
-        yield result(base, name, times, clusters, pairs, batch=args.batch)
+        yield result(base, name, times, clusters, pairs, batch=bs)
 
 
 def cupy_peers(x, args, base, iterations, kernel):
+    if "cupy" in args.skip:
+        yield absent(base, "cupy", "skipped", "not run at this N (bench/run --cupy-n)")
+        return
     try:
         import cupy as cp
     except Exception as e:  # noqa: BLE001 - any import failure means missing
@@ -228,19 +252,26 @@ def cupy_peers(x, args, base, iterations, kernel):
     n = len(x)
     pairs = iterations * n * n
     sync = cp.cuda.runtime.deviceSynchronize
-    for inplace in (True, False):
+    bs = batch_for(n, x.shape[1], args)
+    for inplace in args.inplace_variants:
         name = "cupy-" + ("inplace" if inplace else "pingpong")
 
         def run():
             xd = cp.asarray(x)
-            return cp.asnumpy(blur_xp(cp, xd, kernel, args.bandwidth, iterations, args.batch, inplace))
+            return cp.asnumpy(blur_xp(cp, xd, kernel, args.bandwidth, iterations, bs, inplace))
 
-        times, out = timed(run, args.reps, args.warmup, sync)
+        try:
+            times, out = timed(run, args.reps, args.warmup, sync)
+        finally:
+            cp.get_default_memory_pool().free_all_blocks()
         clusters = blurred_clusters(out, args.bandwidth) if base["mode"] == "blurring" else None
-        yield result(base, name, times, clusters, pairs, batch=args.batch, device=device, copies="included")
+        yield result(base, name, times, clusters, pairs, batch=bs, device=device, copies="included")
 
 
 def torch_peers(x, args, base, iterations, kernel):
+    if "torch" in args.skip:
+        yield absent(base, "torch-cuda", "skipped", "not run at this N (bench/run --torch-n)")
+        return
     try:
         import torch
     except Exception as e:  # noqa: BLE001
@@ -252,16 +283,31 @@ def torch_peers(x, args, base, iterations, kernel):
     device = torch.cuda.get_device_name(0)
     n = len(x)
     pairs = iterations * n * n
-    for inplace in (True, False):
+    bs = batch_for(n, x.shape[1], args)
+    for inplace in args.inplace_variants:
         name = "torch-cuda-" + ("inplace" if inplace else "pingpong")
 
         def run():
             xd = torch.from_numpy(x).to("cuda")
-            return blur_torch(torch, xd, kernel, args.bandwidth, iterations, args.batch, inplace).cpu().numpy()
+            return blur_torch(torch, xd, kernel, args.bandwidth, iterations, bs, inplace).cpu().numpy()
 
-        times, out = timed(run, args.reps, args.warmup, torch.cuda.synchronize)
+        try:
+            times, out = timed(run, args.reps, args.warmup, torch.cuda.synchronize)
+        finally:
+            torch.cuda.empty_cache()
         clusters = blurred_clusters(out, args.bandwidth) if base["mode"] == "blurring" else None
-        yield result(base, name, times, clusters, pairs, batch=args.batch, device=device, copies="included")
+        yield result(
+            base,
+            name,
+            times,
+            clusters,
+            pairs,
+            batch=bs,
+            device=device,
+            copies="included",
+            torch=torch.__version__,
+            cuda=torch.version.cuda,
+        )
 
 
 def sklearn_peers(x, args, base, kernel):
@@ -293,7 +339,7 @@ def sklearn_peers(x, args, base, kernel):
         len(model.cluster_centers_),
         None,
         version=sklearn.__version__,
-        reps=reps,
+        reps_asked=reps,
         warmup=warmup,
         n_jobs=args.sklearn_n_jobs,
         n_iter=int(model.n_iter_),
@@ -336,6 +382,9 @@ def faiss_mean_shift(faiss, x, h, seeds, max_iter=300, tol=1e-3):
 
 def faiss_peers(x, args, base, kernel):
     name = "faiss-range" + ("-bin" if base["mode"] == "standard-bin" else "")
+    if "faiss" in args.skip:
+        yield absent(base, name, "skipped", "not run at this N (bench/run --faiss-n)")
+        return
     try:
         import faiss
     except Exception as e:  # noqa: BLE001
@@ -426,9 +475,26 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
     ap.add_argument("--batch", type=int, default=1250, help="batch size of the batched blurring")
     ap.add_argument(
+        "--batch-bytes",
+        type=int,
+        default=2 << 30,
+        help="shrink the batch where a batch x N x D float32 temporary would pass this (default 2 GiB)",
+    )
+    ap.add_argument(
+        "--variants",
+        default="inplace,pingpong",
+        help="batched blurring variants to run (comma-separated: inplace, pingpong)",
+    )
+    ap.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="stop adding timed repetitions once they took this many seconds (at least one runs)",
+    )
+    ap.add_argument(
         "--skip",
         default="",
-        help="peer families to report as skipped at this N (comma-separated: numpy, sklearn)",
+        help="peer families to report as skipped at this N (comma-separated: numpy, sklearn, torch, cupy, faiss)",
     )
     ap.add_argument("--sklearn-n-jobs", type=int, default=None, help="MeanShift(n_jobs=...); default None, as a user would")
     ap.add_argument("--sklearn-reps", type=int, default=None, help="timed scikit-learn runs (default: --reps)")
@@ -451,6 +517,18 @@ def main():
             ap.error(f"unknown kernel {k!r}: use {', '.join(KERNELS)}")
     if args.reps < 1:
         ap.error("--reps must be >= 1")
+    if args.batch < 1 or args.batch_bytes < 1:
+        ap.error("--batch and --batch-bytes must be >= 1")
+    variants = [v for v in args.variants.split(",") if v]
+    for v in variants:
+        if v not in ("inplace", "pingpong"):
+            ap.error(f"unknown variant {v!r}: use inplace, pingpong")
+    args.inplace_variants = [v == "inplace" for v in ("inplace", "pingpong") if v in variants]
+    if args.time_budget is not None:
+        if not args.time_budget > 0:
+            ap.error("--time-budget must be > 0 seconds")
+        global TIME_BUDGET_MS
+        TIME_BUDGET_MS = args.time_budget * 1e3
 
     x = np.ascontiguousarray(np.load(args.data), dtype=np.float32)
     if x.ndim != 2:
@@ -473,12 +551,13 @@ def main():
             )
             gens = []
             if mode in ("blurring", "blur1"):
-                if "numpy" in families:
-                    gens.append(numpy_peers(x, args, base, iterations, kernel))
-                if "cupy" in families:
-                    gens.append(cupy_peers(x, args, base, iterations, kernel))
+                # The GPU peers first: a run cut short keeps them.
                 if "torch" in families:
                     gens.append(torch_peers(x, args, base, iterations, kernel))
+                if "cupy" in families:
+                    gens.append(cupy_peers(x, args, base, iterations, kernel))
+                if "numpy" in families:
+                    gens.append(numpy_peers(x, args, base, iterations, kernel))
             else:
                 if "sklearn" in families:
                     gens.append(sklearn_peers(x, args, base, kernel))

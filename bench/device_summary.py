@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Writes OUT/SUMMARY.md for a bench/device-run: the machine, the GPU adapter
+the timings come from, the build, each stage's status, a few headline
+figures and the combined table (OUT/table.md).
+
+    python3 bench/device_summary.py OUT
+
+Only the standard library is needed.
+"""
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+# One gaussian blurring iteration at N = 1e5, D = 2 on an H100 SXM
+# (../DESIGN.md, "Performance"): the floor with the FP32 and exp2 pipes
+# overlapped, without overlap, and the acceptance bar (3x the 4 ms floor).
+FLOOR_MS = {"overlapped": 2.4, "no overlap": 4.5, "aim (2x)": 4.8, "acceptance": 12.0}
+
+
+def read(path):
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def lines_of(out):
+    rows = []
+    for f in sorted(Path(out, "stages").glob("*/*.jsonl")):
+        for raw in read(f).splitlines():
+            if raw.startswith("{"):
+                try:
+                    rows.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    pass
+    return rows
+
+
+def fmt_ms(ms):
+    return f"{ms:,.0f} ms" if ms >= 100 else (f"{ms:.1f} ms" if ms >= 10 else f"{ms:.3g} ms")
+
+
+def best(rows, **want):
+    """The measurement of this workload with the most repetitions."""
+    sel = [r for r in rows if all(r.get(k) == v for k, v in want.items())]
+    return max(sel, key=lambda r: r.get("reps", 0), default=None)
+
+
+def describe(r):
+    if r is None:
+        return None
+    times = r.get("times_ms") or [r["median_ms"]]
+    spread = ""
+    if len(times) >= 4:
+        q = statistics.quantiles(times, n=4)
+        spread = f", quartiles {fmt_ms(q[0])}–{fmt_ms(q[2])}"
+    rate = ""
+    if r.get("pair_evals"):
+        rate = f", {r['pair_evals'] / (r['median_ms'] / 1e3) / 1e9:.3g} G pair-evals/s"
+    sw = " — SOFTWARE adapter, not a GPU timing" if r.get("software") else ""
+    return f"{fmt_ms(r['median_ms'])} median (min {fmt_ms(r['min_ms'])}, {r.get('reps')} reps{spread}){rate}{sw}"
+
+
+def headline(rows):
+    ours = [r for r in rows if r.get("kind") == "ours"]
+    peers = [r for r in rows if r.get("kind") == "peer" and r.get("status") == "ok"]
+    out = []
+
+    def block(title, n, d, mode, kernel="gaussian"):
+        w = dict(n=n, d=d, mode=mode, kernel=kernel)
+        gpu = best(ours, backend="gpu", **w)
+        cpu = best(ours, backend="cpu", **w)
+        ps = {}
+        for r in peers:
+            if all(r.get(k) == v for k, v in w.items()):
+                if r["peer"] not in ps or r.get("reps", 0) >= ps[r["peer"]].get("reps", 0):
+                    ps[r["peer"]] = r
+        if not (gpu or cpu or ps):
+            return None
+        out.append(f"**{title}**")
+        out.append("")
+        if gpu:
+            out.append(f"- ours GPU ({gpu['adapter']}): {describe(gpu)}")
+        if cpu:
+            out.append(f"- ours CPU twin ({cpu['adapter']}): {describe(cpu)}")
+        for name, r in sorted(ps.items(), key=lambda t: t[1]["median_ms"]):
+            vs = ""
+            if gpu and not gpu.get("software"):
+                vs = f"; ours GPU is {r['median_ms'] / gpu['median_ms']:.3g}× faster"
+            out.append(f"- {name}{' (' + r['device'] + ')' if r.get('device') else ''}: {describe(r)}{vs}")
+        out.append("")
+        return gpu
+
+    block("Reference workload: N = 1500, D = 2, gaussian blurring fit, 5 iterations, end to end", 1500, 2, "blurring")
+    big = max((r["n"] for r in ours if r["mode"] == "blur1" and r["d"] == 2 and r["n"] >= 50000), default=None)
+    if big is not None:
+        ref = 100000 if any(r["n"] == 100000 for r in ours) else big
+        gpu = block(f"One gaussian blurring iteration, N = {ref:,}, D = 2", ref, 2, "blur1")
+        if gpu and ref == 100000 and not gpu.get("software"):
+            floors = ", ".join(f"{k} {v} ms" for k, v in FLOOR_MS.items())
+            out.append(
+                f"Against the H100 SXM floors in DESIGN.md ({floors}): ours is "
+                f"{gpu['median_ms'] / FLOOR_MS['overlapped']:.2g}× the overlapped floor "
+                f"({'within' if gpu['median_ms'] <= FLOOR_MS['acceptance'] else 'OUTSIDE'} the 12 ms acceptance bar). "
+                "Times include upload and copy back; nvidia-smi (env/) says SXM or PCIe."
+            )
+            out.append("")
+    top = max((r["n"] for r in ours if r["backend"] == "gpu" and r["mode"] == "blur1" and r["d"] == 2), default=None)
+    if top is not None and top != big:
+        block(f"One gaussian blurring iteration, N = {top:,}, D = 2 (largest N)", top, 2, "blur1")
+    return out
+
+
+def main():
+    out = Path(sys.argv[1])
+    rows = lines_of(out)
+    md = ["# GPU benchmark run (bench/device-run)", ""]
+    if (out / "env" / "NO-GPU").exists():
+        md += ["**NO REAL GPU ADAPTER OPENED: ours GPU was not measured.** See env/vulkan-diagnostics.txt.", ""]
+    software = [r for r in rows if r.get("kind") == "adapter" and r.get("backend") == "gpu" and r.get("software")]
+    if software:
+        md += [f"**The GPU adapter is a software one ({software[0]['adapter']}): its timings are not GPU figures.**", ""]
+
+    md += ["## Machine", "", "```"]
+    smi = read(out / "env" / "nvidia-smi.txt").splitlines()
+    csv = [line for line in smi if line.startswith("name,") or line.count(",") >= 5]
+    md += csv or ["nvidia-smi: " + (smi[0] if smi else "not run")]
+    md += [line for line in read(out / "env" / "system.txt").splitlines() if line]
+    md += read(out / "env" / "glibc.txt").splitlines()[:1]
+    md += ["```", ""]
+
+    adapters = [r for r in rows if r.get("kind") == "adapter"]
+    adapter = read(out / "env" / "adapter.json").strip()
+    md += ["## Adapter and build", "", "```"]
+    md += [adapter or "(no adapter line)"]
+    seen = {adapter}
+    for a in adapters:
+        s = json.dumps(a)
+        if a.get("backend") == "cpu" and s not in seen:
+            seen.add(s)
+            md.append(s)
+    md += read(out / "env" / "BUILDINFO").splitlines()
+    md += ["```", "", "Python packages:", "", "```"]
+    md += read(out / "env" / "python.txt").splitlines()
+    md += ["```", ""]
+
+    md += ["## Stages", "", "| stage | status | seconds | timeout (s) |", "|---|---|---:|---:|"]
+    for line in read(out / "stages" / "status.tsv").splitlines()[1:]:
+        md.append("| " + " | ".join(line.split("\t")) + " |")
+    md.append("")
+
+    md += ["## Headline", ""] + (headline(rows) or ["(nothing measured yet)", ""])
+    md += ["## All measurements", "", "Scaling plot: scaling.png (where matplotlib is installed).", ""]
+    md += [read(out / "table.md")]
+    (out / "SUMMARY.md").write_text("\n".join(md))
+    print(f"device_summary: wrote {out / 'SUMMARY.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
