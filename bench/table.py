@@ -96,6 +96,7 @@ def build(lines, command=None):
     skips = [r for r in lines if r.get("kind") == "skip"]
     errors = [r for r in lines if r.get("kind") == "error"]
     adapters = [r for r in lines if r.get("kind") == "adapter"]
+    shapes = [r for r in lines if r.get("kind") == "shape"]
 
     def better(new, old):
         return old is None or new.get("reps", 0) >= old.get("reps", 0)
@@ -184,6 +185,12 @@ def build(lines, command=None):
         )
         kind = f" — *{SOFTWARE}*" if a.get("software") else ""
         notes.append(f"GPU adapter: {a.get('adapter')}" + (f" ({detail})" if detail else "") + kind)
+    seen_shapes = []
+    for r in shapes:
+        if r.get("shape") not in seen_shapes:
+            seen_shapes.append(r.get("shape"))
+    if seen_shapes:
+        notes.append("GPU launch shapes chosen (`Context::tuned_shapes`): " + "; ".join(seen_shapes) + ".")
     if any(r.get("software") for r in ours):
         notes.append(
             f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver (Mesa's llvmpipe) on the "

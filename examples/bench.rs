@@ -282,6 +282,21 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 }
             }
         }
+        // The launch shapes the GPU chose (timed on hardware adapters).
+        for shape in ctx.tuned_shapes() {
+            let mut line = Json::new("shape");
+            line.str("backend", backend)
+                .str("adapter", &ctx.to_string())
+                .num("d", shape.dim)
+                .str("kernel", shape.kernel.name())
+                .num("max_queries", shape.max_queries)
+                .num("workgroup", shape.workgroup as usize)
+                .num("queries_per_thread", shape.queries_per_thread as usize)
+                .num("tile_rows", shape.tile_rows as usize)
+                .str("shape", &shape.to_string());
+            println!("{}", line.finish());
+            eprintln!("bench: {backend}: launch shape {shape}");
+        }
     }
     Ok(())
 }
