@@ -680,9 +680,11 @@ fn working_gpu(
 }
 
 /// `Error::Gpu`: a device with 1 KiB of workgroup memory (enough for 2-D
-/// points) cannot hold a tile of 300-dimensional points. (Should a future
-/// strategy for large dimensions need less workgroup memory, this input
-/// stops failing and the test needs another.)
+/// points) cannot run either stage on 300-dimensional points: the shift
+/// stage splits each query's coordinates over 64 threads, whose partial
+/// distances for a tile of 8 rows need 2.4 KB; the bandwidth estimate
+/// stages whole rows, 1.2 KB each. (Should either need less workgroup
+/// memory, this input stops failing and the test needs another.)
 #[test]
 fn gpu_error_when_a_row_exceeds_workgroup_memory() {
     let Some((ctx, _device)) = working_gpu(|l| wgpu::Limits {

@@ -369,3 +369,56 @@ fn dimension_1024_works() {
     );
     assert!((g - c).abs() <= 1e-5 * c, "{g} vs {c}");
 }
+
+/// Rows of 20 KB, more than a workgroup's memory holds: the shift stage
+/// splits the feature axis over threads and streams the rows from storage,
+/// in blurring (with the intensity pass, weighted or not) and standard
+/// mode. (The bandwidth estimate still stages whole rows in workgroup
+/// memory, so it is not run at this width.)
+#[test]
+fn dimension_5000_works() {
+    let Some(gpu) = common::gpu() else { return };
+    let dim = 5000;
+    let x = separated(2, 6, dim, 43);
+    let weights: Vec<f32> = common::uniform(12, 1, 1.0, 44)
+        .iter()
+        .map(|w| w + 1.0)
+        .collect();
+    // Groups have a diameter of about 2 sqrt(D) and lie far apart.
+    let h = 2.0 * (dim as f32).sqrt();
+    for (kernel, weighted) in [(Kernel::Gaussian, false), (Kernel::Epanechnikov, true)] {
+        let mut ms = MeanShift::new(h).kernel(kernel);
+        if weighted {
+            ms = ms.sample_weights(weights.clone());
+        }
+        let what = format!("{kernel}, weighted {weighted}");
+        let blurred = |ctx: &Context| ms.clone().blurring(2).fit(ctx, &x).unwrap();
+        let (g, c) = (blurred(&gpu), blurred(&Context::cpu()));
+        assert_rows_close(
+            &format!("blurring, {what}"),
+            g.final_positions().unwrap(),
+            c.final_positions().unwrap(),
+            POSITION_TOL * 60.0,
+            0,
+        );
+        assert_eq!(g.n_clusters(), 2, "{what}");
+        assert_eq!(g.labels(), c.labels(), "{what}");
+        let (g, c) = (
+            ms.fit(&gpu, &x).unwrap(),
+            ms.fit(&Context::cpu(), &x).unwrap(),
+        );
+        assert_eq!(g.n_clusters(), 2, "{what}");
+        assert_eq!(g.labels(), c.labels(), "{what}");
+        assert_rows_close(
+            &format!("standard, {what}"),
+            g.centers(),
+            c.centers(),
+            POSITION_TOL * 60.0,
+            0,
+        );
+        assert_eq!(g.intensities(), c.intensities(), "{what}");
+        // As in the other standard-mode checks: a last step within an ulp
+        // of the tolerance may stop one step apart.
+        assert!(g.n_iter().abs_diff(c.n_iter()) <= 1, "{what}");
+    }
+}

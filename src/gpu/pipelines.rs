@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const TILE: &str = include_str!("../../shaders/tile.wgsl");
 const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
+const SHIFT_WIDE: &str = include_str!("../../shaders/shift_wide.wgsl");
 const SHIFT_FINISH: &str = include_str!("../../shaders/shift_finish.wgsl");
 const SEEK: &str = include_str!("../../shaders/seek.wgsl");
 const KTH_DISTANCE: &str = include_str!("../../shaders/kth_distance.wgsl");
@@ -39,6 +40,9 @@ enum Access {
 pub(crate) enum Stage {
     /// `shaders/shift.wgsl`: the fused tiled kernel-weighted sums.
     Shift,
+    /// `shaders/shift_wide.wgsl`: the same sums with the feature axis
+    /// split over several threads per query, for large dimensions.
+    ShiftWide,
     /// `shaders/shift_finish.wgsl`: shifted positions from the sums.
     ShiftFinish,
     /// `shaders/seek.wgsl`: one standard mean-shift step per seed.
@@ -51,6 +55,7 @@ impl Stage {
     fn files(self) -> &'static [&'static str] {
         match self {
             Stage::Shift => &[COMMON, TILE, SHIFT],
+            Stage::ShiftWide => &[COMMON, SHIFT_WIDE],
             Stage::ShiftFinish => &[COMMON, SHIFT_FINISH],
             Stage::Seek => &[COMMON, SEEK],
             Stage::KthDistance => &[COMMON, TILE, KTH_DISTANCE],
@@ -62,7 +67,7 @@ impl Stage {
         use Access::*;
         match self {
             // queries, data, weights, sums (and the seek state)
-            Stage::Shift => &[Read, Read, Read, ReadWrite],
+            Stage::Shift | Stage::ShiftWide => &[Read, Read, Read, ReadWrite],
             // queries, sums, moved positions, largest squared shift per step
             Stage::ShiftFinish => &[Read, Read, ReadWrite, ReadWrite],
             // positions, sums and seek state, active count per step
@@ -75,6 +80,7 @@ impl Stage {
     fn name(self) -> &'static str {
         match self {
             Stage::Shift => "shift",
+            Stage::ShiftWide => "shift_wide",
             Stage::ShiftFinish => "shift_finish",
             Stage::Seek => "seek",
             Stage::KthDistance => "kth_distance",
@@ -358,6 +364,7 @@ mod tests {
     fn limits_are_checked_before_layouts_are_made() {
         let all = [
             Stage::Shift,
+            Stage::ShiftWide,
             Stage::ShiftFinish,
             Stage::Seek,
             Stage::KthDistance,
@@ -378,9 +385,13 @@ mod tests {
         assert!(unmet_limit(&no_compute, Stage::Seek).is_some());
     }
 
+    /// Every stage at every dimension, both shift strategies included:
+    /// the wide one at dimensions that do and do not divide into its
+    /// slices, in the shapes it is launched in (one query per workgroup;
+    /// several, with more pairs per tile than threads).
     #[test]
     fn every_stage_validates() {
-        for dim in [1, 2, 3, 17, 300, 1024] {
+        for dim in [1, 2, 3, 17, 33, 65, 300, 1024, 5000] {
             for kernel in 0..4 {
                 for weighted in [false, true] {
                     for (skip, sums, count) in [
@@ -400,6 +411,21 @@ mod tests {
                                 ("QPT", Const::U32(qpt)),
                             ];
                             check(Stage::Shift, dim, "accumulate", &consts, &[("WG", 64)]);
+                        }
+                        let slices = crate::gpu::tune::slices(dim as usize);
+                        for (queries, tile) in [(1, 8), (4, 16)] {
+                            let consts = [
+                                ("KERNEL", Const::U32(kernel)),
+                                ("WEIGHTED", Const::Bool(weighted)),
+                                ("SKIP_SETTLED", Const::Bool(skip)),
+                                ("SUMS", Const::Bool(sums)),
+                                ("COUNT", Const::Bool(count)),
+                                ("SLICES", Const::U32(slices)),
+                                ("QB", Const::U32(queries)),
+                                ("TILE", Const::U32(tile)),
+                            ];
+                            let wg = [("WG", queries * slices)];
+                            check(Stage::ShiftWide, dim, "accumulate", &consts, &wg);
                         }
                     }
                 }

@@ -1,4 +1,5 @@
-//! Host side of `shaders/shift.wgsl` (the fused kernel-weighted sums),
+//! Host side of `shaders/shift.wgsl` and `shaders/shift_wide.wgsl` (the
+//! fused kernel-weighted sums, for small and large dimensions),
 //! `shaders/shift_finish.wgsl` and `shaders/seek.wgsl`: one shift, blurring
 //! iterations and standard mean shift, with the semantics of the CPU twin
 //! in `src/cpu/shift.rs`.
@@ -24,6 +25,89 @@ const STEPS_PER_BATCH: u64 = 8;
 /// Words per seed of the seek state (iterations, intensity, status) that
 /// follows the sums in standard mode.
 const SEEK_STATE: usize = 3;
+
+/// Dimensions above which the sums split each query's coordinates over
+/// several threads (`shaders/shift_wide.wgsl`, [`tune::slices`] threads
+/// per query) instead of giving each thread whole queries
+/// (`shaders/shift.wgsl`).
+///
+/// Above 16 coordinates the whole-query strategy is already down to one
+/// query per thread ([`tune`] keeps at most 32 coordinates of queries per
+/// thread beyond the first query). At 32 that thread holds its query, its
+/// `num` and the data row it reads, 96 floats, besides the kernel's own
+/// values: about what a GPU thread keeps in registers before occupancy
+/// falls or values spill to memory, and it grows with D (the whole-query
+/// strategy also needs whole data rows in workgroup memory, which fails
+/// above about 4000 coordinates). The wide strategy keeps at most 8
+/// coordinates of a query (and as many sums) per thread up to D = 512.
+///
+/// A constant, never tuned: the two strategies add a squared distance's
+/// terms in different orders, so which one runs must not depend on a
+/// timing.
+pub(crate) const WIDE_ABOVE_DIM: usize = 32;
+
+/// Whether rows of `dim` coordinates take the wide strategy.
+fn is_wide(dim: usize) -> bool {
+    dim > WIDE_ABOVE_DIM
+}
+
+/// The launch shapes the sums over rows of `dim` coordinates may take on
+/// this device, the built-in one first; an error when none fits.
+fn candidates(g: &Gpu, dim: usize) -> Result<Vec<Shape>> {
+    if is_wide(dim) {
+        let shapes = tune::wide_candidates(dim, &g.limits);
+        if shapes.is_empty() {
+            return Err(Error::Gpu(format!(
+                "dimension {dim}: the shift stage needs {} invocations per workgroup and {} bytes of workgroup memory; this adapter allows {} invocations and {} bytes of workgroup memory; use the CPU backend",
+                tune::slices(dim),
+                tune::wide_min_storage(dim),
+                g.limits
+                    .max_compute_invocations_per_workgroup
+                    .min(g.limits.max_compute_workgroup_size_x),
+                g.limits.max_compute_workgroup_storage_size,
+            )));
+        }
+        return Ok(shapes);
+    }
+    // The error for rows that do not fit workgroup memory at all.
+    g.tile_rows(dim, 1)?;
+    let shapes = tune::candidates(dim, 1, &g.limits);
+    if shapes.is_empty() {
+        return Err(Error::Gpu(format!(
+            "no launch shape fits dimension {dim} on this device"
+        )));
+    }
+    Ok(shapes)
+}
+
+/// Loop iterations an invocation of `shaders/shift_wide.wgsl` in `shape`
+/// runs, for rows of `dim` coordinates: `(per data row, fixed)`, for
+/// [`Gpu::span_limits`]. Every loop counts one iteration more than it
+/// runs (its last test); the per-tile loops are charged to every row of
+/// a tile and once more to the dispatch, which covers a last partial tile.
+/// Compilers may unroll short loops, so this is an upper bound; at
+/// D = 5000, where the loops over a thread's coordinates stay loops, it
+/// is what llvmpipe counts: one dispatch gives wrong sums from the row
+/// where it passes 65 535 (checked at 382 and 386 rows).
+fn wide_loop_iterations(dim: usize, shape: &Shape) -> (u64, u64) {
+    let slices = u64::from(shape.threads_per_query.max(1));
+    let workgroup = u64::from(shape.workgroup.max(1));
+    let tile = u64::from(shape.tile.max(1));
+    let pairs = workgroup / slices * tile;
+    // A thread's loop over its coordinates of one row (and the tail).
+    let coords = dim as u64 / slices + 1;
+    // Steps 1 and 3: the loop over the tile's rows, and each row's loop
+    // over this thread's coordinates.
+    let per_row = 2 * (1 + coords);
+    // Per tile besides those: the tile loop itself, the sample weights,
+    // the exits of the two row loops, and step 2 (the pairs shared out
+    // over the workgroup, each adding `slices` partial sums).
+    let per_tile =
+        1 + (tile.div_ceil(workgroup) + 1) + 2 + (pairs.div_ceil(workgroup) * (1 + slices + 1) + 1);
+    // Loading the queries and the carried sums, storing the sums.
+    let setup = 3 * (dim as u64).div_ceil(slices) + 3 + 1;
+    (per_row + per_tile.div_ceil(tile), setup + per_tile)
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -116,38 +200,62 @@ impl Sums {
         Self::with_shape(g, win, terms, shape).await
     }
 
+    /// The accumulate pipeline in `shape`, one of [`candidates`] for the
+    /// window's dimension: the wide strategy above [`WIDE_ABOVE_DIM`].
     async fn with_shape(g: &Gpu, win: &Window<'_>, terms: Terms, shape: Shape) -> Result<Self> {
+        let mut consts = vec![
+            ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
+            ("WEIGHTED", Const::Bool(win.weights.is_some())),
+            ("SKIP_SETTLED", Const::Bool(terms.skip_settled)),
+            ("SUMS", Const::Bool(terms.sums)),
+            ("COUNT", Const::Bool(terms.count)),
+        ];
+        let wide = is_wide(win.dim);
+        let stage = if wide {
+            debug_assert_eq!(shape.threads_per_query, tune::slices(win.dim));
+            consts.extend([
+                ("SLICES", Const::U32(shape.threads_per_query)),
+                ("QB", Const::U32(shape.rows_per_group())),
+                ("TILE", Const::U32(shape.tile)),
+            ]);
+            Stage::ShiftWide
+        } else {
+            debug_assert_eq!(shape.threads_per_query, 1);
+            consts.extend([
+                ("TILE", Const::U32(shape.tile)),
+                ("QPT", Const::U32(shape.queries_per_thread)),
+            ]);
+            Stage::Shift
+        };
         let pipeline = g
             .pipeline(Spec {
-                stage: Stage::Shift,
+                stage,
                 entry: "accumulate",
                 dim: dim_u32(win.dim)?,
-                consts: vec![
-                    ("TILE", Const::U32(shape.tile)),
-                    ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
-                    ("WEIGHTED", Const::Bool(win.weights.is_some())),
-                    ("SKIP_SETTLED", Const::Bool(terms.skip_settled)),
-                    ("SUMS", Const::Bool(terms.sums)),
-                    ("COUNT", Const::Bool(terms.count)),
-                    ("QPT", Const::U32(shape.queries_per_thread)),
-                ],
+                consts,
                 overrides: vec![("WG", shape.workgroup)],
                 rows_per_group: shape.rows_per_group(),
             })
             .await?;
         let (dim, qpt) = (win.dim as u64, u64::from(shape.queries_per_thread));
+        let limits = if wide {
+            let (per_row, fixed) = wide_loop_iterations(win.dim, &shape);
+            g.span_limits(per_row, fixed)
+        } else {
+            // Per data row: loading it, then for each query the distance
+            // and displacement loops over the coordinates; and a share of
+            // the tile copy.
+            g.span_limits(
+                dim + qpt * (2 * dim + 2) + 2 + dim.div_ceil(u64::from(shape.workgroup)),
+                qpt * (3 * dim + 2),
+            )
+        };
         Ok(Self {
             pipeline,
             tile: shape.tile as usize,
             coeffs: win.coeffs,
             dim: win.dim,
-            // Per data row: loading it, then for each query the distance
-            // and displacement loops over the coordinates; and a share of
-            // the tile copy.
-            limits: g.span_limits(
-                dim + qpt * (2 * dim + 2) + 2 + dim.div_ceil(u64::from(shape.workgroup)),
-                qpt * (3 * dim + 2),
-            ),
+            limits,
         })
     }
 
@@ -213,27 +321,21 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
     if let Some(shape) = g.shapes.get(&key) {
         return Ok(shape);
     }
-    // The error for rows that do not fit workgroup memory at all.
-    g.tile_rows(win.dim, 1)?;
-    let candidates = tune::candidates(win.dim, 1, &g.limits);
-    let builtin = *candidates.first().ok_or_else(|| {
-        Error::Gpu(format!(
-            "no launch shape fits dimension {} on this device",
-            win.dim
-        ))
-    })?;
+    let candidates = candidates(g, win.dim)?;
+    let builtin = candidates[0];
     if !g.measures_shapes() || candidates.len() == 1 {
         g.shapes.put(key, builtin, None, 0);
         return Ok(builtin);
     }
     let (shape, micros) = time_shapes(g, win, &key, &candidates).await?;
     log::info!(
-        "shift stage, D {} {} up to {} queries: {} threads x {} queries per thread, {} rows per tile ({micros:.1} us; {} shapes timed)",
+        "shift stage, D {} {} up to {} queries: {} threads x {} queries per thread, {} threads per query, {} rows per tile ({micros:.1} us; {} shapes timed)",
         win.dim,
         win.coeffs.kernel,
         4usize.pow(key.queries_class),
         shape.workgroup,
         shape.queries_per_thread,
+        shape.threads_per_query,
         shape.tile,
         candidates.len()
     );
@@ -686,50 +788,62 @@ mod tests {
     /// Cutting the data over many dispatches (a tiny work limit) continues
     /// the same index-order sums: the same bits as one dispatch. Skipped
     /// without an adapter; `tests/gpu_parity.rs` covers the rest.
+    /// Both strategies: whole queries per thread (D = 3) and the feature
+    /// axis split (D = 65), where five-row dispatches cut every tile short.
     #[test]
     fn short_dispatches_give_the_same_bits() {
         let Some(mut g) = gpu(Tuning::Off) else {
             return;
         };
-        let (n, dim) = (300, 3);
-        let (data, weights) = points(n, dim);
-        for kernel in Kernel::ALL {
-            let win = Window {
-                data: &data,
-                weights: Some(&weights),
-                dim,
-                coeffs: KernelCoeffs::new(kernel, 4.0),
-            };
-            g.max_dispatch_work = u64::MAX;
-            let whole = run(&g, &win);
-            g.max_dispatch_work = (n * dim * 5) as u64;
-            assert_eq!(whole, run(&g, &win), "{kernel}");
+        for (n, dim, h) in [(300, 3, 4.0), (120, 65, 50.0)] {
+            let (data, weights) = points(n, dim);
+            for kernel in Kernel::ALL {
+                let win = Window {
+                    data: &data,
+                    weights: Some(&weights),
+                    dim,
+                    coeffs: KernelCoeffs::new(kernel, h),
+                };
+                g.max_dispatch_work = u64::MAX;
+                let whole = run(&g, &win);
+                g.max_dispatch_work = (n * dim * 5) as u64;
+                assert_eq!(whole, run(&g, &win), "D {dim} {kernel}");
+            }
         }
     }
 
     /// Every launch shape the tuner may pick gives the built-in shape's
     /// bits: the sums run in data-index order whatever the workgroup,
-    /// queries per thread and tile.
+    /// queries per thread and tile, and with the feature axis split, each
+    /// squared distance adds the same slices in the same order whatever
+    /// the queries per workgroup and tile.
     #[test]
     fn every_shape_gives_the_same_bits() {
         let Some(g) = gpu(Tuning::Off) else {
             return;
         };
-        for (n, dim, kernel, weighted) in [
-            (301, 1, Kernel::Gaussian, false),
-            (700, 2, Kernel::Flat, true),
-            (257, 3, Kernel::Epanechnikov, false),
-            (130, 17, Kernel::Triangular, true),
+        for (n, dim, h, kernel, weighted) in [
+            (301, 1, 4.0, Kernel::Gaussian, false),
+            (700, 2, 4.0, Kernel::Flat, true),
+            (257, 3, 4.0, Kernel::Epanechnikov, false),
+            (130, 17, 4.0, Kernel::Triangular, true),
+            (75, 40, 50.0, Kernel::Flat, false),
+            (70, 300, 120.0, Kernel::Gaussian, true),
+            (37, 1030, 220.0, Kernel::Epanechnikov, true),
         ] {
             let (data, weights) = points(n, dim);
             let win = Window {
                 data: &data,
                 weights: weighted.then_some(&weights[..]),
                 dim,
-                coeffs: KernelCoeffs::new(kernel, 4.0),
+                coeffs: KernelCoeffs::new(kernel, h),
             };
             let key = ShapeKey::new(dim, kernel, weighted, n);
-            let shapes = tune::candidates(dim, 1, &g.limits);
+            let shapes = candidates(&g, dim).unwrap();
+            assert_eq!(
+                shapes.iter().all(|s| s.threads_per_query > 1),
+                dim > WIDE_ABOVE_DIM
+            );
             assert!(shapes.len() > 1, "D {dim}: {shapes:?}");
             g.shapes.put(key, shapes[0], None, 0);
             let builtin = run(&g, &win);
@@ -738,6 +852,42 @@ mod tests {
                 assert_eq!(builtin, run(&g, &win), "D {dim} {kernel}: {shape:?}");
             }
         }
+    }
+
+    /// On llvmpipe, which silently ends an invocation after 65 535 loop
+    /// iterations, the wide strategy's dispatches are cut short enough to
+    /// reach every data row: only the last rows carry weight. At D = 5000
+    /// the loops over a thread's 79 coordinates are not unrolled, and one
+    /// dispatch over 1000 rows would take about 170 000 iterations
+    /// (without the cut, llvmpipe gives wrong sums from about 385 rows on;
+    /// counting half the iterations per row, at 1000 rows).
+    #[test]
+    fn wide_sums_reach_the_last_rows() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        let (n, dim) = (1000, 5000);
+        let (data, _) = points(n, dim);
+        let mut weights = vec![0.0f32; n];
+        weights[n - 3..].fill(1.0);
+        let win = Window {
+            data: &data,
+            weights: Some(&weights),
+            dim,
+            // Every pair within the window.
+            coeffs: KernelCoeffs::new(Kernel::Flat, 1e4),
+        };
+        let seeds = &data[..4 * dim];
+        let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5)).unwrap();
+        let last = &data[(n - 3) * dim..];
+        for (i, row) in out.positions.chunks_exact(dim).enumerate() {
+            for (k, &x) in row.iter().enumerate() {
+                let mean = (last[k] + last[dim + k] + last[2 * dim + k]) / 3.0;
+                assert!((x - mean).abs() <= 1e-4, "seed {i}, {k}: {x} vs {mean}");
+            }
+        }
+        assert_eq!(out.intensity, [3.0; 4]);
+        assert_eq!(out.status, [SeekStatus::Converged; 4]);
     }
 
     /// With tuning on, the first run times every candidate, picks one of
