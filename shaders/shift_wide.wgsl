@@ -1,14 +1,9 @@
-// The fused mean-shift kernel for wide rows (CPU twin: src/cpu/shift.rs,
-// `window_sums`): the sums of shaders/shift.wgsl, with its bindings,
-// parameters, constants and layout of `sums`, for dimensions where a thread
-// can no longer keep whole query rows in registers, nor a workgroup whole
-// data rows in its memory.
+// The fused mean-shift sums for wide rows (CPU twin: src/cpu/shift.rs,
+// `window_sums`), for dimensions where a thread can no longer keep whole
+// query rows in registers, nor a workgroup whole data rows in its memory;
+// what they compute, the bindings and the layout of `sums` are in
+// shaders/shift_common.wgsl.
 //
-// For each query q and the data rows x_j of one span, in index order:
-//   w    = K(|x_j - q|^2) * sample_weight_j
-//   num += w * (x_j - q)
-//   den += w
-//   cnt += sample_weight_j     (only where |x_j - q|^2 <= h^2)
 // The feature axis is split: a workgroup covers QB queries with SLICES
 // threads each, and thread (query b, slice s) keeps the coordinates
 // k = s, s + SLICES, s + 2 SLICES, ... of its query and of its `num`. The
@@ -21,49 +16,17 @@
 //      sums in the order s = 0, 1, ..., SLICES - 1, and computes the pair's
 //      weight (and count term) once for all its threads;
 //   3. every thread adds w * (x_k - q_k) to its coordinates of `num`, rows
-//      in index order, and den and cnt follow as in shaders/shift.wgsl.
+//      in index order, and den and cnt follow.
 // SLICES is a function of DIM alone (src/gpu/tune.rs, `slices`), so each
 // squared distance, and so every sum, comes out the same whatever QB and
-// TILE, which the host tunes per adapter; the sums are carried between
-// dispatches in `sums` as in shaders/shift.wgsl. (A distance's terms are
-// added in another order than in shaders/shift.wgsl and the CPU twin, so
-// the two strategies may differ in the last bits.)
-//
-// Terms of zero weight are added rather than branched around: for finite
-// data, w = 0 gives a term of +0 or -0, and adding that to a sum that
-// started at +0 leaves its bits unchanged (a sum of such terms is never -0).
-// Queries past the end, and settled ones, are summed too (at q = 0) and
-// never stored.
+// TILE, which the host tunes per adapter. (A distance's terms are added in
+// another order than in shaders/shift.wgsl and the CPU twin, so the two
+// strategies may differ in the last bits.)
 
-// Constants the host prepends (src/gpu/pipelines.rs), besides DIM:
-//   KERNEL, WEIGHTED, SKIP_SETTLED, SUMS, COUNT   as in shaders/shift.wgsl
+// Constants the host prepends besides those of shaders/shift_common.wgsl:
 //   SLICES: u32   threads per query (a function of DIM)
 //   QB: u32       queries per workgroup; the WG override is QB * SLICES
 //   TILE: u32     data rows per tile
-
-struct Params {
-    // Queries in this buffer.
-    query_rows: u32,
-    // Data rows [data_begin, data_end) of this buffer.
-    data_begin: u32,
-    data_end: u32,
-    // 1: start the sums from zero; 0: continue those in `sums`.
-    fresh: u32,
-    // The kernel with its bandwidth folded (KernelCoeffs).
-    h2: f32,
-    inv_h2: f32,
-    exp2_coeff: f32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> queries: array<f32>;
-@group(0) @binding(2) var<storage, read> data: array<f32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-// Per query, as f32 bits: num (query_rows x DIM), then den (query_rows),
-// then cnt (query_rows); in standard mean shift the seek state follows
-// (shaders/seek.wgsl). As in shaders/shift.wgsl.
-@group(0) @binding(4) var<storage, read_write> sums: array<u32>;
 
 // Coordinates per thread: FULL in every slice and one more in the first
 // REM slices; PER_THREAD in all.
@@ -82,8 +45,6 @@ var<workgroup> part: array<f32, SLICES * PART_STRIDE>;
 var<workgroup> pair_weight: array<f32, PAIRS>;
 var<workgroup> pair_count: array<f32, PAIRS>;
 var<workgroup> tile_weights: array<f32, TILE>;
-var<workgroup> live_flag: atomic<u32>;
-var<workgroup> live_any: u32;
 
 // This thread's coordinates of its query (coordinate s + c * SLICES at c)
 // and of its sums; den and cnt are the query's, kept by all its threads
@@ -92,24 +53,6 @@ var<private> q: array<f32, PER_THREAD>;
 var<private> num: array<f32, PER_THREAD>;
 var<private> den: f32;
 var<private> cnt: f32;
-
-// The kernel's weight at squared distance d2, as KernelCoeffs::weight.
-fn kernel_weight(d2: f32) -> f32 {
-    switch KERNEL {
-        case 0u: {
-            return select(0.0, 1.0, d2 <= p.h2);
-        }
-        case 1u: {
-            return select(0.0, 1.0 - sqrt(d2 * p.inv_h2), d2 <= p.h2);
-        }
-        case 2u: {
-            return select(0.0, 1.0 - d2 * p.inv_h2, d2 <= p.h2);
-        }
-        default: {
-            return exp2(p.exp2_coeff * d2);
-        }
-    }
-}
 
 // The sum of (x_k - q_k)^2 over this thread's coordinates k of data row
 // `j`, in increasing k.
@@ -157,25 +100,9 @@ fn accumulate(
     let i = group_index(wid, nwg) * QB + b;
     let den_at = p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
-    var live = i < p.query_rows;
-    if SKIP_SETTLED && live {
-        live = sums[(DIM + 4u) * p.query_rows + i] == 0u;
-    }
-    if SKIP_SETTLED {
-        if lid == 0u {
-            atomicStore(&live_flag, 0u);
-        }
-        workgroupBarrier();
-        if live {
-            atomicOr(&live_flag, 1u);
-        }
-        workgroupBarrier();
-        if lid == 0u {
-            live_any = atomicLoad(&live_flag);
-        }
-        if workgroupUniformLoad(&live_any) == 0u {
-            return;
-        }
+    let live = query_is_live(i);
+    if SKIP_SETTLED && !workgroup_any(lid, live) {
+        return;
     }
 
     if live {

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const TILE: &str = include_str!("../../shaders/tile.wgsl");
+const SHIFT_COMMON: &str = include_str!("../../shaders/shift_common.wgsl");
 const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
 const SHIFT_WIDE: &str = include_str!("../../shaders/shift_wide.wgsl");
 const SHIFT_FINISH: &str = include_str!("../../shaders/shift_finish.wgsl");
@@ -54,8 +55,8 @@ pub(crate) enum Stage {
 impl Stage {
     fn files(self) -> &'static [&'static str] {
         match self {
-            Stage::Shift => &[COMMON, TILE, SHIFT],
-            Stage::ShiftWide => &[COMMON, SHIFT_WIDE],
+            Stage::Shift => &[COMMON, SHIFT_COMMON, TILE, SHIFT],
+            Stage::ShiftWide => &[COMMON, SHIFT_COMMON, SHIFT_WIDE],
             Stage::ShiftFinish => &[COMMON, SHIFT_FINISH],
             Stage::Seek => &[COMMON, SEEK],
             Stage::KthDistance => &[COMMON, TILE, KTH_DISTANCE],
