@@ -327,7 +327,17 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
         g.shapes.put(key, builtin, None, 0);
         return Ok(builtin);
     }
-    let (shape, micros) = time_shapes(g, win, &key, &candidates).await?;
+    let (shape, micros) = match time_shapes(g, win, &key, &candidates).await {
+        Ok(timed) => timed,
+        Err(lost @ Error::DeviceLost(_)) => return Err(lost),
+        Err(e) => {
+            // Timing is an optimisation: a device too small for the trial
+            // data still runs the work itself in the built-in shape.
+            log::warn!("timing launch shapes failed ({e}); using the built-in one");
+            g.shapes.put(key, builtin, None, 0);
+            return Ok(builtin);
+        }
+    };
     log::info!(
         "shift stage, D {} {} up to {} queries: {} threads x {} queries per thread, {} threads per query, {} rows per tile ({micros:.1} us; {} shapes timed)",
         win.dim,
@@ -346,7 +356,7 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
 /// Times blurring sums with each candidate shape on synthetic data of the
 /// key's size and returns the fastest (the earlier on ties) with its best
 /// time in microseconds. A candidate the device rejects is passed over;
-/// the built-in one (first) must run.
+/// the built-in one (first) must run, or the error is returned.
 #[cfg(not(target_arch = "wasm32"))]
 async fn time_shapes(
     g: &Gpu,
