@@ -82,6 +82,13 @@ pub(crate) fn exp2_lane(x: f32) -> f32 {
     if x < EXP2_FLUSH { 0.0 } else { y }
 }
 
+/// Whether [`exp2_lane`] gives exactly 0 at `x` (flushed: see
+/// [`EXP2_FLUSH`]). Callers use it to skip terms that would add nothing.
+#[inline(always)]
+pub(crate) fn exp2_flushes(x: f32) -> bool {
+    x < EXP2_FLUSH
+}
+
 /// [`exp2_lane`] on every lane, in place.
 #[inline(always)]
 pub(crate) fn exp2(x: &mut Lanes) {
@@ -161,5 +168,13 @@ mod tests {
         assert_eq!(exp2_lane(-1e30), 0.0);
         assert_eq!(exp2_lane(f32::NEG_INFINITY), 0.0);
         assert!(exp2_lane(f32::NAN).is_nan());
+        // `exp2_flushes` tells where the result is 0.
+        for x in [-126.0001, -150.0, -1e30, f32::NEG_INFINITY] {
+            assert!(exp2_flushes(x) && exp2_lane(x).to_bits() == 0, "{x}");
+        }
+        for x in [-126.0, -125.9999, 0.0] {
+            assert!(!exp2_flushes(x) && exp2_lane(x) > 0.0, "{x}");
+        }
+        assert!(!exp2_flushes(f32::NAN));
     }
 }

@@ -7,7 +7,9 @@
 //! stage's, and work is split per query (the shift stage takes queries in
 //! blocks of 16 SIMD lanes, each lane computing exactly what its query
 //! would alone: `lanes.rs`), so neither the thread count nor the CPU's
-//! instruction set changes an answer.
+//! instruction set changes an answer. Data rows that provably add nothing
+//! to any query of a block (beyond every query's reach) are skipped, often
+//! after a few of their coordinates: the scalar sums skip them too.
 
 pub(crate) mod kth_distance;
 pub(crate) mod lanes;

@@ -4,6 +4,7 @@
 //! `num += w_j K(|x_j - q|) (x_j - q)`, `den += w_j K(|x_j - q|)` and
 //! `count += w_j [|x_j - q| <= h]`; the shifted position is `q + num / den`.
 //! Accumulating displacements rather than positions keeps `f32` precise.
+//! [`counts`] computes `count` alone.
 //!
 //! Speed without giving up determinism: queries go through in blocks of
 //! [`LANES`], one per lane (`lanes.rs`). The loop runs over the data rows in
@@ -13,6 +14,13 @@
 //! lane or thread, nor on the CPU features found at run time. The last
 //! block is padded with copies of its last query, whose lanes are ignored.
 //! Blocks are spread over threads with rayon.
+//!
+//! Two loops: for D <= 3 the queries and sums stay in registers
+//! ([`sweep_fixed`]); for larger D the data rows go through in groups of
+//! [`ROWS`] ([`sweep_rows`]), and a row that provably adds nothing to any
+//! lane of the block (beyond the reach of every query: see [`in_reach`]) is
+//! dropped, often after a few coordinates. Dropping changes no bit: the
+//! scalar form adds nothing for such a row either.
 
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
@@ -32,9 +40,10 @@ struct BlockSums {
     count: Lanes,
 }
 
-/// The window sums of `queries` (row-major, 1 to [`LANES`] rows).
-fn block_sums(win: &Window<'_>, queries: &[f32]) -> BlockSums {
-    let dim = win.dim;
+/// The queries of a block (row-major, 1 to [`LANES`] rows) coordinate-major,
+/// `q[k][lane]`, the last one copied into the padding lanes; and the number
+/// of real queries.
+fn block_queries(queries: &[f32], dim: usize) -> (Vec<Lanes>, usize) {
     let rows = queries.len() / dim;
     debug_assert!((1..=LANES).contains(&rows));
     let mut q = vec![[0.0f32; LANES]; dim];
@@ -44,9 +53,15 @@ fn block_sums(win: &Window<'_>, queries: &[f32]) -> BlockSums {
             qk[lane] = v;
         }
     }
+    (q, rows)
+}
+
+/// The window sums of `queries` (row-major, 1 to [`LANES`] rows).
+fn block_sums(win: &Window<'_>, queries: &[f32]) -> BlockSums {
+    let (q, rows) = block_queries(queries, win.dim);
     let mut sums = BlockSums {
         rows,
-        num: vec![[0.0; LANES]; dim],
+        num: vec![[0.0; LANES]; win.dim],
         den: [0.0; LANES],
         count: [0.0; LANES],
     };
@@ -62,12 +77,11 @@ fn accumulate(win: &Window<'_>, q: &[Lanes], sums: &mut BlockSums) {
     let (num, den, count) = (&mut sums.num[..], &mut sums.den, &mut sums.count);
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq") {
+        if x86::has_avx512() {
             // SAFETY: the CPU has the features the function is built for.
             return unsafe { x86::accumulate_avx512(coeffs, data, weights, q, num, den, count) };
         }
-        if has!("avx2") {
+        if x86::has_avx2() {
             // SAFETY: as above.
             return unsafe { x86::accumulate_avx2(coeffs, data, weights, q, num, den, count) };
         }
@@ -75,9 +89,36 @@ fn accumulate(win: &Window<'_>, q: &[Lanes], sums: &mut BlockSums) {
     accumulate_portable(coeffs, data, weights, q, num, den, count);
 }
 
+/// Runs [`count_portable`] compiled for the best instruction set this CPU
+/// has, like [`accumulate`].
+fn count_block(win: &Window<'_>, q: &[Lanes], count: &mut Lanes) {
+    let (coeffs, data, weights) = (win.coeffs, win.data, win.weights.unwrap_or(&[]));
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if x86::has_avx512() {
+            // SAFETY: the CPU has the features the function is built for.
+            return unsafe { x86::count_avx512(coeffs, data, weights, q, count) };
+        }
+        if x86::has_avx2() {
+            // SAFETY: as above.
+            return unsafe { x86::count_avx2(coeffs, data, weights, q, count) };
+        }
+    }
+    count_portable(coeffs, data, weights, q, count);
+}
+
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
-    use super::{KernelCoeffs, Lanes, accumulate_portable};
+    use super::{KernelCoeffs, Lanes, accumulate_portable, count_portable};
+    use std::arch::is_x86_feature_detected as has;
+
+    pub(super) fn has_avx512() -> bool {
+        has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq")
+    }
+
+    pub(super) fn has_avx2() -> bool {
+        has!("avx2")
+    }
 
     #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2")]
     pub(super) fn accumulate_avx512(
@@ -104,6 +145,28 @@ mod x86 {
     ) {
         accumulate_portable(coeffs, data, weights, q, num, den, count);
     }
+
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2")]
+    pub(super) fn count_avx512(
+        coeffs: KernelCoeffs,
+        data: &[f32],
+        weights: &[f32],
+        q: &[Lanes],
+        count: &mut Lanes,
+    ) {
+        count_portable(coeffs, data, weights, q, count);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn count_avx2(
+        coeffs: KernelCoeffs,
+        data: &[f32],
+        weights: &[f32],
+        q: &[Lanes],
+        count: &mut Lanes,
+    ) {
+        count_portable(coeffs, data, weights, q, count);
+    }
 }
 
 // Kernels as constants, so each gets its own inner loop.
@@ -115,9 +178,9 @@ const GAUSSIAN: u8 = 3;
 /// Adds the window sums of the block's queries `q` (coordinate-major) over
 /// `data` to `num`, `den` and `count`; `weights` are the sample weights,
 /// empty for all ones. Picks the inner loop for the kernel, the weights and
-/// (D <= 3) the dimension, and is inlined into each instruction-set version
-/// of [`accumulate`]. Slices come as separate arguments, not in a struct,
-/// so LLVM knows that the sums do not alias the data.
+/// the dimension, and is inlined into each instruction-set version of
+/// [`accumulate`]. Slices come as separate arguments, not in a struct, so
+/// LLVM knows that the sums do not alias the data.
 #[inline(always)]
 fn accumulate_portable(
     coeffs: KernelCoeffs,
@@ -142,7 +205,7 @@ fn accumulate_portable(
             1 => sweep_fixed::<1, K, W>(coeffs, data, weights, q, num, den, count),
             2 => sweep_fixed::<2, K, W>(coeffs, data, weights, q, num, den, count),
             3 => sweep_fixed::<3, K, W>(coeffs, data, weights, q, num, den, count),
-            _ => sweep_any::<K, W>(coeffs, data, weights, q, num, den, count),
+            _ => sweep_rows::<K, W>(coeffs, data, weights, q, num, den, count),
         }
     }
     macro_rules! by_weights {
@@ -159,6 +222,40 @@ fn accumulate_portable(
         Kernel::Triangular => by_weights!(TRIANGULAR),
         Kernel::Epanechnikov => by_weights!(EPANECHNIKOV),
         Kernel::Gaussian => by_weights!(GAUSSIAN),
+    }
+}
+
+/// Adds to `count` the sample weight of each data row within `h` of each of
+/// the block's queries `q`, like [`accumulate_portable`] but computing
+/// distances only. Inlined into each instruction-set version of
+/// [`count_block`].
+#[inline(always)]
+fn count_portable(
+    coeffs: KernelCoeffs,
+    data: &[f32],
+    weights: &[f32],
+    q: &[Lanes],
+    count: &mut Lanes,
+) {
+    #[inline(always)]
+    fn by_dim<const W: bool>(
+        c: &KernelCoeffs,
+        data: &[f32],
+        weights: &[f32],
+        q: &[Lanes],
+        count: &mut Lanes,
+    ) {
+        match q.len() {
+            1 => count_rows::<1, W>(c, data, weights, q, count),
+            2 => count_rows::<2, W>(c, data, weights, q, count),
+            3 => count_rows::<3, W>(c, data, weights, q, count),
+            _ => count_rows::<0, W>(c, data, weights, q, count),
+        }
+    }
+    if weights.is_empty() {
+        by_dim::<false>(&coeffs, data, weights, q, count);
+    } else {
+        by_dim::<true>(&coeffs, data, weights, q, count);
     }
 }
 
@@ -214,6 +311,14 @@ fn add_weights(
 // only when both terms are), and s + (±0) = s for every other s. They
 // start each squared distance from -0 rather than the scalar fold's 0,
 // which is the same (squares are never -0) and costs no add.
+//
+// For D > 3 the loops compute each difference as `q - x`, so that x86 can
+// take `x` from memory, broadcast to all lanes, inside the subtraction (a
+// broadcast operand can only be subtracted). Rounding to nearest is
+// symmetric, so `q - x = -(x - q)` and `w * (q - x) = -(w * (x - q))`
+// exactly: the squares are the same, and `num - w * (q - x)` adds the
+// scalar form's term (`a - b` is `a + (-b)`), but for the sign of a zero
+// term (`x = q` gives +0 both ways), which changes nothing, as above.
 
 /// The stage's loop for a fixed dimension `D`: data rows in index order,
 /// all lanes at once, with the queries, differences and sums in local
@@ -255,15 +360,254 @@ fn sweep_fixed<const D: usize, const K: u8, const W: bool>(
     (*den_out, *count_out) = (den, count);
 }
 
-/// [`sweep_fixed`] for any dimension, with the queries and sums in memory.
-/// A row's displacements are added to `num` while the next row's distances
-/// are computed, in the same loop over coordinates: each lane still adds
-/// its terms in row order, and the distance sum the loop then carries keeps
-/// LLVM from vectorising it across coordinates (with gathers and scatters)
-/// rather than across lanes. The first row goes through that loop with a
-/// zero weight standing for a "previous" row.
+/// Data rows whose distances are computed together, and whose displacements
+/// are added together, by [`sweep_rows`] and [`count_rows`]: independent
+/// chains of adds to hide their latency, and one load and store of each
+/// `num[k]` per group rather than per row. (LLVM's code for 2 or 8 rows was
+/// much slower, as measured on an AMD Zen 4.)
+const ROWS: usize = 4;
+
+/// The distance loop checks, after this many coordinates and then after
+/// twice as many each time, whether any row of its group is still in reach
+/// of any query (see [`in_reach`]): a group far from all queries is
+/// dropped early, and checks cost little where none is.
+const FIRST_CHECK: usize = 4;
+
+/// The dimension: `D` where it is fixed at compile time, else `q.len()`.
 #[inline(always)]
-fn sweep_any<const K: u8, const W: bool>(
+fn dim_of<const D: usize>(q: &[Lanes]) -> usize {
+    if D > 0 {
+        assert_eq!(q.len(), D);
+        D
+    } else {
+        q.len()
+    }
+}
+
+/// Whether any of the rows at squared distances `d2` (final, or partial
+/// sums of the coordinates' squares) may add anything to the sums of a
+/// lane, for kernel `K` (the flat kernel's test is the count's). Partial
+/// sums only grow as terms are added (each square is `>= 0`, and rounding
+/// to nearest is monotone), so a lane that fails the test on a partial sum
+/// fails it at the end: it is outside the window (`d2 > h^2`), so its count
+/// and compact kernel weight are 0, and for the gaussian also
+/// `c * d2 < -126` (`c < 0`: the product only falls as `d2` grows), where
+/// [`lanes::exp2`] gives exactly 0. A row that fails in every lane adds
+/// nothing to any sum, and the scalar form skips it too. A NaN passes the
+/// test.
+#[inline(always)]
+fn in_reach<const K: u8>(c: &KernelCoeffs, d2: &[Lanes]) -> bool {
+    // The test only fails more as `d2` grows, so it is enough to test each
+    // lane's smallest squared distance over the rows (NaN if any is NaN).
+    // Lane-wise operations without short-circuits, and then a bit mask of
+    // the lanes: LLVM compares all lanes at once.
+    let Some((first, rest)) = d2.split_first() else {
+        return false;
+    };
+    let mut m = *first;
+    for row in rest {
+        for (m, &d) in m.iter_mut().zip(row) {
+            *m = if d < *m || d.is_nan() { d } else { *m };
+        }
+    }
+    let mut live = 0u32;
+    for (l, &d) in m.iter().enumerate() {
+        let out = (d > c.h2) & (K != GAUSSIAN || lanes::exp2_flushes(c.exp2_coeff * d));
+        live |= u32::from(!out) << l;
+    }
+    live != 0
+}
+
+/// The squared distances of the block's queries `q` to the rows `xs` (each
+/// of length `dim`), or `None` as soon as a check (see [`FIRST_CHECK`])
+/// finds no row in reach of any lane (see [`in_reach`]). Per lane, the
+/// scalar fold: the squares of the coordinates' differences added in order
+/// (from -0, and with `q - x` for `x - q`: see above).
+#[inline(always)]
+fn distances<const G: usize, const D: usize, const K: u8>(
+    c: &KernelCoeffs,
+    xs: &[&[f32]; G],
+    q: &[Lanes],
+) -> Option<[Lanes; G]> {
+    let dim = dim_of::<D>(q);
+    for x in xs {
+        assert_eq!(x.len(), dim);
+    }
+    let mut d2 = [[-0.0f32; LANES]; G];
+    let (mut start, mut end) = (0, FIRST_CHECK.min(dim));
+    loop {
+        for k in start..end {
+            let qk = &q[k];
+            for (d, x) in d2.iter_mut().zip(xs) {
+                let xk = x[k];
+                for (dl, &ql) in d.iter_mut().zip(qk) {
+                    let t = ql - xk;
+                    *dl += t * t;
+                }
+            }
+        }
+        if end == dim {
+            return Some(d2);
+        }
+        if !in_reach::<K>(c, &d2) {
+            return None;
+        }
+        (start, end) = (end, (2 * end).min(dim));
+    }
+}
+
+/// What to do with the data rows in reach of a block of queries (a trait
+/// with inlined methods rather than a closure, which LLVM may leave out of
+/// line, compiled without the caller's instruction set).
+trait Rows {
+    /// Row `j`, at squared distances `d2` from the block's queries.
+    fn row(&mut self, j: usize, d2: &Lanes);
+}
+
+/// Calls `rows.row(j, d2)` in index order for the data rows `j` in reach of
+/// the block's queries `q` for kernel `K` (see [`in_reach`]), with their
+/// squared distances.
+#[inline(always)]
+fn rows_in_reach<const D: usize, const K: u8, R: Rows>(
+    c: &KernelCoeffs,
+    data: &[f32],
+    q: &[Lanes],
+    rows: &mut R,
+) {
+    let dim = dim_of::<D>(q);
+    let mut groups = data.chunks_exact(ROWS * dim);
+    let mut j = 0;
+    for group in groups.by_ref() {
+        let mut xs: [&[f32]; ROWS] = [&[]; ROWS];
+        for (r, x) in xs.iter_mut().enumerate() {
+            *x = &group[r * dim..][..dim];
+        }
+        if let Some(d2) = distances::<ROWS, D, K>(c, &xs, q) {
+            for (r, d) in d2.iter().enumerate() {
+                if in_reach::<K>(c, std::slice::from_ref(d)) {
+                    rows.row(j + r, d);
+                }
+            }
+        }
+        j += ROWS;
+    }
+    for x in groups.remainder().chunks_exact(dim) {
+        if let Some([d]) = distances::<1, D, K>(c, &[x], q) {
+            if in_reach::<K>(c, &[d]) {
+                rows.row(j, &d);
+            }
+        }
+        j += 1;
+    }
+}
+
+/// Adds the displacements of the rows `xs`, weighted by `w`, to `num`: per
+/// lane and coordinate the scalar form's `num[k] += w * (x[k] - q[k])`,
+/// row after row (written `num[k] -= w * (q[k] - x[k])`: see above).
+#[inline(always)]
+fn add_displacements<const G: usize>(
+    xs: &[&[f32]; G],
+    w: &[Lanes; G],
+    q: &[Lanes],
+    num: &mut [Lanes],
+) {
+    let dim = q.len();
+    assert_eq!(num.len(), dim);
+    for x in xs {
+        assert_eq!(x.len(), dim);
+    }
+    for (k, (nk, qk)) in num.iter_mut().zip(q).enumerate() {
+        let mut n = *nk;
+        for (x, wr) in xs.iter().zip(w) {
+            let xk = x[k];
+            for ((nl, &ql), &wl) in n.iter_mut().zip(qk).zip(wr) {
+                *nl -= wl * (ql - xk);
+            }
+        }
+        *nk = n;
+    }
+}
+
+/// Adds the terms of the data rows `rows`, at squared distances `d2`, to
+/// the sums, row after row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn add_rows<const G: usize, const K: u8, const W: bool>(
+    c: &KernelCoeffs,
+    data: &[f32],
+    weights: &[f32],
+    q: &[Lanes],
+    rows: &[usize; G],
+    d2: &[Lanes; G],
+    num: &mut [Lanes],
+    den: &mut Lanes,
+    count: &mut Lanes,
+) {
+    let dim = q.len();
+    // Loops rather than `array::map`, whose closures LLVM may leave out of
+    // line.
+    let (mut xs, mut sw, mut w): ([&[f32]; G], [f32; G], [Lanes; G]) =
+        ([&[]; G], [1.0; G], [[0.0; LANES]; G]);
+    for r in 0..G {
+        xs[r] = &data[rows[r] * dim..][..dim];
+        if W {
+            sw[r] = weights[rows[r]];
+        }
+        w[r] = kernel_weights::<K, W>(c, &d2[r], sw[r]);
+    }
+    add_displacements::<G>(&xs, &w, q, num);
+    for ((d, w), &sw) in d2.iter().zip(&w).zip(&sw) {
+        add_weights(c, d, w, sw, den, count);
+    }
+}
+
+/// The state of [`sweep_rows`]: the sums, and the rows in reach whose terms
+/// are still to be added.
+struct Sweep<'a, const K: u8, const W: bool> {
+    c: KernelCoeffs,
+    data: &'a [f32],
+    weights: &'a [f32],
+    q: &'a [Lanes],
+    num: &'a mut [Lanes],
+    /// Held here rather than behind references, so that they stay in
+    /// registers (a sum kept in memory makes a chain through the store).
+    den: Lanes,
+    count: Lanes,
+    /// Rows in reach not yet added, with their squared distances.
+    rows: [usize; ROWS],
+    d2: [Lanes; ROWS],
+    pending: usize,
+}
+
+impl<const K: u8, const W: bool> Rows for Sweep<'_, K, W> {
+    #[inline(always)]
+    fn row(&mut self, j: usize, d2: &Lanes) {
+        (self.rows[self.pending], self.d2[self.pending]) = (j, *d2);
+        self.pending += 1;
+        if self.pending == ROWS {
+            self.pending = 0;
+            add_rows::<ROWS, K, W>(
+                &self.c,
+                self.data,
+                self.weights,
+                self.q,
+                &self.rows,
+                &self.d2,
+                self.num,
+                &mut self.den,
+                &mut self.count,
+            );
+        }
+    }
+}
+
+/// The stage's loop for any dimension: the data rows in reach of the block
+/// (see [`in_reach`]) in index order, their distances computed [`ROWS`] at
+/// a time, and their terms added [`ROWS`] at a time (each `num[k]` taking
+/// the rows' terms in order). Per lane, the same operations in the same
+/// order as the scalar sums, less rows that add nothing.
+#[inline(always)]
+fn sweep_rows<const K: u8, const W: bool>(
     c: KernelCoeffs,
     data: &[f32],
     weights: &[f32],
@@ -272,32 +616,74 @@ fn sweep_any<const K: u8, const W: bool>(
     den: &mut Lanes,
     count: &mut Lanes,
 ) {
-    let dim = q.len();
-    assert!(!W || weights.len() * dim >= data.len());
-    let Some(first) = data.get(..dim) else {
-        return;
+    assert!(!W || weights.len() * q.len() >= data.len());
+    let mut s = Sweep::<K, W> {
+        c,
+        data,
+        weights,
+        q,
+        num,
+        den: *den,
+        count: *count,
+        rows: [0; ROWS],
+        d2: [[0.0; LANES]; ROWS],
+        pending: 0,
     };
-    // The row whose displacements are still to be added, and its weights.
-    let (mut prev, mut prev_w) = (first, [0.0f32; LANES]);
-    for (j, x) in data.chunks_exact(dim).enumerate() {
-        let sw = if W { weights[j] } else { 1.0 };
-        let mut d2 = [-0.0f32; LANES];
-        for (((&xk, &pk), qk), nk) in x.iter().zip(prev).zip(q).zip(num.iter_mut()) {
-            for (((d, n), &ql), &wl) in d2.iter_mut().zip(nk).zip(qk).zip(&prev_w) {
-                let t = xk - ql;
-                *d += t * t;
-                *n += wl * (pk - ql);
-            }
-        }
-        let w = kernel_weights::<K, W>(&c, &d2, sw);
-        add_weights(&c, &d2, &w, sw, den, count);
-        (prev, prev_w) = (x, w);
+    rows_in_reach::<0, K, _>(&c, data, q, &mut s);
+    for r in 0..s.pending {
+        let (j, d2) = (s.rows[r], s.d2[r]);
+        add_rows::<1, K, W>(
+            &c,
+            data,
+            weights,
+            q,
+            &[j],
+            &[d2],
+            s.num,
+            &mut s.den,
+            &mut s.count,
+        );
     }
-    for ((&pk, qk), nk) in prev.iter().zip(q).zip(num.iter_mut()) {
-        for ((n, &ql), &wl) in nk.iter_mut().zip(qk).zip(&prev_w) {
-            *n += wl * (pk - ql);
+    (*den, *count) = (s.den, s.count);
+}
+
+/// The state of [`count_rows`].
+struct Count<'a, const W: bool> {
+    h2: f32,
+    weights: &'a [f32],
+    count: Lanes,
+}
+
+impl<const W: bool> Rows for Count<'_, W> {
+    #[inline(always)]
+    fn row(&mut self, j: usize, d2: &Lanes) {
+        let sw = if W { self.weights[j] } else { 1.0 };
+        for (n, &d) in self.count.iter_mut().zip(d2) {
+            *n = if d <= self.h2 { *n + sw } else { *n };
         }
     }
+}
+
+/// The loop of [`counts`] for any dimension (`D` = 0) or a fixed one: per
+/// lane, the count of [`sweep_fixed`] and [`sweep_rows`] (the same squared
+/// distances, and the same adds in the same order), with the flat kernel's
+/// test for rows out of reach.
+#[inline(always)]
+fn count_rows<const D: usize, const W: bool>(
+    c: &KernelCoeffs,
+    data: &[f32],
+    weights: &[f32],
+    q: &[Lanes],
+    count: &mut Lanes,
+) {
+    assert!(!W || weights.len() * q.len() >= data.len());
+    let mut s = Count::<W> {
+        h2: c.h2,
+        weights,
+        count: *count,
+    };
+    rows_in_reach::<D, FLAT, _>(c, data, q, &mut s);
+    *count = s.count;
 }
 
 /// [`block_sums`] of every block of [`LANES`] rows of `queries`, in
@@ -333,6 +719,26 @@ pub(crate) fn shift(win: &Window<'_>, queries: &[f32]) -> ShiftOutput {
         out.weight_sums.push(den);
         out.counts.push(s.count[l]);
     }
+    out
+}
+
+/// For each query, the total sample weight of the data rows within `h` of
+/// it (`d^2 <= h^2`), summed in index order: the bits of
+/// `shift(win, queries).counts`, for any kernel, without the kernel weights
+/// and displacements (and dropping, early, data rows beyond `h` of every
+/// query of a block), so at a fraction of the cost.
+pub(crate) fn counts(win: &Window<'_>, queries: &[f32]) -> Vec<f32> {
+    let d = win.dim;
+    let m = queries.len() / d;
+    let blocks = map_indices(m.div_ceil(LANES), |b| {
+        let rows = b * LANES..((b + 1) * LANES).min(m);
+        let (q, _) = block_queries(&queries[rows.start * d..rows.end * d], d);
+        let mut count = [0.0f32; LANES];
+        count_block(win, &q, &mut count);
+        count
+    });
+    let mut out = blocks.as_flattened().to_vec();
+    out.truncate(m);
     out
 }
 
@@ -547,16 +953,31 @@ mod tests {
             .collect()
     }
 
-    /// Data sizes around the block size, dimensions with and without a
-    /// fixed-size loop, every kernel, with and without sample weights
-    /// (some of them 0).
-    fn cases() -> Vec<(usize, usize, Kernel, bool)> {
+    /// How the test data lie.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Layout {
+        /// Uniform in a cube, with windows holding a fair share of it.
+        Spread,
+        /// Clusters of 8 consecutive points, 30 apart in every coordinate,
+        /// with windows about a cluster wide: most groups of rows are out
+        /// of reach of most blocks of queries, and dropped at a check
+        /// (see [`clustered_data_drop_rows`]).
+        Clustered,
+    }
+
+    /// Data sizes around the block size and the row group, dimensions of
+    /// each loop (fixed, any, with and without checks in the distance
+    /// loop), every kernel, with and without sample weights (some of them
+    /// 0), both layouts.
+    fn cases() -> Vec<(usize, usize, Kernel, bool, Layout)> {
         let mut v = Vec::new();
         for n in [1, 15, 16, 17, 70] {
-            for dim in [1, 2, 3, 4, 7, 17] {
+            for dim in [1, 2, 3, 4, 5, 7, 8, 16, 17, 32, 64, 300, 1024] {
                 for kernel in Kernel::ALL {
                     for weighted in [false, true] {
-                        v.push((n, dim, kernel, weighted));
+                        for layout in [Layout::Spread, Layout::Clustered] {
+                            v.push((n, dim, kernel, weighted, layout));
+                        }
                     }
                 }
             }
@@ -568,19 +989,70 @@ mod tests {
         n: usize,
         dim: usize,
         weighted: bool,
+        layout: Layout,
     ) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>, f32) {
-        let data = uniform(n * dim, 10.0, (n * 100 + dim) as u64);
+        let seed = (n * 100 + dim) as u64;
         let weights = weighted.then(|| {
             let mut w: Vec<f32> = uniform(n, 1.0, 7).iter().map(|w| w + 1.0).collect();
             w[0] = 0.0;
             w
         });
-        // The data points themselves and 23 other queries in the same cube.
-        let mut queries = data.clone();
-        queries.extend(uniform(23 * dim, 10.0, 99));
-        // A bandwidth that puts a fair share of the points in each window.
-        let h = 6.0 * (dim as f32).sqrt();
-        (data, weights, queries, h)
+        match layout {
+            Layout::Spread => {
+                let data = uniform(n * dim, 10.0, seed);
+                // The data points themselves and 23 other queries in the
+                // same cube.
+                let mut queries = data.clone();
+                queries.extend(uniform(23 * dim, 10.0, 99));
+                // A bandwidth that puts a fair share of the points in each
+                // window.
+                let h = 6.0 * (dim as f32).sqrt();
+                (data, weights, queries, h)
+            }
+            Layout::Clustered => {
+                let centre = |i: usize| 30.0 * (i / 8) as f32;
+                let mut data = uniform(n * dim, 1.0, seed);
+                for (j, x) in data.chunks_exact_mut(dim).enumerate() {
+                    x.iter_mut().for_each(|v| *v += centre(j));
+                }
+                // The data points themselves, and 23 other queries: near
+                // the clusters' centres, and halfway between two.
+                let mut queries = data.clone();
+                let mut more = uniform(23 * dim, 1.0, 99);
+                for (i, x) in more.chunks_exact_mut(dim).enumerate() {
+                    let at = centre(8 * (i % n.div_ceil(8))) + if i % 3 == 0 { 15.0 } else { 0.0 };
+                    x.iter_mut().for_each(|v| *v += at);
+                }
+                queries.extend(more);
+                let h = 0.8 * (dim as f32).sqrt() + 1.0;
+                (data, weights, queries, h)
+            }
+        }
+    }
+
+    /// The clustered cases do take the early exit of the distance loop: the
+    /// first block of queries (clusters 0 and 1) and the rows 64..68
+    /// (cluster 8) are out of reach at the first check, for every kernel.
+    #[test]
+    fn clustered_data_drop_rows() {
+        for dim in [5, 17, 300, 1024] {
+            let (data, _, queries, h) = data_for(70, dim, false, Layout::Clustered);
+            let (q, _) = block_queries(&queries[..LANES * dim], dim);
+            let mut xs: [&[f32]; ROWS] = [&[]; ROWS];
+            for (r, x) in xs.iter_mut().enumerate() {
+                *x = &data[(64 + r) * dim..][..dim];
+            }
+            let c = KernelCoeffs::new(Kernel::Gaussian, h);
+            let gaussian = distances::<ROWS, 0, GAUSSIAN>(&c, &xs, &q);
+            assert!(gaussian.is_none(), "D {dim}");
+            assert!(distances::<ROWS, 0, FLAT>(&c, &xs, &q).is_none(), "D {dim}");
+            // Nor does the loop stop for rows in reach.
+            xs[3] = &data[..dim];
+            assert!(
+                distances::<ROWS, 0, GAUSSIAN>(&c, &xs, &q).is_some(),
+                "D {dim}"
+            );
+        }
     }
 
     /// Against exact sums, each within 2e-5 of the sum of its terms'
@@ -593,11 +1065,12 @@ mod tests {
     /// and an ulp of 1 in `1 - d/h` or `1 - (d/h)^2` near the window's edge.
     #[test]
     fn block_sums_match_exact_sums() {
-        for (n, dim, kernel, weighted) in cases() {
-            let (data, weights, queries, h) = data_for(n, dim, weighted);
+        for (n, dim, kernel, weighted, layout) in cases() {
+            let (data, weights, queries, h) = data_for(n, dim, weighted, layout);
             let win = window(&data, weights.as_deref(), dim, kernel, h);
             for (i, (num, den, count)) in blocked(&win, &queries).into_iter().enumerate() {
-                let what = format!("N {n}, D {dim}, {kernel}, weighted {weighted}, query {i}");
+                let what =
+                    format!("N {n}, D {dim}, {kernel}, weighted {weighted}, {layout:?}, query {i}");
                 let e = exact_sums(&win, &queries[i * dim..(i + 1) * dim]);
                 for (k, ((&got, want), tol)) in num.iter().zip(&e.num).zip(&e.num_tol).enumerate() {
                     let err = (f64::from(got) - want).abs();
@@ -617,15 +1090,14 @@ mod tests {
         }
     }
 
-    /// Without `exp2`, the blocked loop performs exactly the scalar
-    /// operations: the same bits. With the gaussian, only `exp2` differs.
+    /// The blocked loops perform exactly the scalar operations (the
+    /// gaussian's `exp2` included: `KernelCoeffs::weight` uses the same
+    /// polynomial), less terms that add nothing: the same bits, for every
+    /// kernel and dimension, with rows dropped or not.
     #[test]
-    fn compact_kernels_give_the_scalar_bits() {
-        for (n, dim, kernel, weighted) in cases() {
-            if kernel == Kernel::Gaussian {
-                continue;
-            }
-            let (data, weights, queries, h) = data_for(n, dim, weighted);
+    fn blocked_sums_give_the_scalar_bits() {
+        for (n, dim, kernel, weighted, layout) in cases() {
+            let (data, weights, queries, h) = data_for(n, dim, weighted, layout);
             let win = window(&data, weights.as_deref(), dim, kernel, h);
             for (i, got) in blocked(&win, &queries).into_iter().enumerate() {
                 let want = scalar_sums(&win, &queries[i * dim..(i + 1) * dim]);
@@ -639,41 +1111,47 @@ mod tests {
                 assert_eq!(
                     bits(&got),
                     bits(&want),
-                    "N {n}, D {dim}, {kernel}, weighted {weighted}, query {i}"
+                    "N {n}, D {dim}, {kernel}, weighted {weighted}, {layout:?}, query {i}"
                 );
             }
         }
     }
 
-    /// The version compiled for this CPU's best instruction set and the
-    /// portable one give the same bits.
+    /// `counts` gives the bits of `shift`'s counts, for every kernel.
+    #[test]
+    fn counts_give_the_bits_of_shift() {
+        for (n, dim, kernel, weighted, layout) in cases() {
+            let (data, weights, queries, h) = data_for(n, dim, weighted, layout);
+            let win = window(&data, weights.as_deref(), dim, kernel, h);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&counts(&win, &queries)),
+                bits(&shift(&win, &queries).counts),
+                "N {n}, D {dim}, {kernel}, weighted {weighted}, {layout:?}"
+            );
+            assert!(counts(&win, &[]).is_empty());
+        }
+    }
+
+    /// The versions compiled for this CPU's best instruction set and the
+    /// portable ones give the same bits.
     #[test]
     fn instruction_sets_give_the_same_bits() {
-        for (n, dim, kernel, weighted) in cases() {
-            let (data, weights, queries, h) = data_for(n, dim, weighted);
+        for (n, dim, kernel, weighted, layout) in cases() {
+            let (data, weights, queries, h) = data_for(n, dim, weighted, layout);
             let win = window(&data, weights.as_deref(), dim, kernel, h);
+            let sw = win.weights.unwrap_or(&[]);
             for rows in queries.chunks(LANES * dim) {
                 let fast = block_sums(&win, rows);
-                let mut q = vec![[0.0f32; LANES]; dim];
-                for lane in 0..LANES {
-                    let row = lane.min(rows.len() / dim - 1);
-                    for (k, qk) in q.iter_mut().enumerate() {
-                        qk[lane] = rows[row * dim + k];
-                    }
-                }
+                let (q, _) = block_queries(rows, dim);
                 let mut num = vec![[0.0f32; LANES]; dim];
                 let (mut den, mut count) = ([0.0f32; LANES], [0.0f32; LANES]);
-                accumulate_portable(
-                    win.coeffs,
-                    &data,
-                    win.weights.unwrap_or(&[]),
-                    &q,
-                    &mut num,
-                    &mut den,
-                    &mut count,
-                );
+                accumulate_portable(win.coeffs, &data, sw, &q, &mut num, &mut den, &mut count);
+                let (mut fast_only, mut only) = ([0.0f32; LANES], [0.0f32; LANES]);
+                count_block(&win, &q, &mut fast_only);
+                count_portable(win.coeffs, &data, sw, &q, &mut only);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                let what = format!("N {n}, D {dim}, {kernel}, weighted {weighted}");
+                let what = format!("N {n}, D {dim}, {kernel}, weighted {weighted}, {layout:?}");
                 assert_eq!(
                     bits(fast.num.as_flattened()),
                     bits(num.as_flattened()),
@@ -681,6 +1159,8 @@ mod tests {
                 );
                 assert_eq!(bits(&fast.den), bits(&den), "{what}");
                 assert_eq!(bits(&fast.count), bits(&count), "{what}");
+                assert_eq!(bits(&fast_only), bits(&only), "{what}");
+                assert_eq!(bits(&fast_only), bits(&count), "{what}");
             }
         }
     }
@@ -691,7 +1171,7 @@ mod tests {
     fn blocking_does_not_change_results() {
         for kernel in Kernel::ALL {
             for dim in [2, 5] {
-                let (data, _, queries, h) = data_for(40, dim, false);
+                let (data, _, queries, h) = data_for(40, dim, false, Layout::Spread);
                 let win = window(&data, None, dim, kernel, h);
                 let together = shift(&win, &queries);
                 for (i, q) in queries.chunks_exact(dim).enumerate() {
@@ -712,7 +1192,7 @@ mod tests {
     #[test]
     fn seek_moves_each_seed_as_alone() {
         for kernel in Kernel::ALL {
-            let (data, _, seeds, h) = data_for(70, 2, false);
+            let (data, _, seeds, h) = data_for(70, 2, false, Layout::Spread);
             let win = window(&data, None, 2, kernel, 3.0 + h * 0.0);
             let all = seek(&win, &seeds, 1e-3 * 3.0, 40);
             for (i, s) in seeds.chunks_exact(2).enumerate() {
