@@ -118,7 +118,7 @@ pub(crate) async fn blur(
                     data: &out.positions,
                     ..*win
                 };
-                out.counts = cpu::shift::shift(&at_end, &out.positions).counts;
+                out.counts = cpu::shift::counts(&at_end, &out.positions);
             }
             Ok(out)
         }
