@@ -4,7 +4,7 @@
 // and the stage's own files (see src/gpu/pipelines.rs). Only sizes are
 // pipeline-overridable.
 
-// Threads per workgroup; each owns one query row.
+// Threads per workgroup.
 override WG: u32 = 64u;
 
 // Linear index of a workgroup. Dispatches wider than the 65 535 groups a

@@ -64,6 +64,11 @@ fn accumulate(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let group = group_index(wid, nwg);
+    // Groups past the end of a 2-D grid: the whole workgroup leaves
+    // together, before any barrier.
+    if group * QPT * WG >= p.query_rows {
+        return;
+    }
     let den_at = p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
     var live: array<bool, QPT>;

@@ -1,11 +1,8 @@
-// Shifted positions from the sums of shaders/shift.wgsl (CPU twin:
-// src/cpu/shift.rs, `shift` and `blur`): moved = q + num / den, or q where
-// den is 0. For blurring, also the largest squared shift of the step, kept
-// as the u32 bits of a non-negative f32 (ordered like the values), so an
-// integer atomicMax finds it deterministically.
-
-// The host prepends TRACK_MAX: bool, whether to record the step's largest
-// squared shift in `largest[p.slot]`.
+// One blurring step's new positions from the sums of shaders/shift.wgsl
+// or shift_wide.wgsl (CPU twin: src/cpu/shift.rs, `blur`): moved =
+// q + num / den, or q where den is 0; and the step's largest squared shift
+// in `largest[p.slot]`, kept as the u32 bits of a non-negative f32 (ordered
+// like the values), so an integer atomicMax finds it deterministically.
 
 struct Params {
     query_rows: u32,
@@ -43,7 +40,5 @@ fn finish(
         let s = x - q;
         shift2 = shift2 + s * s;
     }
-    if TRACK_MAX {
-        atomicMax(&largest[p.slot], bitcast<u32>(shift2));
-    }
+    atomicMax(&largest[p.slot], bitcast<u32>(shift2));
 }

@@ -97,7 +97,13 @@ fn accumulate(
 ) {
     let s = lid % SLICES;
     let b = lid / SLICES;
-    let i = group_index(wid, nwg) * QB + b;
+    let group = group_index(wid, nwg);
+    // Groups past the end of a 2-D grid: the whole workgroup leaves
+    // together, before any barrier.
+    if group * QB >= p.query_rows {
+        return;
+    }
+    let i = group * QB + b;
     let den_at = p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
     let live = query_is_live(i);

@@ -159,6 +159,34 @@ fn reference_workload_gives_the_cpu_clusters() {
     assert_rows_close("centres", g.centers(), c.centers(), POSITION_TOL * 80.0, 0);
 }
 
+/// Zero blurring iterations: the points are their own modes, ranked by
+/// how many lie within h, on both backends, trajectory asked for or not.
+#[test]
+fn zero_blurring_iterations_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let x = separated(3, 40, 2, 7);
+    for record in [false, true] {
+        let fit = |ctx: &Context| {
+            MeanShift::new(2.0)
+                .kernel(Kernel::Gaussian)
+                .blurring(0)
+                .record_trajectory(record)
+                .fit(ctx, &x)
+                .unwrap()
+        };
+        let (g, c) = (fit(&gpu), fit(&Context::cpu()));
+        let what = format!("record {record}");
+        // The data themselves (centred and back, so to rounding).
+        let (gp, cp) = (g.final_positions().unwrap(), c.final_positions().unwrap());
+        assert_eq!(bits(gp), bits(cp), "{what}");
+        assert_rows_close(&what, gp, &x, 1e-5, 0);
+        assert_eq!(g.labels(), c.labels(), "{what}");
+        assert_eq!(g.intensities(), c.intensities(), "{what}");
+        assert_eq!(bits(g.centers()), bits(c.centers()), "{what}");
+        assert!(g.trajectory().is_empty(), "{what}");
+    }
+}
+
 #[test]
 fn standard_mode_matches_cpu_on_separated_data() {
     let Some(gpu) = common::gpu() else { return };

@@ -431,10 +431,7 @@ mod tests {
                     }
                 }
             }
-            for track in [false, true] {
-                let consts = [("TRACK_MAX", Const::Bool(track))];
-                check(Stage::ShiftFinish, dim, "finish", &consts, &[("WG", 64)]);
-            }
+            check(Stage::ShiftFinish, dim, "finish", &[], &[("WG", 64)]);
             check(Stage::Seek, dim, "step", &[], &[("WG", 32)]);
             for entry in ["count_within", "bisect"] {
                 let consts = [("TILE", Const::U32(7))];

@@ -8,7 +8,8 @@
 
 use std::ops::Range;
 
-/// Threads per workgroup when the device allows it; each owns one query.
+/// Threads per workgroup of the stages that are not tuned (and of the
+/// built-in launch shape), when the device allows it.
 pub(crate) const WORKGROUP: u32 = 64;
 
 /// Workgroup memory kept aside for the few scalars a stage shares besides

@@ -242,12 +242,19 @@ impl Sums {
             let (per_row, fixed) = wide_loop_iterations(win.dim, &shape);
             g.span_limits(per_row, fixed)
         } else {
-            // Per data row: loading it, then for each query the distance
-            // and displacement loops over the coordinates; and a share of
-            // the tile copy.
+            // An upper bound, counting each loop's exit too. Per data row:
+            // loading it (dim + 1), the loop over the queries (qpt + 1)
+            // and, per query, the distance and displacement loops
+            // (2 dim + 2), the row loop itself, and a share of the tile
+            // copies (rows and weights). Per query, outside the data loop:
+            // loading and storing it and its sums.
             g.span_limits(
-                dim + qpt * (2 * dim + 2) + 2 + dim.div_ceil(u64::from(shape.workgroup)),
-                qpt * (3 * dim + 2),
+                (dim + 1)
+                    + (qpt + 1)
+                    + qpt * (2 * dim + 2)
+                    + 1
+                    + 2 * (dim.div_ceil(u64::from(shape.workgroup)) + 1),
+                qpt * (3 * dim + 6) + 3 * qpt + 8,
             )
         };
         Ok(Self {
@@ -366,8 +373,11 @@ async fn time_shapes(
 ) -> Result<(Shape, f64)> {
     let dim = win.dim;
     let queries = key.trial_queries(TRIAL_FLOATS);
-    let rows =
-        (TRIAL_WORK / (queries * dim)).clamp(*TRIAL_DATA_ROWS.start(), *TRIAL_DATA_ROWS.end());
+    // Within the work and memory bounds even for very wide rows.
+    let rows = (TRIAL_WORK / (queries * dim))
+        .clamp(*TRIAL_DATA_ROWS.start(), *TRIAL_DATA_ROWS.end())
+        .min(TRIAL_FLOATS / dim)
+        .max(1);
     // Points spread over a few bandwidths, so compact kernels see both
     // sides of their boundary.
     let spread = 4.0 * win.coeffs.h / 1009.0;
@@ -462,31 +472,29 @@ impl Data {
     }
 }
 
-/// The finishing pipeline; `track_max` records each step's largest shift.
-async fn finish_pipeline(g: &Gpu, dim: usize, track_max: bool) -> Result<Arc<Pipeline>> {
+/// The pipeline that finishes a blurring step.
+async fn finish_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
     g.pipeline(Spec {
         stage: Stage::ShiftFinish,
         entry: "finish",
         dim: dim_u32(dim)?,
-        consts: vec![("TRACK_MAX", Const::Bool(track_max))],
+        consts: Vec::new(),
         overrides: vec![("WG", g.workgroup_size())],
         rows_per_group: g.workgroup_size(),
     })
     .await
 }
 
-/// Records the shifted positions of every chunk of `queries` into `moved`;
-/// with `largest`, also the step's largest squared shift in slot `slot`.
+/// Records the shifted positions of every chunk of `queries` into `moved`,
+/// and the step's largest squared shift into slot `slot` of `largest`.
 fn record_finish(
-    g: &Gpu,
     batch: &mut Batch<'_>,
     pipeline: &Arc<Pipeline>,
     queries: &Rows,
     sums: &Rows,
     moved: &Rows,
-    largest: Option<(&wgpu::Buffer, u32)>,
+    (largest, slot): (&wgpu::Buffer, u32),
 ) {
-    let (largest, slot) = largest.unwrap_or((g.placeholder(), 0));
     for ((q, s), m) in queries.chunks.iter().zip(&sums.chunks).zip(&moved.chunks) {
         let params = FinishParams {
             query_rows: rows_u32(q.rows()),
@@ -543,7 +551,7 @@ pub(crate) async fn blur(
         true => Some(Sums::new(g, win, Terms::COUNT, n).await?),
         false => None,
     };
-    let finish = finish_pipeline(g, dim, true).await?;
+    let finish = finish_pipeline(g, dim).await?;
     let per_chunk = g.rows_per_chunk(dim);
     let (readback, trajectory_reads, final_reads, largest_read, count_reads) = g
         .scoped(|| {
@@ -558,13 +566,12 @@ pub(crate) async fn blur(
                 sums_pipeline.record(g, &mut batch, &queries, &current, &sums);
                 let slot = rows_u32(step);
                 record_finish(
-                    g,
                     &mut batch,
                     &finish,
                     &queries,
                     &sums,
                     &next,
-                    Some((&largest, slot)),
+                    (&largest, slot),
                 );
                 if record {
                     trajectory_reads.push(read_rows(&mut batch, &next));
@@ -611,7 +618,11 @@ pub(crate) async fn blur(
     let trajectory: Vec<Vec<f32>> = trajectory_reads.iter().map(|r| gather(&bytes, r)).collect();
     let positions = match &final_reads {
         Some(r) => gather(&bytes, r),
-        None => trajectory.last().cloned().unwrap_or_default(),
+        // Recorded: the last step's positions; no step: the data.
+        None => trajectory
+            .last()
+            .cloned()
+            .unwrap_or_else(|| win.data.to_vec()),
     };
     let max_shift = words(&bytes[largest_read])
         .into_iter()
