@@ -304,19 +304,24 @@ impl Sums {
 }
 
 /// Most coordinates the queries of a timing run hold (64 MiB).
+#[cfg(not(target_arch = "wasm32"))]
 const TRIAL_FLOATS: usize = 1 << 24;
 
 /// Query x data x coordinate terms of a timing run, at most: about a
 /// millisecond on a large GPU.
+#[cfg(not(target_arch = "wasm32"))]
 const TRIAL_WORK: usize = 1 << 31;
 
 /// Data rows of a timing run: from one tile's worth to this many.
+#[cfg(not(target_arch = "wasm32"))]
 const TRIAL_DATA_ROWS: std::ops::RangeInclusive<usize> = 64..=2048;
 
 /// Sums recorded per timed submission, so launch overhead weighs little.
+#[cfg(not(target_arch = "wasm32"))]
 const TRIAL_DISPATCHES: usize = 4;
 
 /// Timed submissions per shape, after one untimed; the fastest counts.
+#[cfg(not(target_arch = "wasm32"))]
 const TRIAL_REPS: usize = 3;
 
 /// The shift stage's shape for this window and `queries` query rows: the

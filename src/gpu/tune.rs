@@ -213,6 +213,7 @@ impl ShapeKey {
 
     /// Queries in a timing run: the class's size, within `max_floats`
     /// coordinates.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn trial_queries(&self, max_floats: usize) -> usize {
         4usize
             .pow(self.queries_class)
