@@ -517,9 +517,23 @@ fn record_finish(
 
 /// Reads back every chunk of `rows` whole; returns the readback indices.
 fn read_rows(batch: &mut Batch<'_>, rows: &Rows) -> Vec<usize> {
+    read_block(batch, rows, 0, rows.width)
+}
+
+/// Reads back, from every chunk of `rows`, the block of `take` values per
+/// row that follows the first `skip` per row (the sums are laid out in
+/// such blocks: num, den, cnt, seek state); returns the readback indices.
+fn read_block(batch: &mut Batch<'_>, rows: &Rows, skip: usize, take: usize) -> Vec<usize> {
     rows.chunks
         .iter()
-        .map(|c| batch.read(&c.buffer, 0, (c.rows() * rows.width * 4) as u64))
+        .map(|c| {
+            let block_bytes = c.rows() as u64 * 4;
+            batch.read(
+                &c.buffer,
+                block_bytes * skip as u64,
+                block_bytes * take as u64,
+            )
+        })
         .collect()
 }
 
@@ -597,16 +611,7 @@ pub(crate) async fn blur(
             let count_reads: Vec<usize> = match &count_pipeline {
                 Some(counts) => {
                     counts.record(g, &mut batch, &current.rows, &current, &sums);
-                    sums.chunks
-                        .iter()
-                        .map(|c| {
-                            batch.read(
-                                &c.buffer,
-                                (c.rows() * (dim + 1) * 4) as u64,
-                                (c.rows() * 4) as u64,
-                            )
-                        })
-                        .collect()
+                    read_block(&mut batch, &sums, dim + 1, 1)
                 }
                 None => Vec::new(),
             };
@@ -734,17 +739,7 @@ pub(crate) async fn seek(
         .scoped(|| {
             let mut batch = Batch::new(g);
             let position_reads = read_rows(&mut batch, &positions);
-            let state_reads: Vec<usize> = sums
-                .chunks
-                .iter()
-                .map(|c| {
-                    batch.read(
-                        &c.buffer,
-                        (c.rows() * (dim + 2) * 4) as u64,
-                        (c.rows() * SEEK_STATE * 4) as u64,
-                    )
-                })
-                .collect();
+            let state_reads = read_block(&mut batch, &sums, dim + 2, SEEK_STATE);
             (batch.submit(), position_reads, state_reads)
         })
         .await?;
