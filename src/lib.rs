@@ -33,6 +33,7 @@ mod error;
 mod gpu;
 mod kernel;
 pub mod meanshift;
+mod ops;
 mod points;
 
 pub use blobs::{Blobs, BlobsData};

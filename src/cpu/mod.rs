@@ -1,19 +1,24 @@
-//! The CPU twin of every GPU stage: the same computation in plain Rust, with
-//! the same names as the WGSL stages under `shaders/`, so a reader finds a
-//! stage and its twin in one hop.
+//! CPU plumbing shared by the CPU twins of the ops (`src/ops/<op>/cpu.rs`):
+//! work spread over threads, SIMD lanes and their `exp2`, and the squared
+//! distance every twin computes the same way.
 //!
-//! It is both a backend of its own and the reference the GPU is tested
-//! against. Each query's sums run over the data in index order, like the GPU
-//! stage's, and work is split per query (the shift stage takes queries in
-//! blocks of 16 SIMD lanes, each lane computing exactly what its query
-//! would alone: `lanes.rs`), so neither the thread count nor the CPU's
-//! instruction set changes an answer. Data rows that provably add nothing
-//! to any query of a block (beyond every query's reach) are skipped, often
-//! after a few of their coordinates: the scalar sums skip them too.
+//! Each twin is both a backend of its own and the reference its GPU stage
+//! is tested against. Work is split per query (the kernel sums take
+//! queries in blocks of 16 SIMD lanes, each lane computing exactly what its
+//! query would alone: `lanes.rs`), so neither the thread count nor the
+//! CPU's instruction set changes an answer.
 
-pub(crate) mod kth_distance;
 pub(crate) mod lanes;
-pub(crate) mod shift;
+
+/// Squared distance in `f32`, summed over the coordinates in order
+/// (`acc + d * d`, no fused multiply-add: Rust never contracts), as the
+/// GPU stages sum it.
+#[inline]
+pub(crate) fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .fold(0.0f32, |acc, (x, y)| acc + (x - y) * (x - y))
+}
 
 /// Number of threads the CPU twin uses.
 pub(crate) fn threads() -> usize {

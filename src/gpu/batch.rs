@@ -63,8 +63,13 @@ impl<'g> Batch<'g> {
         if groups == 0 {
             return;
         }
+        const {
+            assert!(
+                size_of::<P>() <= PARAMS_BYTES as usize,
+                "a parameter block is larger than PARAMS_BYTES"
+            )
+        };
         let bytes = bytemuck::bytes_of(&params);
-        debug_assert!(bytes.len() as u64 <= PARAMS_BYTES);
         let align = self.gpu.uniform_alignment().max(4) as usize;
         let params_offset = self.params.len().next_multiple_of(align);
         self.params.resize(params_offset, 0);

@@ -1,8 +1,10 @@
-//! Matrices resident on the device, split into buffers no larger than a
-//! binding, and reading results back.
+//! Matrices on the device, split into buffers no larger than a binding,
+//! and reading results back: whole matrices, blocks of per-row values, or
+//! single buffers, gathered into host vectors.
 
 use std::ops::Range;
 
+use super::batch::Batch;
 use super::{Gpu, plan};
 use crate::error::Result;
 
@@ -138,6 +140,38 @@ impl Readback {
         }
         Ok(out)
     }
+}
+
+/// Reads back every chunk of `rows` whole; returns the readback indices.
+pub(crate) fn read_rows(batch: &mut Batch<'_>, rows: &Rows) -> Vec<usize> {
+    read_block(batch, rows, 0, rows.width)
+}
+
+/// Reads back, from every chunk of `rows`, the block of `take` values per
+/// row that follows the first `skip` per row (the sums are laid out in
+/// such blocks: num, den, cnt, seek state); returns the readback indices.
+pub(crate) fn read_block(
+    batch: &mut Batch<'_>,
+    rows: &Rows,
+    skip: usize,
+    take: usize,
+) -> Vec<usize> {
+    rows.chunks
+        .iter()
+        .map(|c| {
+            let block_bytes = c.rows() as u64 * 4;
+            batch.read(
+                &c.buffer,
+                block_bytes * skip as u64,
+                block_bytes * take as u64,
+            )
+        })
+        .collect()
+}
+
+/// The `f32`s of several readbacks, concatenated.
+pub(crate) fn gather(bytes: &[Vec<u8>], indices: &[usize]) -> Vec<f32> {
+    indices.iter().flat_map(|&i| floats(&bytes[i])).collect()
 }
 
 /// Bytes read back as `f32`s (the copy realigns them).

@@ -18,11 +18,6 @@ const MAX_DISPATCH_WORK: u64 = 1 << 32;
 /// together (Mesa's `LP_MAX_TGSI_LOOP_ITERATIONS`), with some margin.
 const LLVMPIPE_LOOP_BUDGET: u64 = 60_000;
 
-/// Values per row beyond the coordinates in the widest per-row buffer of
-/// any stage: standard mode's sums (den, cnt) and seek state (iterations,
-/// intensity, status).
-const WIDEST_ROW_EXTRA: usize = 5;
-
 /// Element indices inside a binding are `u32` in the shaders; a binding of
 /// at most 2^32 bytes keeps every `f32` index below 2^30.
 const MAX_INDEXABLE_BINDING: u64 = 1 << 32;
@@ -140,14 +135,13 @@ impl Gpu {
             .min(self.limits.max_compute_workgroup_size_x)
     }
 
-    /// Rows per buffer for rows of `dim` coordinates. Every stage chunks
-    /// its matrices this way, so each finds the others' resident data
-    /// (see [`resident`](super::resident)); the size fits the widest
-    /// per-row buffer any stage makes, standard mode's sums followed by
-    /// the seek state (`dim + 5` values; the k-th distance search needs at
-    /// most `max(dim, 3)`).
-    pub(crate) fn rows_per_chunk(&self, dim: usize) -> usize {
-        plan::rows_per_chunk(self.max_binding, dim + WIDEST_ROW_EXTRA)
+    /// Rows per buffer for rows of `dim` coordinates when the widest
+    /// per-row buffer made in this chunking holds `dim + row_extra`
+    /// values. The ops pass the same `row_extra` for every stage
+    /// (`ops::rows_per_chunk`), so each finds the others' resident data
+    /// (see [`resident`](super::resident)).
+    pub(crate) fn rows_per_chunk(&self, dim: usize, row_extra: usize) -> usize {
+        plan::rows_per_chunk(self.max_binding, dim + row_extra)
     }
 
     /// Data rows per workgroup tile for rows of `dim` coordinates plus

@@ -1,20 +1,19 @@
-//! GPU plumbing over wgpu: adapter and device ([`device`]), the pipeline
-//! cache ([`pipelines`]), buffers and readback ([`buffers`]), the
-//! matrices kept on the device between calls ([`resident`]), one
-//! submission's worth of commands ([`batch`]) and how work is cut to the
-//! device's limits ([`plan`]), and the launch shapes timed per device
-//! ([`tune`]). The stages themselves ([`shift`],
-//! [`kth_distance`]) know only these pieces; the plumbing knows nothing of
-//! algorithms.
+//! GPU plumbing over wgpu: adapter and device ([`device`]), stage
+//! definitions and the pipeline cache ([`pipelines`]), buffers and
+//! readback ([`buffers`]), the matrices kept on the device between calls
+//! ([`resident`]), one submission's worth of commands ([`batch`]), how work
+//! is cut to the device's limits ([`plan`]), and the launch shapes timed
+//! per device ([`tune`]).
+//!
+//! The plumbing knows no op and no algorithm: each op (`src/ops/<op>/`)
+//! declares its stages and drives them through these pieces.
 
-mod batch;
-mod buffers;
+pub(crate) mod batch;
+pub(crate) mod buffers;
 mod device;
-pub(crate) mod kth_distance;
-mod pipelines;
-mod plan;
-mod resident;
-pub(crate) mod shift;
+pub(crate) mod pipelines;
+pub(crate) mod plan;
+pub(crate) mod resident;
 pub(crate) mod tune;
 
 use std::fmt;
@@ -28,13 +27,13 @@ pub(crate) struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
-    limits: wgpu::Limits,
+    pub(crate) limits: wgpu::Limits,
     /// Largest storage binding a stage creates: the device's limits and the
     /// caller's [`GpuOptions::max_binding_bytes`](crate::GpuOptions).
     max_binding: u64,
     /// Largest number of query x data x coordinate terms one dispatch
     /// evaluates (see [`plan::spans`]).
-    max_dispatch_work: u64,
+    pub(crate) max_dispatch_work: u64,
     /// Loop iterations an invocation may run, on drivers that cut shaders
     /// off after a fixed count (llvmpipe); `None` elsewhere.
     loop_budget: Option<u64>,
@@ -44,13 +43,13 @@ pub(crate) struct Gpu {
     /// A small buffer bound where a stage's optional input is absent.
     placeholder: wgpu::Buffer,
     /// The last read-only matrices uploaded, kept for later calls.
-    resident: resident::Cache,
+    pub(crate) resident: resident::Cache,
     /// Bytes written to device buffers from the host, all stages together.
-    uploaded_bytes: AtomicU64,
+    pub(crate) uploaded_bytes: AtomicU64,
     /// Whether shapes are timed or built in.
     tuning: tune::Tuning,
-    /// The shift stage's shapes chosen so far.
-    shapes: tune::Chosen,
+    /// The launch shapes chosen so far, every op's.
+    pub(crate) shapes: tune::Chosen,
 }
 
 impl Gpu {
@@ -113,7 +112,7 @@ impl Gpu {
 
     /// A failure seen while waiting on the device: device loss when the
     /// device says so, otherwise a GPU error with `what` happened.
-    fn failure(&self, what: impl fmt::Display) -> Error {
+    pub(crate) fn failure(&self, what: impl fmt::Display) -> Error {
         match self.check_lost() {
             Err(lost) => lost,
             Ok(()) => Error::Gpu(what.to_string()),

@@ -1,95 +1,59 @@
-//! The WGSL stages, their bind-group layouts, and the cache that compiles
-//! each specialisation once per device.
+//! Stage definitions, their bind-group layouts, and the cache that
+//! compiles each specialisation once per device.
 //!
-//! A stage's source is a block of generated constants followed by its files
-//! under `shaders/`, concatenated. The dimension is a constant because
-//! private arrays need a constant size; the tile size, the kernel and the
-//! optional inputs are constants too, so loops get fixed bounds and branches
-//! fold away (and because naga 30 panics on some uses of `override`
-//! booleans in branches). The workgroup size is a WGSL `override` set at
-//! pipeline creation. Pipelines are keyed by everything that specialises
-//! them.
+//! The plumbing knows no stage by name: each op declares its stages as
+//! [`StageDef`] constants beside its WGSL (`src/ops/<op>/`). A stage's
+//! source is a block of generated constants followed by its files,
+//! concatenated. The dimension is a constant because private arrays need a
+//! constant size; the tile size, the kernel and the optional inputs are
+//! constants too, so loops get fixed bounds and branches fold away (and
+//! because naga 30 panics on some uses of `override` booleans in branches).
+//! The workgroup size is a WGSL `override` set at pipeline creation.
+//! Pipelines are keyed by everything that specialises them.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::Gpu;
 use crate::error::{Error, Result};
 
-const COMMON: &str = include_str!("../../shaders/common.wgsl");
-const TILE: &str = include_str!("../../shaders/tile.wgsl");
-const SHIFT_COMMON: &str = include_str!("../../shaders/shift_common.wgsl");
-const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
-const SHIFT_WIDE: &str = include_str!("../../shaders/shift_wide.wgsl");
-const SHIFT_FINISH: &str = include_str!("../../shaders/shift_finish.wgsl");
-const SEEK: &str = include_str!("../../shaders/seek.wgsl");
-const KTH_DISTANCE: &str = include_str!("../../shaders/kth_distance.wgsl");
+/// `shaders/common.wgsl`: the parameter block and the 2-D grid's group index.
+pub(crate) const COMMON: &str = include_str!("../../shaders/common.wgsl");
+/// `shaders/tile.wgsl`: copying a tile of data rows into workgroup memory.
+pub(crate) const TILE: &str = include_str!("../../shaders/tile.wgsl");
 
-/// Bytes of every stage's uniform parameter block (binding 0).
+/// Bytes of every stage's uniform parameter block (binding 0); `Batch::dispatch`
+/// checks at compile time that a parameter type fits.
 pub(crate) const PARAMS_BYTES: u64 = 32;
 
 /// How a stage uses a binding after the uniform parameters at binding 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     Read,
     ReadWrite,
 }
 
-/// A WGSL stage: one module under `shaders/` (with the shared files it
-/// needs) and one bind-group layout for all its entry points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Stage {
-    /// `shaders/shift.wgsl`: the fused tiled kernel-weighted sums.
-    Shift,
-    /// `shaders/shift_wide.wgsl`: the same sums with the feature axis
-    /// split over several threads per query, for large dimensions.
-    ShiftWide,
-    /// `shaders/shift_finish.wgsl`: shifted positions from the sums.
-    ShiftFinish,
-    /// `shaders/seek.wgsl`: one standard mean-shift step per seed.
-    Seek,
-    /// `shaders/kth_distance.wgsl`: bisection for the k-th distance.
-    KthDistance,
+/// A WGSL stage as its op declares it: one module (the op's WGSL with the
+/// shared files it needs) and one bind-group layout for all its entry
+/// points.
+#[derive(Debug)]
+pub(crate) struct StageDef {
+    /// Unique among stages: it keys the pipeline cache and names errors.
+    pub name: &'static str,
+    /// WGSL sources, concatenated after the generated constants.
+    pub sources: &'static [&'static str],
+    /// Storage bindings 1, 2, ... in order.
+    pub storage: &'static [Access],
+    /// Values per query row, beyond its coordinates, in the widest per-row
+    /// buffer the stage makes in the chunking shared by every stage (see
+    /// `ops::rows_per_chunk`).
+    pub row_extra: usize,
 }
 
-impl Stage {
-    fn files(self) -> &'static [&'static str] {
-        match self {
-            Stage::Shift => &[COMMON, SHIFT_COMMON, TILE, SHIFT],
-            Stage::ShiftWide => &[COMMON, SHIFT_COMMON, SHIFT_WIDE],
-            Stage::ShiftFinish => &[COMMON, SHIFT_FINISH],
-            Stage::Seek => &[COMMON, SEEK],
-            Stage::KthDistance => &[COMMON, TILE, KTH_DISTANCE],
-        }
-    }
-
-    /// Storage bindings 1, 2, ... in order.
-    fn storage(self) -> &'static [Access] {
-        use Access::*;
-        match self {
-            // queries, data, weights, sums (and the seek state)
-            Stage::Shift | Stage::ShiftWide => &[Read, Read, Read, ReadWrite],
-            // queries, sums, moved positions, largest squared shift per step
-            Stage::ShiftFinish => &[Read, Read, ReadWrite, ReadWrite],
-            // positions, sums and seek state, active count per step
-            Stage::Seek => &[ReadWrite, ReadWrite, ReadWrite],
-            // queries, data, search state
-            Stage::KthDistance => &[Read, Read, ReadWrite],
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Shift => "shift",
-            Stage::ShiftWide => "shift_wide",
-            Stage::ShiftFinish => "shift_finish",
-            Stage::Seek => "seek",
-            Stage::KthDistance => "kth_distance",
-        }
-    }
-
+impl StageDef {
     /// The full WGSL source for rows of `dim` coordinates with `consts`.
-    pub(crate) fn source(self, dim: u32, consts: &[(&str, Const)]) -> String {
+    pub(crate) fn source(&self, dim: u32, consts: &[(&str, Const)]) -> String {
         let mut src = format!("const DIM: u32 = {dim}u;\n");
         for (name, value) in consts {
             match value {
@@ -97,11 +61,29 @@ impl Stage {
                 Const::Bool(v) => src.push_str(&format!("const {name}: bool = {v};\n")),
             }
         }
-        for file in self.files() {
+        for file in self.sources {
             src.push_str(file);
             src.push('\n');
         }
         src
+    }
+}
+
+/// A stage as a cache key: stages are told apart by name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stage(pub &'static StageDef);
+
+impl PartialEq for Stage {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for Stage {}
+
+impl Hash for Stage {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
     }
 }
 
@@ -148,8 +130,8 @@ pub(crate) struct Cache {
 /// sentence naming the limit; `None` when the stage fits. Checked before
 /// anything of the stage is created: wgpu reports a layout beyond the
 /// device's limits as a validation error, which panics outside a scope.
-pub(crate) fn unmet_limit(limits: &wgpu::Limits, stage: Stage) -> Option<String> {
-    let storage = stage.storage().len() as u32;
+pub(crate) fn unmet_limit(limits: &wgpu::Limits, stage: &StageDef) -> Option<String> {
+    let storage = stage.storage.len() as u32;
     let needs = [
         (
             "max_compute_invocations_per_workgroup",
@@ -207,12 +189,15 @@ pub(crate) fn unmet_limit(limits: &wgpu::Limits, stage: Stage) -> Option<String>
         .map(|(limit, have, need, what)| {
             format!(
                 "this device allows {have} {what} ({limit}); the {} stage needs {need}",
-                stage.name()
+                stage.name
             )
         })
 }
 
-fn layout(device: &wgpu::Device, stage: Stage) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+fn layout(
+    device: &wgpu::Device,
+    stage: &StageDef,
+) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
     let params = wgpu::BindGroupLayoutEntry {
         binding: 0,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -223,28 +208,29 @@ fn layout(device: &wgpu::Device, stage: Stage) -> (wgpu::BindGroupLayout, wgpu::
         },
         count: None,
     };
-    let entries: Vec<_> = std::iter::once(params)
-        .chain(stage.storage().iter().zip(1..).map(|(access, binding)| {
-            wgpu::BindGroupLayoutEntry {
-                binding,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage {
-                        read_only: *access == Access::Read,
+    let entries: Vec<_> =
+        std::iter::once(params)
+            .chain(stage.storage.iter().zip(1..).map(|(access, binding)| {
+                wgpu::BindGroupLayoutEntry {
+                    binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: *access == Access::Read,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
                     },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }
-        }))
-        .collect();
+                    count: None,
+                }
+            }))
+            .collect();
     let bind = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(stage.name()),
+        label: Some(stage.name),
         entries: &entries,
     });
     let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(stage.name()),
+        label: Some(stage.name),
         bind_group_layouts: &[Some(&bind)],
         immediate_size: 0,
     });
@@ -259,20 +245,20 @@ impl Gpu {
         if let Some(p) = lock(&cache.pipelines)?.get(&spec) {
             return Ok(Arc::clone(p));
         }
-        if let Some(why) = unmet_limit(&self.limits, spec.stage) {
+        if let Some(why) = unmet_limit(&self.limits, spec.stage.0) {
             return Err(Error::Gpu(why));
         }
         let module_key: ModuleKey = (spec.stage, spec.dim, spec.consts.clone());
         let built = self.scoped(|| -> Result<Pipeline> {
-            let (bind, pipeline_layout) = layout(&self.device, spec.stage);
+            let (bind, pipeline_layout) = layout(&self.device, spec.stage.0);
             let module = lock(&cache.modules)?
                 .entry(module_key.clone())
                 .or_insert_with(|| {
                     self.device
                         .create_shader_module(wgpu::ShaderModuleDescriptor {
-                            label: Some(spec.stage.name()),
+                            label: Some(spec.stage.0.name),
                             source: wgpu::ShaderSource::Wgsl(
-                                spec.stage.source(spec.dim, &spec.consts).into(),
+                                spec.stage.0.source(spec.dim, &spec.consts).into(),
                             ),
                         })
                 })
@@ -321,122 +307,80 @@ fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
         .map_err(|_| Error::Gpu("the pipeline cache was poisoned by a panic".into()))
 }
 
+/// Compiles and validates `stage` with naga for rows of `dim`
+/// coordinates, with its `override` sizes resolved the way wgpu resolves
+/// them at pipeline creation, without an adapter; panics with the
+/// compiler's message. Each op's tests call it for its stages.
+#[cfg(test)]
+pub(crate) fn validate(
+    stage: &StageDef,
+    dim: u32,
+    entry: &str,
+    consts: &[(&'static str, Const)],
+    overrides: &[(&str, u32)],
+) {
+    let src = stage.source(dim, consts);
+    let what = format!(
+        "{} {entry} (DIM {dim}, {consts:?}, {overrides:?})",
+        stage.name
+    );
+    let module = naga::front::wgsl::parse_str(&src)
+        .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
+    let mut values = naga::back::PipelineConstants::default();
+    for &(k, v) in overrides {
+        values.insert(k.to_string(), f64::from(v));
+    }
+    naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, entry)),
+        &values,
+    )
+    .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
 #[cfg(test)]
 mod tests {
-    //! Every stage, compiled and validated by naga for a range of
-    //! dimensions and constants, with its sizes resolved the way wgpu
-    //! resolves them at pipeline creation, without an adapter.
     use super::*;
 
-    fn check(
-        stage: Stage,
-        dim: u32,
-        entry: &str,
-        consts: &[(&'static str, Const)],
-        overrides: &[(&str, u32)],
-    ) {
-        let src = stage.source(dim, consts);
-        let what = format!(
-            "{} {entry} (DIM {dim}, {consts:?}, {overrides:?})",
-            stage.name()
-        );
-        let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(&src)));
-        let mut values = naga::back::PipelineConstants::default();
-        for &(k, v) in overrides {
-            values.insert(k.to_string(), f64::from(v));
-        }
-        naga::back::pipeline_constants::process_overrides(
-            &module,
-            &info,
-            Some((naga::ShaderStage::Compute, entry)),
-            &values,
-        )
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    }
+    const FOUR: StageDef = StageDef {
+        name: "four_buffers",
+        sources: &[COMMON],
+        storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
+        row_extra: 0,
+    };
 
     #[test]
     fn limits_are_checked_before_layouts_are_made() {
-        let all = [
-            Stage::Shift,
-            Stage::ShiftWide,
-            Stage::ShiftFinish,
-            Stage::Seek,
-            Stage::KthDistance,
-        ];
-        for stage in all {
-            assert_eq!(unmet_limit(&wgpu::Limits::default(), stage), None);
-        }
+        assert_eq!(unmet_limit(&wgpu::Limits::default(), &FOUR), None);
         let few = wgpu::Limits {
             max_storage_buffers_per_shader_stage: 2,
             ..wgpu::Limits::default()
         };
-        let why = unmet_limit(&few, Stage::Shift).unwrap();
+        let why = unmet_limit(&few, &FOUR).unwrap();
         assert!(
-            why.contains("max_storage_buffers_per_shader_stage") && why.contains("shift"),
+            why.contains("max_storage_buffers_per_shader_stage") && why.contains("four_buffers"),
             "{why}"
         );
         let no_compute = wgpu::Limits::downlevel_webgl2_defaults();
-        assert!(unmet_limit(&no_compute, Stage::Seek).is_some());
+        assert!(unmet_limit(&no_compute, &FOUR).is_some());
     }
 
-    /// Every stage at every dimension, both shift strategies included:
-    /// the wide one at dimensions that do and do not divide into its
-    /// slices, in the shapes it is launched in (one query per workgroup;
-    /// several, with more pairs per tile than threads).
     #[test]
-    fn every_stage_validates() {
-        for dim in [1, 2, 3, 17, 33, 65, 300, 1024, 5000] {
-            for kernel in 0..4 {
-                for weighted in [false, true] {
-                    for (skip, sums, count) in [
-                        (false, true, false),
-                        (false, true, true),
-                        (false, false, true),
-                        (true, true, true),
-                    ] {
-                        for qpt in [1, 4] {
-                            let consts = [
-                                ("TILE", Const::U32(3)),
-                                ("KERNEL", Const::U32(kernel)),
-                                ("WEIGHTED", Const::Bool(weighted)),
-                                ("SKIP_SETTLED", Const::Bool(skip)),
-                                ("SUMS", Const::Bool(sums)),
-                                ("COUNT", Const::Bool(count)),
-                                ("QPT", Const::U32(qpt)),
-                            ];
-                            check(Stage::Shift, dim, "accumulate", &consts, &[("WG", 64)]);
-                        }
-                        let slices = crate::gpu::tune::slices(dim as usize);
-                        for (queries, tile) in [(1, 8), (4, 16)] {
-                            let consts = [
-                                ("KERNEL", Const::U32(kernel)),
-                                ("WEIGHTED", Const::Bool(weighted)),
-                                ("SKIP_SETTLED", Const::Bool(skip)),
-                                ("SUMS", Const::Bool(sums)),
-                                ("COUNT", Const::Bool(count)),
-                                ("SLICES", Const::U32(slices)),
-                                ("QB", Const::U32(queries)),
-                                ("TILE", Const::U32(tile)),
-                            ];
-                            let wg = [("WG", queries * slices)];
-                            check(Stage::ShiftWide, dim, "accumulate", &consts, &wg);
-                        }
-                    }
-                }
-            }
-            check(Stage::ShiftFinish, dim, "finish", &[], &[("WG", 64)]);
-            check(Stage::Seek, dim, "step", &[], &[("WG", 32)]);
-            for entry in ["count_within", "bisect"] {
-                let consts = [("TILE", Const::U32(7))];
-                check(Stage::KthDistance, dim, entry, &consts, &[("WG", 64)]);
-            }
-        }
+    fn stages_are_told_apart_by_name() {
+        const OTHER: StageDef = StageDef {
+            name: "other",
+            sources: &[COMMON],
+            storage: &[Access::Read],
+            row_extra: 0,
+        };
+        assert_eq!(Stage(&FOUR), Stage(&FOUR));
+        assert_ne!(Stage(&FOUR), Stage(&OTHER));
     }
 }

@@ -14,7 +14,7 @@ pub(crate) const WORKGROUP: u32 = 64;
 
 /// Workgroup memory kept aside for the few scalars a stage shares besides
 /// its tile (flags, counters).
-const WORKGROUP_RESERVE_BYTES: u32 = 64;
+pub(crate) const WORKGROUP_RESERVE_BYTES: u32 = 64;
 
 /// Rows of a row-major matrix that go into one buffer, when the widest
 /// per-row buffer of a stage holds `width` `f32`s per row (the accumulator:
@@ -131,17 +131,6 @@ pub(crate) fn tile_rows(
     (rows > 0).then_some(rows)
 }
 
-/// Bytes of workgroup memory `shaders/shift_wide.wgsl` uses with `slices`
-/// threads per query, `queries` queries per workgroup and tiles of `tile`
-/// data rows: the partial squared distances of every (query, row) pair
-/// from every slice (each slice's run padded by one), each pair's weight
-/// and count term, the tile's sample weights, and the reserve for flags.
-pub(crate) fn wide_storage_bytes(slices: u32, queries: u32, tile: u32) -> u64 {
-    let pairs = u64::from(queries) * u64::from(tile);
-    let floats = u64::from(slices) * (pairs + 1) + 2 * pairs + u64::from(tile);
-    4 * floats + u64::from(WORKGROUP_RESERVE_BYTES)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,13 +203,5 @@ mod tests {
         assert_eq!(tile_rows(2, 1, 16384, 64), Some(64));
         assert_eq!(tile_rows(1024, 1, 16384, 64), Some(3));
         assert_eq!(tile_rows(5000, 1, 16384, 64), None);
-    }
-
-    #[test]
-    fn wide_storage_does_not_grow_with_the_dimension() {
-        // 64 x 9 partial sums, 8 weights, 8 counts, 8 sample weights.
-        assert_eq!(wide_storage_bytes(64, 1, 8), 4 * (576 + 24) + 64);
-        assert_eq!(wide_storage_bytes(8, 8, 8), 4 * (8 * 65 + 128 + 8) + 64);
-        assert!(wide_storage_bytes(64, 4, 16) > 16384);
     }
 }

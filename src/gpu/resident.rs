@@ -289,7 +289,7 @@ mod tests {
             eprintln!("skipping: no GPU adapter");
             return;
         };
-        let per_chunk = g.rows_per_chunk(2);
+        let per_chunk = g.rows_per_chunk(2, 0);
         let matrix = |k: usize| -> Vec<f32> { (0..8).map(|i| (i * k) as f32).collect() };
         let keep = |values: &[f32]| {
             pollster::block_on(g.scoped(|| g.resident("test", values, 2, per_chunk))).unwrap()

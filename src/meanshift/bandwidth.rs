@@ -6,9 +6,9 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::stages;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::ops::kth_distance;
 use crate::points::Points;
 
 /// How to estimate the bandwidth when none is given.
@@ -110,7 +110,7 @@ impl BandwidthEstimate {
         let rows = data.len() / dim;
         // In f64 exactly like scikit-learn's int(n * quantile).
         let k = ((rows as f64 * self.quantile) as usize).max(1);
-        let kth = stages::kth_distance(ctx, data, data, dim, k).await?;
+        let kth = kth_distance::kth_distance(ctx, data, data, dim, k).await?;
         let h = (kth.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64) as f32;
         if h == 0.0 {
             Err(Error::ZeroBandwidth {

@@ -3,8 +3,8 @@
 
 use std::cmp::Ordering;
 
-use crate::cpu::kth_distance::squared_distance;
 use crate::cpu::map_indices;
+use crate::ops::squared_distance;
 
 /// Cluster centres chosen from modes, in label order, with the intensity of
 /// each.

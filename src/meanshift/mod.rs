@@ -2,8 +2,8 @@
 //! shift (GBMS, the reference workload), on a GPU or the CPU twin.
 //!
 //! [`MeanShift`] holds parameters; [`MeanShift::fit`] checks them against the
-//! data, runs the stages of [`stages`] on the context's backend, merges modes
-//! into clusters and returns a [`MeanShiftFit`]. What each step computes,
+//! data, runs the kernel-sums op (`ops::kernel_sums`) on the context's
+//! backend, merges modes into clusters and returns a [`MeanShiftFit`]. What each step computes,
 //! down to ties, is scikit-learn's; the differences are listed on
 //! [`MeanShift`].
 
@@ -11,16 +11,15 @@ mod bandwidth;
 mod merge;
 mod params;
 mod seeding;
-pub(crate) mod stages;
 
 pub use bandwidth::BandwidthEstimate;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, KernelCoeffs};
+use crate::ops::kernel_sums::{self, SeekStatus, Window};
 use crate::points::Points;
 use params::Checked;
-use stages::{SeekStatus, Window};
 
 /// Standard or blurring mean shift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -311,7 +310,7 @@ impl MeanShift {
             (None, false) => win.data.to_vec(),
         };
         let max_iter = checked.max_iter;
-        let out = stages::seek(ctx, win, &seeds, self.tol * h, max_iter).await?;
+        let out = kernel_sums::seek(ctx, win, &seeds, self.tol * h, max_iter).await?;
         let keep: Vec<bool> = out
             .status
             .iter()
@@ -343,7 +342,7 @@ impl MeanShift {
         let h = win.coeffs.h;
         let dim = win.dim;
         if let Some(n) = self.iterations {
-            let out = stages::blur(ctx, win, n, self.record_trajectory, true).await?;
+            let out = kernel_sums::blur(ctx, win, n, self.record_trajectory, true).await?;
             let merged = blurred_modes(win, &out.positions, &out.counts);
             return Ok(Run {
                 merged,
@@ -360,7 +359,7 @@ impl MeanShift {
         let mut previous_labels: Option<Vec<i32>> = None;
         let mut n_iter = 0;
         let (merged, stop) = loop {
-            let out = stages::blur(
+            let out = kernel_sums::blur(
                 ctx,
                 &Window {
                     data: &positions,
@@ -443,7 +442,7 @@ pub async fn blur_async(
         dim: x.dim(),
         coeffs: KernelCoeffs::new(kernel, bandwidth),
     };
-    let out = stages::blur(ctx, &win, iterations, false, false).await?;
+    let out = kernel_sums::blur(ctx, &win, iterations, false, false).await?;
     uncentre(&out.positions, &mean)
 }
 

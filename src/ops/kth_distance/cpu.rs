@@ -1,16 +1,7 @@
-//! CPU twin of `shaders/kth_distance.wgsl`: the distance from each query to
-//! its k-th nearest data point, for scikit-learn's bandwidth estimate.
+//! CPU twin of `kth_distance.wgsl`: the distance from each query to its
+//! k-th nearest data point, for scikit-learn's bandwidth estimate.
 
-use super::map_indices;
-
-/// Squared distance in `f32`, summed over the coordinates in order (the
-/// GPU stage sums in the same order).
-#[inline]
-pub(crate) fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .fold(0.0f32, |acc, (x, y)| acc + (x - y) * (x - y))
-}
+use crate::cpu::{map_indices, squared_distance};
 
 /// For each query row, the Euclidean distance to its `k`-th nearest row of
 /// `data` (`k` is 1-based; a query that is also a data row finds itself at

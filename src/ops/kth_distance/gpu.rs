@@ -1,15 +1,26 @@
-//! Host side of `shaders/kth_distance.wgsl`: the distance from each query
-//! to its k-th nearest data row, exactly, by bisection on the bits of the
-//! squared distance (CPU twin: `src/cpu/kth_distance.rs`).
+//! Host side of `kth_distance.wgsl`: the distance from each query to its
+//! k-th nearest data row, exactly, by bisection on the bits of the squared
+//! distance (CPU twin: `cpu.rs`).
 
 use bytemuck::{Pod, Zeroable};
 
-use super::Gpu;
-use super::batch::Batch;
-use super::buffers::{upload, words};
-use super::pipelines::{Const, Spec, Stage};
-use super::plan;
 use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{upload, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Spec, Stage, StageDef, TILE};
+use crate::gpu::plan;
+use crate::ops::rows_per_chunk;
+
+/// Bisection for the k-th distance: queries, data, search state (lo, hi,
+/// count per query).
+pub(crate) const KTH_DISTANCE: StageDef = StageDef {
+    name: "kth_distance",
+    sources: &[COMMON, TILE, include_str!("kth_distance.wgsl")],
+    storage: &[Access::Read, Access::Read, Access::ReadWrite],
+    // The search state, 3 words per query: `dim + 3` bounds it.
+    row_extra: 3,
+};
 
 /// Bisection rounds: [0, bits(+inf)] holds fewer than 2^31 values.
 const ROUNDS: usize = 31;
@@ -48,7 +59,7 @@ pub(crate) async fn kth_distance(
         })?;
     let tile = g.tile_rows(dim, 0)?;
     let spec = |entry| Spec {
-        stage: Stage::KthDistance,
+        stage: Stage(&KTH_DISTANCE),
         entry,
         dim: u32::try_from(dim).unwrap_or(u32::MAX),
         consts: vec![("TILE", Const::U32(tile))],
@@ -59,7 +70,7 @@ pub(crate) async fn kth_distance(
     let bisect = g.pipeline(spec("bisect")).await?;
     // Queries and data take `dim` values a row, the search state 3; the
     // chunks are those of every stage, so the data may be resident.
-    let per_chunk = g.rows_per_chunk(dim);
+    let per_chunk = rows_per_chunk(g, dim);
     let (readback, hi_reads) = g
         .scoped(|| {
             let data_rows = g.resident("data", data, dim, per_chunk);
@@ -129,4 +140,20 @@ pub(crate) async fn kth_distance(
         .flat_map(|&i| words(&bytes[i]))
         .map(|bits| f32::from_bits(bits).sqrt())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::validate;
+
+    #[test]
+    fn every_entry_validates() {
+        for dim in [1, 2, 3, 17, 33, 65, 300, 1024, 5000] {
+            for entry in ["count_within", "bisect"] {
+                let consts = [("TILE", Const::U32(7))];
+                validate(&KTH_DISTANCE, dim, entry, &consts, &[("WG", 64)]);
+            }
+        }
+    }
 }

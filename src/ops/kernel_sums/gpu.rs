@@ -1,22 +1,70 @@
-//! Host side of `shaders/shift.wgsl` and `shaders/shift_wide.wgsl` (the
-//! fused kernel-weighted sums, for small and large dimensions),
-//! `shaders/shift_finish.wgsl` and `shaders/seek.wgsl`: one shift, blurring
-//! iterations and standard mean shift, with the semantics of the CPU twin
-//! in `src/cpu/shift.rs`.
+//! Host side of `shift.wgsl` and `shift_wide.wgsl` (the fused
+//! kernel-weighted sums, for small and large dimensions),
+//! `shift_finish.wgsl` and `seek.wgsl`: blurring iterations, standard
+//! mean shift and counts within `h`, with the semantics of the CPU twin in
+//! `cpu.rs`.
 
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::Gpu;
-use super::batch::Batch;
-use super::buffers::{Readback, Rows, floats, storage, words};
-use super::pipelines::{Const, Pipeline, Spec, Stage};
-use super::plan;
-use super::tune::{self, Shape, ShapeKey};
+use super::shape;
+use super::{BlurOutput, SeekOutput, SeekStatus, Window};
 use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{Readback, Rows, gather, read_block, read_rows, storage, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef, TILE};
+use crate::gpu::plan;
+use crate::gpu::tune::{Shape, TuneKey};
 use crate::kernel::KernelCoeffs;
-use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, Window};
+use crate::ops::rows_per_chunk;
+
+const SHIFT_COMMON: &str = include_str!("shift_common.wgsl");
+
+/// The fused sums, whole queries per thread: queries, data, weights, sums
+/// (and the seek state in standard mode).
+pub(crate) const SHIFT: StageDef = StageDef {
+    name: "shift",
+    sources: &[COMMON, SHIFT_COMMON, TILE, include_str!("shift.wgsl")],
+    storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
+    row_extra: 2 + SEEK_STATE,
+};
+
+/// The same sums with the feature axis split over several threads per
+/// query, for large dimensions; the same bindings.
+pub(crate) const SHIFT_WIDE: StageDef = StageDef {
+    name: "shift_wide",
+    sources: &[COMMON, SHIFT_COMMON, include_str!("shift_wide.wgsl")],
+    storage: SHIFT.storage,
+    row_extra: 2 + SEEK_STATE,
+};
+
+/// Shifted positions from the sums: queries, sums, moved positions,
+/// largest squared shift per step.
+pub(crate) const SHIFT_FINISH: StageDef = StageDef {
+    name: "shift_finish",
+    sources: &[COMMON, include_str!("shift_finish.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
+    row_extra: 2,
+};
+
+/// One standard mean-shift step per seed: positions, sums and seek
+/// state, active count per step.
+pub(crate) const SEEK: StageDef = StageDef {
+    name: "seek",
+    sources: &[COMMON, include_str!("seek.wgsl")],
+    storage: &[Access::ReadWrite, Access::ReadWrite, Access::ReadWrite],
+    row_extra: 2 + SEEK_STATE,
+};
+
+/// The op's name in tuning keys and reports.
+const OP: &str = "kernel_sums";
 
 /// Standard-mode steps per submission; only a count of seeds still moving
 /// is read back between submissions.
@@ -27,7 +75,7 @@ const STEPS_PER_BATCH: u64 = 8;
 const SEEK_STATE: usize = 3;
 
 /// Dimensions above which the sums split each query's coordinates over
-/// several threads (`shaders/shift_wide.wgsl`, [`tune::slices`] threads
+/// several threads (`shaders/shift_wide.wgsl`, [`shape::slices`] threads
 /// per query) instead of giving each thread whole queries
 /// (`shaders/shift.wgsl`).
 ///
@@ -55,12 +103,12 @@ fn is_wide(dim: usize) -> bool {
 /// this device, the built-in one first; an error when none fits.
 fn candidates(g: &Gpu, dim: usize) -> Result<Vec<Shape>> {
     if is_wide(dim) {
-        let shapes = tune::wide_candidates(dim, &g.limits);
+        let shapes = shape::wide_candidates(dim, &g.limits);
         if shapes.is_empty() {
             return Err(Error::Gpu(format!(
                 "dimension {dim}: the shift stage needs {} invocations per workgroup and {} bytes of workgroup memory; this adapter allows {} invocations and {} bytes of workgroup memory; use the CPU backend",
-                tune::slices(dim),
-                tune::wide_min_storage(dim),
+                shape::slices(dim),
+                shape::wide_min_storage(dim),
                 g.limits
                     .max_compute_invocations_per_workgroup
                     .min(g.limits.max_compute_workgroup_size_x),
@@ -71,7 +119,7 @@ fn candidates(g: &Gpu, dim: usize) -> Result<Vec<Shape>> {
     }
     // The error for rows that do not fit workgroup memory at all.
     g.tile_rows(dim, 1)?;
-    let shapes = tune::candidates(dim, 1, &g.limits);
+    let shapes = shape::candidates(dim, 1, &g.limits);
     if shapes.is_empty() {
         return Err(Error::Gpu(format!(
             "no launch shape fits dimension {dim} on this device"
@@ -212,20 +260,20 @@ impl Sums {
         ];
         let wide = is_wide(win.dim);
         let stage = if wide {
-            debug_assert_eq!(shape.threads_per_query, tune::slices(win.dim));
+            debug_assert_eq!(shape.threads_per_query, shape::slices(win.dim));
             consts.extend([
                 ("SLICES", Const::U32(shape.threads_per_query)),
                 ("QB", Const::U32(shape.rows_per_group())),
                 ("TILE", Const::U32(shape.tile)),
             ]);
-            Stage::ShiftWide
+            Stage(&SHIFT_WIDE)
         } else {
             debug_assert_eq!(shape.threads_per_query, 1);
             consts.extend([
                 ("TILE", Const::U32(shape.tile)),
                 ("QPT", Const::U32(shape.queries_per_thread)),
             ]);
-            Stage::Shift
+            Stage(&SHIFT)
         };
         let pipeline = g
             .pipeline(Spec {
@@ -324,19 +372,30 @@ const TRIAL_DISPATCHES: usize = 4;
 #[cfg(not(target_arch = "wasm32"))]
 const TRIAL_REPS: usize = 3;
 
+/// What the sums' shape is chosen for: the dimension, kernel, weighting
+/// and size class of the query set.
+fn tune_key(win: &Window<'_>, queries: usize) -> TuneKey {
+    let weighted = if win.weights.is_some() {
+        ", weighted"
+    } else {
+        ""
+    };
+    let variant = format!("{}{weighted}", win.coeffs.kernel);
+    TuneKey::new(OP, variant, win.dim, queries)
+}
+
 /// The shift stage's shape for this window and `queries` query rows: the
-/// one chosen earlier for the same dimension, kernel, weighting and size
-/// class, else the fastest candidate timed now (see [`tune`]), else the
-/// built-in one.
+/// one chosen earlier for the same key ([`tune_key`]), else the fastest
+/// candidate timed now (see [`crate::gpu::tune`]), else the built-in one.
 async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
-    let key = ShapeKey::new(win.dim, win.coeffs.kernel, win.weights.is_some(), queries);
+    let key = tune_key(win, queries);
     if let Some(shape) = g.shapes.get(&key) {
         return Ok(shape);
     }
     let candidates = candidates(g, win.dim)?;
     let builtin = candidates[0];
     if !g.measures_shapes() || candidates.len() == 1 {
-        g.shapes.put(key, builtin, None, 0);
+        g.shapes.put(key.clone(), builtin, None, 0);
         return Ok(builtin);
     }
     let (shape, micros) = match time_shapes(g, win, &key, &candidates).await {
@@ -346,7 +405,7 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
             // Timing is an optimisation: a device too small for the trial
             // data still runs the work itself in the built-in shape.
             log::warn!("timing launch shapes failed ({e}); using the built-in one");
-            g.shapes.put(key, builtin, None, 0);
+            g.shapes.put(key.clone(), builtin, None, 0);
             return Ok(builtin);
         }
     };
@@ -373,7 +432,7 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
 async fn time_shapes(
     g: &Gpu,
     win: &Window<'_>,
-    key: &ShapeKey,
+    key: &TuneKey,
     candidates: &[Shape],
 ) -> Result<(Shape, f64)> {
     let dim = win.dim;
@@ -396,7 +455,7 @@ async fn time_shapes(
         dim,
         coeffs: win.coeffs,
     };
-    let per_chunk = g.rows_per_chunk(dim);
+    let per_chunk = rows_per_chunk(g, dim);
     let (data, queries, sums) = g
         .scoped(|| {
             let data = Data {
@@ -452,7 +511,7 @@ async fn time_shapes(
 async fn time_shapes(
     _: &Gpu,
     _: &Window<'_>,
-    _: &ShapeKey,
+    _: &TuneKey,
     candidates: &[Shape],
 ) -> Result<(Shape, f64)> {
     Ok((candidates[0], 0.0))
@@ -480,7 +539,7 @@ impl Data {
 /// The pipeline that finishes a blurring step.
 async fn finish_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
     g.pipeline(Spec {
-        stage: Stage::ShiftFinish,
+        stage: Stage(&SHIFT_FINISH),
         entry: "finish",
         dim: dim_u32(dim)?,
         consts: Vec::new(),
@@ -515,33 +574,6 @@ fn record_finish(
     }
 }
 
-/// Reads back every chunk of `rows` whole; returns the readback indices.
-fn read_rows(batch: &mut Batch<'_>, rows: &Rows) -> Vec<usize> {
-    read_block(batch, rows, 0, rows.width)
-}
-
-/// Reads back, from every chunk of `rows`, the block of `take` values per
-/// row that follows the first `skip` per row (the sums are laid out in
-/// such blocks: num, den, cnt, seek state); returns the readback indices.
-fn read_block(batch: &mut Batch<'_>, rows: &Rows, skip: usize, take: usize) -> Vec<usize> {
-    rows.chunks
-        .iter()
-        .map(|c| {
-            let block_bytes = c.rows() as u64 * 4;
-            batch.read(
-                &c.buffer,
-                block_bytes * skip as u64,
-                block_bytes * take as u64,
-            )
-        })
-        .collect()
-}
-
-/// The `f32`s of several readbacks, concatenated.
-fn gather(bytes: &[Vec<u8>], indices: &[usize]) -> Vec<f32> {
-    indices.iter().flat_map(|&i| floats(&bytes[i])).collect()
-}
-
 /// `steps` blurring iterations from `win.data`, all in one submission with
 /// one readback. The first step reads the resident data, the later ones
 /// ping-pong between two sets of working buffers (the resident data is
@@ -571,7 +603,7 @@ pub(crate) async fn blur(
         false => None,
     };
     let finish = finish_pipeline(g, dim).await?;
-    let per_chunk = g.rows_per_chunk(dim);
+    let per_chunk = rows_per_chunk(g, dim);
     let (readback, trajectory_reads, final_reads, largest_read, count_reads) = g
         .scoped(|| {
             let mut current = Data::resident(g, win, per_chunk);
@@ -665,7 +697,7 @@ pub(crate) async fn seek(
     let sums_pipeline = Sums::new(g, win, Terms::SEEK, seeds.len() / dim).await?;
     let step = g
         .pipeline(Spec {
-            stage: Stage::Seek,
+            stage: Stage(&SEEK),
             entry: "step",
             dim: dim_u32(dim)?,
             consts: Vec::new(),
@@ -673,7 +705,7 @@ pub(crate) async fn seek(
             rows_per_group: g.workgroup_size(),
         })
         .await?;
-    let per_chunk = g.rows_per_chunk(dim);
+    let per_chunk = rows_per_chunk(g, dim);
     let tol2 = tol_dist * tol_dist;
     let (data, positions, seed_source, sums, active) = g
         .scoped(|| {
@@ -770,6 +802,7 @@ pub(crate) async fn seek(
 mod tests {
     use super::*;
     use crate::context::GpuOptions;
+    use crate::gpu::pipelines::validate;
     use crate::gpu::tune::Tuning;
     use crate::kernel::Kernel;
 
@@ -859,17 +892,17 @@ mod tests {
                 dim,
                 coeffs: KernelCoeffs::new(kernel, h),
             };
-            let key = ShapeKey::new(dim, kernel, weighted, n);
+            let key = tune_key(&win, n);
             let shapes = candidates(&g, dim).unwrap();
             assert_eq!(
                 shapes.iter().all(|s| s.threads_per_query > 1),
                 dim > WIDE_ABOVE_DIM
             );
             assert!(shapes.len() > 1, "D {dim}: {shapes:?}");
-            g.shapes.put(key, shapes[0], None, 0);
+            g.shapes.put(key.clone(), shapes[0], None, 0);
             let builtin = run(&g, &win);
             for &shape in &shapes[1..] {
-                g.shapes.put(key, shape, None, 0);
+                g.shapes.put(key.clone(), shape, None, 0);
                 assert_eq!(builtin, run(&g, &win), "D {dim} {kernel}: {shape:?}");
             }
         }
@@ -930,7 +963,7 @@ mod tests {
         let report = tuned.tuned_shapes();
         assert_eq!(report.len(), 1, "{report:?}");
         let t = &report[0];
-        let shapes = tune::candidates(dim, 1, &tuned.limits);
+        let shapes = shape::candidates(dim, 1, &tuned.limits);
         assert!(t.micros.is_some_and(|us| us > 0.0), "{t}");
         assert_eq!(t.candidates, shapes.len());
         assert!(
@@ -942,5 +975,55 @@ mod tests {
         assert_eq!((t.dim, t.max_queries), (dim, 256));
         let builtin = &fixed.tuned_shapes()[0];
         assert!(builtin.micros.is_none() && builtin.candidates == 0);
+    }
+
+    /// Every stage at every dimension, both shift strategies included:
+    /// the wide one at dimensions that do and do not divide into its
+    /// slices, in the shapes it is launched in (one query per workgroup;
+    /// several, with more pairs per tile than threads).
+    #[test]
+    fn every_stage_validates() {
+        for dim in [1, 2, 3, 17, 33, 65, 300, 1024, 5000] {
+            for kernel in 0..4 {
+                for weighted in [false, true] {
+                    for (skip, sums, count) in [
+                        (false, true, false),
+                        (false, true, true),
+                        (false, false, true),
+                        (true, true, true),
+                    ] {
+                        for qpt in [1, 4] {
+                            let consts = [
+                                ("TILE", Const::U32(3)),
+                                ("KERNEL", Const::U32(kernel)),
+                                ("WEIGHTED", Const::Bool(weighted)),
+                                ("SKIP_SETTLED", Const::Bool(skip)),
+                                ("SUMS", Const::Bool(sums)),
+                                ("COUNT", Const::Bool(count)),
+                                ("QPT", Const::U32(qpt)),
+                            ];
+                            validate(&SHIFT, dim, "accumulate", &consts, &[("WG", 64)]);
+                        }
+                        let slices = shape::slices(dim as usize);
+                        for (queries, tile) in [(1, 8), (4, 16)] {
+                            let consts = [
+                                ("KERNEL", Const::U32(kernel)),
+                                ("WEIGHTED", Const::Bool(weighted)),
+                                ("SKIP_SETTLED", Const::Bool(skip)),
+                                ("SUMS", Const::Bool(sums)),
+                                ("COUNT", Const::Bool(count)),
+                                ("SLICES", Const::U32(slices)),
+                                ("QB", Const::U32(queries)),
+                                ("TILE", Const::U32(tile)),
+                            ];
+                            let wg = [("WG", queries * slices)];
+                            validate(&SHIFT_WIDE, dim, "accumulate", &consts, &wg);
+                        }
+                    }
+                }
+            }
+            validate(&SHIFT_FINISH, dim, "finish", &[], &[("WG", 64)]);
+            validate(&SEEK, dim, "step", &[], &[("WG", 32)]);
+        }
     }
 }

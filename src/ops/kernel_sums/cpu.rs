@@ -1,4 +1,5 @@
-//! CPU twin of `shaders/shift.wgsl`: kernel-weighted mean-shift sums.
+//! CPU twin of `shift.wgsl` (and `shift_wide.wgsl`, `shift_finish.wgsl`,
+//! `seek.wgsl`): kernel-weighted mean-shift sums.
 //!
 //! For a query `q` the stage accumulates, over the data `x_j` in index order,
 //! `num += w_j K(|x_j - q|) (x_j - q)`, `den += w_j K(|x_j - q|)` and
@@ -22,11 +23,10 @@
 //! dropped, often after a few coordinates. Dropping changes no bit: the
 //! scalar form adds nothing for such a row either.
 
+use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
+use crate::cpu::lanes::{self, LANES, Lanes};
+use crate::cpu::map_indices;
 use crate::kernel::{Kernel, KernelCoeffs};
-use crate::meanshift::stages::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
-
-use super::lanes::{self, LANES, Lanes};
-use super::map_indices;
 
 /// Window sums of a block of up to [`LANES`] queries, lane by lane.
 struct BlockSums {

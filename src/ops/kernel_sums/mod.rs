@@ -1,11 +1,21 @@
-//! The stages mean shift runs, each dispatched to the GPU (`src/gpu/`,
-//! `shaders/`) or its CPU twin (`src/cpu/`), and the plain data they
-//! exchange. All coordinates here are centred (the data mean subtracted).
+//! Kernel sums: for each query, over the data in index order, the
+//! kernel-weighted displacements and weights (`num`, `den`) and the sample
+//! weight within `h` (`count`). Mean shift's blurring iterations and
+//! standard-mode seed steps are built on them; they live here, not in the
+//! algorithm, because a fit's iterations go to the device in one
+//! submission (GPU: `gpu.rs` with `shift*.wgsl` and `seek.wgsl`; CPU twin:
+//! `cpu.rs`). Coordinates are centred by the caller (the data mean
+//! subtracted), which keeps `f32` precise.
+
+mod cpu;
+mod gpu;
+mod shape;
 
 use crate::context::{Context, Inner};
 use crate::error::Result;
 use crate::kernel::KernelCoeffs;
-use crate::{cpu, gpu};
+
+pub(crate) use gpu::{SEEK, SHIFT, SHIFT_FINISH, SHIFT_WIDE};
 
 /// The data a shift stage streams over, with its kernel folded.
 #[derive(Debug, Clone, Copy)]
@@ -110,15 +120,15 @@ pub(crate) async fn blur(
     intensity: bool,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::shift::blur(g, win, steps, record, intensity).await,
+        Inner::Gpu(g) => gpu::blur(g, win, steps, record, intensity).await,
         Inner::Cpu => {
-            let mut out = cpu::shift::blur(win, steps, record);
+            let mut out = cpu::blur(win, steps, record);
             if intensity {
                 let at_end = Window {
                     data: &out.positions,
                     ..*win
                 };
-                out.counts = cpu::shift::counts(&at_end, &out.positions);
+                out.counts = cpu::counts(&at_end, &out.positions);
             }
             Ok(out)
         }
@@ -134,21 +144,7 @@ pub(crate) async fn seek(
     max_iter: u32,
 ) -> Result<SeekOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::shift::seek(g, win, seeds, tol_dist, max_iter).await,
-        Inner::Cpu => Ok(cpu::shift::seek(win, seeds, tol_dist, max_iter)),
-    }
-}
-
-/// Distance from each query to its `k`-th nearest data row (1-based).
-pub(crate) async fn kth_distance(
-    ctx: &Context,
-    data: &[f32],
-    queries: &[f32],
-    dim: usize,
-    k: usize,
-) -> Result<Vec<f32>> {
-    match ctx.inner() {
-        Inner::Gpu(g) => gpu::kth_distance::kth_distance(g, data, queries, dim, k).await,
-        Inner::Cpu => Ok(cpu::kth_distance::kth_distance(data, queries, dim, k)),
+        Inner::Gpu(g) => gpu::seek(g, win, seeds, tol_dist, max_iter).await,
+        Inner::Cpu => Ok(cpu::seek(win, seeds, tol_dist, max_iter)),
     }
 }

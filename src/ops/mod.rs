@@ -1,0 +1,59 @@
+//! The ops layer: the primitives every algorithm shares, each with the
+//! same contract on both backends. An op's folder holds its types and
+//! backend dispatch (`mod.rs`), its CPU twin (`cpu.rs`), its GPU host code
+//! (`gpu.rs`) and its WGSL, side by side; one parity test drives both
+//! backends. Algorithms (`meanshift`, `knn`) are drivers over these ops:
+//! they never reach into `gpu/` or `cpu/`, and no op imports an algorithm.
+//!
+//! - [`kernel_sums`]: kernel-weighted sums over the data (mean-shift steps),
+//!   and their count-only form, the sample weight within `h` of each query;
+//! - [`kth_distance`]: distance to the k-th nearest data row;
+//! - [`nearest`]: the nearest data row of each query (k = 1);
+//! - [`topk`]: the k nearest data rows of each query, any k;
+//! - [`scan`]: exclusive prefix sums, for lists built by count and fill.
+
+pub(crate) mod kernel_sums;
+pub(crate) mod kth_distance;
+
+use crate::gpu::Gpu;
+use crate::gpu::pipelines::StageDef;
+
+pub(crate) use crate::cpu::squared_distance;
+
+/// Every stage that chunks its per-row buffers like the data.
+const CHUNKED_STAGES: [&StageDef; 5] = [
+    &kernel_sums::SHIFT,
+    &kernel_sums::SHIFT_WIDE,
+    &kernel_sums::SHIFT_FINISH,
+    &kernel_sums::SEEK,
+    &kth_distance::KTH_DISTANCE,
+];
+
+/// The widest per-row buffer of any chunked stage, in values beyond the
+/// coordinates (standard mean shift's sums and seek state: 5).
+const ROW_EXTRA: usize = {
+    let mut widest = 0;
+    let mut i = 0;
+    while i < CHUNKED_STAGES.len() {
+        if CHUNKED_STAGES[i].row_extra > widest {
+            widest = CHUNKED_STAGES[i].row_extra;
+        }
+        i += 1;
+    }
+    widest
+};
+
+/// Rows per device buffer for rows of `dim` coordinates, the same for
+/// every op, so each finds the others' resident data: the widest per-row
+/// buffer any chunked stage makes fits a binding.
+pub(crate) fn rows_per_chunk(g: &Gpu, dim: usize) -> usize {
+    g.rows_per_chunk(dim, ROW_EXTRA)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_widest_row_is_standard_mean_shift() {
+        assert_eq!(super::ROW_EXTRA, 5);
+    }
+}
