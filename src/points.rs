@@ -124,3 +124,23 @@ impl Points {
         self.data
     }
 }
+
+/// Per-coordinate mean in `f64`.
+pub(crate) fn mean_f64(x: &Points) -> Vec<f64> {
+    let mut mean = vec![0.0f64; x.dim()];
+    for r in x.rows() {
+        for (m, v) in mean.iter_mut().zip(r) {
+            *m += f64::from(*v);
+        }
+    }
+    let n = x.len() as f64;
+    mean.iter_mut().for_each(|m| *m /= n);
+    mean
+}
+
+/// Subtracts `mean` from every row, in `f64`, rounding once to `f32`.
+pub(crate) fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
+    flat.chunks_exact(mean.len())
+        .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
+        .collect()
+}

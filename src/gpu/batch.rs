@@ -26,6 +26,7 @@ enum Op {
         from: wgpu::Buffer,
         offset: u64,
         to: wgpu::Buffer,
+        to_offset: u64,
         size: u64,
     },
 }
@@ -90,11 +91,25 @@ impl<'g> Batch<'g> {
 
     /// Copies the first `size` bytes of `from` into `to` on the device.
     pub fn copy(&mut self, from: &wgpu::Buffer, to: &wgpu::Buffer, size: u64) {
+        self.copy_range(from, 0, to, 0, size);
+    }
+
+    /// Copies `size` bytes of `from` at `offset` into `to` at `to_offset`
+    /// on the device.
+    pub fn copy_range(
+        &mut self,
+        from: &wgpu::Buffer,
+        offset: u64,
+        to: &wgpu::Buffer,
+        to_offset: u64,
+        size: u64,
+    ) {
         if size > 0 {
             self.ops.push(Op::Copy {
                 from: from.clone(),
-                offset: 0,
+                offset,
                 to: to.clone(),
+                to_offset,
                 size,
             });
         }
@@ -114,6 +129,7 @@ impl<'g> Batch<'g> {
                 from: from.clone(),
                 offset,
                 to: to.clone(),
+                to_offset: 0,
                 size,
             });
         }
@@ -163,8 +179,9 @@ impl<'g> Batch<'g> {
                     from,
                     offset,
                     to,
+                    to_offset,
                     size,
-                } => encoder.copy_buffer_to_buffer(from, *offset, to, 0, *size),
+                } => encoder.copy_buffer_to_buffer(from, *offset, to, *to_offset, *size),
             }
         }
         gpu.queue.submit([encoder.finish()]);

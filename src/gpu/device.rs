@@ -144,6 +144,11 @@ impl Gpu {
         plan::rows_per_chunk(self.max_binding, dim + row_extra)
     }
 
+    /// Largest storage binding a stage may create, in bytes.
+    pub(crate) fn max_binding(&self) -> u64 {
+        self.max_binding
+    }
+
     /// Data rows per workgroup tile for rows of `dim` coordinates plus
     /// `extra` values; an error when one row does not fit the adapter's
     /// workgroup memory.

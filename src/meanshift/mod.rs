@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::ops::kernel_sums::{self, SeekStatus, Window};
-use crate::points::Points;
+use crate::points::{Points, centre_with, mean_f64};
 use params::Checked;
 
 /// Standard or blurring mean shift.
@@ -462,26 +462,6 @@ struct Run {
     /// final positions).
     label_points: Option<Vec<f32>>,
     trajectory: Vec<Vec<f32>>,
-}
-
-/// Per-coordinate mean in `f64`.
-fn mean_f64(x: &Points) -> Vec<f64> {
-    let mut mean = vec![0.0f64; x.dim()];
-    for r in x.rows() {
-        for (m, v) in mean.iter_mut().zip(r) {
-            *m += f64::from(*v);
-        }
-    }
-    let n = x.len() as f64;
-    mean.iter_mut().for_each(|m| *m /= n);
-    mean
-}
-
-/// Subtracts `mean` from every row, in `f64`, rounding once to `f32`.
-fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
-    flat.chunks_exact(mean.len())
-        .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
-        .collect()
 }
 
 /// Adds `mean` back to centred rows, in `f64`. Shifted positions are convex

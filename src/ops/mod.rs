@@ -8,12 +8,13 @@
 //! - [`kernel_sums`]: kernel-weighted sums over the data (mean-shift steps),
 //!   and their count-only form, the sample weight within `h` of each query;
 //! - [`kth_distance`]: distance to the k-th nearest data row;
-//! - [`nearest`]: the nearest data row of each query (k = 1);
 //! - [`topk`]: the k nearest data rows of each query, any k;
 //! - [`scan`]: exclusive prefix sums, for lists built by count and fill.
 
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
+pub(crate) mod scan;
+pub(crate) mod topk;
 
 use crate::gpu::Gpu;
 use crate::gpu::pipelines::StageDef;
@@ -21,16 +22,17 @@ use crate::gpu::pipelines::StageDef;
 pub(crate) use crate::cpu::squared_distance;
 
 /// Every stage that chunks its per-row buffers like the data.
-const CHUNKED_STAGES: [&StageDef; 5] = [
+const CHUNKED_STAGES: [&StageDef; 6] = [
     &kernel_sums::SHIFT,
     &kernel_sums::SHIFT_WIDE,
     &kernel_sums::SHIFT_FINISH,
     &kernel_sums::SEEK,
     &kth_distance::KTH_DISTANCE,
+    &topk::TOPK,
 ];
 
 /// The widest per-row buffer of any chunked stage, in values beyond the
-/// coordinates (standard mean shift's sums and seek state: 5).
+/// coordinates (the top-k threshold state: 8).
 const ROW_EXTRA: usize = {
     let mut widest = 0;
     let mut i = 0;
@@ -53,7 +55,7 @@ pub(crate) fn rows_per_chunk(g: &Gpu, dim: usize) -> usize {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_widest_row_is_standard_mean_shift() {
-        assert_eq!(super::ROW_EXTRA, 5);
+    fn the_widest_row_is_the_top_k_state() {
+        assert_eq!(super::ROW_EXTRA, 8);
     }
 }

@@ -1,0 +1,481 @@
+//! Exact nearest neighbours: scikit-learn's `NearestNeighbors` (brute
+//! force) and FAISS's flat indexes, on a GPU or the CPU twin.
+//!
+//! [`NearestNeighbors`] holds the metric; [`NearestNeighbors::fit`] checks
+//! and prepares the data once and returns a [`KnnIndex`], which answers
+//! [`kneighbors`](KnnIndex::kneighbors) and
+//! [`radius_neighbors`](KnnIndex::radius_neighbors) as often as needed.
+//! Both run the top-k op (`ops::topk`): every pair is scored, nothing is
+//! approximated, and any `k` from 1 to the number of points works (FAISS's
+//! GPU index stops at 2048).
+//!
+//! Results are sorted by distance, ties broken by the lower index (the
+//! inner product: largest first). Querying the indexed data with itself
+//! (`queries = None`, scikit-learn's `kneighbors()` without arguments)
+//! leaves each point out of its own list by index, never by distance, so
+//! duplicates stay neighbours at distance 0.
+//!
+//! ```no_run
+//! use gpu_cluster::{Context, Metric, NearestNeighbors, Points};
+//! let ctx = Context::auto()?;
+//! let x = Points::new(&[0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 5.0, 5.0], 2)?;
+//! let index = NearestNeighbors::new().metric(Metric::Euclidean).fit(&ctx, &x)?;
+//! let q = Points::new(&[0.1, 0.0], 2)?;
+//! let nn = index.kneighbors(Some(&q), 2)?;
+//! assert_eq!(nn.indices(0), &[0, 1]);
+//! let near = index.radius_neighbors(None, 1.5)?; // each point's others within 1.5
+//! assert_eq!(near.indices(0), &[1]);
+//! # Ok::<(), gpu_cluster::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ops::topk::{self, Score, sort_runs};
+use crate::points::{Points, centre_with, mean_f64};
+
+/// How far apart two points are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Metric {
+    /// `|x - y|`, scikit-learn's default.
+    #[default]
+    Euclidean,
+    /// `|x - y|^2`, what FAISS's `IndexFlatL2` returns.
+    SqEuclidean,
+    /// `1 - cos(x, y)`, clipped to `[0, 2]`; a zero vector is at distance 1
+    /// from every point, itself included.
+    Cosine,
+    /// `x . y`, largest first, like FAISS's `IndexFlatIP`. The "distances"
+    /// returned are the inner products.
+    InnerProduct,
+}
+
+impl Metric {
+    /// Every metric, in the order above.
+    pub const ALL: [Metric; 4] = [
+        Metric::Euclidean,
+        Metric::SqEuclidean,
+        Metric::Cosine,
+        Metric::InnerProduct,
+    ];
+
+    /// The name scikit-learn (and the command line) uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Euclidean => "euclidean",
+            Metric::SqEuclidean => "sqeuclidean",
+            Metric::Cosine => "cosine",
+            Metric::InnerProduct => "inner_product",
+        }
+    }
+
+    fn score(self) -> Score {
+        match self {
+            Metric::Euclidean | Metric::SqEuclidean => Score::SquaredL2,
+            Metric::Cosine => Score::OneMinusDot,
+            Metric::InnerProduct => Score::NegDot,
+        }
+    }
+
+    /// The reported value of a score.
+    fn report(self, s: f32) -> f32 {
+        match self {
+            Metric::Euclidean => s.sqrt(),
+            Metric::SqEuclidean => s,
+            Metric::Cosine => s.clamp(0.0, 2.0),
+            Metric::InnerProduct => -s,
+        }
+    }
+
+    /// The largest score whose reported value is within `radius` (for the
+    /// inner product: at least `radius`), so that the op's test on scores
+    /// is exactly the test on reported values.
+    fn bound(self, radius: f32) -> f32 {
+        match self {
+            Metric::SqEuclidean => radius,
+            Metric::Euclidean => {
+                // sqrt is monotone and correctly rounded: step to the last
+                // square whose root is still <= radius.
+                let mut b = radius * radius;
+                while b.sqrt() > radius {
+                    b = b.next_down();
+                }
+                while b.next_up().sqrt() <= radius && b < f32::MAX {
+                    b = b.next_up();
+                }
+                b
+            }
+            Metric::Cosine if radius >= 2.0 => f32::INFINITY,
+            Metric::Cosine => radius,
+            Metric::InnerProduct => -radius,
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "metric",
+                value: s.to_string(),
+                reason: "must be euclidean, sqeuclidean, cosine or inner_product",
+            })
+    }
+}
+
+/// Exact nearest-neighbour search parameters: a builder.
+///
+/// ```no_run
+/// use gpu_cluster::{Context, Metric, NearestNeighbors, Points};
+/// let x = Points::new(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], 2)?;
+/// let index = NearestNeighbors::new().metric(Metric::Cosine).fit(&Context::auto()?, &x)?;
+/// let nn = index.kneighbors(None, 1)?;
+/// assert_eq!(nn.indices(0), &[2]); // [1, 1] is the closest direction to [1, 0]
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NearestNeighbors {
+    metric: Metric,
+}
+
+impl NearestNeighbors {
+    /// Euclidean distance.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The metric (default: [`Metric::Euclidean`]).
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Builds the index over `x` on `ctx` (which it keeps: a context is a
+    /// shared handle). Data for the euclidean metrics is centred on its
+    /// mean (in `f64`, like queries later), which keeps `f32` distances
+    /// precise far from the origin; data for the cosine metric is
+    /// normalised to unit rows (in `f64`).
+    pub fn fit(&self, ctx: &Context, x: &Points) -> Result<KnnIndex> {
+        let (data, mean) = match self.metric {
+            Metric::Euclidean | Metric::SqEuclidean => {
+                let mean = mean_f64(x);
+                (centre_with(x.as_slice(), &mean), Some(mean))
+            }
+            Metric::Cosine => (normalised(x.as_slice(), x.dim()), None),
+            Metric::InnerProduct => (x.as_slice().to_vec(), None),
+        };
+        Ok(KnnIndex {
+            ctx: ctx.clone(),
+            metric: self.metric,
+            dim: x.dim(),
+            data,
+            mean,
+        })
+    }
+}
+
+/// Rows scaled to unit length in `f64`; a zero row stays zero, so its
+/// cosine distance to every point is 1.
+fn normalised(flat: &[f32], dim: usize) -> Vec<f32> {
+    flat.chunks_exact(dim)
+        .flat_map(|r| {
+            let norm = r.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+            let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+            r.iter().map(move |&v| (f64::from(v) * scale) as f32)
+        })
+        .collect()
+}
+
+/// An exact nearest-neighbour index over a fixed set of points, built by
+/// [`NearestNeighbors::fit`] and queried many times.
+#[derive(Clone)]
+pub struct KnnIndex {
+    ctx: Context,
+    metric: Metric,
+    dim: usize,
+    /// The points as the op compares them (centred or normalised).
+    data: Vec<f32>,
+    /// The data mean, for the euclidean metrics.
+    mean: Option<Vec<f64>>,
+}
+
+impl fmt::Debug for KnnIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KnnIndex")
+            .field("metric", &self.metric)
+            .field("points", &self.len())
+            .field("dim", &self.dim)
+            .field("backend", &self.ctx.to_string())
+            .finish()
+    }
+}
+
+impl KnnIndex {
+    /// Points indexed.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    /// Always false: an index holds at least one point.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Coordinates per point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The metric.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The `k` nearest indexed points of each query, sorted by distance,
+    /// ties by lower index. `queries = None` queries the indexed points
+    /// themselves, each leaving itself out (scikit-learn's `kneighbors()`);
+    /// pass the points explicitly to keep each point in its own list.
+    ///
+    /// Errors: `k = 0`, `k` above the number of points (the number minus
+    /// one with `None`), or queries of another dimension.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn kneighbors(&self, queries: Option<&Points>, k: usize) -> Result<Neighbors> {
+        pollster::block_on(self.kneighbors_async(queries, k))
+    }
+
+    /// The async form of [`KnnIndex::kneighbors`].
+    pub async fn kneighbors_async(&self, queries: Option<&Points>, k: usize) -> Result<Neighbors> {
+        let available = self.len() - usize::from(queries.is_none());
+        if k == 0 || k > available {
+            return Err(Error::InvalidParameter {
+                name: "k",
+                value: k.to_string(),
+                reason: if queries.is_none() {
+                    "must be between 1 and the number of points minus one (each point leaves itself out)"
+                } else {
+                    "must be between 1 and the number of points"
+                },
+            });
+        }
+        let prepared = self.prepare(queries)?;
+        let q = prepared.as_deref().unwrap_or(&self.data);
+        let exclude = queries.is_none().then_some(0);
+        let found = topk::topk(
+            &self.ctx,
+            &self.data,
+            q,
+            self.dim,
+            k,
+            self.metric.score(),
+            exclude,
+        )
+        .await?;
+        let mut distances: Vec<f32> = found
+            .scores
+            .iter()
+            .map(|&s| self.metric.report(s))
+            .collect();
+        let mut indices = found.indices;
+        self.resort(&mut indices, &mut distances, k);
+        Ok(Neighbors {
+            k,
+            indices,
+            distances,
+        })
+    }
+
+    /// Every indexed point within `radius` of each query (distance
+    /// `<= radius`; for the inner product: at least `radius`), sorted by
+    /// distance, ties by lower index. Lists have any length, empty
+    /// included. `queries = None` as for [`KnnIndex::kneighbors`].
+    ///
+    /// Errors: a negative or non-finite radius (any finite value for the
+    /// inner product), queries of another dimension.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn radius_neighbors(
+        &self,
+        queries: Option<&Points>,
+        radius: f32,
+    ) -> Result<RadiusNeighbors> {
+        pollster::block_on(self.radius_neighbors_async(queries, radius))
+    }
+
+    /// The async form of [`KnnIndex::radius_neighbors`].
+    pub async fn radius_neighbors_async(
+        &self,
+        queries: Option<&Points>,
+        radius: f32,
+    ) -> Result<RadiusNeighbors> {
+        let signed = self.metric == Metric::InnerProduct;
+        if !radius.is_finite() || (!signed && radius < 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "radius",
+                value: radius.to_string(),
+                reason: if signed {
+                    "must be finite"
+                } else {
+                    "must be finite and >= 0"
+                },
+            });
+        }
+        let prepared = self.prepare(queries)?;
+        let q = prepared.as_deref().unwrap_or(&self.data);
+        let found = topk::within(
+            &self.ctx,
+            &self.data,
+            q,
+            self.dim,
+            self.metric.bound(radius),
+            self.metric.score(),
+            queries.is_none().then_some(0),
+        )
+        .await?;
+        let mut distances: Vec<f32> = found
+            .scores
+            .iter()
+            .map(|&s| self.metric.report(s))
+            .collect();
+        let mut indices = found.indices;
+        if matches!(self.metric, Metric::Euclidean | Metric::Cosine) {
+            sort_runs(&found.offsets, &mut indices, &mut distances);
+        }
+        Ok(RadiusNeighbors {
+            offsets: found.offsets,
+            indices,
+            distances,
+        })
+    }
+
+    /// Queries as the op compares them, or `None` for the indexed data.
+    fn prepare(&self, queries: Option<&Points>) -> Result<Option<Vec<f32>>> {
+        let Some(q) = queries else {
+            return Ok(None);
+        };
+        if q.dim() != self.dim {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim,
+                found: q.dim(),
+            });
+        }
+        Ok(Some(match (&self.mean, self.metric) {
+            (Some(mean), _) => centre_with(q.as_slice(), mean),
+            (None, Metric::Cosine) => normalised(q.as_slice(), self.dim),
+            (None, _) => q.as_slice().to_vec(),
+        }))
+    }
+
+    /// Rows sorted by (score, index) stay sorted by (distance, index) but
+    /// where the square root or the clip makes two scores one distance:
+    /// sort those rows again.
+    fn resort(&self, indices: &mut [u32], distances: &mut [f32], k: usize) {
+        if matches!(self.metric, Metric::Euclidean | Metric::Cosine) {
+            let offsets: Vec<usize> = (0..=indices.len() / k).map(|i| i * k).collect();
+            sort_runs(&offsets, indices, distances);
+        }
+    }
+}
+
+/// The `k` nearest points of each query: row-major `queries x k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbors {
+    k: usize,
+    indices: Vec<u32>,
+    distances: Vec<f32>,
+}
+
+impl Neighbors {
+    /// Neighbours per query.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.indices.len() / self.k
+    }
+
+    /// True when there were no queries.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// Indices of query `i`'s neighbours, nearest first.
+    pub fn indices(&self, i: usize) -> &[u32] {
+        &self.indices[i * self.k..(i + 1) * self.k]
+    }
+
+    /// Distances of query `i`'s neighbours (inner products for
+    /// [`Metric::InnerProduct`]), in the order of [`Neighbors::indices`].
+    pub fn distances(&self, i: usize) -> &[f32] {
+        &self.distances[i * self.k..(i + 1) * self.k]
+    }
+
+    /// All indices, row-major `len() x k`.
+    pub fn all_indices(&self) -> &[u32] {
+        &self.indices
+    }
+
+    /// All distances, row-major `len() x k`.
+    pub fn all_distances(&self) -> &[f32] {
+        &self.distances
+    }
+}
+
+/// The points within a radius of each query, as compressed rows: query
+/// `i`'s neighbours are entries `offsets()[i]..offsets()[i + 1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadiusNeighbors {
+    offsets: Vec<usize>,
+    indices: Vec<u32>,
+    distances: Vec<f32>,
+}
+
+impl RadiusNeighbors {
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when there were no queries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Indices of query `i`'s neighbours, nearest first (may be empty).
+    pub fn indices(&self, i: usize) -> &[u32] {
+        &self.indices[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Distances of query `i`'s neighbours, in the order of
+    /// [`RadiusNeighbors::indices`].
+    pub fn distances(&self, i: usize) -> &[f32] {
+        &self.distances[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Row boundaries: `len() + 1` entries, from 0 to the total count.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// All indices, query after query.
+    pub fn all_indices(&self) -> &[u32] {
+        &self.indices
+    }
+
+    /// All distances, query after query.
+    pub fn all_distances(&self) -> &[f32] {
+        &self.distances
+    }
+}

@@ -1,0 +1,533 @@
+//! Host side of `topk.wgsl`: the k best data rows per query, and the rows
+//! within a bound, with the semantics of the CPU twin in `cpu.rs`.
+//!
+//! Queries go in tiles sized to a memory budget for their results; each
+//! tile is one submission with one readback (two for radius queries: the
+//! list lengths decide the size of the second's output). Data stay
+//! resident, in the chunking every op shares.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{Rows, storage, upload, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
+use crate::gpu::plan;
+use crate::ops::{rows_per_chunk, scan};
+
+/// The top-k stage: queries, data, per-query state, (key, index) output.
+pub(crate) const TOPK: StageDef = StageDef {
+    name: "topk",
+    sources: &[COMMON, include_str!("topk.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
+    // The threshold passes' state: 8 words per query.
+    row_extra: STATE_WORDS,
+};
+
+/// Largest k kept in registers by `best_k`; above it, the threshold
+/// passes.
+const MAX_REGISTER_K: usize = 32;
+
+/// Words of state per query for the threshold passes (lo, hi, count,
+/// less, pos, ties, start, cap).
+const STATE_WORDS: usize = 8;
+
+/// Data rows per tile.
+const TILE: u32 = 32;
+
+/// Coordinates per tile slice: a tile of 32 x 32 floats is 4 KiB of
+/// workgroup memory, and a query's slice stays in registers.
+const FC: u32 = 32;
+
+/// Bytes of results one query tile may hold on the device.
+const RESULT_BUDGET: u64 = 256 << 20;
+
+/// Rounds of bisection: keys lie in [0, key(+inf)], fewer than 2^32 values.
+const ROUNDS: usize = 32;
+
+const NO_SELF: u32 = u32::MAX;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct TopkParams {
+    query_rows: u32,
+    data_begin: u32,
+    data_end: u32,
+    fresh: u32,
+    k: u32,
+    index_base: u32,
+    self_base: u32,
+    mode: u32,
+}
+
+/// Which bound `count_at_most` counts against.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+enum Bound {
+    /// Keys at most the midpoint of [lo, hi] (bisection).
+    Midpoint = 0,
+    /// Keys below lo (the rows before the k-th's ties).
+    BelowLo = 1,
+    /// Keys at most hi (radius queries).
+    AtMostHi = 2,
+}
+
+/// The pipelines of one (dimension, score, K) specialisation.
+struct Stages<'g> {
+    g: &'g Gpu,
+    dim: usize,
+    score: Score,
+    k_slots: u32,
+}
+
+impl Stages<'_> {
+    async fn entry(&self, entry: &'static str) -> Result<Arc<Pipeline>> {
+        let dim = u32::try_from(self.dim)
+            .map_err(|_| Error::Gpu(format!("dimension {} is too large for the GPU", self.dim)))?;
+        self.g
+            .pipeline(Spec {
+                stage: Stage(&TOPK),
+                entry,
+                dim,
+                consts: vec![
+                    ("TILE", Const::U32(TILE)),
+                    ("FC", Const::U32(FC.min(dim))),
+                    ("SCORE", Const::U32(self.score.shader_id())),
+                    ("K", Const::U32(self.k_slots)),
+                ],
+                overrides: vec![("WG", self.g.workgroup_size())],
+                rows_per_group: self.g.workgroup_size(),
+            })
+            .await
+    }
+
+    /// Loop iterations of one invocation: `(per data row, fixed)`, an
+    /// upper bound counting each loop's exit, for `Gpu::span_limits`.
+    fn loop_iterations(&self) -> (u64, u64) {
+        let (dim, wg) = (self.dim as u64, u64::from(self.g.workgroup_size()));
+        let (tile, fc) = (u64::from(TILE), u64::from(FC.min(dim as u32)));
+        let slices = dim.div_ceil(fc);
+        // Per tile: clearing the sums, each slice's copy share, query
+        // load and row loop, and turning sums into keys.
+        let per_tile = (tile + 1) + slices * (tile * fc / wg + 2 + fc + 1 + tile + 1) + tile + 2;
+        // Per row: its coordinates and the consumer (an insertion shifts
+        // at most K entries).
+        let per_row = dim + slices + u64::from(self.k_slots) + 3 + per_tile.div_ceil(tile);
+        (per_row, per_tile + 4 * u64::from(self.k_slots) + 16)
+    }
+}
+
+/// One query tile: its rows on the device and where they sit.
+struct QueryTile {
+    rows: Rows,
+    range: Range<usize>,
+}
+
+/// The data on the device and the tiles of queries, for one call.
+struct Plan<'a> {
+    data: Rows,
+    data_sizes: Vec<usize>,
+    queries: &'a [f32],
+    shares_data: bool,
+    dim: usize,
+    per_chunk: usize,
+}
+
+impl Plan<'_> {
+    fn tile(&self, g: &Gpu, range: Range<usize>) -> QueryTile {
+        let d = self.dim;
+        let rows = if self.shares_data && range.start == 0 && range.len() * d == self.queries.len()
+        {
+            self.data.clone()
+        } else {
+            Rows::upload(
+                g,
+                "queries",
+                &self.queries[range.start * d..range.end * d],
+                d,
+                self.per_chunk,
+            )
+        };
+        QueryTile { rows, range }
+    }
+
+    /// Records `entry` over all the data for the tile's queries, in index
+    /// order, continuing the carried state after the first dispatch.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        batch: &mut Batch<'_>,
+        pipeline: &Arc<Pipeline>,
+        tile: &QueryTile,
+        limits: plan::SpanLimits,
+        k: u32,
+        exclude: SelfOffset,
+        mode: Bound,
+        out: [&wgpu::Buffer; 2],
+    ) {
+        let q = &tile.rows.chunks[0];
+        let self_base = exclude.map_or(NO_SELF, |o| (o + tile.range.start) as u32);
+        let passes = plan::passes(
+            &[q.rows()],
+            &self.data_sizes,
+            self.dim,
+            TILE as usize,
+            limits,
+        );
+        for pass in passes {
+            let chunk = &self.data.chunks[pass.data];
+            let params = TopkParams {
+                query_rows: q.rows() as u32,
+                data_begin: pass.span.start as u32,
+                data_end: pass.span.end as u32,
+                fresh: u32::from(pass.fresh),
+                k,
+                index_base: chunk.range.start as u32,
+                self_base,
+                mode: mode as u32,
+            };
+            batch.dispatch(
+                pipeline,
+                params,
+                &[&q.buffer, &chunk.buffer, out[0], out[1]],
+                q.rows(),
+            );
+        }
+    }
+}
+
+/// Resident data and the query tiles of at most `tile_rows` rows each.
+fn plan<'a>(g: &Gpu, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
+    let per_chunk = rows_per_chunk(g, dim);
+    let rows = g.resident("data", data, dim, per_chunk);
+    Plan {
+        data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
+        data: rows,
+        queries,
+        shares_data: std::ptr::eq(queries, data),
+        dim,
+        per_chunk,
+    }
+}
+
+/// Query rows per tile when each holds `bytes_per_query` of results.
+fn tile_rows(g: &Gpu, dim: usize, bytes_per_query: u64) -> usize {
+    let budget = RESULT_BUDGET.min(g.max_binding());
+    let by_results = usize::try_from(budget / bytes_per_query.max(1)).unwrap_or(usize::MAX);
+    by_results.min(rows_per_chunk(g, dim)).max(1)
+}
+
+/// The `k` best data rows of each query (see [`super::topk`]).
+pub(crate) async fn topk(
+    g: &Gpu,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    score: Score,
+    exclude: SelfOffset,
+) -> Result<TopK> {
+    let m = queries.len() / dim;
+    let mut out = TopK {
+        indices: Vec::with_capacity(m * k),
+        scores: Vec::with_capacity(m * k),
+    };
+    if m == 0 {
+        return Ok(out);
+    }
+    let k32 =
+        u32::try_from(k).map_err(|_| Error::Gpu(format!("k = {k} is too large for the GPU")))?;
+    let registers = k <= MAX_REGISTER_K;
+    let stages = Stages {
+        g,
+        dim,
+        score,
+        k_slots: if registers {
+            k.next_power_of_two() as u32
+        } else {
+            1
+        },
+    };
+    let (per_row, fixed) = stages.loop_iterations();
+    let limits = g.span_limits(per_row, fixed);
+    let bytes_per_query = if registers {
+        8 * u64::from(stages.k_slots)
+    } else {
+        8 * k as u64 + 4 * STATE_WORDS as u64
+    };
+    let per_tile = tile_rows(g, dim, bytes_per_query);
+    if registers {
+        let best = stages.entry("best_k").await?;
+        for range in plan::chunks(m, per_tile) {
+            let slots = stages.k_slots as usize;
+            let readback = g
+                .scoped(|| {
+                    let p = plan(g, data, queries, dim);
+                    let tile = p.tile(g, range.clone());
+                    let state = storage(g, "best k", (range.len() * 2 * slots * 4) as u64);
+                    let mut batch = Batch::new(g);
+                    let out = [&state, g.placeholder()];
+                    p.record(
+                        &mut batch,
+                        &best,
+                        &tile,
+                        limits,
+                        k32,
+                        exclude,
+                        Bound::Midpoint,
+                        out,
+                    );
+                    batch.read(&state, 0, (range.len() * 2 * slots * 4) as u64);
+                    batch.submit()
+                })
+                .await?;
+            let state = words(&readback.wait(g).await?[0]);
+            for row in state.chunks_exact(2 * slots) {
+                out.scores
+                    .extend(row[..k].iter().map(|&key| from_order_key(key)));
+                out.indices.extend_from_slice(&row[slots..slots + k]);
+            }
+        }
+        return Ok(out);
+    }
+    let count = stages.entry("count_at_most").await?;
+    let bisect = stages.entry("bisect").await?;
+    let fill = stages.entry("fill").await?;
+    for range in plan::chunks(m, per_tile) {
+        let rows = range.len();
+        let mut init = vec![0u32; STATE_WORDS * rows];
+        init[rows..2 * rows].fill(order_key(f32::INFINITY));
+        for (i, start) in init[6 * rows..7 * rows].iter_mut().enumerate() {
+            *start = (i * k) as u32;
+        }
+        init[7 * rows..].fill(k32);
+        let out_bytes = (rows * k * 8) as u64;
+        let readback = g
+            .scoped(|| {
+                let p = plan(g, data, queries, dim);
+                let tile = p.tile(g, range.clone());
+                let state = upload(g, "top-k state", &init);
+                let pairs = storage(g, "top-k pairs", out_bytes);
+                let out = [&state, &pairs];
+                let mut batch = Batch::new(g);
+                let q = &tile.rows.chunks[0];
+                for _ in 0..ROUNDS {
+                    p.record(
+                        &mut batch,
+                        &count,
+                        &tile,
+                        limits,
+                        k32,
+                        exclude,
+                        Bound::Midpoint,
+                        out,
+                    );
+                    let params = TopkParams {
+                        query_rows: rows as u32,
+                        k: k32,
+                        self_base: NO_SELF,
+                        ..TopkParams::zeroed()
+                    };
+                    batch.dispatch(
+                        &bisect,
+                        params,
+                        &[&q.buffer, &q.buffer, &state, &pairs],
+                        rows,
+                    );
+                }
+                p.record(
+                    &mut batch,
+                    &count,
+                    &tile,
+                    limits,
+                    k32,
+                    exclude,
+                    Bound::BelowLo,
+                    out,
+                );
+                p.record(
+                    &mut batch,
+                    &fill,
+                    &tile,
+                    limits,
+                    k32,
+                    exclude,
+                    Bound::Midpoint,
+                    out,
+                );
+                batch.read(&pairs, 0, out_bytes);
+                batch.submit()
+            })
+            .await?;
+        let pairs = words(&readback.wait(g).await?[0]);
+        let first = out.indices.len();
+        for pair in pairs.chunks_exact(2) {
+            out.scores.push(from_order_key(pair[0]));
+            out.indices.push(pair[1]);
+        }
+        let offsets: Vec<usize> = (0..=rows).map(|i| first + i * k).collect();
+        sort_runs(&offsets, &mut out.indices, &mut out.scores);
+    }
+    Ok(out)
+}
+
+/// Every data row scoring at most `bound` for each query (see
+/// [`super::within`]): per query tile, the counts, their exclusive scan
+/// and the fill, each on the device.
+pub(crate) async fn within(
+    g: &Gpu,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    bound: f32,
+    score: Score,
+    exclude: SelfOffset,
+) -> Result<Within> {
+    let m = queries.len() / dim;
+    let n = data.len() / dim;
+    let mut out = Within {
+        offsets: vec![0],
+        ..Within::default()
+    };
+    if m == 0 {
+        return Ok(out);
+    }
+    let stages = Stages {
+        g,
+        dim,
+        score,
+        k_slots: 1,
+    };
+    let (per_row, fixed) = stages.loop_iterations();
+    let limits = g.span_limits(per_row, fixed);
+    let count = stages.entry("count_at_most").await?;
+    let fill = stages.entry("fill").await?;
+    let scan = scan::gpu::pipeline(g).await?;
+    // A tile's total fits a u32, and its lists fit the result budget when
+    // every query has the mean length; longer lists split the tile.
+    let by_total = (u32::MAX as usize / n.max(1)).max(1);
+    let per_tile = tile_rows(g, dim, 8 * STATE_WORDS as u64).min(by_total);
+    let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
+    pending.reverse();
+    let budget = RESULT_BUDGET.min(g.max_binding());
+    while let Some(range) = pending.pop() {
+        let rows = range.len();
+        let mut init = vec![0u32; STATE_WORDS * rows];
+        init[..rows].fill(order_key(bound));
+        init[rows..2 * rows].fill(order_key(bound));
+        init[7 * rows..].fill(u32::MAX);
+        let (readback, state, offsets) = g
+            .scoped(|| {
+                let p = plan(g, data, queries, dim);
+                let tile = p.tile(g, range.clone());
+                let state = upload(g, "radius state", &init);
+                let counts = storage(g, "radius counts", (rows * 4) as u64);
+                let offsets = storage(g, "radius offsets", (rows as u64 + 1) * 4);
+                let mut batch = Batch::new(g);
+                let out = [&state, g.placeholder()];
+                p.record(
+                    &mut batch,
+                    &count,
+                    &tile,
+                    limits,
+                    0,
+                    exclude,
+                    Bound::AtMostHi,
+                    out,
+                );
+                batch.copy_range(&state, (2 * rows * 4) as u64, &counts, 0, (rows * 4) as u64);
+                scan::gpu::record(&mut batch, &scan, &counts, &offsets, rows, scan::gpu::SPAN);
+                batch.copy_range(
+                    &offsets,
+                    0,
+                    &state,
+                    (6 * rows * 4) as u64,
+                    (rows * 4) as u64,
+                );
+                batch.read(&offsets, 0, (rows as u64 + 1) * 4);
+                (batch.submit(), state, offsets)
+            })
+            .await?;
+        drop(offsets);
+        let starts = words(&readback.wait(g).await?[0]);
+        let total = starts[rows] as usize;
+        let out_bytes = total as u64 * 8;
+        if out_bytes > budget {
+            if rows == 1 {
+                return Err(Error::OutOfMemory(format!(
+                    "one query has {total} neighbours within the radius, more than a GPU buffer holds; use a smaller radius or the CPU backend"
+                )));
+            }
+            let mid = range.start + rows / 2;
+            pending.push(mid..range.end);
+            pending.push(range.start..mid);
+            continue;
+        }
+        let readback = g
+            .scoped(|| {
+                let p = plan(g, data, queries, dim);
+                let tile = p.tile(g, range.clone());
+                let pairs = storage(g, "radius pairs", out_bytes);
+                let mut batch = Batch::new(g);
+                p.record(
+                    &mut batch,
+                    &fill,
+                    &tile,
+                    limits,
+                    0,
+                    exclude,
+                    Bound::Midpoint,
+                    [&state, &pairs],
+                );
+                batch.read(&pairs, 0, out_bytes);
+                batch.submit()
+            })
+            .await?;
+        let pairs = words(&readback.wait(g).await?[0]);
+        let base = out.indices.len();
+        for pair in pairs.chunks_exact(2).take(total) {
+            out.scores.push(from_order_key(pair[0]));
+            out.indices.push(pair[1]);
+        }
+        out.offsets
+            .extend(starts[1..].iter().map(|&s| base + s as usize));
+    }
+    let offsets = out.offsets.clone();
+    sort_runs(&offsets, &mut out.indices, &mut out.scores);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::validate;
+
+    #[test]
+    fn every_entry_validates() {
+        for dim in [1u32, 2, 3, 17, 33, 300, 4096] {
+            for score in 0..3 {
+                for k in [1u32, 4, 32] {
+                    let consts = [
+                        ("TILE", Const::U32(TILE)),
+                        ("FC", Const::U32(FC.min(dim))),
+                        ("SCORE", Const::U32(score)),
+                        ("K", Const::U32(k)),
+                    ];
+                    for entry in ["best_k", "count_at_most", "bisect", "fill"] {
+                        validate(&TOPK, dim, entry, &consts, &[("WG", 64)]);
+                    }
+                }
+            }
+        }
+    }
+}
