@@ -450,3 +450,31 @@ fn dimension_5000_works() {
         assert!(g.n_iter().abs_diff(c.n_iter()) <= 1, "{what}");
     }
 }
+
+/// Labels and `predict` run the nearest op on the fit's backend: the GPU
+/// gives the CPU twin's labels on the blobs, and `predict_on` a GPU equals
+/// `predict` on the CPU for new points, `cluster_all` off included.
+#[test]
+fn labels_and_predict_on_the_gpu_match_the_cpu() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let cpu = Context::cpu();
+    let data = gpu_cluster::Blobs::default().generate().unwrap();
+    let fresh = points(400, 2, 99);
+    for cluster_all in [true, false] {
+        let ms = MeanShift::new(2.5).blurring(5).cluster_all(cluster_all);
+        let on_gpu = ms.fit(&gpu, &data.points).unwrap();
+        let on_cpu = ms.fit(&cpu, &data.points).unwrap();
+        assert_eq!(
+            on_gpu.labels(),
+            on_cpu.labels(),
+            "cluster_all {cluster_all}"
+        );
+        assert_eq!(
+            on_gpu.predict_on(&gpu, &fresh).unwrap(),
+            on_gpu.predict(&fresh).unwrap(),
+            "cluster_all {cluster_all}"
+        );
+    }
+}

@@ -225,30 +225,47 @@ mod tests {
         let h = BandwidthEstimate::new(0.3).estimate(&ctx, &x).unwrap();
         let after_estimate = uploaded();
         let hits = g.resident_stats().hits;
+        // Labelling uploads the centres (the points are resident), and
+        // nothing else may go up.
+        let centres = |fit: &MeanShiftFit| (fit.centers().as_slice().len() * 4) as u64;
         // The estimate's data are resident: standard mode uploads neither
         // the data nor the seeds (the data again, copied on the device).
         let fit = |ms: &MeanShift| ms.fit(&ctx, &x).unwrap();
         let standard = fit(&MeanShift::new(h));
         assert_eq!(
             uploaded(),
-            after_estimate,
+            after_estimate + centres(&standard),
             "standard fit after the estimate"
         );
-        assert!(g.resident_stats().hits >= hits + 2);
+        assert!(g.resident_stats().hits >= hits + 3);
         let before = uploaded();
         let other_bandwidth = fit(&MeanShift::new(1.5 * h));
-        assert_eq!(uploaded(), before, "a second standard fit");
-        // Blurring mode: nothing either (the final positions are ranked in
-        // the same submission that moves them).
+        assert_eq!(
+            uploaded(),
+            before + centres(&other_bandwidth),
+            "a second standard fit"
+        );
+        // Blurring mode: nothing for the data (the final positions are
+        // ranked in the same submission that moves them); labelling them
+        // uploads them with the centres.
         let before = uploaded();
         let blurred = fit(&MeanShift::new(h).blurring(3));
-        assert_eq!(uploaded(), before, "blurring fit");
+        let positions = (n * dim * 4) as u64;
+        assert_eq!(
+            uploaded(),
+            before + positions + centres(&blurred),
+            "blurring fit"
+        );
         // Sample weights are kept too.
         let weighted_ms = MeanShift::new(h).sample_weights(weights.clone());
         let weighted = fit(&weighted_ms);
         let before = uploaded();
         assert_eq!(bits(&fit(&weighted_ms)), bits(&weighted));
-        assert_eq!(uploaded(), before, "a second weighted fit");
+        assert_eq!(
+            uploaded(),
+            before + centres(&weighted),
+            "a second weighted fit"
+        );
 
         // The same bits when everything is uploaded afresh.
         let cold = |ms: &MeanShift| {

@@ -33,7 +33,7 @@ use std::str::FromStr;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::ops::topk::{self, Score, sort_runs};
+use crate::ops::topk::{self, Residency, Score, sort_runs};
 use crate::points::{Points, centre_with, mean_f64};
 
 /// How far apart two points are.
@@ -280,6 +280,7 @@ impl KnnIndex {
             k,
             self.metric.score(),
             exclude,
+            Residency::Keep,
         )
         .await?;
         let mut distances: Vec<f32> = found

@@ -3,7 +3,9 @@
 
 use std::cmp::Ordering;
 
-use crate::cpu::map_indices;
+use crate::context::Context;
+use crate::error::Result;
+use crate::ops::nearest::nearest;
 use crate::ops::squared_distance;
 
 /// Cluster centres chosen from modes, in label order, with the intensity of
@@ -77,27 +79,25 @@ fn lex_cmp(a: &[f32], b: &[f32]) -> Ordering {
 }
 
 /// Label of each point: its nearest centre (ties: lowest label), or -1 when
-/// `radius` is given and the nearest centre is farther than it.
-pub(crate) fn nearest_labels(
+/// `radius` is given and the nearest centre is farther than it. On the
+/// context's backend (the nearest op).
+pub(crate) async fn nearest_labels(
+    ctx: &Context,
     points: &[f32],
     centers: &[f32],
     dim: usize,
     radius: Option<f32>,
-) -> Vec<i32> {
-    map_indices(points.len() / dim, |i| {
-        let p = &points[i * dim..(i + 1) * dim];
-        let (best, d2) = centers
-            .chunks_exact(dim)
-            .map(|c| squared_distance(c, p))
-            .enumerate()
-            .fold((0usize, f32::INFINITY), |best, (k, d2)| {
-                if d2 < best.1 { (k, d2) } else { best }
-            });
-        match radius {
+) -> Result<Vec<i32>> {
+    let found = nearest(ctx, centers, points, dim).await?;
+    Ok(found
+        .index
+        .iter()
+        .zip(&found.d2)
+        .map(|(&k, &d2)| match radius {
             Some(r) if d2 > r * r => -1,
-            _ => best as i32,
-        }
-    })
+            _ => k as i32,
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -120,7 +120,8 @@ mod tests {
     fn dropped_modes_are_left_out_and_labels_tie_to_lowest() {
         let m = merge_modes(&[1.0, 5.0], &[1.0, 4.0], &[true, false], 1, 1.0);
         assert_eq!(m.centers, vec![1.0]);
-        let labels = nearest_labels(&[0.0, 2.0, 9.0], &[1.0, 3.0], 1, Some(2.0));
-        assert_eq!(labels, vec![0, 0, -1]);
+        let cpu = Context::cpu();
+        let labels = nearest_labels(&cpu, &[0.0, 2.0, 9.0], &[1.0, 3.0], 1, Some(2.0));
+        assert_eq!(pollster::block_on(labels).unwrap(), vec![0, 0, -1]);
     }
 }

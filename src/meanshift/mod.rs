@@ -252,11 +252,13 @@ impl MeanShift {
             Mode::Blurring => self.run_blurring(ctx, &win, &checked).await?,
         };
         let labels = merge::nearest_labels(
+            ctx,
             run.label_points.as_deref().unwrap_or(&data),
             &run.merged.centers,
             dim,
             (!self.cluster_all).then_some(bandwidth),
-        );
+        )
+        .await?;
         let mut counts = vec![0usize; run.merged.intensity.len()];
         for &l in &labels {
             if let Ok(l) = usize::try_from(l) {
@@ -379,7 +381,7 @@ impl MeanShift {
             if out.max_shift[0] <= self.tol * h {
                 break (merged, StopReason::ShiftBelowTol);
             }
-            let labels = merge::nearest_labels(&positions, &merged.centers, dim, None);
+            let labels = merge::nearest_labels(ctx, &positions, &merged.centers, dim, None).await?;
             if previous_labels.as_ref() == Some(&labels) {
                 break (merged, StopReason::LabelsStable);
             }
@@ -566,24 +568,42 @@ impl MeanShiftFit {
     }
 
     /// Labels new points by their nearest centre (ties: lowest label), with
-    /// the fit's `cluster_all` rule. In standard mode, predicting the
-    /// training data gives back [`labels`](MeanShiftFit::labels) up to `f32`
-    /// rounding at near-ties; in blurring mode labels come from the final
-    /// positions, so a point that drifted towards another cluster can
-    /// differ. (scikit-learn's `predict` ignores `cluster_all` and never
-    /// gives -1; this is a deliberate difference.)
+    /// the fit's `cluster_all` rule, on the CPU twin ([`predict_on`]
+    /// chooses the backend). In standard mode, predicting the training data
+    /// gives back [`labels`](MeanShiftFit::labels) up to `f32` rounding at
+    /// near-ties; in blurring mode labels come from the final positions, so
+    /// a point that drifted towards another cluster can differ.
+    /// (scikit-learn's `predict` ignores `cluster_all` and never gives -1;
+    /// this is a deliberate difference.)
+    ///
+    /// [`predict_on`]: MeanShiftFit::predict_on
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, x: &Points) -> Result<Vec<i32>> {
+        self.predict_on(&Context::cpu(), x)
+    }
+
+    /// [`predict`](MeanShiftFit::predict) on `ctx`: on a GPU, the nearest
+    /// centres are found there (worth it for many points).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn predict_on(&self, ctx: &Context, x: &Points) -> Result<Vec<i32>> {
+        pollster::block_on(self.predict_async(ctx, x))
+    }
+
+    /// The async form of [`predict_on`](MeanShiftFit::predict_on).
+    pub async fn predict_async(&self, ctx: &Context, x: &Points) -> Result<Vec<i32>> {
         if x.dim() != self.centers.dim() {
             return Err(Error::DimensionMismatch {
                 expected: self.centers.dim(),
                 found: x.dim(),
             });
         }
-        Ok(merge::nearest_labels(
+        merge::nearest_labels(
+            ctx,
             x.as_slice(),
             self.centers.as_slice(),
             x.dim(),
             (!self.cluster_all).then_some(self.bandwidth),
-        ))
+        )
+        .await
     }
 }

@@ -8,11 +8,13 @@
 //! - [`kernel_sums`]: kernel-weighted sums over the data (mean-shift steps),
 //!   and their count-only form, the sample weight within `h` of each query;
 //! - [`kth_distance`]: distance to the k-th nearest data row;
+//! - [`nearest`]: the nearest data row of each query (k = 1);
 //! - [`topk`]: the k nearest data rows of each query, any k;
 //! - [`scan`]: exclusive prefix sums, for lists built by count and fill.
 
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
+pub(crate) mod nearest;
 pub(crate) mod scan;
 pub(crate) mod topk;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
+use super::{Residency, Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
@@ -144,19 +144,17 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// The queries of `range` on the device: the data's own rows, rows
+    /// resident from an earlier call (a fit's data being labelled), or an
+    /// upload for this call.
     fn tile(&self, g: &Gpu, range: Range<usize>) -> QueryTile {
         let d = self.dim;
-        let rows = if self.shares_data && range.start == 0 && range.len() * d == self.queries.len()
-        {
+        let values = &self.queries[range.start * d..range.end * d];
+        let rows = if self.shares_data && values.len() == self.queries.len() {
             self.data.clone()
         } else {
-            Rows::upload(
-                g,
-                "queries",
-                &self.queries[range.start * d..range.end * d],
-                d,
-                self.per_chunk,
-            )
+            g.find_resident(values, d, self.per_chunk)
+                .unwrap_or_else(|| Rows::upload(g, "queries", values, d, self.per_chunk))
         };
         QueryTile { rows, range }
     }
@@ -206,10 +204,22 @@ impl Plan<'_> {
     }
 }
 
-/// Resident data and the query tiles of at most `tile_rows` rows each.
-fn plan<'a>(g: &Gpu, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
+/// The data on the device (kept resident, or uploaded for this call) and
+/// what the query tiles need.
+fn plan<'a>(
+    g: &Gpu,
+    data: &[f32],
+    queries: &'a [f32],
+    dim: usize,
+    residency: Residency,
+) -> Plan<'a> {
     let per_chunk = rows_per_chunk(g, dim);
-    let rows = g.resident("data", data, dim, per_chunk);
+    let rows = match residency {
+        Residency::Keep => g.resident("data", data, dim, per_chunk),
+        Residency::Transient => g
+            .find_resident(data, dim, per_chunk)
+            .unwrap_or_else(|| Rows::upload(g, "data", data, dim, per_chunk)),
+    };
     Plan {
         data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
         data: rows,
@@ -228,6 +238,7 @@ fn tile_rows(g: &Gpu, dim: usize, bytes_per_query: u64) -> usize {
 }
 
 /// The `k` best data rows of each query (see [`super::topk`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn topk(
     g: &Gpu,
     data: &[f32],
@@ -236,6 +247,7 @@ pub(crate) async fn topk(
     k: usize,
     score: Score,
     exclude: SelfOffset,
+    residency: Residency,
 ) -> Result<TopK> {
     let m = queries.len() / dim;
     let mut out = TopK {
@@ -272,7 +284,7 @@ pub(crate) async fn topk(
             let slots = stages.k_slots as usize;
             let readback = g
                 .scoped(|| {
-                    let p = plan(g, data, queries, dim);
+                    let p = plan(g, data, queries, dim, residency);
                     let tile = p.tile(g, range.clone());
                     let state = storage(g, "best k", (range.len() * 2 * slots * 4) as u64);
                     let mut batch = Batch::new(g);
@@ -314,7 +326,7 @@ pub(crate) async fn topk(
         let out_bytes = (rows * k * 8) as u64;
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
+                let p = plan(g, data, queries, dim, residency);
                 let tile = p.tile(g, range.clone());
                 let state = upload(g, "top-k state", &init);
                 let pairs = storage(g, "top-k pairs", out_bytes);
@@ -428,7 +440,7 @@ pub(crate) async fn within(
         init[7 * rows..].fill(u32::MAX);
         let (readback, state, offsets) = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
+                let p = plan(g, data, queries, dim, Residency::Keep);
                 let tile = p.tile(g, range.clone());
                 let state = upload(g, "radius state", &init);
                 let counts = storage(g, "radius counts", (rows * 4) as u64);
@@ -475,7 +487,7 @@ pub(crate) async fn within(
         }
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
+                let p = plan(g, data, queries, dim, Residency::Keep);
                 let tile = p.tile(g, range.clone());
                 let pairs = storage(g, "radius pairs", out_bytes);
                 let mut batch = Batch::new(g);

@@ -47,6 +47,15 @@ impl Score {
 /// neighbours.
 pub(crate) type SelfOffset = Option<usize>;
 
+/// Whether the data stay on the device after the call (see
+/// `gpu::resident`): an index's data do, to be queried again; a set of
+/// cluster centres does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Residency {
+    Keep,
+    Transient,
+}
+
 /// The k best data rows per query: row-major `m x k`, each row sorted by
 /// (score, index).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -67,6 +76,7 @@ pub(crate) struct Within {
 
 /// The `k` best data rows of each query. Requires `1 <= k <= n` (`n - 1`
 /// with self excluded), checked by the caller.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn topk(
     ctx: &Context,
     data: &[f32],
@@ -75,9 +85,10 @@ pub(crate) async fn topk(
     k: usize,
     score: Score,
     exclude: SelfOffset,
+    residency: Residency,
 ) -> Result<TopK> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::topk(g, data, queries, dim, k, score, exclude).await,
+        Inner::Gpu(g) => gpu::topk(g, data, queries, dim, k, score, exclude, residency).await,
         Inner::Cpu => Ok(cpu::topk(data, queries, dim, k, score, exclude)),
     }
 }
