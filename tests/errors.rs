@@ -442,6 +442,20 @@ fn seeds_in_blurring_mode() {
 }
 
 #[test]
+fn bin_seeding_in_blurring_mode() {
+    let x = two_groups();
+    for ctx in contexts() {
+        let ms = MeanShift::new(1.0).bin_seeding(true);
+        assert_invalid(ms.clone().blurring(3).fit(&ctx, &x), "bin_seeding", "true");
+        assert_invalid(
+            ms.blurring_until_stable().fit(&ctx, &x),
+            "bin_seeding",
+            "true",
+        );
+    }
+}
+
+#[test]
 fn invalid_max_iter() {
     let x = two_groups();
     for ctx in contexts() {

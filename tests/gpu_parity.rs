@@ -23,7 +23,7 @@
 mod common;
 
 use gpu_cluster::{
-    BandwidthEstimate, Context, GpuOptions, Kernel, MeanShift, MeanShiftFit, Points,
+    BandwidthEstimate, Context, GpuOptions, Kernel, MeanShift, MeanShiftFit, Points, StopReason,
 };
 
 /// Positions agree to this fraction of the data's scale (see the file's
@@ -476,5 +476,52 @@ fn labels_and_predict_on_the_gpu_match_the_cpu() {
             on_gpu.predict(&fresh).unwrap(),
             "cluster_all {cluster_all}"
         );
+    }
+}
+
+/// Blurring until stable stops by each of its rules, with the same
+/// iteration count on both backends: the largest shift below `tol * h`
+/// (flat kernel: each group collapses to its mean at once, then stays),
+/// labels unchanged over two iterations (gaussian kernel, `tol` 0: the
+/// groups keep contracting), and the iteration cap.
+#[test]
+fn blurring_until_stable_stops_by_each_rule() {
+    let x = Points::new(
+        &[
+            0.0, 0.0, 0.4, 0.1, 0.1, 0.5, 10.0, 10.0, 10.3, 9.8, 9.9, 10.4,
+        ],
+        2,
+    )
+    .unwrap();
+    let mut contexts = vec![Context::cpu()];
+    contexts.extend(common::gpu());
+    for ctx in &contexts {
+        let cases = [
+            (
+                MeanShift::new(2.0)
+                    .kernel(Kernel::Flat)
+                    .blurring_until_stable(),
+                StopReason::ShiftBelowTol,
+                2,
+            ),
+            (
+                MeanShift::new(2.0).blurring_until_stable().tol(0.0),
+                StopReason::LabelsStable,
+                2,
+            ),
+            (
+                MeanShift::new(2.0)
+                    .blurring_until_stable()
+                    .tol(0.0)
+                    .max_iter(1),
+                StopReason::MaxIter,
+                1,
+            ),
+        ];
+        for (ms, reason, n_iter) in cases {
+            let fit = ms.fit(ctx, &x).unwrap();
+            assert_eq!((fit.stop_reason(), fit.n_iter()), (reason, n_iter), "{ctx}");
+            assert_eq!(fit.n_clusters(), 2, "{ctx}: {reason:?}");
+        }
     }
 }

@@ -34,7 +34,7 @@ use std::str::FromStr;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ops::topk::{self, Residency, Score, sort_runs};
-use crate::points::{Points, centre_with, mean_f64};
+use crate::points::Points;
 
 /// How far apart two points are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -163,25 +163,28 @@ impl NearestNeighbors {
     }
 
     /// Builds the index over `x` on `ctx` (which it keeps: a context is a
-    /// shared handle). Data for the euclidean metrics is centred on its
-    /// mean (in `f64`, like queries later), which keeps `f32` distances
-    /// precise far from the origin; data for the cosine metric is
-    /// normalised to unit rows (in `f64`).
+    /// shared handle). Data for the cosine metric is normalised to unit
+    /// rows (in `f64`); the others are used as given. (Centring would not
+    /// help the euclidean metrics: the difference of two nearby `f32`
+    /// values is exact however far from the origin they lie, and rounding
+    /// centred coordinates would lose that.)
     pub fn fit(&self, ctx: &Context, x: &Points) -> Result<KnnIndex> {
-        let (data, mean) = match self.metric {
-            Metric::Euclidean | Metric::SqEuclidean => {
-                let mean = mean_f64(x);
-                (centre_with(x.as_slice(), &mean), Some(mean))
-            }
-            Metric::Cosine => (normalised(x.as_slice(), x.dim()), None),
-            Metric::InnerProduct => (x.as_slice().to_vec(), None),
+        if u32::try_from(x.len()).is_err() {
+            return Err(Error::InvalidParameter {
+                name: "points",
+                value: x.len().to_string(),
+                reason: "an index holds at most 2^32 - 1 points (indices are 32-bit)",
+            });
+        }
+        let data = match self.metric {
+            Metric::Cosine => normalised(x.as_slice(), x.dim()),
+            _ => x.as_slice().to_vec(),
         };
         Ok(KnnIndex {
             ctx: ctx.clone(),
             metric: self.metric,
             dim: x.dim(),
             data,
-            mean,
         })
     }
 }
@@ -205,10 +208,8 @@ pub struct KnnIndex {
     ctx: Context,
     metric: Metric,
     dim: usize,
-    /// The points as the op compares them (centred or normalised).
+    /// The points as the op compares them (normalised for cosine).
     data: Vec<f32>,
-    /// The data mean, for the euclidean metrics.
-    mean: Option<Vec<f64>>,
 }
 
 impl fmt::Debug for KnnIndex {
@@ -370,10 +371,9 @@ impl KnnIndex {
                 found: q.dim(),
             });
         }
-        Ok(Some(match (&self.mean, self.metric) {
-            (Some(mean), _) => centre_with(q.as_slice(), mean),
-            (None, Metric::Cosine) => normalised(q.as_slice(), self.dim),
-            (None, _) => q.as_slice().to_vec(),
+        Ok(Some(match self.metric {
+            Metric::Cosine => normalised(q.as_slice(), self.dim),
+            _ => q.as_slice().to_vec(),
         }))
     }
 

@@ -238,25 +238,25 @@ impl MeanShift {
         let data = centre_with(x.as_slice(), &mean);
         let bandwidth = match checked.bandwidth {
             Some(h) => h,
-            None => self.estimate.estimate_centred(ctx, &data, dim).await?,
+            None => checked.estimate.estimate_centred(ctx, &data, dim).await?,
         };
         let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
         let win = Window {
             data: &data,
-            weights: self.weights.as_deref(),
+            weights: checked.weights,
             dim,
             coeffs,
         };
-        let run = match self.mode {
-            Mode::Standard => self.run_standard(ctx, &win, x, &mean, &checked).await?,
-            Mode::Blurring => self.run_blurring(ctx, &win, &checked).await?,
+        let run = match checked.mode {
+            Mode::Standard => run_standard(ctx, &win, x, &mean, &checked).await?,
+            Mode::Blurring => run_blurring(ctx, &win, &checked).await?,
         };
         let labels = merge::nearest_labels(
             ctx,
             run.label_points.as_deref().unwrap_or(&data),
             &run.merged.centers,
             dim,
-            (!self.cluster_all).then_some(bandwidth),
+            (!checked.cluster_all).then_some(bandwidth),
         )
         .await?;
         let mut counts = vec![0usize; run.merged.intensity.len()];
@@ -274,8 +274,8 @@ impl MeanShift {
             stop: run.stop,
             bandwidth,
             kernel: checked.kernel,
-            mode: self.mode,
-            cluster_all: self.cluster_all,
+            mode: checked.mode,
+            cluster_all: checked.cluster_all,
             positions: run
                 .label_points
                 .as_deref()
@@ -288,116 +288,113 @@ impl MeanShift {
                 .collect::<Result<_>>()?,
         })
     }
+}
 
-    async fn run_standard(
-        &self,
-        ctx: &Context,
-        win: &Window<'_>,
-        x: &Points,
-        mean: &[f64],
-        checked: &Checked,
-    ) -> Result<Run> {
-        let h = win.coeffs.h;
-        let seeds = match (&self.seeds, self.bin_seeding) {
-            (Some(s), _) => centre_with(s.as_slice(), mean),
-            (None, true) => {
-                let raw = seeding::bin_seeds(x.as_slice(), x.dim(), h, self.min_bin_freq);
-                if raw.is_empty() {
-                    return Err(Error::NoSeeds {
-                        min_bin_freq: self.min_bin_freq,
-                    });
-                }
-                centre_with(&raw, mean)
+/// Standard mode: every seed climbs on its own; modes merge into clusters.
+async fn run_standard(
+    ctx: &Context,
+    win: &Window<'_>,
+    x: &Points,
+    mean: &[f64],
+    checked: &Checked<'_>,
+) -> Result<Run> {
+    let h = win.coeffs.h;
+    let seeds = match (checked.seeds, checked.bin_seeding) {
+        (Some(s), _) => centre_with(s.as_slice(), mean),
+        (None, true) => {
+            let raw = seeding::bin_seeds(x.as_slice(), x.dim(), h, checked.min_bin_freq);
+            if raw.is_empty() {
+                return Err(Error::NoSeeds {
+                    min_bin_freq: checked.min_bin_freq,
+                });
             }
-            (None, false) => win.data.to_vec(),
-        };
-        let max_iter = checked.max_iter;
-        let out = kernel_sums::seek(ctx, win, &seeds, self.tol * h, max_iter).await?;
-        let keep: Vec<bool> = out
-            .status
-            .iter()
-            .map(|s| *s != SeekStatus::Dropped)
-            .collect();
-        if !keep.contains(&true) {
-            return Err(Error::NoPointInRange { bandwidth: h });
+            centre_with(&raw, mean)
         }
-        let stop = if out.status.contains(&SeekStatus::MaxIter) {
-            StopReason::MaxIter
-        } else {
-            StopReason::Converged
-        };
-        Ok(Run {
-            merged: merge::merge_modes(&out.positions, &out.intensity, &keep, win.dim, h),
-            n_iter: out.iterations.iter().copied().max().unwrap_or(0) as usize,
-            stop,
-            label_points: None,
-            trajectory: Vec::new(),
-        })
+        (None, false) => win.data.to_vec(),
+    };
+    let max_iter = checked.max_iter;
+    let out = kernel_sums::seek(ctx, win, &seeds, checked.tol * h, max_iter).await?;
+    let keep: Vec<bool> = out
+        .status
+        .iter()
+        .map(|s| *s != SeekStatus::Dropped)
+        .collect();
+    if !keep.contains(&true) {
+        return Err(Error::NoPointInRange { bandwidth: h });
     }
+    let stop = if out.status.contains(&SeekStatus::MaxIter) {
+        StopReason::MaxIter
+    } else {
+        StopReason::Converged
+    };
+    Ok(Run {
+        merged: merge::merge_modes(&out.positions, &out.intensity, &keep, win.dim, h),
+        n_iter: out.iterations.iter().copied().max().unwrap_or(0) as usize,
+        stop,
+        label_points: None,
+        trajectory: Vec::new(),
+    })
+}
 
-    async fn run_blurring(
-        &self,
-        ctx: &Context,
-        win: &Window<'_>,
-        checked: &Checked,
-    ) -> Result<Run> {
-        let h = win.coeffs.h;
-        let dim = win.dim;
-        if let Some(n) = self.iterations {
-            let out = kernel_sums::blur(ctx, win, n, self.record_trajectory, true).await?;
-            let merged = blurred_modes(win, &out.positions, &out.counts);
-            return Ok(Run {
-                merged,
-                n_iter: n,
-                stop: StopReason::Iterations,
-                label_points: Some(out.positions),
-                trajectory: out.trajectory,
-            });
-        }
-        // Until stable: one iteration at a time, labelled after each
-        // (`max_iter >= 1` is checked, so at least one runs).
-        let mut positions = win.data.to_vec();
-        let mut trajectory = Vec::new();
-        let mut previous_labels: Option<Vec<i32>> = None;
-        let mut n_iter = 0;
-        let (merged, stop) = loop {
-            let out = kernel_sums::blur(
-                ctx,
-                &Window {
-                    data: &positions,
-                    ..*win
-                },
-                1,
-                false,
-                true,
-            )
-            .await?;
-            positions = out.positions;
-            n_iter += 1;
-            if self.record_trajectory {
-                trajectory.push(positions.clone());
-            }
-            let merged = blurred_modes(win, &positions, &out.counts);
-            if out.max_shift[0] <= self.tol * h {
-                break (merged, StopReason::ShiftBelowTol);
-            }
-            let labels = merge::nearest_labels(ctx, &positions, &merged.centers, dim, None).await?;
-            if previous_labels.as_ref() == Some(&labels) {
-                break (merged, StopReason::LabelsStable);
-            }
-            if n_iter >= checked.max_iter as usize {
-                break (merged, StopReason::MaxIter);
-            }
-            previous_labels = Some(labels);
-        };
-        Ok(Run {
+/// Blurring mode: all points move together, a given number of iterations
+/// or until stable; the final positions merge into clusters.
+async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) -> Result<Run> {
+    let h = win.coeffs.h;
+    let dim = win.dim;
+    if let Some(n) = checked.iterations {
+        let out = kernel_sums::blur(ctx, win, n, checked.record_trajectory, true).await?;
+        let merged = blurred_modes(win, &out.positions, &out.counts);
+        return Ok(Run {
             merged,
-            n_iter,
-            stop,
-            label_points: Some(positions),
-            trajectory,
-        })
+            n_iter: n,
+            stop: StopReason::Iterations,
+            label_points: Some(out.positions),
+            trajectory: out.trajectory,
+        });
     }
+    // Until stable: one iteration at a time, labelled after each
+    // (`max_iter >= 1` is checked, so at least one runs).
+    let mut positions = win.data.to_vec();
+    let mut trajectory = Vec::new();
+    let mut previous_labels: Option<Vec<i32>> = None;
+    let mut n_iter = 0;
+    let (merged, stop) = loop {
+        let out = kernel_sums::blur(
+            ctx,
+            &Window {
+                data: &positions,
+                ..*win
+            },
+            1,
+            false,
+            true,
+        )
+        .await?;
+        positions = out.positions;
+        n_iter += 1;
+        if checked.record_trajectory {
+            trajectory.push(positions.clone());
+        }
+        let merged = blurred_modes(win, &positions, &out.counts);
+        if out.max_shift[0] <= checked.tol * h {
+            break (merged, StopReason::ShiftBelowTol);
+        }
+        let labels = merge::nearest_labels(ctx, &positions, &merged.centers, dim, None).await?;
+        if previous_labels.as_ref() == Some(&labels) {
+            break (merged, StopReason::LabelsStable);
+        }
+        if n_iter >= checked.max_iter as usize {
+            break (merged, StopReason::MaxIter);
+        }
+        previous_labels = Some(labels);
+    };
+    Ok(Run {
+        merged,
+        n_iter,
+        stop,
+        label_points: Some(positions),
+        trajectory,
+    })
 }
 
 /// Blurring iterations alone, without clustering: every point moves

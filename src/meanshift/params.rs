@@ -1,6 +1,6 @@
 //! Checking [`MeanShift`] parameters against the data before any work.
 
-use super::{MeanShift, Mode};
+use super::{BandwidthEstimate, MeanShift, Mode};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
 use crate::points::Points;
@@ -24,13 +24,25 @@ pub(crate) fn usable_bandwidth(h: f32) -> bool {
     h.is_finite() && h > 0.0 && (h * h).is_normal() && f64::from(h) <= MAX_SPREAD
 }
 
-/// Parameters after checking, with defaults resolved.
+/// Every parameter after checking, with defaults resolved: what a fit
+/// runs on (it never reads the builder again).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Checked {
-    /// `None`: estimate from the data.
+pub(crate) struct Checked<'a> {
+    /// `None`: estimate from the data with `estimate`.
     pub bandwidth: Option<f32>,
+    pub estimate: &'a BandwidthEstimate,
     pub kernel: Kernel,
+    pub mode: Mode,
+    /// Blurring: exactly this many iterations; `None`: until stable.
+    pub iterations: Option<usize>,
     pub max_iter: u32,
+    pub tol: f32,
+    pub bin_seeding: bool,
+    pub min_bin_freq: usize,
+    pub cluster_all: bool,
+    pub seeds: Option<&'a Points>,
+    pub weights: Option<&'a [f32]>,
+    pub record_trajectory: bool,
 }
 
 fn invalid(name: &'static str, value: impl ToString, reason: &'static str) -> Error {
@@ -42,7 +54,7 @@ fn invalid(name: &'static str, value: impl ToString, reason: &'static str) -> Er
 }
 
 /// Checks `ms` against the data `x`.
-pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
+pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
     if let Some(h) = ms.bandwidth {
         if !usable_bandwidth(h) {
             return Err(invalid("bandwidth", h, BANDWIDTH_RANGE));
@@ -69,6 +81,13 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
             "max_iter",
             0,
             "must be >= 1 for blurring until stable",
+        ));
+    }
+    if ms.bin_seeding && ms.mode == Mode::Blurring {
+        return Err(invalid(
+            "bin_seeding",
+            true,
+            "bin seeding chooses seeds, which apply to standard mode only",
         ));
     }
     if ms.min_bin_freq == 0 {
@@ -111,8 +130,18 @@ pub(crate) fn check(ms: &MeanShift, x: &Points) -> Result<Checked> {
     });
     Ok(Checked {
         bandwidth: ms.bandwidth,
+        estimate: &ms.estimate,
         kernel,
+        mode: ms.mode,
+        iterations: ms.iterations,
         max_iter,
+        tol: ms.tol,
+        bin_seeding: ms.bin_seeding,
+        min_bin_freq: ms.min_bin_freq,
+        cluster_all: ms.cluster_all,
+        seeds: ms.seeds.as_ref(),
+        weights: ms.weights.as_deref(),
+        record_trajectory: ms.record_trajectory,
     })
 }
 

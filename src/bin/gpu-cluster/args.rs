@@ -3,9 +3,11 @@
 //! only on purpose.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use gpu_cluster::{Blobs, Context, Kernel};
+use clap::builder::PossibleValue;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use gpu_cluster::{BackendKind, Blobs, Context, Kernel, Metric};
 
 /// Clustering on any GPU through WebGPU, with a pure-Rust CPU twin.
 ///
@@ -23,6 +25,11 @@ pub enum Command {
     /// Mean shift: scikit-learn's MeanShift (standard mode) or blurring mean
     /// shift (GBMS). Writes one label per line, to --labels or stdout.
     Meanshift(MeanShiftArgs),
+    /// Exact nearest neighbours (scikit-learn's NearestNeighbors, FAISS's
+    /// flat index): the k nearest points, or all within --radius, of each
+    /// query. Writes one CSV row of indices per query, to --indices or
+    /// stdout.
+    Knn(KnnArgs),
     /// Generate Gaussian blobs (the reference workload by default).
     Blobs(BlobsArgs),
 }
@@ -87,8 +94,8 @@ pub struct MeanShiftArgs {
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
 
-    /// Write the labels here, one integer per line, -1 for unassigned
-    /// [default: stdout]
+    /// Write the labels here, one integer per line, -1 for unassigned; `-`
+    /// is stdout [default: stdout]
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
 
@@ -96,6 +103,86 @@ pub struct MeanShiftArgs {
     /// row k.
     #[arg(long, value_name = "FILE")]
     pub centers: Option<PathBuf>,
+}
+
+/// `gpu-cluster knn`. Defaults are scikit-learn's `NearestNeighbors`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+#[command(group(ArgGroup::new("size").required(true).args(["k", "radius"])))]
+pub struct KnnArgs {
+    /// Points to search: .csv (comma-separated numbers, an optional header
+    /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
+    /// order).
+    pub input: PathBuf,
+
+    /// Neighbours per query, from 1 to the number of points (minus one
+    /// with --exclude-self). Give --k or --radius.
+    #[arg(long, value_name = "N")]
+    pub k: Option<usize>,
+
+    /// Instead of --k: every point within this distance (inclusive; for
+    /// inner_product: every point whose inner product is at least F), so
+    /// rows have any length, empty included.
+    #[arg(long, value_name = "F")]
+    pub radius: Option<f32>,
+
+    /// Search for the points in this file (same formats and dimension as
+    /// INPUT) [default: the points of INPUT, each its own neighbour at
+    /// distance 0 unless --exclude-self]
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+
+    /// euclidean and sqeuclidean (squared, like FAISS's IndexFlatL2);
+    /// cosine: 1 - cos, in [0, 2]; inner_product: largest first, like
+    /// FAISS's IndexFlatIP, the "distances" being the inner products.
+    #[arg(long, value_enum, default_value_t = MetricArg(Metric::Euclidean))]
+    pub metric: MetricArg,
+
+    /// Leave each point out of its own list (by index, so a duplicate stays
+    /// a neighbour at distance 0), like scikit-learn's kneighbors() without
+    /// arguments. Only without --queries.
+    #[arg(long, conflicts_with = "queries")]
+    pub exclude_self: bool,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Write the neighbours' indices here (0-based rows of INPUT), one CSV
+    /// row per query, nearest first; `-` is stdout [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub indices: Option<PathBuf>,
+
+    /// Write the neighbours' distances here, one CSV row per query in the
+    /// order of the indices; `-` is stdout (then --indices must name a
+    /// file).
+    #[arg(long, value_name = "FILE")]
+    pub distances: Option<PathBuf>,
+}
+
+/// `--metric`: the library's [`Metric`] under the names it gives them, so
+/// the command line and the API cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricArg(pub Metric);
+
+impl ValueEnum for MetricArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [MetricArg; Metric::ALL.len()] = {
+            let mut all = [MetricArg(Metric::Euclidean); Metric::ALL.len()];
+            let mut i = 0;
+            while i < all.len() {
+                all[i] = MetricArg(Metric::ALL[i]);
+                i += 1;
+            }
+            all
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()))
+    }
 }
 
 /// `gpu-cluster blobs`. Defaults are the reference workload: 6 blobs of 250
@@ -188,5 +275,30 @@ impl BackendArg {
             BackendArg::Gpu => Context::gpu(),
             BackendArg::Cpu => Ok(Context::cpu()),
         }
+    }
+
+    /// [`BackendArg::open`], and for a GPU a note of how long opening took
+    /// for the summary (driver start-up and adapter probing can take longer
+    /// than a small run, so the run's own time is not misread); empty for
+    /// the CPU.
+    pub fn open_timed(self) -> gpu_cluster::Result<(Context, String)> {
+        let opened = Instant::now();
+        let ctx = self.open()?;
+        let note = match ctx.backend() {
+            BackendKind::Gpu => format!(
+                " (device opened in {:.1} ms)",
+                opened.elapsed().as_secs_f64() * 1e3
+            ),
+            BackendKind::Cpu => String::new(),
+        };
+        Ok((ctx, note))
+    }
+}
+
+/// The backend a context runs on, as `--backend` names it.
+pub fn backend_name(ctx: &Context) -> &'static str {
+    match ctx.backend() {
+        BackendKind::Gpu => "gpu",
+        BackendKind::Cpu => "cpu",
     }
 }

@@ -7,7 +7,7 @@ use crate::args::BlobsArgs;
 use crate::fail::Failure;
 use crate::input::Format;
 use crate::note;
-use crate::output::{write_csv, write_lines, write_points};
+use crate::output::{check_writable, write_csv, write_lines, write_points};
 
 /// Most values (points x dimension) one run generates: 2^32 `f32` are
 /// 16 GiB, beyond any sensible data file, and the bound keeps a typo from
@@ -18,6 +18,12 @@ const MAX_VALUES: u128 = 1 << 32;
 pub fn run(args: &BlobsArgs) -> Result<(), Failure> {
     // Refuse an unknown output type before generating anything.
     Format::of(&args.out)?;
+    check_writable(
+        [args.out.as_path()]
+            .into_iter()
+            .chain(args.labels.as_deref())
+            .chain(args.centroids.as_deref()),
+    )?;
     let values = (args.clusters as u128)
         .saturating_mul(args.per_cluster as u128)
         .saturating_mul(args.dim as u128);

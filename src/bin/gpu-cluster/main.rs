@@ -1,4 +1,4 @@
-//! `gpu-cluster`: clustering from the command line (see `--help`).
+//! `gpu-cluster`: clustering and nearest neighbours from the command line (see `--help`).
 //!
 //! The flags, defaults, file formats and exit statuses are a contract that
 //! scripts depend on: 0 on success, 2 with a one-line message for bad input
@@ -8,6 +8,7 @@ mod args;
 mod blobs;
 mod fail;
 mod input;
+mod knn;
 mod meanshift;
 mod output;
 mod progress;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Meanshift(a) => meanshift::run(a),
+        Command::Knn(a) => knn::run(a),
         Command::Blobs(a) => blobs::run(a),
     };
     match result {
@@ -65,14 +67,25 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             note(format_args!(
-                "error: a subcommand is required (meanshift or blobs); see --help"
+                "error: a subcommand is required (meanshift, knn or blobs); see --help"
             ));
             ExitCode::from(2)
         }
         _ => {
+            // The message is clap's first paragraph: some messages go on
+            // over indented lines (the missing arguments, the values there
+            // are), which are folded into the one line.
             let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid usage");
-            note(format_args!("{first} (see --help)"));
+            let message: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            let message = match message.join(" ") {
+                m if m.is_empty() => "error: invalid usage".to_string(),
+                m => m,
+            };
+            note(format_args!("{message} (see --help)"));
             ExitCode::from(2)
         }
     }

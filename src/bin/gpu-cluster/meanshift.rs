@@ -3,30 +3,22 @@
 
 use std::time::Instant;
 
-use gpu_cluster::{BackendKind, BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
+use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
 
-use crate::args::{MeanShiftArgs, MethodArg, ModeArg};
+use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name};
 use crate::fail::Failure;
 use crate::input::read_points;
 use crate::note;
-use crate::output::{write_csv, write_lines};
+use crate::output::{check_writable, destination, write_csv, write_lines};
 use crate::progress::Progress;
 
 /// Runs the subcommand.
 pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     check_args(args)?;
+    let labels_to = destination(args.labels.as_deref());
+    check_writable(labels_to.into_iter().chain(args.centers.as_deref()))?;
     let points = read_points(&args.input)?;
-    let opened = Instant::now();
-    let ctx = args.backend.open()?;
-    // Opening a GPU (driver start-up, adapter probing) can take longer than
-    // a small fit; say so, so the fit time is not misread.
-    let open_time = match ctx.backend() {
-        BackendKind::Gpu => format!(
-            " (device opened in {:.1} ms)",
-            opened.elapsed().as_secs_f64() * 1e3
-        ),
-        BackendKind::Cpu => String::new(),
-    };
+    let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
     let progress = Progress::start("meanshift");
     let fit = params(args).fit(&ctx, &points);
@@ -38,7 +30,7 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     if let Some(path) = &args.centers {
         write_csv(path, fit.centers())?;
     }
-    write_lines(args.labels.as_deref(), fit.labels())?;
+    write_lines(labels_to, fit.labels())?;
     let bandwidth = match args.bandwidth {
         Some(_) => format!("bandwidth {}", fit.bandwidth()),
         None => format!(
@@ -60,10 +52,7 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
             Mode::Blurring => "blurring",
         },
         fit.kernel(),
-        match ctx.backend() {
-            BackendKind::Gpu => "gpu",
-            BackendKind::Cpu => "cpu",
-        },
+        backend_name(&ctx),
         fit_time.as_secs_f64() * 1e3,
     ));
     Ok(())

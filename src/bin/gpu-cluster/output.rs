@@ -3,7 +3,7 @@
 //! them back gives the same `f32` bits) or as `.npy`.
 
 use std::fmt::Display;
-use std::fs::File;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -13,38 +13,81 @@ use npyz::WriterBuilder;
 use crate::fail::Failure;
 use crate::input::Format;
 
+/// Where a result goes: the file `path` names, or stdout (`None`) when no
+/// path or `-` is given.
+pub fn destination(path: Option<&Path>) -> Option<&Path> {
+    path.filter(|p| *p != Path::new("-"))
+}
+
+/// Checks, before any work starts, that each output file can be written, so
+/// a long run does not end in "cannot write". A file that exists is opened
+/// for appending (its contents untouched); one that does not is created and
+/// removed again. Special files (a terminal, a pipe) are left to the real
+/// write: opening a named pipe an extra time could end its reader's input.
+pub fn check_writable<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<(), Failure> {
+    for path in paths {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => return Err(Failure::write(path, "it is a directory")),
+            Ok(meta) if meta.is_file() => {
+                OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| Failure::write(path, e))?;
+            }
+            Ok(_) => {}
+            Err(_) => match File::create_new(path) {
+                Ok(file) => {
+                    drop(file);
+                    let _ = fs::remove_file(path);
+                }
+                // A dangling symbolic link: the real write creates its
+                // target, or reports why not.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Failure::write(path, e)),
+            },
+        }
+    }
+    Ok(())
+}
+
 /// Writes one value per line to `path`, or to stdout when `None`.
 pub fn write_lines<T: Display>(path: Option<&Path>, values: &[T]) -> Result<(), Failure> {
-    let body = |w: &mut dyn Write| -> io::Result<()> {
+    to_output(path, |w| {
         for v in values {
             writeln!(w, "{v}")?;
         }
         Ok(())
-    };
-    match path {
-        Some(path) => to_file(path, body),
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            body(&mut out)
-                .and_then(|()| out.flush())
-                .map_err(|e| Failure::Runtime(format!("cannot write to stdout: {e}")))
+    })
+}
+
+/// Writes each row as a CSV line, no header, to `path` or to stdout when
+/// `None`. Rows may differ in length; an empty row is an empty line.
+pub fn write_rows<'a, T: Display + 'a>(
+    path: Option<&Path>,
+    rows: impl IntoIterator<Item = &'a [T]>,
+) -> Result<(), Failure> {
+    to_output(path, |w| {
+        for row in rows {
+            write_row(w, row)?;
         }
+        Ok(())
+    })
+}
+
+/// One CSV line: the values in their `Display` form (for floats, Rust's
+/// shortest round-trip form), comma-separated.
+fn write_row<T: Display>(w: &mut dyn Write, row: &[T]) -> io::Result<()> {
+    let mut sep = "";
+    for v in row {
+        write!(w, "{sep}{v}")?;
+        sep = ",";
     }
+    writeln!(w)
 }
 
 /// Writes `points` to `path` as CSV rows, no header.
 pub fn write_csv(path: &Path, points: &Points) -> Result<(), Failure> {
-    to_file(path, |w| {
-        for row in points.rows() {
-            let mut sep = "";
-            for v in row {
-                write!(w, "{sep}{v}")?;
-                sep = ",";
-            }
-            writeln!(w)?;
-        }
-        Ok(())
-    })
+    write_rows(Some(path), points.rows())
 }
 
 /// Writes `points` to `path` in the format its extension names: CSV rows or
@@ -62,6 +105,23 @@ pub fn write_points(path: &Path, points: &Points) -> Result<(), Failure> {
             npy.extend(points.as_slice().iter().copied())?;
             npy.finish()
         }),
+    }
+}
+
+/// Writes through a buffer to `path`, or to stdout when `None`; any
+/// failure, flushing included, is a [`Failure::Runtime`].
+fn to_output(
+    path: Option<&Path>,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Failure> {
+    match path {
+        Some(path) => to_file(path, body),
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            body(&mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure::Runtime(format!("cannot write to stdout: {e}")))
+        }
     }
 }
 

@@ -1,0 +1,585 @@
+//! `gpu-cluster knn`, run as a user runs it: the built binary on tiny files
+//! whose neighbours can be worked out by hand, on the CPU and (where there is
+//! an adapter, or with REQUIRE_GPU=1) the GPU; the output files, the
+//! one-line messages and the exit statuses (0 success, 2 bad input or usage,
+//! 1 run-time failure).
+// The binary exists only with the `cli` feature.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::fs;
+use std::process::{Command, Output};
+
+/// Points on a line: 0, 1, 3, 3, 8. Their mean is 3, so the library's
+/// centring is exact and every distance is an integer, on either backend.
+/// Points 2 and 3 are duplicates.
+const LINE: &str = "0\n1\n3\n3\n8\n";
+
+/// Five 2-D points for the angular metrics: (1, 0), (0, 2), (3, 4), (2, 0)
+/// (the direction of point 0) and (-1, 0) (the opposite one).
+const PLANE: &str = "x,y\n1,0\n0,2\n3,4\n2,0\n-1,0\n";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gpu-cluster"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// Runs a command expected to succeed and returns its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Asserts that the command fails with `code`, printing exactly one line on
+/// stderr that contains `needle`, and nothing on stdout.
+fn fails(code: i32, args: &[&str], needle: &str) {
+    let out = run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+    assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
+}
+
+/// CSV rows of integers; an empty line is an empty row.
+fn int_rows(text: &str) -> Vec<Vec<u32>> {
+    text.lines()
+        .map(|l| {
+            l.split(',')
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse().expect("an integer"))
+                .collect()
+        })
+        .collect()
+}
+
+/// CSV rows of floats, each checked to be in Rust's shortest round-trip
+/// form; an empty line is an empty row.
+fn float_rows(text: &str) -> Vec<Vec<f32>> {
+    text.lines()
+        .map(|l| {
+            l.split(',')
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    let x: f32 = v.parse().expect("a float");
+                    assert_eq!(x.to_string(), v, "not the shortest form");
+                    x
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_close(got: &[Vec<f32>], want: &[&[f32]], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.len(), w.len(), "{got:?} vs {want:?}");
+        for (a, b) in g.iter().zip(w.iter()) {
+            assert!((a - b).abs() <= tol, "{got:?} vs {want:?}");
+        }
+    }
+}
+
+/// The backends to run: the CPU, and the GPU when there is an adapter (any,
+/// software included; with REQUIRE_GPU=1 a missing one fails the test).
+fn backends() -> Vec<&'static str> {
+    let mut b = vec!["cpu"];
+    if common::gpu().is_some() {
+        b.push("gpu");
+    }
+    b
+}
+
+/// A temporary directory holding `line.csv` and `plane.csv`.
+struct Files {
+    dir: tempfile::TempDir,
+    line: String,
+    plane: String,
+}
+
+impl Files {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = Files {
+            line: String::new(),
+            plane: String::new(),
+            dir,
+        };
+        f.line = f.write("line.csv", LINE);
+        f.plane = f.write("plane.csv", PLANE);
+        f
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap()
+    }
+}
+
+/// Without --queries each point is its own neighbour at distance 0; equal
+/// distances go to the lower index, so point 3 finds its duplicate 2 first.
+#[test]
+fn euclidean_each_point_finds_itself() {
+    let f = Files::new();
+    for backend in backends() {
+        let dist = f.path("d.csv");
+        let out = run(&[
+            "knn",
+            &f.line,
+            "--k",
+            "2",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "0,1\n1,0\n2,3\n2,3\n4,2\n", "{backend}");
+        assert_eq!(f.read("d.csv"), "0,1\n0,1\n0,0\n0,0\n0,5\n", "{backend}");
+        let summary = stderr(&out);
+        for needle in [
+            "knn: 5 points x 1 against themselves (each finding itself)",
+            "; k 2;",
+            "euclidean metric",
+            &format!("backend {backend}: "),
+            " ms",
+        ] {
+            assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
+        }
+    }
+}
+
+/// --exclude-self leaves each point out by index, not by distance: the
+/// duplicates 2 and 3 stay each other's nearest at distance 0.
+#[test]
+fn exclude_self_keeps_duplicates() {
+    let f = Files::new();
+    for backend in backends() {
+        let (idx, dist) = (f.path("i.csv"), f.path("d.csv"));
+        let printed = ok(&[
+            "knn",
+            &f.line,
+            "--k",
+            "2",
+            "--exclude-self",
+            "--indices",
+            &idx,
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(printed, "", "indices go to the file, not stdout");
+        assert_eq!(f.read("i.csv"), "1,2\n0,2\n3,1\n2,1\n2,3\n", "{backend}");
+        assert_eq!(f.read("d.csv"), "1,3\n1,2\n0,2\n0,2\n5,5\n", "{backend}");
+        // `--indices -` is stdout, like no --indices.
+        let dashed = ok(&[
+            "knn",
+            &f.line,
+            "--k",
+            "2",
+            "--exclude-self",
+            "--indices",
+            "-",
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(dashed, f.read("i.csv"));
+        // And the distances can go to stdout while the indices go to a file.
+        let idx2 = f.path("i2.csv");
+        let out = run(&[
+            "knn",
+            &f.line,
+            "--k",
+            "2",
+            "--exclude-self",
+            "--indices",
+            &idx2,
+            "--distances",
+            "-",
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stderr(&out).contains("each leaving itself out"));
+        assert_eq!(stdout(&out), f.read("d.csv"));
+        assert_eq!(f.read("i2.csv"), f.read("i.csv"));
+    }
+}
+
+/// FAISS's IndexFlatL2 distances: the squares, same order.
+#[test]
+fn sqeuclidean_distances_are_squares() {
+    let f = Files::new();
+    for backend in backends() {
+        let dist = f.path("d.csv");
+        let idx = ok(&[
+            "knn",
+            &f.line,
+            "--k",
+            "2",
+            "--exclude-self",
+            "--metric",
+            "sqeuclidean",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(idx, "1,2\n0,2\n3,1\n2,1\n2,3\n", "{backend}");
+        assert_eq!(f.read("d.csv"), "1,9\n1,4\n0,4\n0,4\n25,25\n", "{backend}");
+    }
+}
+
+/// 1 - cos: (1, 0) and (2, 0) are at distance 0, (3, 4) is 1 - 3/5 = 0.4
+/// from both, (0, 2) is 1 - 4/5 = 0.2 from (3, 4), (-1, 0) is 2 from the
+/// x axis. The header row of plane.csv is skipped.
+#[test]
+fn cosine_known_answer() {
+    let f = Files::new();
+    for backend in backends() {
+        let dist = f.path("d.csv");
+        let idx = ok(&[
+            "knn",
+            &f.plane,
+            "--k",
+            "2",
+            "--exclude-self",
+            "--metric",
+            "cosine",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(idx, "3,2\n2,0\n1,0\n0,2\n1,2\n", "{backend}");
+        let want: [&[f32]; 5] = [
+            &[0.0, 0.4],
+            &[0.2, 1.0],
+            &[0.2, 0.4],
+            &[0.0, 0.4],
+            &[1.0, 1.6],
+        ];
+        assert_close(&float_rows(&f.read("d.csv")), &want, 1e-6);
+    }
+}
+
+/// Inner products, largest first, against queries from another file: from
+/// (1, 1) the products are 1, 2, 7, 2, -1 and the tie 2 = 2 goes to the
+/// lower index; from (0, -1) they are 0, -2, -4, 0, 0.
+#[test]
+fn inner_product_with_queries_from_a_file() {
+    let f = Files::new();
+    let queries = f.write("q.csv", "1,1\n0,-1\n");
+    for backend in backends() {
+        let dist = f.path("d.csv");
+        let out = run(&[
+            "knn",
+            &f.plane,
+            "--queries",
+            &queries,
+            "--k",
+            "3",
+            "--metric",
+            "inner_product",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "2,1,3\n0,3,4\n", "{backend}");
+        assert_eq!(f.read("d.csv"), "7,2,2\n0,0,0\n", "{backend}");
+        let summary = stderr(&out);
+        assert!(
+            summary.contains("2 queries x 2 against 5 points"),
+            "{summary}"
+        );
+        assert!(summary.contains("inner_product metric"), "{summary}");
+    }
+}
+
+/// --radius: every point within the distance, inclusive, sorted; a query
+/// with none gets an empty row.
+#[test]
+fn radius_rows_vary_in_length_and_may_be_empty() {
+    let f = Files::new();
+    let queries = f.write("q.csv", "2\n10\n-0.5\n");
+    for backend in backends() {
+        let dist = f.path("d.csv");
+        let out = run(&[
+            "knn",
+            &f.line,
+            "--radius",
+            "1",
+            "--exclude-self",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "1\n0\n3\n2\n\n", "{backend}");
+        assert_eq!(f.read("d.csv"), "1\n1\n0\n0\n\n", "{backend}");
+        let summary = stderr(&out);
+        assert!(
+            summary.contains("radius 1: 4 neighbours, 0 to 1 per query"),
+            "{summary}"
+        );
+        // Queries from a file: 2 is exactly 1 from 1, 3 and 3 (index
+        // order breaks the tie); nothing is within 1.5 of 10.
+        let out = run(&[
+            "knn",
+            &f.line,
+            "--queries",
+            &queries,
+            "--radius",
+            "1.5",
+            "--distances",
+            &dist,
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "1,2,3\n\n0,1\n", "{backend}");
+        assert_close(
+            &float_rows(&f.read("d.csv")),
+            &[&[1.0, 1.0, 1.0], &[], &[0.5, 1.5]],
+            0.0,
+        );
+    }
+}
+
+/// A 10 x 10 integer grid: distances are exact on both backends and full
+/// of ties, so the GPU must give the CPU's output byte for byte.
+#[test]
+fn gpu_matches_cpu_on_a_grid_of_ties() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let f = Files::new();
+    let grid: String = (0..100)
+        .map(|i| format!("{},{}\n", i % 10, i / 10))
+        .collect();
+    let grid = f.write("grid.csv", &grid);
+    for extra in [
+        &["--k", "8", "--exclude-self", "--metric", "sqeuclidean"][..],
+        &["--k", "13"],
+        &["--radius", "1.5", "--metric", "euclidean"],
+    ] {
+        let mut outputs = Vec::new();
+        for backend in ["cpu", "gpu"] {
+            let dist = f.path(&format!("d_{backend}.csv"));
+            let args = [
+                &["knn", grid.as_str(), "--distances", dist.as_str()][..],
+                extra,
+                &["--backend", backend],
+            ]
+            .concat();
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+            outputs.push((stdout(&out), fs::read_to_string(&dist).unwrap()));
+        }
+        assert_eq!(outputs[0], outputs[1], "{extra:?}");
+        assert_eq!(int_rows(&outputs[0].0).len(), 100);
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let f = Files::new();
+    let line = f.line.as_str();
+    let q2 = f.write("q2.csv", "1,2\n");
+    let cpu = ["--backend", "cpu"];
+    let cases: [(&[&str], &str); 14] = [
+        (&["--k", "0"], "invalid k = 0"),
+        (
+            &["--k", "6"],
+            "invalid k = 6: must be between 1 and the number of points",
+        ),
+        (&["--k", "5", "--exclude-self"], "invalid k = 5"),
+        (&["--k", "6"], "holds 5 points"),
+        (&["--k", "-1"], "--k"),
+        (&["--radius", "-1"], "invalid radius = -1"),
+        (&["--radius", "nan"], "invalid radius = NaN"),
+        (
+            &["--k", "1", "--queries", &q2],
+            "the queries have 2 columns",
+        ),
+        (&["--radius", "1", "--queries", &q2], "q2.csv"),
+        (&["--k", "1", "--metric", "manhattan"], "'manhattan'"),
+        (
+            &["--k", "1", "--queries", line, "--exclude-self"],
+            "--exclude-self",
+        ),
+        (&["--k", "1", "--radius", "1"], "cannot be used with"),
+        (&[], "--k"),
+        (&["--k", "1", "--distances", "-"], "--distances -"),
+    ];
+    for (extra, needle) in cases {
+        let args = [&["knn", line][..], extra, &cpu].concat();
+        fails(2, &args, needle);
+    }
+    // Bad input files, as for every command.
+    let missing = f.path("missing.csv");
+    fails(
+        2,
+        &["knn", &missing, "--k", "1", "--backend", "cpu"],
+        "cannot open",
+    );
+    let ragged = f.write("ragged.csv", "1,2\n3\n");
+    fails(
+        2,
+        &[
+            "knn",
+            line,
+            "--k",
+            "1",
+            "--queries",
+            &ragged,
+            "--backend",
+            "cpu",
+        ],
+        "line 2 has 1 values",
+    );
+    fails(2, &["knn", "--k", "1"], "INPUT");
+}
+
+/// Output paths are checked before any work: an unwritable one is the
+/// run-time failure meanshift reports (exit 1, "cannot write"), reported
+/// before the input is even read, and it leaves no other output behind.
+#[test]
+fn unwritable_output_fails_before_any_work() {
+    let f = Files::new();
+    let no_dir = f.path("no/such/dir/out.csv");
+    let a_dir = f.dir.path().display().to_string();
+    let idx = f.path("i.csv");
+    let base = ["knn", f.line.as_str(), "--k", "1", "--backend", "cpu"];
+    fails(
+        1,
+        &[&base[..], &["--indices", &no_dir]].concat(),
+        "cannot write",
+    );
+    fails(
+        1,
+        &[&base[..], &["--distances", &a_dir]].concat(),
+        "cannot write",
+    );
+    fails(
+        1,
+        &[&base[..], &["--indices", &idx, "--distances", &no_dir]].concat(),
+        "cannot write",
+    );
+    assert!(!f.dir.path().join("i.csv").exists(), "no partial output");
+    // Before reading the input: the missing file is not what is reported.
+    let missing = f.path("missing.csv");
+    fails(
+        1,
+        &[
+            "knn",
+            &missing,
+            "--k",
+            "1",
+            "--indices",
+            &no_dir,
+            "--backend",
+            "cpu",
+        ],
+        "cannot write",
+    );
+    // The check leaves an existing file as it was when the run then fails.
+    let kept = f.write("kept.csv", "keep me\n");
+    fails(
+        2,
+        &[
+            "knn",
+            &f.line,
+            "--k",
+            "9",
+            "--indices",
+            &kept,
+            "--backend",
+            "cpu",
+        ],
+        "invalid k",
+    );
+    assert_eq!(f.read("kept.csv"), "keep me\n");
+}
+
+/// The same output rules hold for meanshift: `--labels -` is stdout, and an
+/// unwritable output is reported before the input is read.
+#[test]
+fn meanshift_shares_the_output_rules() {
+    let f = Files::new();
+    let args = [
+        "meanshift",
+        f.line.as_str(),
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+    ];
+    let plain = ok(&args);
+    assert_eq!(plain.lines().count(), 5);
+    assert_eq!(ok(&[&args[..], &["--labels", "-"]].concat()), plain);
+    assert!(!f.dir.path().join("-").exists());
+    let no_dir = f.path("no/such/dir/labels.txt");
+    let missing = f.path("missing.csv");
+    fails(
+        1,
+        &[
+            "meanshift",
+            &missing,
+            "--bandwidth",
+            "2",
+            "--labels",
+            &no_dir,
+        ],
+        "cannot write",
+    );
+}
+
+#[test]
+fn help_lists_every_option_and_default() {
+    let help = ok(&["knn", "--help"]);
+    for needle in [
+        "--k <N>",
+        "--radius <F>",
+        "--queries <FILE>",
+        "[default: euclidean] [possible values: euclidean, sqeuclidean, cosine, inner_product]",
+        "--exclude-self",
+        "[default: auto] [possible values: auto, gpu, cpu]",
+        "--indices <FILE>",
+        "[default: stdout]",
+        "--distances <FILE>",
+    ] {
+        assert!(
+            help.contains(needle),
+            "knn --help lacks {needle:?}:\n{help}"
+        );
+    }
+    let top = ok(&["--help"]);
+    assert!(top.contains("knn"), "{top}");
+}
