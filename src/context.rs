@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::gpu::resident::DeviceStats;
 use crate::gpu::tune::{TunedShape, Tuning};
 
 /// Which backend a [`Context`] runs on.
@@ -172,6 +173,15 @@ impl Context {
         match &self.inner {
             Inner::Gpu(gpu) => gpu.tuned_shapes(),
             Inner::Cpu => Vec::new(),
+        }
+    }
+
+    /// What this GPU context has moved to the device and found there so
+    /// far (see [`DeviceStats`]); `None` for the CPU.
+    pub fn device_stats(&self) -> Option<DeviceStats> {
+        match &self.inner {
+            Inner::Gpu(gpu) => Some(gpu.device_stats()),
+            Inner::Cpu => None,
         }
     }
 

@@ -29,6 +29,7 @@
 pub mod blobs;
 mod context;
 mod cpu;
+mod dataset;
 mod error;
 mod gpu;
 mod kernel;
@@ -39,7 +40,9 @@ mod points;
 
 pub use blobs::{Blobs, BlobsData};
 pub use context::{BackendKind, Context, GpuOptions};
+pub use dataset::{Dataset, Input};
 pub use error::{Error, Result};
+pub use gpu::resident::DeviceStats;
 pub use gpu::tune::{TunedShape, Tuning};
 pub use kernel::Kernel;
 pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors};

@@ -13,6 +13,13 @@
 //! The cache is bounded ([`MAX_ENTRIES`], [`MAX_BYTES`]), evicts the least
 //! recently used entry, and is emptied when a stage's error scope catches
 //! an error (an entry made in a failed scope may hold invalid buffers).
+//!
+//! Pinned entries are the explicit form: a handle that owns its values
+//! (a `Dataset`, a kNN index) uploads them once with [`Gpu::pin`] and
+//! unpins them when dropped. They are found by the address and length of
+//! the owner's values, with no byte comparison and no host copy, and are
+//! never evicted. The owner never changes its values while pinned, and
+//! unpins before freeing them, so an address names one content.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -35,13 +42,30 @@ struct Entry {
     rows: Rows,
 }
 
-/// Counts of what went through [`Gpu::resident`], for tests and logs.
+/// What a GPU context moved to the device and what it found there, as
+/// [`Context::device_stats`](crate::Context::device_stats) reports it.
+///
+/// ```no_run
+/// use gpu_cluster::{Blobs, Context, Dataset, MeanShift};
+/// let ctx = Context::gpu()?;
+/// let data = Dataset::new(&ctx, &Blobs::default().generate()?.points)?;
+/// let before = ctx.device_stats().unwrap();
+/// MeanShift::new(2.5).blurring(5).fit(&ctx, &data)?;
+/// let after = ctx.device_stats().unwrap();
+/// assert!(after.pinned_hits > before.pinned_hits); // the data was not uploaded again
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Stats {
-    /// Calls answered from the cache.
+pub struct DeviceStats {
+    /// Bytes written to device buffers from the host, all stages together.
+    pub uploaded_bytes: u64,
+    /// Matrices found in the cache of recently used data (by their bytes).
     pub hits: u64,
-    /// Calls that uploaded.
+    /// Matrices looked up in that cache and uploaded.
     pub misses: u64,
+    /// Matrices found pinned by a [`Dataset`](crate::Dataset) or a kNN
+    /// index (by address, without comparing bytes).
+    pub pinned_hits: u64,
 }
 
 /// The entries, least recently used first.
@@ -50,10 +74,22 @@ pub(crate) struct Cache {
     inner: Mutex<Inner>,
 }
 
+/// A pinned matrix: found by where its owner keeps the values.
+struct Pinned {
+    id: u64,
+    address: usize,
+    len: usize,
+    width: usize,
+    rows_per_chunk: usize,
+    rows: Rows,
+}
+
 #[derive(Default)]
 struct Inner {
     entries: Vec<Entry>,
-    stats: Stats,
+    pinned: Vec<Pinned>,
+    next_pin: u64,
+    stats: DeviceStats,
 }
 
 impl Cache {
@@ -63,13 +99,13 @@ impl Cache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets every entry (their buffers go when no stage holds them).
+    /// Forgets every entry but the pinned ones, which were made in scopes
+    /// of their own (their buffers go when no stage holds them).
     pub fn clear(&self) {
         self.lock().entries.clear();
     }
 
-    #[cfg(test)]
-    pub fn stats(&self) -> Stats {
+    pub fn stats(&self) -> DeviceStats {
         self.lock().stats
     }
 
@@ -80,6 +116,28 @@ impl Cache {
 }
 
 impl Inner {
+    /// The rows holding `bytes` as rows of `width` values in chunks of
+    /// `rows_per_chunk`: a pinned entry at the same address, else a cached
+    /// one with the same bytes (marked most recently used). Counts the hit.
+    fn lookup(&mut self, bytes: &[u8], width: usize, rows_per_chunk: usize) -> Option<Rows> {
+        let address = bytes.as_ptr() as usize;
+        if let Some(p) = self.pinned.iter().find(|p| {
+            p.address == address
+                && p.len == bytes.len()
+                && p.width == width
+                && p.rows_per_chunk == rows_per_chunk
+        }) {
+            let rows = p.rows.clone();
+            self.stats.pinned_hits += 1;
+            return Some(rows);
+        }
+        let rows = self
+            .find(bytes, width, rows_per_chunk)
+            .map(|e| e.rows.clone())?;
+        self.stats.hits += 1;
+        Some(rows)
+    }
+
     /// The entry holding exactly `bytes` as rows of `width` values in
     /// chunks of `rows_per_chunk`, marked most recently used.
     fn find(&mut self, bytes: &[u8], width: usize, rows_per_chunk: usize) -> Option<&Entry> {
@@ -109,11 +167,7 @@ impl Gpu {
     ) -> Rows {
         let bytes: &[u8] = bytemuck::cast_slice(values);
         let mut cache = self.resident.lock();
-        if let Some(rows) = cache
-            .find(bytes, width, rows_per_chunk)
-            .map(|e| e.rows.clone())
-        {
-            cache.stats.hits += 1;
+        if let Some(rows) = cache.lookup(bytes, width, rows_per_chunk) {
             return rows;
         }
         cache.stats.misses += 1;
@@ -161,142 +215,52 @@ impl Gpu {
         width: usize,
         rows_per_chunk: usize,
     ) -> Option<Rows> {
-        let mut cache = self.resident.lock();
-        let rows = cache
-            .find(bytemuck::cast_slice(values), width, rows_per_chunk)
-            .map(|e| e.rows.clone())?;
-        cache.stats.hits += 1;
-        Some(rows)
+        self.resident
+            .lock()
+            .lookup(bytemuck::cast_slice(values), width, rows_per_chunk)
     }
 
-    /// What went through the cache so far.
-    #[cfg(test)]
-    pub(crate) fn resident_stats(&self) -> Stats {
-        self.resident.stats()
+    /// Uploads `values` and keeps them until [`Gpu::unpin`] with the
+    /// returned id; calls on the same slice (same address and length) find
+    /// them without comparing bytes. The caller owns `values` and must not
+    /// change or free them before unpinning. Call inside [`Gpu::scoped`].
+    pub(crate) fn pin(&self, values: &[f32], width: usize, rows_per_chunk: usize) -> u64 {
+        let rows = Rows::upload(self, "pinned", values, width, rows_per_chunk);
+        let mut cache = self.resident.lock();
+        let id = cache.next_pin;
+        cache.next_pin += 1;
+        cache.pinned.push(Pinned {
+            id,
+            address: values.as_ptr() as usize,
+            len: std::mem::size_of_val(values),
+            width,
+            rows_per_chunk,
+            rows,
+        });
+        id
+    }
+
+    /// Forgets the pinned entry `id` (its buffers go when no stage holds
+    /// them).
+    pub(crate) fn unpin(&self, id: u64) {
+        self.resident.lock().pinned.retain(|p| p.id != id);
+    }
+
+    /// What went to the device and what was found there so far.
+    pub(crate) fn device_stats(&self) -> DeviceStats {
+        DeviceStats {
+            uploaded_bytes: self
+                .uploaded_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            ..self.resident.stats()
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
-
     use super::*;
-    use crate::context::{GpuOptions, Inner};
-    use crate::{BandwidthEstimate, Context, MeanShift, MeanShiftFit, Points};
-
-    /// Everything a fit returns, as bits.
-    fn bits(fit: &MeanShiftFit) -> (Vec<u32>, Vec<i32>, Vec<u32>, usize) {
-        let floats = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        (
-            floats(fit.centers().as_slice()),
-            fit.labels().to_vec(),
-            floats(fit.intensities()),
-            fit.n_iter(),
-        )
-    }
-
-    /// A second fit on the same data (another bandwidth, another mode, or
-    /// after the bandwidth estimate) uploads nothing for the data, and
-    /// gives the same bits as a fit that uploads it. Skipped without an
-    /// adapter.
-    #[test]
-    fn later_fits_on_the_same_data_upload_nothing_for_it() {
-        // Built-in launch shapes: timing them on a hardware adapter would
-        // upload trial data.
-        let options = crate::GpuOptions {
-            tuning: crate::Tuning::Off,
-            ..Default::default()
-        };
-        let Ok(ctx) = Context::gpu_with(&options) else {
-            eprintln!("skipping: no GPU adapter");
-            return;
-        };
-        let Inner::Gpu(g) = ctx.inner() else {
-            unreachable!("Context::gpu is a GPU context")
-        };
-        let (n, dim) = (240, 3);
-        let flat: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 7919) % 2003) as f32 / 100.0 - 10.0 + (i % dim * 20) as f32)
-            .collect();
-        let x = Points::new(&flat, dim).unwrap();
-        let weights: Vec<f32> = (0..n).map(|i| 1.0 + (i % 5) as f32).collect();
-        let uploaded = || g.uploaded_bytes.load(Ordering::Relaxed);
-
-        let h = BandwidthEstimate::new(0.3).estimate(&ctx, &x).unwrap();
-        let after_estimate = uploaded();
-        let hits = g.resident_stats().hits;
-        // Labelling uploads the centres (the points are resident), and
-        // nothing else may go up.
-        let centres = |fit: &MeanShiftFit| (fit.centers().as_slice().len() * 4) as u64;
-        // The estimate's data are resident: standard mode uploads neither
-        // the data nor the seeds (the data again, copied on the device).
-        let fit = |ms: &MeanShift| ms.fit(&ctx, &x).unwrap();
-        let standard = fit(&MeanShift::new(h));
-        assert_eq!(
-            uploaded(),
-            after_estimate + centres(&standard),
-            "standard fit after the estimate"
-        );
-        assert!(g.resident_stats().hits >= hits + 3);
-        let before = uploaded();
-        let other_bandwidth = fit(&MeanShift::new(1.5 * h));
-        assert_eq!(
-            uploaded(),
-            before + centres(&other_bandwidth),
-            "a second standard fit"
-        );
-        // Blurring mode: nothing for the data (the final positions are
-        // ranked in the same submission that moves them); labelling them
-        // uploads them with the centres.
-        let before = uploaded();
-        let blurred = fit(&MeanShift::new(h).blurring(3));
-        let positions = (n * dim * 4) as u64;
-        assert_eq!(
-            uploaded(),
-            before + positions + centres(&blurred),
-            "blurring fit"
-        );
-        // Sample weights are kept too.
-        let weighted_ms = MeanShift::new(h).sample_weights(weights.clone());
-        let weighted = fit(&weighted_ms);
-        let before = uploaded();
-        assert_eq!(bits(&fit(&weighted_ms)), bits(&weighted));
-        assert_eq!(
-            uploaded(),
-            before + centres(&weighted),
-            "a second weighted fit"
-        );
-
-        // The same bits when everything is uploaded afresh.
-        let cold = |ms: &MeanShift| {
-            g.resident.clear();
-            let before = g.resident_stats().misses;
-            let out = ms.fit(&ctx, &x).unwrap();
-            assert!(g.resident_stats().misses > before);
-            out
-        };
-        assert_eq!(bits(&cold(&MeanShift::new(h))), bits(&standard));
-        assert_eq!(
-            bits(&cold(&MeanShift::new(1.5 * h))),
-            bits(&other_bandwidth)
-        );
-        let cold_blurred = cold(&MeanShift::new(h).blurring(3));
-        assert_eq!(bits(&cold_blurred), bits(&blurred));
-        assert_eq!(
-            cold_blurred.final_positions(),
-            blurred.final_positions(),
-            "blurring reads the resident data, never writes it"
-        );
-        assert_eq!(bits(&cold(&weighted_ms)), bits(&weighted));
-        g.resident.clear();
-        assert_eq!(
-            BandwidthEstimate::new(0.3)
-                .estimate(&ctx, &x)
-                .unwrap()
-                .to_bits(),
-            h.to_bits()
-        );
-    }
+    use crate::context::GpuOptions;
 
     /// The cache keeps at most [`MAX_ENTRIES`] matrices, the most recently
     /// used, and tells matrices apart by every byte.
@@ -326,7 +290,7 @@ mod tests {
         let mut negative_zero = first.clone();
         negative_zero[0] = -0.0;
         assert!(g.find_resident(&negative_zero, 2, per_chunk).is_none());
-        let stats = g.resident_stats();
+        let stats = g.device_stats();
         assert_eq!(stats.misses, (MAX_ENTRIES + 2) as u64);
     }
 }

@@ -33,7 +33,11 @@ use std::str::FromStr;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::ops::topk::{self, Residency, Score, sort_runs};
+use std::sync::Arc;
+
+use crate::dataset::Input;
+use crate::ops::topk::{self, Score, sort_runs};
+use crate::ops::{self, Pinned};
 use crate::points::Points;
 
 /// How far apart two points are.
@@ -162,13 +166,21 @@ impl NearestNeighbors {
         self
     }
 
-    /// Builds the index over `x` on `ctx` (which it keeps: a context is a
-    /// shared handle). Data for the cosine metric is normalised to unit
-    /// rows (in `f64`); the others are used as given. (Centring would not
-    /// help the euclidean metrics: the difference of two nearby `f32`
-    /// values is exact however far from the origin they lie, and rounding
-    /// centred coordinates would lose that.)
-    pub fn fit(&self, ctx: &Context, x: &Points) -> Result<KnnIndex> {
+    /// Builds the index over `x` on `ctx`, which it keeps (a context is a
+    /// shared handle), and on a GPU uploads the points once and keeps them
+    /// there for every query. Data for the cosine metric is normalised to
+    /// unit rows (in `f64`); the others are used as given. (Centring, as
+    /// mean shift does, would not help: the difference of two nearby
+    /// `f32` values is exact however far from the origin they lie, and
+    /// rounding centred coordinates would lose that.)
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<KnnIndex> {
+        pollster::block_on(self.fit_async(ctx, x))
+    }
+
+    /// The async form of [`NearestNeighbors::fit`].
+    pub async fn fit_async<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<KnnIndex> {
+        let x = x.into().points();
         if u32::try_from(x.len()).is_err() {
             return Err(Error::InvalidParameter {
                 name: "points",
@@ -180,11 +192,15 @@ impl NearestNeighbors {
             Metric::Cosine => normalised(x.as_slice(), x.dim()),
             _ => x.as_slice().to_vec(),
         };
+        let pinned = ops::pin(ctx, &data, x.dim()).await?;
         Ok(KnnIndex {
             ctx: ctx.clone(),
             metric: self.metric,
             dim: x.dim(),
-            data,
+            held: Arc::new(Held {
+                _pinned: pinned,
+                data,
+            }),
         })
     }
 }
@@ -202,13 +218,21 @@ fn normalised(flat: &[f32], dim: usize) -> Vec<f32> {
 }
 
 /// An exact nearest-neighbour index over a fixed set of points, built by
-/// [`NearestNeighbors::fit`] and queried many times.
+/// [`NearestNeighbors::fit`] and queried many times. It owns its device
+/// copy of the points (on a GPU context) until dropped; clones share it.
 #[derive(Clone)]
 pub struct KnnIndex {
     ctx: Context,
     metric: Metric,
     dim: usize,
-    /// The points as the op compares them (normalised for cosine).
+    held: Arc<Held>,
+}
+
+/// The points as the op compares them (normalised for cosine), and their
+/// device copy.
+struct Held {
+    /// First, so the device copy is let go before the values it names.
+    _pinned: Option<Pinned>,
     data: Vec<f32>,
 }
 
@@ -226,12 +250,12 @@ impl fmt::Debug for KnnIndex {
 impl KnnIndex {
     /// Points indexed.
     pub fn len(&self) -> usize {
-        self.data.len() / self.dim
+        self.held.data.len() / self.dim
     }
 
     /// Always false: an index holds at least one point.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.held.data.is_empty()
     }
 
     /// Coordinates per point.
@@ -271,17 +295,16 @@ impl KnnIndex {
             });
         }
         let prepared = self.prepare(queries)?;
-        let q = prepared.as_deref().unwrap_or(&self.data);
+        let q = prepared.as_deref().unwrap_or(&self.held.data);
         let exclude = queries.is_none().then_some(0);
         let found = topk::topk(
             &self.ctx,
-            &self.data,
+            &self.held.data,
             q,
             self.dim,
             k,
             self.metric.score(),
             exclude,
-            Residency::Keep,
         )
         .await?;
         let mut distances: Vec<f32> = found
@@ -333,10 +356,10 @@ impl KnnIndex {
             });
         }
         let prepared = self.prepare(queries)?;
-        let q = prepared.as_deref().unwrap_or(&self.data);
+        let q = prepared.as_deref().unwrap_or(&self.held.data);
         let found = topk::within(
             &self.ctx,
-            &self.data,
+            &self.held.data,
             q,
             self.dim,
             self.metric.bound(radius),

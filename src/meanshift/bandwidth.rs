@@ -7,9 +7,9 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::context::Context;
+use crate::dataset::Input;
 use crate::error::{Error, Result};
 use crate::ops::kth_distance;
-use crate::points::Points;
 
 /// How to estimate the bandwidth when none is given.
 ///
@@ -74,16 +74,18 @@ impl BandwidthEstimate {
     /// Estimates the bandwidth of `x` on `ctx` (the k-th-neighbour search is
     /// a GPU stage).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn estimate(&self, ctx: &Context, x: &Points) -> Result<f32> {
+    pub fn estimate<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<f32> {
         pollster::block_on(self.estimate_async(ctx, x))
     }
 
     /// The async form of [`BandwidthEstimate::estimate`].
-    pub async fn estimate_async(&self, ctx: &Context, x: &Points) -> Result<f32> {
+    pub async fn estimate_async<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<f32> {
         self.validate()?;
-        super::params::check_spread(x)?;
-        let centred = super::centre(x);
-        self.estimate_centred(ctx, &centred, x.dim()).await
+        let input = x.into();
+        super::params::check_spread(input.points())?;
+        let (_, centred) = input.centred();
+        self.estimate_centred(ctx, &centred, input.points().dim())
+            .await
     }
 
     /// The estimate on data already centred (distances do not change).

@@ -18,7 +18,10 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::ops::kernel_sums::{self, SeekStatus, Window};
-use crate::points::{Points, centre_with, mean_f64};
+use std::borrow::Cow;
+
+use crate::dataset::Input;
+use crate::points::{Points, centre_with};
 use params::Checked;
 
 /// Standard or blurring mean shift.
@@ -223,7 +226,7 @@ impl MeanShift {
 
     /// Fits on `ctx`, blocking until the GPU is done.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn fit(&self, ctx: &Context, x: &Points) -> Result<MeanShiftFit> {
+    pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<MeanShiftFit> {
         pollster::block_on(self.fit_async(ctx, x))
     }
 
@@ -231,11 +234,16 @@ impl MeanShift {
     /// yields while the GPU works. On native targets it still blocks the
     /// calling thread while waiting for the GPU (wgpu's device poll), so
     /// run it on a worker thread rather than inside an async executor.
-    pub async fn fit_async(&self, ctx: &Context, x: &Points) -> Result<MeanShiftFit> {
+    pub async fn fit_async<'a>(
+        &self,
+        ctx: &Context,
+        x: impl Into<Input<'a>>,
+    ) -> Result<MeanShiftFit> {
+        let input = x.into();
+        let x = input.points();
         let checked = params::check(self, x)?;
         let dim = x.dim();
-        let mean = mean_f64(x);
-        let data = centre_with(x.as_slice(), &mean);
+        let (mean, data) = input.centred();
         let bandwidth = match checked.bandwidth {
             Some(h) => h,
             None => checked.estimate.estimate_centred(ctx, &data, dim).await?,
@@ -300,7 +308,7 @@ async fn run_standard(
 ) -> Result<Run> {
     let h = win.coeffs.h;
     let seeds = match (checked.seeds, checked.bin_seeding) {
-        (Some(s), _) => centre_with(s.as_slice(), mean),
+        (Some(s), _) => Cow::Owned(centre_with(s.as_slice(), mean)),
         (None, true) => {
             let raw = seeding::bin_seeds(x.as_slice(), x.dim(), h, checked.min_bin_freq);
             if raw.is_empty() {
@@ -308,9 +316,10 @@ async fn run_standard(
                     min_bin_freq: checked.min_bin_freq,
                 });
             }
-            centre_with(&raw, mean)
+            Cow::Owned(centre_with(&raw, mean))
         }
-        (None, false) => win.data.to_vec(),
+        // The data itself, by reference: its device copy is the data's.
+        (None, false) => Cow::Borrowed(win.data),
     };
     let max_iter = checked.max_iter;
     let out = kernel_sums::seek(ctx, win, &seeds, checked.tol * h, max_iter).await?;
@@ -353,27 +362,25 @@ async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) ->
         });
     }
     // Until stable: one iteration at a time, labelled after each
-    // (`max_iter >= 1` is checked, so at least one runs).
-    let mut positions = win.data.to_vec();
+    // (`max_iter >= 1` is checked, so at least one runs). The positions
+    // stay on the device from one iteration to the next (`carry`); the
+    // host copy is for the merge. The first reads the data itself, so a
+    // dataset's device copy is found.
+    let mut positions = Cow::Borrowed(win.data);
+    let mut carry = kernel_sums::Carry::default();
     let mut trajectory = Vec::new();
     let mut previous_labels: Option<Vec<i32>> = None;
     let mut n_iter = 0;
     let (merged, stop) = loop {
-        let out = kernel_sums::blur(
-            ctx,
-            &Window {
-                data: &positions,
-                ..*win
-            },
-            1,
-            false,
-            true,
-        )
-        .await?;
-        positions = out.positions;
+        let step = Window {
+            data: &positions,
+            ..*win
+        };
+        let out = kernel_sums::blur_on(ctx, &step, 1, false, true, &mut carry).await?;
+        positions = Cow::Owned(out.positions);
         n_iter += 1;
         if checked.record_trajectory {
-            trajectory.push(positions.clone());
+            trajectory.push(positions.to_vec());
         }
         let merged = blurred_modes(win, &positions, &out.counts);
         if out.max_shift[0] <= checked.tol * h {
@@ -392,7 +399,7 @@ async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) ->
         merged,
         n_iter,
         stop,
-        label_points: Some(positions),
+        label_points: Some(positions.into_owned()),
         trajectory,
     })
 }
@@ -411,9 +418,9 @@ async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) ->
 /// # Ok::<(), gpu_cluster::Error>(())
 /// ```
 #[cfg(not(target_arch = "wasm32"))]
-pub fn blur(
+pub fn blur<'a>(
     ctx: &Context,
-    x: &Points,
+    x: impl Into<Input<'a>>,
     kernel: Kernel,
     bandwidth: f32,
     iterations: usize,
@@ -422,9 +429,9 @@ pub fn blur(
 }
 
 /// The async form of [`blur`].
-pub async fn blur_async(
+pub async fn blur_async<'a>(
     ctx: &Context,
-    x: &Points,
+    x: impl Into<Input<'a>>,
     kernel: Kernel,
     bandwidth: f32,
     iterations: usize,
@@ -432,9 +439,10 @@ pub async fn blur_async(
     let ms = MeanShift::new(bandwidth)
         .kernel(kernel)
         .blurring(iterations);
+    let input = x.into();
+    let x = input.points();
     params::check(&ms, x)?;
-    let mean = mean_f64(x);
-    let data = centre_with(x.as_slice(), &mean);
+    let (mean, data) = input.centred();
     let win = Window {
         data: &data,
         weights: None,
@@ -471,11 +479,6 @@ fn uncentre(flat: &[f32], mean: &[f64]) -> Result<Points> {
         .flat_map(|r| r.iter().zip(mean).map(|(a, m)| (f64::from(*a) + m) as f32))
         .collect();
     Points::from_vec(rows, mean.len())
-}
-
-/// `x` centred on its own mean.
-pub(crate) fn centre(x: &Points) -> Vec<f32> {
-    centre_with(x.as_slice(), &mean_f64(x))
 }
 
 /// A fitted mean-shift model: centres, labels and how the run went.

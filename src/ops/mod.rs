@@ -18,6 +18,10 @@ pub(crate) mod nearest;
 pub(crate) mod scan;
 pub(crate) mod topk;
 
+use std::sync::Arc;
+
+use crate::context::{Context, Inner};
+use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::gpu::pipelines::StageDef;
 
@@ -52,6 +56,39 @@ const ROW_EXTRA: usize = {
 /// buffer any chunked stage makes fits a binding.
 pub(crate) fn rows_per_chunk(g: &Gpu, dim: usize) -> usize {
     g.rows_per_chunk(dim, ROW_EXTRA)
+}
+
+/// Values kept on a GPU for as long as this handle lives, in the chunking
+/// every op shares: each op finds them by their address, without comparing
+/// bytes, and they are never evicted (see `gpu::resident`). The owner
+/// keeps the values unchanged and drops this handle before them (declare
+/// it first among the owner's fields).
+pub(crate) struct Pinned {
+    gpu: Arc<Gpu>,
+    id: u64,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        self.gpu.unpin(self.id);
+    }
+}
+
+/// Pins `values` (rows of `dim`) on the context's GPU; `None` on the CPU,
+/// where there is nothing to keep.
+pub(crate) async fn pin(ctx: &Context, values: &[f32], dim: usize) -> Result<Option<Pinned>> {
+    let Inner::Gpu(g) = ctx.inner() else {
+        return Ok(None);
+    };
+    let per_chunk = rows_per_chunk(g, dim);
+    let mut id = None;
+    let made = g.scoped(|| id = Some(g.pin(values, dim, per_chunk))).await;
+    // Owned at once, so a failed upload is unpinned too.
+    let pinned = id.map(|id| Pinned {
+        gpu: Arc::clone(g),
+        id,
+    });
+    made.map(|()| pinned)
 }
 
 #[cfg(test)]

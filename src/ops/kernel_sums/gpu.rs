@@ -525,10 +525,12 @@ struct Data {
 
 impl Data {
     /// The window's data and weights, resident from an earlier call where
-    /// they can be (see [`Gpu::resident`]): read only.
-    fn resident(g: &Gpu, win: &Window<'_>, rows_per_chunk: usize) -> Self {
+    /// they can be (see [`Gpu::resident`]): read only. With `rows`, the
+    /// data are those device rows instead (positions a blurring call
+    /// ended on).
+    fn resident(g: &Gpu, win: &Window<'_>, rows_per_chunk: usize, rows: Option<Rows>) -> Self {
         Self {
-            rows: g.resident("data", win.data, win.dim, rows_per_chunk),
+            rows: rows.unwrap_or_else(|| g.resident("data", win.data, win.dim, rows_per_chunk)),
             weights: win
                 .weights
                 .map(|w| g.resident("weights", w, 1, rows_per_chunk)),
@@ -582,12 +584,18 @@ fn record_finish(
 /// same submission. With `intensity`, a last pass in the same submission
 /// counts the sample weight of final positions within `h` of each final
 /// position (no kernel weights: the cheapest pass over all pairs).
+///
+/// `carry` holds where to start: `None` for the window's data (resident
+/// where it can be), or the device rows a previous call ended on, which
+/// must hold `win.data`'s values; it is left holding the rows this call
+/// ends on, so stepping call by call uploads nothing.
 pub(crate) async fn blur(
     g: &Gpu,
     win: &Window<'_>,
     steps: usize,
     record: bool,
     intensity: bool,
+    carry: &mut Option<Rows>,
 ) -> Result<BlurOutput> {
     let dim = win.dim;
     if win.data.is_empty() || (steps == 0 && !intensity) {
@@ -604,9 +612,10 @@ pub(crate) async fn blur(
     };
     let finish = finish_pipeline(g, dim).await?;
     let per_chunk = rows_per_chunk(g, dim);
-    let (readback, trajectory_reads, final_reads, largest_read, count_reads) = g
+    let start = carry.take();
+    let (readback, trajectory_reads, final_reads, largest_read, count_reads, end) = g
         .scoped(|| {
-            let mut current = Data::resident(g, win, per_chunk);
+            let mut current = Data::resident(g, win, per_chunk, start);
             let mut next = Rows::zeroed(g, "positions", &current.rows, dim);
             let sums = Rows::zeroed(g, "sums", &current.rows, dim + 2);
             let largest = storage(g, "largest squared shift", (steps.max(1) * 4) as u64);
@@ -653,9 +662,11 @@ pub(crate) async fn blur(
                 final_reads,
                 largest_read,
                 count_reads,
+                current.rows,
             )
         })
         .await?;
+    *carry = Some(end);
     let bytes = readback.wait(g).await?;
     let trajectory: Vec<Vec<f32>> = trajectory_reads.iter().map(|r| gather(&bytes, r)).collect();
     let positions = match &final_reads {
@@ -709,7 +720,7 @@ pub(crate) async fn seek(
     let tol2 = tol_dist * tol_dist;
     let (data, positions, seed_source, sums, active) = g
         .scoped(|| {
-            let data = Data::resident(g, win, per_chunk);
+            let data = Data::resident(g, win, per_chunk, None);
             // Seeds equal to resident rows (the data itself, by default)
             // are copied on the device into the positions that move.
             let seed_source = g.find_resident(seeds, dim, per_chunk);
@@ -834,7 +845,7 @@ mod tests {
 
     /// Blurring (with the intensity pass) and standard mean shift.
     fn run(g: &Gpu, win: &Window<'_>) -> (BlurOutput, SeekOutput) {
-        let blurred = pollster::block_on(blur(g, win, 2, false, true)).unwrap();
+        let blurred = pollster::block_on(blur(g, win, 2, false, true, &mut None)).unwrap();
         let sought = pollster::block_on(seek(g, win, win.data, 1e-3, 5)).unwrap();
         (blurred, sought)
     }

@@ -13,6 +13,7 @@ mod shape;
 
 use crate::context::{Context, Inner};
 use crate::error::Result;
+use crate::gpu::buffers::Rows;
 use crate::kernel::KernelCoeffs;
 
 pub(crate) use gpu::{SEEK, SHIFT, SHIFT_FINISH, SHIFT_WIDE};
@@ -110,6 +111,13 @@ impl SeekOutput {
     }
 }
 
+/// Where a blurring call ends, for the next to start from without an
+/// upload: on a GPU, the device rows holding the last positions.
+#[derive(Default)]
+pub(crate) struct Carry {
+    rows: Option<Rows>,
+}
+
 /// `steps` blurring iterations starting from `win.data`; with `intensity`,
 /// also each final position's count within `h` among the final positions.
 pub(crate) async fn blur(
@@ -119,8 +127,24 @@ pub(crate) async fn blur(
     record: bool,
     intensity: bool,
 ) -> Result<BlurOutput> {
+    blur_on(ctx, win, steps, record, intensity, &mut Carry::default()).await
+}
+
+/// [`blur`] continuing from where the call that left `carry` ended (or
+/// from the window's data for a fresh carry): `win.data` must hold the
+/// positions that call returned. Leaves `carry` at this call's end, so a
+/// loop of single steps (blurring until stable) keeps its positions on
+/// the device.
+pub(crate) async fn blur_on(
+    ctx: &Context,
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+    intensity: bool,
+    carry: &mut Carry,
+) -> Result<BlurOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::blur(g, win, steps, record, intensity).await,
+        Inner::Gpu(g) => gpu::blur(g, win, steps, record, intensity, &mut carry.rows).await,
         Inner::Cpu => {
             let mut out = cpu::blur(win, steps, record);
             if intensity {

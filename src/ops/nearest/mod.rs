@@ -5,12 +5,12 @@
 //! It is the top-k op at k = 1 (`ops/topk`: the register pass of
 //! `topk.wgsl` on the GPU, the twin's k = 1 on the CPU), so it shares its
 //! semantics and its parity tests. The centres are uploaded for the call
-//! and not kept: they change from fit to fit, and keeping them would push
-//! the data out of the resident cache.
+//! and not kept (see `topk`); the points, a fit's data, are usually on the
+//! device already.
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::ops::topk::{self, Residency, Score};
+use crate::ops::topk::{self, Score};
 
 /// The nearest data row of each query and the squared distance to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,17 +26,7 @@ pub(crate) async fn nearest(
     queries: &[f32],
     dim: usize,
 ) -> Result<Nearest> {
-    let found = topk::topk(
-        ctx,
-        data,
-        queries,
-        dim,
-        1,
-        Score::SquaredL2,
-        None,
-        Residency::Transient,
-    )
-    .await?;
+    let found = topk::topk(ctx, data, queries, dim, 1, Score::SquaredL2, None).await?;
     Ok(Nearest {
         index: found.indices,
         d2: found.scores,

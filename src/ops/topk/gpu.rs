@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{Residency, Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
+use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
@@ -204,22 +204,15 @@ impl Plan<'_> {
     }
 }
 
-/// The data on the device (kept resident, or uploaded for this call) and
-/// what the query tiles need.
-fn plan<'a>(
-    g: &Gpu,
-    data: &[f32],
-    queries: &'a [f32],
-    dim: usize,
-    residency: Residency,
-) -> Plan<'a> {
+/// The data on the device (pinned or resident from an earlier call, or
+/// uploaded for this one: cluster centres change from call to call, and
+/// keeping them would push other data out of the cache) and what the
+/// query tiles need.
+fn plan<'a>(g: &Gpu, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
     let per_chunk = rows_per_chunk(g, dim);
-    let rows = match residency {
-        Residency::Keep => g.resident("data", data, dim, per_chunk),
-        Residency::Transient => g
-            .find_resident(data, dim, per_chunk)
-            .unwrap_or_else(|| Rows::upload(g, "data", data, dim, per_chunk)),
-    };
+    let rows = g
+        .find_resident(data, dim, per_chunk)
+        .unwrap_or_else(|| Rows::upload(g, "data", data, dim, per_chunk));
     Plan {
         data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
         data: rows,
@@ -238,7 +231,6 @@ fn tile_rows(g: &Gpu, dim: usize, bytes_per_query: u64) -> usize {
 }
 
 /// The `k` best data rows of each query (see [`super::topk`]).
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn topk(
     g: &Gpu,
     data: &[f32],
@@ -247,7 +239,6 @@ pub(crate) async fn topk(
     k: usize,
     score: Score,
     exclude: SelfOffset,
-    residency: Residency,
 ) -> Result<TopK> {
     let m = queries.len() / dim;
     let mut out = TopK {
@@ -284,7 +275,7 @@ pub(crate) async fn topk(
             let slots = stages.k_slots as usize;
             let readback = g
                 .scoped(|| {
-                    let p = plan(g, data, queries, dim, residency);
+                    let p = plan(g, data, queries, dim);
                     let tile = p.tile(g, range.clone());
                     let state = storage(g, "best k", (range.len() * 2 * slots * 4) as u64);
                     let mut batch = Batch::new(g);
@@ -326,7 +317,7 @@ pub(crate) async fn topk(
         let out_bytes = (rows * k * 8) as u64;
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim, residency);
+                let p = plan(g, data, queries, dim);
                 let tile = p.tile(g, range.clone());
                 let state = upload(g, "top-k state", &init);
                 let pairs = storage(g, "top-k pairs", out_bytes);
@@ -440,7 +431,7 @@ pub(crate) async fn within(
         init[7 * rows..].fill(u32::MAX);
         let (readback, state, offsets) = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim, Residency::Keep);
+                let p = plan(g, data, queries, dim);
                 let tile = p.tile(g, range.clone());
                 let state = upload(g, "radius state", &init);
                 let counts = storage(g, "radius counts", (rows * 4) as u64);
@@ -487,7 +478,7 @@ pub(crate) async fn within(
         }
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim, Residency::Keep);
+                let p = plan(g, data, queries, dim);
                 let tile = p.tile(g, range.clone());
                 let pairs = storage(g, "radius pairs", out_bytes);
                 let mut batch = Batch::new(g);

@@ -47,15 +47,6 @@ impl Score {
 /// neighbours.
 pub(crate) type SelfOffset = Option<usize>;
 
-/// Whether the data stay on the device after the call (see
-/// `gpu::resident`): an index's data do, to be queried again; a set of
-/// cluster centres does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Residency {
-    Keep,
-    Transient,
-}
-
 /// The k best data rows per query: row-major `m x k`, each row sorted by
 /// (score, index).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -74,9 +65,10 @@ pub(crate) struct Within {
     pub scores: Vec<f32>,
 }
 
-/// The `k` best data rows of each query. Requires `1 <= k <= n` (`n - 1`
+/// The `k` best data rows of each query. Data a caller keeps on the
+/// device (a pinned index) is found there; other data is uploaded for the
+/// call. Requires `1 <= k <= n` (`n - 1`
 /// with self excluded), checked by the caller.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn topk(
     ctx: &Context,
     data: &[f32],
@@ -85,10 +77,9 @@ pub(crate) async fn topk(
     k: usize,
     score: Score,
     exclude: SelfOffset,
-    residency: Residency,
 ) -> Result<TopK> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::topk(g, data, queries, dim, k, score, exclude, residency).await,
+        Inner::Gpu(g) => gpu::topk(g, data, queries, dim, k, score, exclude).await,
         Inner::Cpu => Ok(cpu::topk(data, queries, dim, k, score, exclude)),
     }
 }
