@@ -118,12 +118,14 @@ impl<'g> Batch<'g> {
     /// Copies `size` bytes of `from` at `offset` back to the host; returns
     /// the index of the copy in what [`Readback::wait`] returns.
     pub fn read(&mut self, from: &wgpu::Buffer, offset: u64, size: u64) -> usize {
-        let to = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: size.max(4),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        // A copy's size is a multiple of 4, so the copy fills the whole
+        // staging buffer it is read from.
+        let to = self.gpu.pool.take(
+            &self.gpu.device,
+            "readback",
+            size.max(4),
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
         if size > 0 {
             self.ops.push(Op::Copy {
                 from: from.clone(),
@@ -141,12 +143,12 @@ impl<'g> Batch<'g> {
     /// surface through the caller's error scope ([`Gpu::scoped`]).
     pub fn submit(self) -> Readback {
         let gpu = self.gpu;
-        let params = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: (self.params.len() as u64).max(PARAMS_BYTES),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let params = gpu.pool.take(
+            &gpu.device,
+            "params",
+            (self.params.len() as u64).max(PARAMS_BYTES),
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
         gpu.queue.write_buffer(&params, 0, &self.params);
         let mut encoder = gpu
             .device
@@ -186,6 +188,7 @@ impl<'g> Batch<'g> {
         }
         gpu.queue.submit([encoder.finish()]);
         Readback {
+            params: Some(params),
             buffers: self.reads,
         }
     }

@@ -101,6 +101,8 @@ pub(crate) fn upload<T: bytemuck::Pod>(gpu: &Gpu, label: &str, values: &[T]) -> 
 /// Host-visible copies of results, filled by a submitted batch.
 #[derive(Debug, Default)]
 pub(crate) struct Readback {
+    /// The submission's parameter block, back to the pool once it is done.
+    pub(super) params: Option<wgpu::Buffer>,
     pub(super) buffers: Vec<wgpu::Buffer>,
 }
 
@@ -138,6 +140,12 @@ impl Readback {
             buffer.unmap();
             out.push(bytes);
         }
+        // The submission is done: the device poll waited for it (native),
+        // or its copies were mapped, which follows it (web). Without a
+        // copy the web cannot tell, so the parameter block is let go.
+        let done = cfg!(not(target_arch = "wasm32")) || !self.buffers.is_empty();
+        let params = self.params.filter(|_| done);
+        gpu.pool.give_back(params.into_iter().chain(self.buffers));
         Ok(out)
     }
 }

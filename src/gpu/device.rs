@@ -112,6 +112,7 @@ impl Gpu {
         });
         Self {
             pipelines: pipelines::Cache::default(),
+            pool: Default::default(),
             device,
             queue,
             info,

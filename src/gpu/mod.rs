@@ -1,9 +1,10 @@
 //! GPU plumbing over wgpu: adapter and device ([`device`]), stage
 //! definitions and the pipeline cache ([`pipelines`]), buffers and
 //! readback ([`buffers`]), the matrices kept on the device between calls
-//! ([`resident`]), one submission's worth of commands ([`batch`]), how work
-//! is cut to the device's limits ([`plan`]), and the launch shapes timed
-//! per device ([`tune`]).
+//! ([`resident`]), one submission's worth of commands ([`batch`]) and the
+//! staging buffers and parameter blocks it reuses ([`pool`]), how work is
+//! cut to the device's limits ([`plan`]), and the launch shapes timed per
+//! device ([`tune`]).
 //!
 //! The plumbing knows no op and no algorithm: each op (`src/ops/<op>/`)
 //! declares its stages and drives them through these pieces.
@@ -13,6 +14,7 @@ pub(crate) mod buffers;
 mod device;
 pub(crate) mod pipelines;
 pub(crate) mod plan;
+mod pool;
 pub(crate) mod resident;
 pub(crate) mod tune;
 
@@ -38,6 +40,8 @@ pub(crate) struct Gpu {
     /// off after a fixed count (llvmpipe); `None` elsewhere.
     loop_budget: Option<u64>,
     pipelines: pipelines::Cache,
+    /// Staging buffers and parameter blocks for reuse.
+    pool: pool::Pool,
     /// Why the device was lost, once it has been.
     lost: Arc<Mutex<Option<String>>>,
     /// A small buffer bound where a stage's optional input is absent.
