@@ -15,15 +15,17 @@
 //! leaves each point out of its own list by index, never by distance, so
 //! duplicates stay neighbours at distance 0.
 //!
-//! ```no_run
+//! ```
 //! use gpu_cluster::{Context, Metric, NearestNeighbors, Points};
 //! let ctx = Context::auto()?;
 //! let x = Points::new(&[0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 5.0, 5.0], 2)?;
 //! let index = NearestNeighbors::new().metric(Metric::Euclidean).fit(&ctx, &x)?;
 //! let q = Points::new(&[0.1, 0.0], 2)?;
-//! let nn = index.kneighbors(Some(&q), 2)?;
+//! let nn = index.kneighbors(Some(&q), 2)?; // the 2 nearest of each query
 //! assert_eq!(nn.indices(0), &[0, 1]);
-//! let near = index.radius_neighbors(None, 1.5)?; // each point's others within 1.5
+//! let others = index.kneighbors(None, 1)?; // each point's nearest other point
+//! assert_eq!(others.indices(3), &[2]);
+//! let near = index.radius_neighbors(None, 1.5)?; // all within 1.5
 //! assert_eq!(near.indices(0), &[1]);
 //! # Ok::<(), gpu_cluster::Error>(())
 //! ```
@@ -141,7 +143,7 @@ impl FromStr for Metric {
 
 /// Exact nearest-neighbour search parameters: a builder.
 ///
-/// ```no_run
+/// ```
 /// use gpu_cluster::{Context, Metric, NearestNeighbors, Points};
 /// let x = Points::new(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], 2)?;
 /// let index = NearestNeighbors::new().metric(Metric::Cosine).fit(&Context::auto()?, &x)?;
