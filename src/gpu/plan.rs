@@ -17,8 +17,8 @@ pub(crate) const WORKGROUP: u32 = 64;
 pub(crate) const WORKGROUP_RESERVE_BYTES: u32 = 64;
 
 /// Rows of a row-major matrix that go into one buffer, when the widest
-/// per-row buffer of a stage holds `width` `f32`s per row (the accumulator:
-/// `dim + 2`). At least one row, whatever the limit says.
+/// per-row buffer made in that chunking holds `width` 32-bit values per
+/// row. At least one row, whatever the limit says.
 pub(crate) fn rows_per_chunk(max_binding_bytes: u64, width: usize) -> usize {
     let row_bytes = 4 * width.max(1) as u64;
     usize::try_from(max_binding_bytes / row_bytes)

@@ -75,9 +75,9 @@ const STEPS_PER_BATCH: u64 = 8;
 const SEEK_STATE: usize = 3;
 
 /// Dimensions above which the sums split each query's coordinates over
-/// several threads (`shaders/shift_wide.wgsl`, [`shape::slices`] threads
+/// several threads (`shift_wide.wgsl`, [`shape::slices`] threads
 /// per query) instead of giving each thread whole queries
-/// (`shaders/shift.wgsl`).
+/// (`shift.wgsl`).
 ///
 /// Above 16 coordinates the whole-query strategy is already down to one
 /// query per thread ([`tune`] keeps at most 32 coordinates of queries per
@@ -128,7 +128,7 @@ fn candidates(g: &Gpu, dim: usize) -> Result<Vec<Shape>> {
     Ok(shapes)
 }
 
-/// Loop iterations an invocation of `shaders/shift_wide.wgsl` in `shape`
+/// Loop iterations an invocation of `shift_wide.wgsl` in `shape`
 /// runs, for rows of `dim` coordinates: `(per data row, fixed)`, for
 /// [`Gpu::span_limits`]. Every loop counts one iteration more than it
 /// runs (its last test); the per-tile loops are charged to every row of

@@ -1,5 +1,5 @@
 // One step of standard mean shift for every seed still moving (CPU twin:
-// src/cpu/shift.rs, `seek`), from the sums of shaders/shift.wgsl or
+// cpu.rs, `seek`), from the sums of shift.wgsl or
 // shift_wide.wgsl at the seed's position, with scikit-learn's bookkeeping:
 //   den <= 0            -> dropped (status 3), position kept
 //   otherwise the seed moves by num / den and its intensity becomes cnt;
@@ -17,7 +17,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> positions: array<f32>;
-// The sums of shaders/shift_common.wgsl as f32 bits (num: query_rows x
+// The sums of shift_common.wgsl as f32 bits (num: query_rows x
 // DIM, den, cnt), then the seek state from word (DIM + 2) * query_rows on:
 // iterations, intensity bits, status, query_rows each.
 @group(0) @binding(2) var<storage, read_write> sums: array<u32>;

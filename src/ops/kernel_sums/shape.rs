@@ -29,7 +29,7 @@ const QUERIES_PER_THREAD: [u32; 3] = [1, 2, 4];
 /// Query coordinates a thread may hold beyond the first query.
 const MAX_PRIVATE_FLOATS: usize = 32;
 
-/// The shapes of the whole-query strategy (`shaders/shift.wgsl`) that can
+/// The shapes of the whole-query strategy (`shift.wgsl`) that can
 /// run rows of `dim` coordinates plus `extra` values per row (the sample
 /// weight) within `limits`, the built-in one first: [`plan::WORKGROUP`]
 /// threads, two queries each where they fit.
@@ -80,7 +80,7 @@ const SLICES: [u32; 4] = [8, 16, 32, 64];
 const WIDE_TILES: [u32; 2] = [8, 16];
 
 /// Threads sharing each query's coordinates in the wide strategy
-/// (`shaders/shift_wide.wgsl`) for rows of `dim` coordinates: the fewest of
+/// (`shift_wide.wgsl`) for rows of `dim` coordinates: the fewest of
 /// 8, 16, 32 and 64 that leave each thread at most
 /// [`WIDE_COORDS_PER_THREAD`] coordinates (so up to D = 512), else 64.
 /// A function of `dim` alone: it fixes the order in which the terms of a

@@ -1,6 +1,6 @@
 // The fused mean-shift sums, whole queries per thread (CPU twin:
-// src/cpu/shift.rs, `window_sums`); what they compute, the bindings and
-// the layout of `sums` are in shaders/shift_common.wgsl.
+// cpu.rs, `shift`); what they compute, the bindings and
+// the layout of `sums` are in shift_common.wgsl.
 //
 // A workgroup owns WG * QPT queries: each thread keeps QPT of them, their
 // sums in registers, and the data stream through workgroup memory a tile
@@ -9,7 +9,7 @@
 // index order, so the workgroup size, QPT and TILE, which the host tunes
 // per adapter, never change a bit.
 
-// Constants the host prepends besides those of shaders/shift_common.wgsl:
+// Constants the host prepends besides those of shift_common.wgsl:
 //   QPT: u32           queries per thread
 //   TILE: u32          data rows per tile (shaders/tile.wgsl)
 

@@ -1,5 +1,5 @@
 // What the two strategies of the fused mean-shift sums share
-// (shaders/shift.wgsl: whole queries per thread; shaders/shift_wide.wgsl:
+// (shift.wgsl: whole queries per thread; shift_wide.wgsl:
 // the feature axis split over threads): bindings, parameters, the layout
 // of `sums`, the kernel's weight and the skipping of settled seeds.
 //
@@ -18,7 +18,7 @@
 // Queries past the end, and settled ones, are summed too (at q = 0: no
 // branch in the loops) and never stored.
 
-// Constants the host prepends (src/gpu/pipelines.rs), besides DIM:
+// Constants the host prepends (gpu.rs; the plumbing in src/gpu/pipelines.rs), besides DIM:
 //   KERNEL: u32        numbered as Kernel::shader_id: 0 flat, 1 triangular,
 //                      2 epanechnikov, 3 gaussian
 //   WEIGHTED: bool     `weights` holds sample weights (otherwise all are 1)
@@ -49,7 +49,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 // Per query, as f32 bits: num (query_rows x DIM), then den (query_rows),
 // then cnt (query_rows). In standard mean shift the seek state follows
-// (shaders/seek.wgsl): iterations, intensity, status, query_rows each.
+// (seek.wgsl): iterations, intensity, status, query_rows each.
 // Holding the state here keeps every stage within 4 storage buffers, what
 // downlevel devices allow. Words, not floats, so the state's integers pass
 // through untouched.

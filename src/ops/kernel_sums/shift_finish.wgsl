@@ -1,5 +1,5 @@
-// One blurring step's new positions from the sums of shaders/shift.wgsl
-// or shift_wide.wgsl (CPU twin: src/cpu/shift.rs, `blur`): moved =
+// One blurring step's new positions from the sums of shift.wgsl
+// or shift_wide.wgsl (CPU twin: cpu.rs, `blur`): moved =
 // q + num / den, or q where den is 0; and the step's largest squared shift
 // in `largest[p.slot]`, kept as the u32 bits of a non-negative f32 (ordered
 // like the values), so an integer atomicMax finds it deterministically.

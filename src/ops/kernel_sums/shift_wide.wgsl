@@ -1,8 +1,8 @@
-// The fused mean-shift sums for wide rows (CPU twin: src/cpu/shift.rs,
-// `window_sums`), for dimensions where a thread can no longer keep whole
+// The fused mean-shift sums for wide rows (CPU twin: cpu.rs,
+// `shift`), for dimensions where a thread can no longer keep whole
 // query rows in registers, nor a workgroup whole data rows in its memory;
 // what they compute, the bindings and the layout of `sums` are in
-// shaders/shift_common.wgsl.
+// shift_common.wgsl.
 //
 // The feature axis is split: a workgroup covers QB queries with SLICES
 // threads each, and thread (query b, slice s) keeps the coordinates
@@ -17,13 +17,13 @@
 //      weight (and count term) once for all its threads;
 //   3. every thread adds w * (x_k - q_k) to its coordinates of `num`, rows
 //      in index order, and den and cnt follow.
-// SLICES is a function of DIM alone (src/gpu/tune.rs, `slices`), so each
+// SLICES is a function of DIM alone (shape.rs, `slices`), so each
 // squared distance, and so every sum, comes out the same whatever QB and
 // TILE, which the host tunes per adapter. (A distance's terms are added in
-// another order than in shaders/shift.wgsl and the CPU twin, so the two
+// another order than in shift.wgsl and the CPU twin, so the two
 // strategies may differ in the last bits.)
 
-// Constants the host prepends besides those of shaders/shift_common.wgsl:
+// Constants the host prepends besides those of shift_common.wgsl:
 //   SLICES: u32   threads per query (a function of DIM)
 //   QB: u32       queries per workgroup; the WG override is QB * SLICES
 //   TILE: u32     data rows per tile

@@ -1,5 +1,5 @@
 // Distance from each query to its k-th nearest data row (CPU twin:
-// src/cpu/kth_distance.rs), exactly and in O(N) memory: a bisection on the
+// cpu.rs), exactly and in O(N) memory: a bisection on the
 // u32 bit pattern of the squared distance, which for non-negative f32
 // orders like the value. Each round counts the rows with d2 <= mid
 // (`count_within`, carried across data spans like the shift sums), then
