@@ -5,12 +5,15 @@
 // The binary and the npy writer used here exist only with the `cli` feature.
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli_run;
 mod common;
+
+use cli_run::{fails, ok, run, stderr, stdout};
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use gpu_cluster::Blobs;
 use npyz::{DType, Order, WriterBuilder};
@@ -27,40 +30,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-cluster"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr")
-}
-
-/// Runs a command expected to succeed and returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-/// Asserts that the command fails with `code`, printing exactly one line on
-/// stderr that contains `needle`, and nothing on stdout.
-fn fails(code: i32, args: &[&str], needle: &str) {
-    let out = run(args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
-    assert!(err.starts_with("error: "), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
-    assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
 }
 
 fn parse_labels(text: &str) -> Vec<i32> {

@@ -6,10 +6,13 @@
 // The binary exists only with the `cli` feature.
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli_run;
 mod common;
 
+use cli_run::{fails, ok, run, stderr, stdout};
+
 use std::fs;
-use std::process::{Command, Output};
 
 /// Points on a line: 0, 1, 3, 3, 8. Their mean is 3, so the library's
 /// centring is exact and every distance is an integer, on either backend.
@@ -19,40 +22,6 @@ const LINE: &str = "0\n1\n3\n3\n8\n";
 /// Five 2-D points for the angular metrics: (1, 0), (0, 2), (3, 4), (2, 0)
 /// (the direction of point 0) and (-1, 0) (the opposite one).
 const PLANE: &str = "x,y\n1,0\n0,2\n3,4\n2,0\n-1,0\n";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-cluster"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr")
-}
-
-/// Runs a command expected to succeed and returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-/// Asserts that the command fails with `code`, printing exactly one line on
-/// stderr that contains `needle`, and nothing on stdout.
-fn fails(code: i32, args: &[&str], needle: &str) {
-    let out = run(args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
-    assert!(err.starts_with("error: "), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
-    assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
-}
 
 /// CSV rows of integers; an empty line is an empty row.
 fn int_rows(text: &str) -> Vec<Vec<u32>> {
