@@ -10,6 +10,23 @@
 
 pub(crate) mod lanes;
 
+/// What this x86 CPU offers to the twins' loops, each compiled once per
+/// instruction set (`#[target_feature]`) from one portable function and
+/// chosen at run time, so one binary runs everywhere.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub(crate) mod x86 {
+    use std::arch::is_x86_feature_detected as has;
+
+    /// AVX-512 with the subsets the loops are compiled for.
+    pub(crate) fn has_avx512() -> bool {
+        has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq")
+    }
+
+    pub(crate) fn has_avx2() -> bool {
+        has!("avx2")
+    }
+}
+
 /// Squared distance in `f32`, summed over the coordinates in order
 /// (`acc + d * d`, no fused multiply-add: Rust never contracts), as the
 /// GPU stages sum it.

@@ -110,15 +110,7 @@ fn count_block(win: &Window<'_>, q: &[Lanes], count: &mut Lanes) {
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
     use super::{KernelCoeffs, Lanes, accumulate_portable, count_portable};
-    use std::arch::is_x86_feature_detected as has;
-
-    pub(super) fn has_avx512() -> bool {
-        has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq")
-    }
-
-    pub(super) fn has_avx2() -> bool {
-        has!("avx2")
-    }
+    pub(super) use crate::cpu::x86::{has_avx2, has_avx512};
 
     #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2")]
     pub(super) fn accumulate_avx512(

@@ -34,7 +34,7 @@
 
 use std::ops::Range;
 
-use super::{Score, SelfOffset, TopK, Within, order_key, sort_runs};
+use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
 use crate::cpu::lanes::{LANES, Lanes};
 use crate::cpu::map_indices;
 use crate::ops::scan::cpu::exclusive_scan;
@@ -123,25 +123,12 @@ fn block_topk(
 /// `f32::total_cmp`'s, above the index. Selecting and sorting plain `u64`s
 /// is faster than comparing pairs.
 fn key(score: f32, index: usize) -> u64 {
-    let bits = score.to_bits();
-    // Negative scores: flip every bit (larger magnitudes come first);
-    // the others: set the sign bit (after every negative score).
-    let ordered = if bits >> 31 == 1 {
-        !bits
-    } else {
-        bits | 1 << 31
-    };
-    u64::from(ordered) << 32 | index as u64
+    u64::from(order_key(score)) << 32 | index as u64
 }
 
 /// The score of a [`key`].
 fn score_of(key: u64) -> f32 {
-    let ordered = (key >> 32) as u32;
-    f32::from_bits(if ordered >> 31 == 1 {
-        ordered & !(1 << 31)
-    } else {
-        !ordered
-    })
+    from_order_key((key >> 32) as u32)
 }
 
 /// The data index of a [`key`].
@@ -227,15 +214,7 @@ fn search(score: Score, data: &[f32], q: &[Lanes], fill: usize, lanes: &mut [Sel
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
     use super::{Lanes, Score, Selection, search_portable};
-    use std::arch::is_x86_feature_detected as has;
-
-    pub(super) fn has_avx512() -> bool {
-        has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq")
-    }
-
-    pub(super) fn has_avx2() -> bool {
-        has!("avx2")
-    }
+    pub(super) use crate::cpu::x86::{has_avx2, has_avx512};
 
     #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2")]
     pub(super) fn search_avx512(
