@@ -110,6 +110,47 @@ def headline(rows):
     top = max((r["n"] for r in ours if r["backend"] == "gpu" and r["mode"] == "blur1" and r["d"] == 2), default=None)
     if top is not None and top != big:
         block(f"One gaussian blurring iteration, N = {top:,}, D = 2 (largest N)", top, 2, "blur1")
+    out += knn_headline(rows)
+    return out
+
+
+def knn_headline(rows):
+    """Stage k: exact kNN, every round's timed runs pooled per side."""
+    knn = [r for r in rows if r.get("workload") == "knn" and r.get("kind") in ("ours", "peer")]
+    knn = [r for r in knn if r.get("kind") == "ours" or r.get("status") == "ok"]
+    if not knn:
+        return []
+    n, q, d, k = max((r["n"], r["q"], r["d"], r["k"]) for r in knn)
+    sides = {}
+    for r in knn:
+        if (r["n"], r["q"], r["d"], r["k"]) != (n, q, d, k):
+            continue
+        name = f"ours {r['backend'].upper()}" if r["kind"] == "ours" else r["peer"]
+        side = sides.setdefault(name, {"times": [], "line": r, "recall": []})
+        side["times"] += r.get("times_s") or [r["median_s"]]
+        side["recall"].append(r.get("recall_at_k"))
+        side["line"] = r
+    med = {name: statistics.median(s["times"]) for name, s in sides.items()}
+    out = [f"**Exact kNN: N = {n:,} data points, Q = {q:,} queries, D = {d}, k = {k} (index build + search, end to end)**", ""]
+    order = sorted(sides, key=lambda x: (not x.startswith("ours"), med[x]))
+    gpu = sides.get("ours GPU")
+    gpu_hw = gpu is not None and not gpu["line"].get("software")
+    for name in order:
+        s, r = sides[name], sides[name]["line"]
+        where = r.get("adapter") or r.get("device") or ""
+        sw = " — SOFTWARE adapter, not a GPU timing" if r.get("software") else ""
+        recall = min((x for x in s["recall"] if x is not None), default=None)
+        vs = ""
+        if gpu_hw and name != "ours GPU":
+            vs = f"; ours GPU is {med[name] / med['ours GPU']:.3g}× faster"
+        out.append(
+            f"- {name}{' (' + where + ')' if where else ''}: {med[name]:.4g} s median of {len(s['times'])} runs "
+            f"(best {min(s['times']):.4g} s), {q / med[name]:,.0f} queries/s, "
+            f"{n * q / med[name] / 1e9:.3g} G pair-evals/s"
+            + (f", recall@{k} {recall:.4g}" if recall is not None else "")
+            + f"{vs}{sw}"
+        )
+    out.append("")
     return out
 
 

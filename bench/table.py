@@ -2,6 +2,13 @@
 """Merges the JSON lines of `examples/bench.rs` (ours) and
 `bench/peers/peers.py` (the peers) into one markdown table, checks that
 cluster counts agree, and draws a scaling plot where matplotlib is present.
+Lines of the kNN workload (`"workload": "knn"`: ours' `--modes knn` and
+`bench/peers/knn_peers.py`'s) make a second table, "Exact nearest
+neighbours", after the mean-shift one (alone where there is no mean-shift
+line): every round's timed runs pooled, per-round medians, queries/s, pair
+evaluations/s, recall@k and the ratio to faiss-cpu's time in the same run;
+it checks that both sides timed byte-identical arrays (fingerprints) and
+that recall is 1.
 
     python3 bench/table.py OURS.jsonl PEERS.jsonl [--out TABLE.md]
         [--plot SCALING.png] [--command "the command that ran"]
@@ -15,6 +22,7 @@ Only the standard library is needed for the table.
 
 import argparse
 import json
+import statistics
 import sys
 from collections import defaultdict
 
@@ -89,7 +97,22 @@ def ratio(peer_ms, ours):
     return f"{x:,.0f}×" if x >= 100 else f"{x:.3g}×"
 
 
+def is_knn(r):
+    """A line of the kNN workload (older knn_peers.py lines carry no
+    "workload": a peer or env line with "q" and no "mode")."""
+    if r.get("workload") == "knn":
+        return True
+    return r.get("kind") in ("peer", "env") and "q" in r and "mode" not in r
+
+
 def build(lines, command=None):
+    knn_lines = [r for r in lines if is_knn(r)]
+    lines = [r for r in lines if not is_knn(r)]
+    if not any(r.get("kind") in ("ours", "peer") for r in lines):
+        md = [f"Command: `{command}`\n"] if command else []
+        if knn_lines:
+            md.append(build_knn(knn_lines))
+        return "\n".join(md), []
     ours = [r for r in lines if r.get("kind") == "ours"]
     peers = [r for r in lines if r.get("kind") == "peer"]
     envs = [r for r in lines if r.get("kind") == "env"]
@@ -240,7 +263,278 @@ def build(lines, command=None):
         md.append("")
         md.append("Cluster-count warnings:")
         md.extend(f"- {w}" for w in warnings)
+    if knn_lines:
+        md.append("")
+        md.append(build_knn(knn_lines).rstrip("\n"))
     return "\n".join(md) + "\n", warnings
+
+
+# ------------------------------------------------------------------ kNN
+
+KNN_PEER_ORDER = {"faiss-flat-l2": 0, "sklearn-brute": 1, "torch-cuda": 2}
+KNN_PEER_TEXT = {
+    "faiss-flat-l2": "faiss-cpu `IndexFlatL2`",
+    "sklearn-brute": "scikit-learn brute",
+    "torch-cuda": "PyTorch cdist + topk, CUDA",
+}
+
+
+def fmt_s(s):
+    if s >= 10:
+        return f"{s:,.1f}"
+    if s >= 0.1:
+        return f"{s:.3f}"
+    return f"{s:.3g}"
+
+
+def fmt_si(x):
+    for unit, div in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.3g} {unit}"
+    return f"{x:.3g}"
+
+
+def knn_rows(lines):
+    """Per (n, q, d, k): each backend's / peer's timed runs pooled over the
+    rounds, with the per-round medians; absent ones with their reason."""
+    groups = defaultdict(lambda: {"rows": {}, "absent": {}})
+    for r in lines:
+        kind = r.get("kind")
+        if kind not in ("ours", "peer", "skip", "error"):
+            continue
+        if not all(k in r for k in ("n", "q", "d", "k")):
+            continue
+        g = groups[(r["n"], r["q"], r["d"], r["k"])]
+        if kind == "ours":
+            name = ("ours", r["backend"])
+        elif kind == "peer":
+            name = ("peer", r["peer"])
+        else:
+            name = ("ours", r.get("backend", "?"))
+        if kind in ("skip", "error") or (kind == "peer" and r.get("status") != "ok"):
+            why = r.get("reason") or r.get("error") or r.get("status")
+            status = r.get("status") or ("not run" if kind == "skip" else "error")
+            g["absent"].setdefault(name, (status, why, r))
+            continue
+        row = g["rows"].setdefault(name, {"lines": [], "times": [], "rounds": []})
+        row["lines"].append(r)
+        times = r.get("times_s") or [r["median_s"]]
+        row["times"].extend(times)
+        row["rounds"].append((r.get("round"), r["median_s"]))
+    for g in groups.values():
+        for name in g["rows"]:
+            g["absent"].pop(name, None)
+    return groups
+
+
+def knn_name(kind, who, r):
+    if kind == "ours":
+        if who == "cpu":
+            label = "**ours CPU twin**"
+            if r and r.get("adapter"):
+                label += " " + r["adapter"].removeprefix("CPU ")
+            return label
+        label = "**ours GPU**"
+        if r and r.get("adapter"):
+            label += " " + r["adapter"].removesuffix(", software")
+        if r and r.get("software"):
+            label += f" — *{SOFTWARE}*"
+        return label
+    text = KNN_PEER_TEXT.get(who, who)
+    if r:
+        if r.get("device"):
+            text += f" ({r['device']})"
+        elif who.startswith("faiss") and r.get("omp_threads"):
+            text += f" ({r['omp_threads']} threads)"
+        elif who.startswith("sklearn"):
+            text += f" (n_jobs={r.get('n_jobs')})"
+    return text
+
+
+def knn_order(item):
+    (kind, who), _ = item
+    if kind == "ours":
+        return (0, {"cpu": 0, "gpu": 1}.get(who, 2), who)
+    return (1, KNN_PEER_ORDER.get(who, 9), who)
+
+
+def build_knn(lines):
+    groups = knn_rows(lines)
+    envs = [r for r in lines if r.get("kind") == "env"]
+    loads = [r for r in lines if r.get("kind") == "load"]
+    out = ["### Exact nearest neighbours", ""]
+    out.append(
+        "| N | Q | D | k | backend / peer | timed runs (rounds) | seconds (median) | best | "
+        "per-round medians | queries/s | pair-evals/s | recall@k | faiss-cpu time ÷ this | "
+        "faiss-cpu best ÷ this best |"
+    )
+    out.append("|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    warnings = []
+    notes = []
+    for key in sorted(groups):
+        n, q, d, k = key
+        g = groups[key]
+        faiss = g["rows"].get(("peer", "faiss-flat-l2"))
+        faiss_med = statistics.median(faiss["times"]) if faiss else None
+        faiss_best = min(faiss["times"]) if faiss else None
+        faiss_rounds = {rd: m for rd, m in faiss["rounds"]} if faiss else {}
+        # Measured rows, then those not measured (always one for our GPU and
+        # one for the torch peer), in a fixed order.
+        items = list(g["rows"].items()) + [(name, None) for name in g["absent"]]
+        names = {name for name, _ in items}
+        items += [(name, None) for name in (("ours", "gpu"), ("peer", "torch-cuda")) if name not in names]
+        items.sort(key=knn_order)
+        lead = f"| {n:,} | {q:,} | {d} | {k} "
+        for name, row in items:
+            kind, who = name
+            if row is None:
+                status, why, r = g["absent"].get(name, ("not in this run", None, None))
+                label = knn_name(kind, who, r)
+                text = f"*{status}*" + (f": {why}" if why else "")
+                out.append(lead + f"| {label} | — | {text} | — | — | — | — | — | — | — |")
+                continue
+            last = row["lines"][-1]
+            med = statistics.median(row["times"])
+            best = min(row["times"])
+            rounds = sorted(row["rounds"], key=lambda t: (t[0] is None, t[0] or 0))
+            per_round = " / ".join(fmt_s(m) for _, m in rounds)
+            software = kind == "ours" and last.get("software")
+            recalls = [x.get("recall_at_k") for x in row["lines"] if x.get("recall_at_k") is not None]
+            recall = min(recalls) if recalls else None
+            rq = last.get("recall_queries")
+            if recall is not None and recall < 1:
+                warnings.append(f"N={n} Q={q} D={d} k={k}: {knn_name(kind, who, last)} recall@{k} {recall:.4f} < 1")
+            if faiss_med and not software:
+                x = faiss_med / med
+                by_round = [faiss_rounds[rd] / m for rd, m in rounds if rd in faiss_rounds]
+                rtext = f"{x:.3g}×"
+                if len(by_round) > 1 and name != ("peer", "faiss-flat-l2"):
+                    rtext += f" ({min(by_round):.3g}–{max(by_round):.3g})"
+            else:
+                rtext = "—"
+            btext = f"{faiss_best / best:.3g}×" if faiss_best and not software else "—"
+            out.append(
+                lead
+                + "| {label} | {runs} ({nr}) | {med} | {best} | {pr} | {qps} | {pps} | {rec} | {ratio} | {bratio} |".format(
+                    label=knn_name(kind, who, last),
+                    runs=len(row["times"]),
+                    nr=len(rounds),
+                    med=fmt_s(med),
+                    best=fmt_s(best),
+                    pr=per_round,
+                    qps=fmt_si(q / med),
+                    pps=fmt_si(n * q / med),
+                    rec="—" if recall is None else f"{recall:.4g}" + (f" ({rq} q)" if rq else ""),
+                    ratio=rtext,
+                    bratio=btext,
+                )
+            )
+
+        # Byte-identical arrays on both sides?
+        ours_fp = {(x.get("data_fingerprint"), x.get("queries_fingerprint"))
+                   for (kind, _), row in g["rows"].items() if kind == "ours" for x in row["lines"]}
+        peer_fp = {(e.get("data_fingerprint"), e.get("queries_fingerprint")) for e in envs
+                   if e.get("n") == n and e.get("q") == q and e.get("d") == d and e.get("data_fingerprint")}
+        fps = ours_fp | peer_fp
+        if len(fps) == 1 and ours_fp and peer_fp:
+            dfp, qfp = next(iter(fps))
+            notes.append(
+                f"N={n:,} Q={q:,} D={d}: ours and the peers timed byte-identical arrays "
+                f"(fingerprints {dfp} and {qfp}, the same in every line of both sides)."
+            )
+        elif len(fps) > 1:
+            warnings.append(f"N={n} Q={q} D={d}: the data differ between the lines: fingerprints {sorted(fps)}")
+        elif not peer_fp and ours_fp:
+            notes.append(f"N={n:,} Q={q:,} D={d}: no peer fingerprint to compare ours' with.")
+
+    notes.insert(
+        0,
+        "Seconds: median of every timed run of every round pooled (each round is a fresh process "
+        "with its own warm-up runs first), wall clock from host arrays to host results, the index "
+        "built in each run (ours: `NearestNeighbors::new().metric(Metric::SqEuclidean).fit` + "
+        "`kneighbors(Some(&queries), k)`; faiss: `IndexFlatL2` + `add` + `search`; scikit-learn: "
+        "`fit` + `kneighbors`; PyTorch: upload, `cdist` + `topk` per batch, copy back). "
+        "Pair-evals/s = N × Q ÷ median. \"faiss-cpu time ÷ this\" > 1: this row is faster than "
+        "faiss-cpu's `IndexFlatL2` on the same arrays in the same run; in brackets the range of "
+        "that ratio round by round (ours and the peers ran back to back in each round, the order "
+        "swapped every round); \"best ÷ best\" sets the fastest single runs side by side, the least "
+        "disturbed by other work on the machine. Neither is given for a software adapter.",
+    )
+    notes.insert(
+        1,
+        "Recall@k: the mean over the checked queries of |row's k indices ∩ exact k indices| ÷ k, the "
+        "exact answer in float64 by direct differences, ties by lower index (ours: its own check on "
+        "evenly spaced queries; the peers: knn_peers.py's on a seeded random subset); the lowest over "
+        "the rounds.",
+    )
+    firsts = [(x.get("backend"), x.get("first_s")) for x in lines
+              if x.get("kind") == "ours" and x.get("first_s") is not None]
+    if any(b == "gpu" for b, _ in firsts):
+        gf = [f for b, f in firsts if b == "gpu"]
+        notes.append(
+            f"Ours GPU: every timed run builds a new index, so it uploads the data each time (as the "
+            f"PyTorch peer does); the first call of each round (the warm-up, untimed) also builds the "
+            f"pipelines: {', '.join(fmt_s(f) for f in gf)} s."
+        )
+    if any(x.get("kind") == "ours" and x.get("software") for x in lines):
+        notes.append(
+            f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver on the same CPU cores: "
+            "they check the GPU path end to end and say nothing about GPU speed."
+        )
+    seen = set()
+    for e in envs:
+        t = (e.get("python"), e.get("numpy"))
+        if t in seen:
+            continue
+        seen.add(t)
+        tp = e.get("threadpools")
+        pools = (
+            "; ".join(
+                f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} × {p.get('num_threads')} threads"
+                for p in tp
+            )
+            if isinstance(tp, list)
+            else str(tp)
+        )
+        notes.append(
+            f"kNN peers' environment: Python {e.get('python')}, numpy {e.get('numpy')}"
+            + (f", CPU {e['cpu_model']}" if e.get("cpu_model") else "")
+            + f", {e.get('cpu_count')} CPUs; threadpools: {pools}."
+        )
+    versions = {}
+    for (kind, who), row in ((name, row) for g in groups.values() for name, row in g["rows"].items()):
+        if kind != "peer":
+            continue
+        r = row["lines"][-1]
+        if who.startswith("faiss"):
+            versions[who] = (
+                f"faiss {r.get('version')}, {r.get('omp_threads')} OpenMP threads, "
+                f"distance_compute_blas_threshold {r.get('blas_threshold')}"
+            )
+        elif who.startswith("sklearn"):
+            versions[who] = f"scikit-learn {r.get('version')}, n_jobs={r.get('n_jobs')}"
+        elif who.startswith("torch"):
+            versions[who] = f"torch {r.get('torch')}, CUDA {r.get('cuda')}, {r.get('device')}, batch {r.get('batch')}"
+    if versions:
+        notes.append("Peers: " + "; ".join(versions.values()) + ".")
+    avgs = [x["loadavg_1m"] for x in lines if isinstance(x.get("loadavg_1m"), (int, float))]
+    starts = [x["loadavg"] for x in loads if x.get("when") == "start"]
+    ends = [x["loadavg"] for x in loads if x.get("when") == "end"]
+    if avgs or starts:
+        text = "Load average (1, 5, 15 min)"
+        if starts:
+            text += f": {starts[0]} before the kNN runs"
+        if ends:
+            text += f", {ends[-1]} after"
+        if avgs:
+            text += f"; 1-minute load after each measurement {min(avgs):.2f}–{max(avgs):.2f}"
+        notes.append(text + ".")
+    md = out + [""] + [f"- {x}" for x in notes]
+    if warnings:
+        md += ["", "kNN warnings:"] + [f"- {w}" for w in warnings]
+        for w in warnings:
+            print(f"table: warning: knn: {w}", file=sys.stderr)
+    return "\n".join(md) + "\n"
 
 
 def plot(lines, path):
@@ -253,7 +547,11 @@ def plot(lines, path):
     except Exception as e:  # noqa: BLE001
         print(f"table: no plot ({path}): matplotlib not importable: {e}", file=sys.stderr)
         return False
-    rows = [r for r in lines if r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok")]
+    rows = [
+        r
+        for r in lines
+        if not is_knn(r) and (r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok"))
+    ]
     if not rows:
         return False
 

@@ -9,6 +9,8 @@
 //!     [--backends gpu,cpu] [--software-max-n 5000] [--gpu-max-n N]
 //!     [--cpu-max-n N] [--time-budget S] [--require-hardware]
 //!     [--data-dir bench/data] [--data-only] [--probe]
+//!     [--knn-data X.npy --knn-queries Q.npy] [--knn-k 10]
+//!     [--knn-recall-queries 100] [--round R]
 //! ```
 //!
 //! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
@@ -25,7 +27,25 @@
 //!   (upload, iterations, readback, merging and labelling);
 //! - `blur1`: one blurring iteration, `meanshift::blur(.., 1)`;
 //! - `standard`: scikit-learn's mean shift, flat kernel, every point a seed;
-//! - `standard-bin`: the same with bin seeding.
+//! - `standard-bin`: the same with bin seeding;
+//! - `knn`: exact k-nearest neighbours (`--modes knn`, alone or with the
+//!   others): `NearestNeighbors::new().metric(Metric::SqEuclidean)
+//!   .fit(ctx, &data)?.kneighbors(Some(&queries), k)`, index build and
+//!   search in every timed run (what faiss's `IndexFlatL2` + `add` +
+//!   `search` does). It does not use the blob sets: it reads the float32
+//!   `.npy` files `--knn-data` (N x D) and `--knn-queries` (Q x D) that
+//!   `bench/peers/knn_peers.py` wrote and times, so both sides time the same
+//!   bytes. Its line (`"workload":"knn"`) gives seconds, queries/s and pair
+//!   evaluations/s (N x Q / s), each array's fingerprint (shape and the
+//!   wrapping sum of `(i + 1) * bits[i]` over its `f32` bit patterns, as
+//!   `knn_peers.py` computes it), and recall@k against an exact `f64`
+//!   answer (direct differences, ties by lower index) on
+//!   `--knn-recall-queries` evenly spaced queries, computed untimed before
+//!   any timing. Every timed run builds a new index, so on a GPU each one
+//!   uploads the data (as the PyTorch peer does); `first_s` is the first
+//!   call's time (the warm-up's), which on a GPU also builds the pipelines.
+//!   `--round R` puts `"round":R` on the line (`bench/run` interleaves ours
+//!   and the peers in rounds).
 //!
 //! `--kernels` applies to the blurring modes; standard modes use
 //! `--standard-kernel` (flat, the only kernel scikit-learn has).
@@ -33,9 +53,10 @@
 //! Backends: `gpu` is whatever adapter `Context::gpu()` opens (any, software
 //! included, honouring `WGPU_BACKEND`); a software adapter is marked
 //! `"software":true` (its timings say nothing about GPUs) and skipped above
-//! `--software-max-n` points. `cpu` is the CPU twin. Each measurement is
-//! `--warmup` untimed runs, then `--reps` timed ones (fewer where
-//! `--time-budget` seconds of timed runs are used up first; at least one);
+//! `--software-max-n` points (data points N, for `knn`). `cpu` is the CPU
+//! twin. Each measurement is `--warmup` untimed runs, then `--reps` timed
+//! ones (fewer where `--time-budget` seconds of timed runs are used up
+//! first; at least one);
 //! the median is reported. A GPU context keeps the dataset resident between
 //! runs, as it would for a user repeating fits.
 //!
@@ -50,14 +71,16 @@
 use std::error::Error;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use gpu_cluster::{Blobs, Context, Kernel, MeanShift, Points, meanshift};
-use npyz::WriterBuilder;
+use gpu_cluster::{
+    Blobs, Context, Kernel, MeanShift, Metric, NearestNeighbors, Neighbors, Points, meanshift,
+};
+use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
 /// Points per blob: the reference workload's.
 const PER_BLOB: usize = 250;
@@ -79,7 +102,7 @@ struct Args {
     /// Kernel for the standard modes.
     #[arg(long, default_value = "flat")]
     standard_kernel: Kernel,
-    /// Modes: blurring, blur1, standard, standard-bin.
+    /// Modes: blurring, blur1, standard, standard-bin, knn.
     #[arg(
         long,
         value_delimiter = ',',
@@ -129,9 +152,24 @@ struct Args {
     /// Only write the data files; time nothing.
     #[arg(long)]
     data_only: bool,
+    /// The `knn` mode's data: an N x D float32 .npy file.
+    #[arg(long)]
+    knn_data: Option<PathBuf>,
+    /// The `knn` mode's queries: a Q x D float32 .npy file.
+    #[arg(long)]
+    knn_queries: Option<PathBuf>,
+    /// Neighbours per query in the `knn` mode.
+    #[arg(long, default_value_t = 10)]
+    knn_k: usize,
+    /// Queries checked against an exact f64 answer in the `knn` mode.
+    #[arg(long, default_value_t = 100)]
+    knn_recall_queries: usize,
+    /// A round number put on the `knn` lines (bench/run's interleaving).
+    #[arg(long)]
+    round: Option<usize>,
 }
 
-const MODES: [&str; 4] = ["blurring", "blur1", "standard", "standard-bin"];
+const MODES: [&str; 5] = ["blurring", "blur1", "standard", "standard-bin", "knn"];
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -161,6 +199,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             None => Err("no GPU adapter opened".into()),
         };
     }
+    let meanshift_modes: Vec<&String> = args.modes.iter().filter(|m| *m != "knn").collect();
+    let wants_knn = args.modes.iter().any(|m| m == "knn");
+    if wants_knn && (args.knn_data.is_none() || args.knn_queries.is_none()) {
+        return Err(
+            "--modes knn needs --knn-data and --knn-queries (float32 .npy files: \
+                    bench/peers/knn_peers.py --data-only --save-dir DIR writes them)"
+                .into(),
+        );
+    }
 
     // Every backend first, so a refused adapter costs no data and no time.
     let mut contexts = Vec::new();
@@ -182,9 +229,21 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
     }
 
-    std::fs::create_dir_all(&args.data_dir)?;
+    // The kNN arrays (and their exact answer on a subset) after the
+    // backends too, then the mean-shift data sets.
+    let knn = if wants_knn && !args.data_only {
+        Some(KnnData::load(args)?)
+    } else {
+        None
+    };
     let mut sets = Vec::new();
-    for &d in &args.d {
+    let ms_dims: &[usize] = if meanshift_modes.is_empty() {
+        &[]
+    } else {
+        std::fs::create_dir_all(&args.data_dir)?;
+        &args.d
+    };
+    for &d in ms_dims {
         for &n in &args.n {
             let (points, blobs) = data(n, d)?;
             let file = args
@@ -208,20 +267,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     for (backend, ctx) in &contexts {
         let backend = *backend;
         for (file, x) in &sets {
-            let too_big = if ctx.is_software() && x.len() > args.software_max_n {
-                Some(format!(
-                    "software adapter, N > --software-max-n {}",
-                    args.software_max_n
-                ))
-            } else {
-                let (max, flag) = match backend {
-                    "gpu" => (args.gpu_max_n, "--gpu-max-n"),
-                    _ => (args.cpu_max_n, "--cpu-max-n"),
-                };
-                max.filter(|&max| x.len() > max)
-                    .map(|max| format!("N > {flag} {max}"))
-            };
-            if let Some(reason) = too_big {
+            if let Some(reason) = too_big(args, backend, ctx, x.len()) {
                 let mut line = Json::new("skip");
                 line.str("backend", backend)
                     .str("adapter", &ctx.to_string())
@@ -231,7 +277,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 println!("{}", line.finish());
                 continue;
             }
-            for mode in &args.modes {
+            for &mode in &meanshift_modes {
                 let kernels = if mode.starts_with("standard") {
                     vec![args.standard_kernel]
                 } else {
@@ -282,6 +328,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 }
             }
         }
+        if let Some(kd) = &knn {
+            knn_run(args, backend, ctx, kd);
+        }
         // The launch shapes the GPU chose (timed on hardware adapters).
         for shape in ctx.tuned_shapes() {
             let mut line = Json::new("shape");
@@ -300,6 +349,23 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
     }
     Ok(())
+}
+
+/// Why `backend` is not run on `n` data points, if it is not: a software
+/// adapter above `--software-max-n`, or `--gpu-max-n` / `--cpu-max-n`.
+fn too_big(args: &Args, backend: &str, ctx: &Context, n: usize) -> Option<String> {
+    if ctx.is_software() && n > args.software_max_n {
+        return Some(format!(
+            "software adapter, N > --software-max-n {}",
+            args.software_max_n
+        ));
+    }
+    let (max, flag) = match backend {
+        "gpu" => (args.gpu_max_n, "--gpu-max-n"),
+        _ => (args.cpu_max_n, "--cpu-max-n"),
+    };
+    max.filter(|&max| n > max)
+        .map(|max| format!("N > {flag} {max}"))
 }
 
 /// Opens the GPU backend and describes it (a JSON line and a line on
@@ -477,6 +543,285 @@ fn measure(
     })
 }
 
+/// The `knn` workload's arrays, as `knn_peers.py` wrote them, and the exact
+/// answer on a subset of the queries (computed once, untimed).
+struct KnnData {
+    data_file: PathBuf,
+    query_file: PathBuf,
+    x: Points,
+    q: Points,
+    data_fingerprint: String,
+    queries_fingerprint: String,
+    k: usize,
+    /// The checked queries (evenly spaced) ...
+    subset: Vec<usize>,
+    /// ... their exact k nearest (row-major, subset x k) ...
+    exact: Vec<u32>,
+    /// ... and those neighbours' squared distances in f64.
+    exact_d2: Vec<f64>,
+}
+
+impl KnnData {
+    fn load(args: &Args) -> Result<Self, Box<dyn Error>> {
+        let (Some(data_file), Some(query_file)) = (&args.knn_data, &args.knn_queries) else {
+            return Err("--modes knn needs --knn-data and --knn-queries".into());
+        };
+        let (x, data_fingerprint) = read_npy_f32(data_file)?;
+        let (q, queries_fingerprint) = read_npy_f32(query_file)?;
+        if x.dim() != q.dim() {
+            return Err(format!(
+                "{} has {} dimensions, {} has {}",
+                data_file.display(),
+                x.dim(),
+                query_file.display(),
+                q.dim()
+            )
+            .into());
+        }
+        let k = args.knn_k;
+        if k == 0 || k > x.len() {
+            return Err(format!("--knn-k must be between 1 and N = {}, got {k}", x.len()).into());
+        }
+        let m = args.knn_recall_queries.clamp(1, q.len());
+        let subset: Vec<usize> = (0..m).map(|i| i * q.len() / m).collect();
+        let (exact, exact_d2) = exact_knn(&x, &q, &subset, k);
+        Ok(KnnData {
+            data_file: data_file.clone(),
+            query_file: query_file.clone(),
+            x,
+            q,
+            data_fingerprint,
+            queries_fingerprint,
+            k,
+            subset,
+            exact,
+            exact_d2,
+        })
+    }
+
+    /// Mean over the checked queries of |found ∩ exact| / k, and the largest
+    /// relative error of the reported squared distances.
+    fn check(&self, nn: &Neighbors) -> (f64, f64) {
+        let k = self.k;
+        let mut hits = 0usize;
+        let mut err = 0.0f64;
+        for (j, &i) in self.subset.iter().enumerate() {
+            let exact = &self.exact[j * k..(j + 1) * k];
+            hits += nn.indices(i).iter().filter(|f| exact.contains(f)).count();
+            for (&got, &want) in nn
+                .distances(i)
+                .iter()
+                .zip(&self.exact_d2[j * k..(j + 1) * k])
+            {
+                err = err.max((f64::from(got) - want).abs() / want.max(f64::MIN_POSITIVE));
+            }
+        }
+        (hits as f64 / (k * self.subset.len()) as f64, err)
+    }
+}
+
+/// A float32 C-order 2-D .npy file, and its fingerprint (shape and the
+/// wrapping sum of `(i + 1) * bits[i]`, as knn_peers.py computes it).
+fn read_npy_f32(path: &Path) -> Result<(Points, String), Box<dyn Error>> {
+    let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let npy = NpyFile::new(BufReader::new(File::open(path).map_err(|e| what(&e))?))
+        .map_err(|e| what(&e))?;
+    let &[n, d] = npy.shape() else {
+        return Err(what(&format!(
+            "expected a 2-D array, found shape {:?}",
+            npy.shape()
+        ))
+        .into());
+    };
+    let f32_le = matches!(npy.dtype(), DType::Plain(t)
+        if t.endianness() == Endianness::Little
+            && t.type_char() == TypeChar::Float
+            && t.size_field() == 4);
+    if !f32_le || npy.order() != Order::C {
+        return Err(what(&format!(
+            "expected little-endian float32 (<f4) in C order, found {} ({:?} order)",
+            npy.dtype().descr(),
+            npy.order()
+        ))
+        .into());
+    }
+    let v = npy.into_vec::<f32>().map_err(|e| what(&e))?;
+    let sum = v.iter().enumerate().fold(0u64, |acc, (i, x)| {
+        acc.wrapping_add(u64::from(x.to_bits()).wrapping_mul(i as u64 + 1))
+    });
+    let fingerprint = format!("{n}x{d}:{sum:016x}");
+    Ok((Points::from_vec(v, d as usize)?, fingerprint))
+}
+
+/// The exact k nearest data rows of each query in `subset`: squared
+/// distances in f64 by direct differences, ties by lower index.
+fn exact_knn(x: &Points, q: &Points, subset: &[usize], k: usize) -> (Vec<u32>, Vec<f64>) {
+    let one = |i: usize| {
+        let qi = q.row(i);
+        let mut d2: Vec<(f64, u32)> = x
+            .rows()
+            .enumerate()
+            .map(|(j, r)| {
+                let s = r
+                    .iter()
+                    .zip(qi)
+                    .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                    .sum::<f64>();
+                (s, j as u32)
+            })
+            .collect();
+        let cmp = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if k < d2.len() {
+            d2.select_nth_unstable_by(k - 1, cmp);
+        }
+        d2.truncate(k);
+        d2.sort_by(cmp);
+        d2
+    };
+    // Spread over the machine's cores: untimed, but it should not hold
+    // the run up.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = subset.len().div_ceil(threads).max(1);
+    let parts: Vec<Vec<(f64, u32)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = subset
+            .chunks(per)
+            .map(|c| s.spawn(move || c.iter().flat_map(|&i| one(i)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("exact kNN thread"))
+            .collect()
+    });
+    parts.into_iter().flatten().map(|(d, j)| (j, d)).unzip()
+}
+
+/// Times the `knn` workload on one backend and prints its line (or a skip
+/// or error line).
+fn knn_run(args: &Args, backend: &str, ctx: &Context, kd: &KnnData) {
+    let base = |kind: &str| {
+        let mut line = Json::new(kind);
+        line.str("workload", "knn")
+            .str("mode", "knn")
+            .str("backend", backend)
+            .str("adapter", &ctx.to_string())
+            .bool("software", ctx.is_software())
+            .num("n", kd.x.len())
+            .num("q", kd.q.len())
+            .num("d", kd.x.dim())
+            .num("k", kd.k)
+            .opt_num("round", args.round);
+        line
+    };
+    if let Some(reason) = too_big(args, backend, ctx, kd.x.len()) {
+        let mut line = base("skip");
+        line.str("reason", &reason);
+        println!("{}", line.finish());
+        eprintln!("bench: {backend}: knn not run: {reason}");
+        return;
+    }
+    let once = || -> Result<Neighbors, Box<dyn Error>> {
+        let index = NearestNeighbors::new()
+            .metric(Metric::SqEuclidean)
+            .fit(ctx, &kd.x)?;
+        Ok(index.kneighbors(Some(&kd.q), kd.k)?)
+    };
+    let timed = |f: &dyn Fn() -> Result<Neighbors, Box<dyn Error>>| {
+        let t = Instant::now();
+        let nn = f()?;
+        Ok::<_, Box<dyn Error>>((t.elapsed().as_secs_f64(), nn))
+    };
+    let result = (|| -> Result<_, Box<dyn Error>> {
+        let mut first = None;
+        for _ in 0..args.warmup {
+            let (t, _) = timed(&once)?;
+            first.get_or_insert(t);
+        }
+        let mut times = Vec::with_capacity(args.reps);
+        let mut last = None;
+        for _ in 0..args.reps {
+            let (t, nn) = timed(&once)?;
+            first.get_or_insert(t);
+            times.push(t);
+            last = Some(nn);
+            if args
+                .time_budget
+                .is_some_and(|b| times.iter().sum::<f64>() >= b)
+            {
+                break;
+            }
+        }
+        Ok((times, first.unwrap_or(f64::NAN), last.expect("reps >= 1")))
+    })();
+    let (times, first, nn) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut line = base("error");
+            line.str("error", &e.to_string());
+            println!("{}", line.finish());
+            eprintln!("bench: {backend}: knn failed: {e}");
+            return;
+        }
+    };
+    let (recall, dist_err) = kd.check(&nn);
+    let med = median(&times);
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let pairs = (kd.x.len() as u64) * (kd.q.len() as u64);
+    let q = kd.q.len() as f64;
+    let mut line = base("ours");
+    line.str("metric", Metric::SqEuclidean.name())
+        .str("data", &kd.data_file.display().to_string())
+        .str("queries", &kd.query_file.display().to_string())
+        .str("data_fingerprint", &kd.data_fingerprint)
+        .str("queries_fingerprint", &kd.queries_fingerprint)
+        .num("reps", times.len())
+        .num("reps_asked", args.reps)
+        .num("warmup", args.warmup)
+        .float6("median_s", med)
+        .float6("best_s", best)
+        .float6("first_s", first)
+        .floats6("times_s", &times)
+        .float("queries_per_s", q / med)
+        .float("queries_per_s_best", q / best)
+        .num("pair_evals", pairs)
+        .float("pair_evals_per_s", pairs as f64 / med)
+        .float("pair_evals_per_s_best", pairs as f64 / best)
+        .float6("recall_at_k", recall)
+        .num("recall_queries", kd.subset.len())
+        .num("max_dist_rel_err", format!("{dist_err:.3e}"))
+        .opt_float("loadavg_1m", loadavg())
+        .str(
+            "note",
+            "NearestNeighbors fit + kneighbors (squared euclidean) in each timed run",
+        );
+    println!("{}", line.finish());
+    eprintln!(
+        "bench: {backend}: knn N={} Q={} D={} k={}: median {med:.3} s (best {best:.3}, first {first:.3}), \
+         {:.0} queries/s, {:.3e} pairs/s, recall@{} {recall:.4}{}",
+        kd.x.len(),
+        kd.q.len(),
+        kd.x.dim(),
+        kd.k,
+        q / med,
+        pairs as f64 / med,
+        kd.k,
+        if ctx.is_software() {
+            " (SOFTWARE adapter: not a GPU timing)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// The 1-minute load average (Linux), to show other work on the machine.
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -537,6 +882,25 @@ impl Json {
         let _ = write!(self.key(k), "{}", fmt_float(v));
         self
     }
+    /// Six decimals: seconds.
+    fn float6(&mut self, k: &str, v: f64) -> &mut Self {
+        let _ = write!(self.key(k), "{}", fmt_float6(v));
+        self
+    }
+    fn opt_float(&mut self, k: &str, v: Option<f64>) -> &mut Self {
+        match v {
+            Some(v) => self.float(k, v),
+            None => {
+                self.key(k).push_str("null");
+                self
+            }
+        }
+    }
+    fn floats6(&mut self, k: &str, v: &[f64]) -> &mut Self {
+        let items: Vec<String> = v.iter().map(|x| fmt_float6(*x)).collect();
+        let _ = write!(self.key(k), "[{}]", items.join(","));
+        self
+    }
     fn floats(&mut self, k: &str, v: &[f64]) -> &mut Self {
         let items: Vec<String> = v.iter().map(|x| fmt_float(*x)).collect();
         let _ = write!(self.key(k), "[{}]", items.join(","));
@@ -555,6 +919,14 @@ impl Json {
 fn fmt_float(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.4}")
+    } else {
+        "null".into()
+    }
+}
+
+fn fmt_float6(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
     } else {
         "null".into()
     }
