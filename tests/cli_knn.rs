@@ -434,6 +434,22 @@ fn usage_errors_exit_2_with_one_line() {
         "line 2 has 1 values",
     );
     fails(2, &["knn", "--k", "1"], "INPUT");
+    // Two outputs in one file: the second would overwrite the first.
+    let out = f.path("both.csv");
+    fails(
+        2,
+        &[
+            "knn",
+            line,
+            "--k",
+            "1",
+            "--indices",
+            &out,
+            "--distances",
+            &out,
+        ],
+        "named by two outputs",
+    );
 }
 
 /// Output paths are checked before any work: an unwritable one is the

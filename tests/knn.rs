@@ -227,6 +227,63 @@ fn ties_go_to_the_lower_index() {
     }
 }
 
+/// Ties beyond the register list (k > 32): many duplicates, the threshold
+/// falling among them, with and without self, on both backends.
+#[test]
+fn ties_beyond_the_register_list_go_to_the_lower_index() {
+    let cpu = Context::cpu();
+    let gpu = common::gpu();
+    // 60 points on 6 positions: each position 10 times, interleaved.
+    let flat: Vec<f32> = (0..60).flat_map(|i| [(i % 6) as f32, 0.0]).collect();
+    let x = Points::new(&flat, 2).unwrap();
+    for ctx in std::iter::once(&cpu).chain(gpu.as_ref()) {
+        for (queries, k) in [(None, 40), (Some(&x), 40), (Some(&x), 60), (None, 59)] {
+            let nn = index(ctx, &x, Metric::SqEuclidean)
+                .kneighbors(queries, k)
+                .unwrap();
+            for i in 0..x.len() {
+                let own = queries.is_none().then_some(i);
+                let mut want: Vec<(f32, u32)> = (0..x.len())
+                    .filter(|&j| Some(j) != own)
+                    .map(|j| {
+                        let d = (x.row(i)[0] - x.row(j)[0]).powi(2);
+                        (d, j as u32)
+                    })
+                    .collect();
+                want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let want: Vec<u32> = want[..k].iter().map(|w| w.1).collect();
+                assert_eq!(
+                    nn.indices(i),
+                    &want[..],
+                    "{ctx}, query {i}, k {k}, {queries:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Rows too wide for a driver that cuts shader loops off (llvmpipe) are
+/// refused there with an error; elsewhere they give the CPU's answer.
+#[test]
+fn very_wide_rows_give_the_answer_or_an_error() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let (x, q) = (points(4, 30_000, 1), points(2, 30_000, 2));
+    let on_cpu = index(&Context::cpu(), &x, Metric::SqEuclidean)
+        .kneighbors(Some(&q), 2)
+        .unwrap();
+    let on_gpu = index(&gpu, &x, Metric::SqEuclidean).kneighbors(Some(&q), 2);
+    let llvmpipe = gpu
+        .adapter_info()
+        .is_some_and(|i| i.name.contains("llvmpipe"));
+    match on_gpu {
+        Err(Error::Gpu(why)) if llvmpipe => assert!(why.contains("loop iterations"), "{why}"),
+        Ok(found) if !llvmpipe => assert_eq!(found.all_indices(), on_cpu.all_indices()),
+        other => panic!("llvmpipe {llvmpipe}: {other:?}"),
+    }
+}
+
 #[test]
 fn radius_lists_match_the_brute_force() {
     let cpu = Context::cpu();
@@ -354,4 +411,13 @@ fn bad_input_is_an_error() {
     // Inner-product radii may be negative.
     let ip = index(&ctx, &x, Metric::InnerProduct);
     assert!(ip.radius_neighbors(None, -1.0).is_ok());
+    // Inner products that could overflow f32 (and add +inf to -inf).
+    let huge = Points::new(&[1e20, -1e20, 3.0, 1.0], 2).unwrap();
+    let ip = index(&ctx, &huge, Metric::InnerProduct);
+    invalid(ip.kneighbors(None, 1).map(|_| ()), "points");
+    invalid(ip.kneighbors(Some(&huge), 1).map(|_| ()), "points");
+    // Large values are fine where the products stay in range.
+    let small = index(&ctx, &x, Metric::InnerProduct);
+    assert!(small.kneighbors(Some(&huge), 1).is_ok());
+    invalid(ip.radius_neighbors(None, 0.0).map(|_| ()), "points");
 }

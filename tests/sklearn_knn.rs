@@ -91,6 +91,7 @@ impl Case {
         assert_eq!(indices.len(), self.indices.len(), "{what}: queries");
         for (i, (got, want)) in indices.iter().zip(&self.indices).enumerate() {
             assert_eq!(*got, &want[..], "{what}: query {i} indices");
+            assert_eq!(distances[i].len(), got.len(), "{what}: query {i} distances");
             for (g, w) in distances[i].iter().zip(&self.distances[i]) {
                 assert!(
                     (f64::from(*g) - w).abs() <= 1e-4 * w.abs() + 5e-3,

@@ -8,7 +8,7 @@
 //! lands in. Rust never contracts `a * b + c` into a fused multiply-add, so
 //! the same code gives the same bits whether it is compiled for SSE2,
 //! AVX2, AVX-512, NEON or WebAssembly: runtime feature dispatch (see
-//! `shift.rs`) changes the speed, never the answer.
+//! `ops/kernel_sums/cpu.rs`) changes the speed, never the answer.
 //!
 //! `f32::exp2` is a libm call per value and stops the vectoriser, so the
 //! gaussian kernel uses [`exp2`] below: a range reduction and a degree-6

@@ -176,6 +176,14 @@ impl Gpu {
         }
     }
 
+    /// False where even a dispatch over one data row would pass the loop
+    /// budget of a driver that cuts loops off (llvmpipe), so a stage's
+    /// results would be cut short: the caller reports an error instead.
+    pub(crate) fn within_loop_budget(&self, per_row: u64, fixed: u64) -> bool {
+        self.loop_budget
+            .is_none_or(|budget| fixed.saturating_add(per_row) <= budget)
+    }
+
     pub(crate) fn max_workgroups_per_dim(&self) -> u32 {
         self.limits.max_compute_workgroups_per_dimension
     }

@@ -220,15 +220,21 @@ impl Gpu {
             .lookup(bytemuck::cast_slice(values), width, rows_per_chunk)
     }
 
-    /// Uploads `values` and keeps them until [`Gpu::unpin`] with the
-    /// returned id; calls on the same slice (same address and length) find
-    /// them without comparing bytes. The caller owns `values` and must not
-    /// change or free them before unpinning. Call inside [`Gpu::scoped`].
-    pub(crate) fn pin(&self, values: &[f32], width: usize, rows_per_chunk: usize) -> u64 {
+    /// A new id for [`Gpu::pin`], taken before the upload so the caller
+    /// can hold the guard that unpins it before anything can go wrong.
+    pub(crate) fn pin_id(&self) -> u64 {
+        let mut cache = self.resident.lock();
+        cache.next_pin += 1;
+        cache.next_pin
+    }
+
+    /// Uploads `values` and keeps them as `id` until [`Gpu::unpin`]; calls
+    /// on the same slice (same address and length) find them without
+    /// comparing bytes. The caller owns `values` and must not change or
+    /// free them before unpinning. Call inside [`Gpu::scoped`].
+    pub(crate) fn pin(&self, id: u64, values: &[f32], width: usize, rows_per_chunk: usize) {
         let rows = Rows::upload(self, "pinned", values, width, rows_per_chunk);
         let mut cache = self.resident.lock();
-        let id = cache.next_pin;
-        cache.next_pin += 1;
         cache.pinned.push(Pinned {
             id,
             address: values.as_ptr() as usize,
@@ -237,7 +243,6 @@ impl Gpu {
             rows_per_chunk,
             rows,
         });
-        id
     }
 
     /// Forgets the pinned entry `id` (its buffers go when no stage holds

@@ -201,6 +201,7 @@ impl NearestNeighbors {
             dim: x.dim(),
             held: Arc::new(Held {
                 _pinned: pinned,
+                max_abs: max_abs(&data),
                 data,
             }),
         })
@@ -236,6 +237,12 @@ struct Held {
     /// First, so the device copy is let go before the values it names.
     _pinned: Option<Pinned>,
     data: Vec<f32>,
+    /// The largest magnitude among the points' coordinates.
+    max_abs: f32,
+}
+
+fn max_abs(values: &[f32]) -> f32 {
+    values.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
 impl fmt::Debug for KnnIndex {
@@ -387,15 +394,30 @@ impl KnnIndex {
 
     /// Queries as the op compares them, or `None` for the indexed data.
     fn prepare(&self, queries: Option<&Points>) -> Result<Option<Vec<f32>>> {
-        let Some(q) = queries else {
-            return Ok(None);
-        };
-        if q.dim() != self.dim {
+        if let Some(q) = queries
+            && q.dim() != self.dim
+        {
             return Err(Error::DimensionMismatch {
                 expected: self.dim,
                 found: q.dim(),
             });
         }
+        if self.metric == Metric::InnerProduct {
+            // |x . q| <= D max|x| max|q|: past f32's range a sum could add
+            // +inf and -inf into NaN, which has no place in the order.
+            let largest = queries.map_or(self.held.max_abs, |q| max_abs(q.as_slice()));
+            let bound = f64::from(self.held.max_abs) * f64::from(largest) * self.dim as f64;
+            if bound >= f64::from(f32::MAX) {
+                return Err(Error::InvalidParameter {
+                    name: "points",
+                    value: format!("values up to {} and {largest}", self.held.max_abs),
+                    reason: "their inner products could overflow f32: rescale the data",
+                });
+            }
+        }
+        let Some(q) = queries else {
+            return Ok(None);
+        };
         Ok(Some(match self.metric {
             Metric::Cosine => normalised(q.as_slice(), self.dim),
             _ => q.as_slice().to_vec(),
@@ -414,6 +436,11 @@ impl KnnIndex {
 }
 
 /// The `k` nearest points of each query: row-major `queries x k`.
+///
+/// Which points make the list is decided on the squared distance (the
+/// cosine distance before clipping), ties to the lower index; two squared
+/// distances one `f32` apart can share a rounded square root, so at the
+/// k-th place a reported tie may keep the higher index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neighbors {
     k: usize,

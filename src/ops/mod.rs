@@ -81,14 +81,15 @@ pub(crate) async fn pin(ctx: &Context, values: &[f32], dim: usize) -> Result<Opt
         return Ok(None);
     };
     let per_chunk = rows_per_chunk(g, dim);
-    let mut id = None;
-    let made = g.scoped(|| id = Some(g.pin(values, dim, per_chunk))).await;
-    // Owned at once, so a failed upload is unpinned too.
-    let pinned = id.map(|id| Pinned {
+    // The guard exists before the upload: if the upload fails, or this
+    // future is dropped while it waits, the entry is unpinned all the same.
+    let pinned = Pinned {
         gpu: Arc::clone(g),
-        id,
-    });
-    made.map(|()| pinned)
+        id: g.pin_id(),
+    };
+    g.scoped(|| g.pin(pinned.id, values, dim, per_chunk))
+        .await?;
+    Ok(Some(pinned))
 }
 
 #[cfg(test)]

@@ -24,8 +24,18 @@ pub fn destination(path: Option<&Path>) -> Option<&Path> {
 /// for appending (its contents untouched); one that does not is created and
 /// removed again. Special files (a terminal, a pipe) are left to the real
 /// write: opening a named pipe an extra time could end its reader's input.
+/// Two outputs naming the same file are a usage error: the second would
+/// overwrite the first.
 pub fn check_writable<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<(), Failure> {
+    let mut seen: Vec<&Path> = Vec::new();
     for path in paths {
+        if seen.contains(&path) {
+            return Err(Failure::Input(format!(
+                "{} is named by two outputs: give each its own file",
+                path.display()
+            )));
+        }
+        seen.push(path);
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(Failure::write(path, "it is a directory")),
             Ok(meta) if meta.is_file() => {

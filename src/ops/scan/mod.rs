@@ -22,14 +22,14 @@ mod tests {
 
     /// The GPU stage against the twin, over spans split short (a span of
     /// a few runs per thread, so many dispatches continue each other) and
-    /// whole. Skipped without an adapter unless `REQUIRE_GPU` is set.
+    /// whole. Skipped without an adapter unless `REQUIRE_GPU=1`.
     #[test]
     fn the_gpu_scan_matches_the_twin() {
         let ctx = match Context::gpu() {
             Ok(ctx) => ctx,
             Err(e) => {
                 assert!(
-                    std::env::var_os("REQUIRE_GPU").is_none(),
+                    !std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1"),
                     "REQUIRE_GPU is set but there is no adapter: {e}"
                 );
                 eprintln!("skipping: no GPU adapter");

@@ -6,7 +6,9 @@
 //! expression (see [`Score`]) summed over the coordinates in index order,
 //! with no reassociation and no fused multiply-add, and a query keeps the
 //! `k` rows that come first by `(score, index)`, scores ordered by
-//! `f32::total_cmp`. The GPU version is compared with this one bit for bit.
+//! `f32::total_cmp`. The GPU stage computes the same expressions in the same
+//! order; its indices are tested equal to these (its scores may differ by
+//! the fused multiply-adds a GPU compiler forms).
 //!
 //! Speed without giving up exactness: queries go through in blocks of
 //! [`LANES`], one per lane. The data rows go through in index order, each

@@ -35,7 +35,8 @@ pub(crate) const TOPK: StageDef = StageDef {
 };
 
 /// Largest k kept in registers by `best_k`; above it, the threshold
-/// passes.
+/// passes (32 bisection rounds, a count and a fill: about 34 passes over
+/// the data instead of one, the price of any k in O(N) memory).
 const MAX_REGISTER_K: usize = 32;
 
 /// Words of state per query for the threshold passes (lo, hi, count,
@@ -109,6 +110,20 @@ impl Stages<'_> {
                 rows_per_group: self.g.workgroup_size(),
             })
             .await
+    }
+
+    /// How long one dispatch may be; an error where not even one data row
+    /// fits a driver's loop budget (rows of tens of thousands of
+    /// coordinates on llvmpipe).
+    fn limits(&self) -> Result<plan::SpanLimits> {
+        let (per_row, fixed) = self.loop_iterations();
+        if !self.g.within_loop_budget(per_row, fixed) {
+            return Err(Error::Gpu(format!(
+                "dimension {}: one data row takes more shader loop iterations than this adapter runs; use the CPU backend",
+                self.dim
+            )));
+        }
+        Ok(self.g.span_limits(per_row, fixed))
     }
 
     /// Loop iterations of one invocation: `(per data row, fixed)`, an
@@ -261,8 +276,7 @@ pub(crate) async fn topk(
             1
         },
     };
-    let (per_row, fixed) = stages.loop_iterations();
-    let limits = g.span_limits(per_row, fixed);
+    let limits = stages.limits()?;
     let bytes_per_query = if registers {
         8 * u64::from(stages.k_slots)
     } else {
@@ -411,13 +425,13 @@ pub(crate) async fn within(
         score,
         k_slots: 1,
     };
-    let (per_row, fixed) = stages.loop_iterations();
-    let limits = g.span_limits(per_row, fixed);
+    let limits = stages.limits()?;
     let count = stages.entry("count_at_most").await?;
     let fill = stages.entry("fill").await?;
     let scan = scan::gpu::pipeline(g).await?;
-    // A tile's total fits a u32, and its lists fit the result budget when
-    // every query has the mean length; longer lists split the tile.
+    // A tile's total must fit a u32 (at most n per query). Tiles are cut
+    // for the counting state; where their lists together pass the result
+    // budget, the tile is cut where the offsets cross it and counted again.
     let by_total = (u32::MAX as usize / n.max(1)).max(1);
     let per_tile = tile_rows(g, dim, 8 * STATE_WORDS as u64).min(by_total);
     let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
@@ -466,14 +480,25 @@ pub(crate) async fn within(
         let total = starts[rows] as usize;
         let out_bytes = total as u64 * 8;
         if out_bytes > budget {
-            if rows == 1 {
+            // The most queries, from the first, whose lists fit.
+            let fit = starts
+                .iter()
+                .position(|&s| u64::from(s) * 8 > budget)
+                .map_or(rows, |first_over| first_over - 1);
+            if fit == 0 {
                 return Err(Error::OutOfMemory(format!(
-                    "one query has {total} neighbours within the radius, more than a GPU buffer holds; use a smaller radius or the CPU backend"
+                    "one query has {} neighbours within the radius, more than a GPU buffer holds; use a smaller radius or the CPU backend",
+                    starts[1]
                 )));
             }
-            let mid = range.start + rows / 2;
-            pending.push(mid..range.end);
-            pending.push(range.start..mid);
+            pending.push(range.start + fit..range.end);
+            pending.push(range.start..range.start + fit);
+            continue;
+        }
+        let base = out.indices.len();
+        out.offsets
+            .extend(starts[1..].iter().map(|&s| base + s as usize));
+        if total == 0 {
             continue;
         }
         let readback = g
@@ -497,13 +522,10 @@ pub(crate) async fn within(
             })
             .await?;
         let pairs = words(&readback.wait(g).await?[0]);
-        let base = out.indices.len();
         for pair in pairs.chunks_exact(2).take(total) {
             out.scores.push(from_order_key(pair[0]));
             out.indices.push(pair[1]);
         }
-        out.offsets
-            .extend(starts[1..].iter().map(|&s| base + s as usize));
     }
     let offsets = out.offsets.clone();
     sort_runs(&offsets, &mut out.indices, &mut out.scores);
