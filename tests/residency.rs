@@ -194,3 +194,93 @@ fn a_knn_index_keeps_its_points() {
     index.kneighbors(None, 3).unwrap();
     assert_eq!(uploaded(&ctx), before);
 }
+
+/// Calls of the same shape make no new device buffers or bind groups: a
+/// blurring fit on a dataset, a bandwidth estimate, standard mode and kNN
+/// queries take their working buffers, staging buffers, parameter blocks
+/// and bind groups from the earlier call's, with the same results.
+#[test]
+fn calls_of_the_same_shape_reuse_buffers_and_bind_groups() {
+    let Some(ctx) = gpu() else {
+        return;
+    };
+    let x = data(300, 2);
+    let set = Dataset::new(&ctx, &x).unwrap();
+    let index = NearestNeighbors::new().fit(&ctx, &x).unwrap();
+    let q = data(40, 2);
+    type Call<'a> = (&'a str, Box<dyn Fn() -> Vec<u32> + 'a>);
+    let calls: Vec<Call> = vec![
+        (
+            "blurring fit",
+            Box::new(|| {
+                bits(&MeanShift::new(3.0).blurring(4).fit(&ctx, &set).unwrap())
+                    .1
+                    .iter()
+                    .map(|&l| l as u32)
+                    .collect()
+            }),
+        ),
+        (
+            "standard fit",
+            Box::new(|| bits(&MeanShift::new(3.0).fit(&ctx, &set).unwrap()).0),
+        ),
+        (
+            "bandwidth estimate",
+            Box::new(|| {
+                vec![
+                    BandwidthEstimate::new(0.3)
+                        .estimate(&ctx, &set)
+                        .unwrap()
+                        .to_bits(),
+                ]
+            }),
+        ),
+        (
+            "k nearest, registers",
+            Box::new(|| {
+                index
+                    .kneighbors(Some(&q), 5)
+                    .unwrap()
+                    .all_indices()
+                    .to_vec()
+            }),
+        ),
+        (
+            "k nearest, threshold",
+            Box::new(|| {
+                index
+                    .kneighbors(Some(&q), 40)
+                    .unwrap()
+                    .all_indices()
+                    .to_vec()
+            }),
+        ),
+        (
+            "radius",
+            Box::new(|| {
+                index
+                    .radius_neighbors(Some(&q), 2.0)
+                    .unwrap()
+                    .all_indices()
+                    .to_vec()
+            }),
+        ),
+    ];
+    for (what, call) in &calls {
+        let first = call();
+        let warm = call();
+        let before = stats(&ctx);
+        let again = call();
+        let after = stats(&ctx);
+        assert_eq!(first, again, "{what}");
+        assert_eq!(warm, again, "{what}");
+        assert_eq!(
+            after.buffers_created, before.buffers_created,
+            "{what}: buffers"
+        );
+        assert_eq!(
+            after.bind_groups_created, before.bind_groups_created,
+            "{what}: bind groups"
+        );
+    }
+}

@@ -7,7 +7,6 @@
 //! to a buffer between dispatches of one submission are not ordered with
 //! them.
 
-use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use super::buffers::Readback;
@@ -120,7 +119,7 @@ impl<'g> Batch<'g> {
     pub fn read(&mut self, from: &wgpu::Buffer, offset: u64, size: u64) -> usize {
         // A copy's size is a multiple of 4, so the copy fills the whole
         // staging buffer it is read from.
-        let to = self.gpu.pool.take(
+        let (to, _) = self.gpu.pool.take(
             &self.gpu.device,
             "readback",
             size.max(4),
@@ -143,7 +142,7 @@ impl<'g> Batch<'g> {
     /// surface through the caller's error scope ([`Gpu::scoped`]).
     pub fn submit(self) -> Readback {
         let gpu = self.gpu;
-        let params = gpu.pool.take(
+        let (params, _) = gpu.pool.take(
             &gpu.device,
             "params",
             (self.params.len() as u64).max(PARAMS_BYTES),
@@ -169,7 +168,9 @@ impl<'g> Batch<'g> {
                         grid,
                     }) = next
                     {
-                        let bind_group = bind_group(gpu, pipeline, &params, buffers);
+                        let bind_group =
+                            gpu.pool
+                                .bind_group(&gpu.device, &pipeline.layout, &params, buffers);
                         pass.set_pipeline(&pipeline.pipeline);
                         pass.set_bind_group(0, &bind_group, &[*params_offset]);
                         pass.dispatch_workgroups(grid.0, grid.1, 1);
@@ -192,36 +193,4 @@ impl<'g> Batch<'g> {
             buffers: self.reads,
         }
     }
-}
-
-fn bind_group(
-    gpu: &Gpu,
-    pipeline: &Pipeline,
-    params: &wgpu::Buffer,
-    buffers: &[wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let params_entry = wgpu::BindGroupEntry {
-        binding: 0,
-        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: params,
-            offset: 0,
-            size: NonZeroU64::new(PARAMS_BYTES),
-        }),
-    };
-    let entries: Vec<_> = std::iter::once(params_entry)
-        .chain(
-            buffers
-                .iter()
-                .zip(1..)
-                .map(|(b, binding)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: b.as_entire_binding(),
-                }),
-        )
-        .collect();
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.layout,
-        entries: &entries,
-    })
 }

@@ -10,7 +10,7 @@ use crate::error::Result;
 
 /// Usage of every working buffer: bound as storage, copied from for
 /// readback and into for trajectories.
-const WORKING: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+pub(crate) const WORKING: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
@@ -35,10 +35,43 @@ pub(crate) struct Rows {
     pub width: usize,
 }
 
+/// Where working buffers come from: made afresh ([`Gpu`]: data kept for
+/// later calls, pinned or resident) or taken from the pool for one call
+/// ([`Arena`](super::pool::Arena)).
+pub(crate) trait Alloc {
+    /// A zero-filled working buffer of `bytes` bytes (at least 4).
+    fn storage(&self, label: &str, bytes: u64) -> wgpu::Buffer;
+    /// A working buffer holding `values` (32-bit values, so the size is a
+    /// multiple of 4 as copies require).
+    fn upload<T: bytemuck::Pod>(&self, label: &str, values: &[T]) -> wgpu::Buffer;
+}
+
+impl Alloc for Gpu {
+    fn storage(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        storage(self, label, bytes)
+    }
+
+    fn upload<T: bytemuck::Pod>(&self, label: &str, values: &[T]) -> wgpu::Buffer {
+        upload(self, label, values)
+    }
+}
+
+impl Gpu {
+    /// Writes `bytes` at the start of `buffer` through the queue, counted
+    /// in the bytes uploaded.
+    pub(crate) fn write(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.queue.write_buffer(buffer, 0, bytes);
+            self.uploaded_bytes
+                .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 impl Rows {
     /// Uploads `values` (a multiple of `width` long).
     pub fn upload<T: bytemuck::Pod>(
-        gpu: &Gpu,
+        gpu: &impl Alloc,
         label: &str,
         values: &[T],
         width: usize,
@@ -47,21 +80,20 @@ impl Rows {
         let rows = values.len() / width;
         let chunks = plan::chunks(rows, rows_per_chunk)
             .map(|range| Chunk {
-                buffer: upload(gpu, label, &values[range.start * width..range.end * width]),
+                buffer: gpu.upload(label, &values[range.start * width..range.end * width]),
                 range,
             })
             .collect();
         Self { chunks, width }
     }
 
-    /// Zero-filled buffers (wgpu zeroes new buffers) chunked like `like`,
-    /// `width` values per row.
-    pub fn zeroed(gpu: &Gpu, label: &str, like: &Rows, width: usize) -> Self {
+    /// Zero-filled buffers chunked like `like`, `width` values per row.
+    pub fn zeroed(gpu: &impl Alloc, label: &str, like: &Rows, width: usize) -> Self {
         let chunks = like
             .chunks
             .iter()
             .map(|c| Chunk {
-                buffer: storage(gpu, label, (c.rows() * width * 4) as u64),
+                buffer: gpu.storage(label, (c.rows() * width * 4) as u64),
                 range: c.range.clone(),
             })
             .collect();
@@ -69,8 +101,12 @@ impl Rows {
     }
 }
 
-/// A zero-filled working buffer of `bytes` bytes (at least 4).
+/// A zero-filled working buffer of `bytes` bytes (at least 4), made afresh
+/// (wgpu zeroes new buffers).
 pub(crate) fn storage(gpu: &Gpu, label: &str, bytes: u64) -> wgpu::Buffer {
+    gpu.pool
+        .buffers_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: bytes.max(4),
@@ -90,11 +126,7 @@ pub(crate) fn storage(gpu: &Gpu, label: &str, bytes: u64) -> wgpu::Buffer {
 pub(crate) fn upload<T: bytemuck::Pod>(gpu: &Gpu, label: &str, values: &[T]) -> wgpu::Buffer {
     let bytes: &[u8] = bytemuck::cast_slice(values);
     let buffer = storage(gpu, label, bytes.len() as u64);
-    if !bytes.is_empty() {
-        gpu.queue.write_buffer(&buffer, 0, bytes);
-        gpu.uploaded_bytes
-            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    }
+    gpu.write(&buffer, bytes);
     buffer
 }
 

@@ -232,6 +232,7 @@ impl Gpu {
             if failed.is_err() {
                 // `f` may have kept buffers that failed to be made.
                 self.resident.clear();
+                self.pool.clear();
             }
             failed.map(|()| out)
         }

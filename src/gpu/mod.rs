@@ -14,7 +14,7 @@ pub(crate) mod buffers;
 mod device;
 pub(crate) mod pipelines;
 pub(crate) mod plan;
-mod pool;
+pub(crate) mod pool;
 pub(crate) mod resident;
 pub(crate) mod tune;
 
@@ -41,7 +41,7 @@ pub(crate) struct Gpu {
     loop_budget: Option<u64>,
     pipelines: pipelines::Cache,
     /// Staging buffers and parameter blocks for reuse.
-    pool: pool::Pool,
+    pub(crate) pool: pool::Pool,
     /// Why the device was lost, once it has been.
     lost: Arc<Mutex<Option<String>>>,
     /// A small buffer bound where a stage's optional input is absent.

@@ -21,6 +21,7 @@
 //! never evicted. The owner never changes its values while pinned, and
 //! unpins before freeing them, so an address names one content.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 
 use super::Gpu;
@@ -66,6 +67,11 @@ pub struct DeviceStats {
     /// Matrices found pinned by a [`Dataset`](crate::Dataset) or a kNN
     /// index (by address, without comparing bytes).
     pub pinned_hits: u64,
+    /// Device buffers made: calls of the same shape reuse earlier calls'
+    /// working buffers, staging buffers and parameter blocks instead.
+    pub buffers_created: u64,
+    /// Bind groups made: calls that bind the same buffers reuse them.
+    pub bind_groups_created: u64,
 }
 
 /// The entries, least recently used first.
@@ -254,9 +260,9 @@ impl Gpu {
     /// What went to the device and what was found there so far.
     pub(crate) fn device_stats(&self) -> DeviceStats {
         DeviceStats {
-            uploaded_bytes: self
-                .uploaded_bytes
-                .load(std::sync::atomic::Ordering::Relaxed),
+            uploaded_bytes: self.uploaded_bytes.load(Ordering::Relaxed),
+            buffers_created: self.pool.buffers_created.load(Ordering::Relaxed),
+            bind_groups_created: self.pool.bind_groups_created.load(Ordering::Relaxed),
             ..self.resident.stats()
         }
     }

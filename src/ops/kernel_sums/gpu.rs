@@ -13,7 +13,7 @@ use super::{BlurOutput, SeekOutput, SeekStatus, Window};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{Readback, Rows, gather, read_block, read_rows, storage, words};
+use crate::gpu::buffers::{Alloc, Readback, Rows, gather, read_block, read_rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef, TILE};
 use crate::gpu::plan;
 use crate::gpu::tune::{Shape, TuneKey};
@@ -613,12 +613,20 @@ pub(crate) async fn blur(
     let finish = finish_pipeline(g, dim).await?;
     let per_chunk = rows_per_chunk(g, dim);
     let start = carry.take();
+    let carried = start.is_some();
+    // Working buffers come from the pool, and go back to it once the
+    // positions are read, but the last positions, which the carry keeps;
+    // the carried positions a call starts from are used up by it.
+    let arena = g.arena();
+    if let Some(rows) = &start {
+        arena.adopt(rows);
+    }
     let (readback, trajectory_reads, final_reads, largest_read, count_reads, end) = g
         .scoped(|| {
             let mut current = Data::resident(g, win, per_chunk, start);
-            let mut next = Rows::zeroed(g, "positions", &current.rows, dim);
-            let sums = Rows::zeroed(g, "sums", &current.rows, dim + 2);
-            let largest = storage(g, "largest squared shift", (steps.max(1) * 4) as u64);
+            let mut next = Rows::zeroed(&arena, "positions", &current.rows, dim);
+            let sums = Rows::zeroed(&arena, "sums", &current.rows, dim + 2);
+            let largest = arena.storage("largest squared shift", (steps.max(1) * 4) as u64);
             let mut batch = Batch::new(g);
             let mut trajectory_reads = Vec::new();
             for step in 0..steps {
@@ -639,7 +647,7 @@ pub(crate) async fn blur(
                 let read = std::mem::replace(&mut current.rows, next);
                 next = if step == 0 && steps > 1 {
                     // `read` is the resident data: start the second set.
-                    Rows::zeroed(g, "positions", &read, dim)
+                    Rows::zeroed(&arena, "positions", &read, dim)
                 } else {
                     // Written by the next step (never the resident data:
                     // after a single step there is none).
@@ -666,8 +674,15 @@ pub(crate) async fn blur(
             )
         })
         .await?;
-    *carry = Some(end);
+    // The carry owns what it holds: the positions this call wrote, or the
+    // carried ones it started from, never the resident data (no step ran
+    // and nothing was carried), which the cache keeps.
+    if steps > 0 || carried {
+        arena.keep(&end);
+        *carry = Some(end);
+    }
     let bytes = readback.wait(g).await?;
+    arena.finish();
     let trajectory: Vec<Vec<f32>> = trajectory_reads.iter().map(|r| gather(&bytes, r)).collect();
     let positions = match &final_reads {
         Some(r) => gather(&bytes, r),
@@ -718,6 +733,7 @@ pub(crate) async fn seek(
         .await?;
     let per_chunk = rows_per_chunk(g, dim);
     let tol2 = tol_dist * tol_dist;
+    let arena = g.arena();
     let (data, positions, seed_source, sums, active) = g
         .scoped(|| {
             let data = Data::resident(g, win, per_chunk, None);
@@ -725,13 +741,18 @@ pub(crate) async fn seek(
             // are copied on the device into the positions that move.
             let seed_source = g.find_resident(seeds, dim, per_chunk);
             let positions = match &seed_source {
-                Some(source) => Rows::zeroed(g, "seeds", source, dim),
-                None => Rows::upload(g, "seeds", seeds, dim, per_chunk),
+                Some(source) => Rows::zeroed(&arena, "seeds", source, dim),
+                None => Rows::upload(&arena, "seeds", seeds, dim, per_chunk),
             };
             // The sums, then the seek state, whose zero is the start: 0
             // iterations, intensity 0, moving.
-            let sums = Rows::zeroed(g, "sums and seek state", &positions, dim + 2 + SEEK_STATE);
-            let active = storage(g, "seeds moving", STEPS_PER_BATCH * 4);
+            let sums = Rows::zeroed(
+                &arena,
+                "sums and seek state",
+                &positions,
+                dim + 2 + SEEK_STATE,
+            );
+            let active = arena.storage("seeds moving", STEPS_PER_BATCH * 4);
             (data, positions, seed_source, sums, active)
         })
         .await?;
@@ -806,6 +827,7 @@ pub(crate) async fn seek(
             out.status.push(status);
         }
     }
+    arena.finish();
     Ok(out)
 }
 

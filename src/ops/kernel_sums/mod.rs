@@ -11,8 +11,11 @@ mod cpu;
 mod gpu;
 mod shape;
 
+use std::sync::Arc;
+
 use crate::context::{Context, Inner};
 use crate::error::Result;
+use crate::gpu::Gpu;
 use crate::gpu::buffers::Rows;
 use crate::kernel::KernelCoeffs;
 
@@ -112,10 +115,20 @@ impl SeekOutput {
 }
 
 /// Where a blurring call ends, for the next to start from without an
-/// upload: on a GPU, the device rows holding the last positions.
+/// upload: on a GPU, the device rows holding the last positions, which go
+/// back to the device's pool when the carry is dropped.
 #[derive(Default)]
 pub(crate) struct Carry {
     rows: Option<Rows>,
+    gpu: Option<Arc<Gpu>>,
+}
+
+impl Drop for Carry {
+    fn drop(&mut self) {
+        if let (Some(g), Some(rows)) = (&self.gpu, self.rows.take()) {
+            g.pool.give_back(rows.chunks.into_iter().map(|c| c.buffer));
+        }
+    }
 }
 
 /// `steps` blurring iterations starting from `win.data`; with `intensity`,
@@ -144,7 +157,10 @@ pub(crate) async fn blur_on(
     carry: &mut Carry,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::blur(g, win, steps, record, intensity, &mut carry.rows).await,
+        Inner::Gpu(g) => {
+            carry.gpu.get_or_insert_with(|| Arc::clone(g));
+            gpu::blur(g, win, steps, record, intensity, &mut carry.rows).await
+        }
         Inner::Cpu => {
             let mut out = cpu::blur(win, steps, record);
             if intensity {

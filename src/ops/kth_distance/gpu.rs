@@ -7,7 +7,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{upload, words};
+use crate::gpu::buffers::{Alloc, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Spec, Stage, StageDef, TILE};
 use crate::gpu::plan;
 use crate::ops::rows_per_chunk;
@@ -71,6 +71,7 @@ pub(crate) async fn kth_distance(
     // Queries and data take `dim` values a row, the search state 3; the
     // chunks are those of every stage, so the data may be resident.
     let per_chunk = rows_per_chunk(g, dim);
+    let arena = g.arena();
     let (readback, hi_reads) = g
         .scoped(|| {
             let data_rows = g.resident("data", data, dim, per_chunk);
@@ -83,7 +84,7 @@ pub(crate) async fn kth_distance(
                     let rows = c.rows();
                     let mut init = vec![0u32; 3 * rows];
                     init[rows..2 * rows].fill(f32::INFINITY.to_bits());
-                    upload(g, "kth search", &init)
+                    arena.upload("kth search", &init)
                 })
                 .collect();
             let query_sizes: Vec<usize> = query_rows.chunks.iter().map(|c| c.rows()).collect();
@@ -135,6 +136,7 @@ pub(crate) async fn kth_distance(
         })
         .await?;
     let bytes = readback.wait(g).await?;
+    arena.finish();
     Ok(hi_reads
         .iter()
         .flat_map(|&i| words(&bytes[i]))

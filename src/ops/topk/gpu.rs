@@ -15,9 +15,10 @@ use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_run
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{Rows, storage, upload, words};
+use crate::gpu::buffers::{Alloc, Rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::gpu::plan;
+use crate::gpu::pool::Arena;
 use crate::ops::{rows_per_chunk, scan};
 
 /// The top-k stage: queries, data, per-query state, (key, index) output.
@@ -162,14 +163,14 @@ impl Plan<'_> {
     /// The queries of `range` on the device: the data's own rows, rows
     /// resident from an earlier call (a fit's data being labelled), or an
     /// upload for this call.
-    fn tile(&self, g: &Gpu, range: Range<usize>) -> QueryTile {
+    fn tile(&self, g: &Gpu, arena: &Arena<'_>, range: Range<usize>) -> QueryTile {
         let d = self.dim;
         let values = &self.queries[range.start * d..range.end * d];
         let rows = if self.shares_data && values.len() == self.queries.len() {
             self.data.clone()
         } else {
             g.find_resident(values, d, self.per_chunk)
-                .unwrap_or_else(|| Rows::upload(g, "queries", values, d, self.per_chunk))
+                .unwrap_or_else(|| Rows::upload(arena, "queries", values, d, self.per_chunk))
         };
         QueryTile { rows, range }
     }
@@ -223,11 +224,11 @@ impl Plan<'_> {
 /// uploaded for this one: cluster centres change from call to call, and
 /// keeping them would push other data out of the cache) and what the
 /// query tiles need.
-fn plan<'a>(g: &Gpu, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
+fn plan<'a>(g: &Gpu, arena: &Arena<'_>, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
     let per_chunk = rows_per_chunk(g, dim);
     let rows = g
         .find_resident(data, dim, per_chunk)
-        .unwrap_or_else(|| Rows::upload(g, "data", data, dim, per_chunk));
+        .unwrap_or_else(|| Rows::upload(arena, "data", data, dim, per_chunk));
     Plan {
         data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
         data: rows,
@@ -265,6 +266,8 @@ pub(crate) async fn topk(
     }
     let k32 =
         u32::try_from(k).map_err(|_| Error::Gpu(format!("k = {k} is too large for the GPU")))?;
+    // Working buffers from the pool, back to it when the call is done.
+    let arena = g.arena();
     let registers = k <= MAX_REGISTER_K;
     let stages = Stages {
         g,
@@ -283,15 +286,15 @@ pub(crate) async fn topk(
         8 * k as u64 + 4 * STATE_WORDS as u64
     };
     let per_tile = tile_rows(g, dim, bytes_per_query);
+    let p = g.scoped(|| plan(g, &arena, data, queries, dim)).await?;
     if registers {
         let best = stages.entry("best_k").await?;
         for range in plan::chunks(m, per_tile) {
             let slots = stages.k_slots as usize;
             let readback = g
                 .scoped(|| {
-                    let p = plan(g, data, queries, dim);
-                    let tile = p.tile(g, range.clone());
-                    let state = storage(g, "best k", (range.len() * 2 * slots * 4) as u64);
+                    let tile = p.tile(g, &arena, range.clone());
+                    let state = arena.storage("best k", (range.len() * 2 * slots * 4) as u64);
                     let mut batch = Batch::new(g);
                     let out = [&state, g.placeholder()];
                     p.record(
@@ -315,6 +318,7 @@ pub(crate) async fn topk(
                 out.indices.extend_from_slice(&row[slots..slots + k]);
             }
         }
+        arena.finish();
         return Ok(out);
     }
     let count = stages.entry("count_at_most").await?;
@@ -331,10 +335,9 @@ pub(crate) async fn topk(
         let out_bytes = (rows * k * 8) as u64;
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
-                let tile = p.tile(g, range.clone());
-                let state = upload(g, "top-k state", &init);
-                let pairs = storage(g, "top-k pairs", out_bytes);
+                let tile = p.tile(g, &arena, range.clone());
+                let state = arena.upload("top-k state", &init);
+                let pairs = arena.storage("top-k pairs", out_bytes);
                 let out = [&state, &pairs];
                 let mut batch = Batch::new(g);
                 let q = &tile.rows.chunks[0];
@@ -395,6 +398,7 @@ pub(crate) async fn topk(
         let offsets: Vec<usize> = (0..=rows).map(|i| first + i * k).collect();
         sort_runs(&offsets, &mut out.indices, &mut out.scores);
     }
+    arena.finish();
     Ok(out)
 }
 
@@ -426,6 +430,7 @@ pub(crate) async fn within(
         k_slots: 1,
     };
     let limits = stages.limits()?;
+    let arena = g.arena();
     let count = stages.entry("count_at_most").await?;
     let fill = stages.entry("fill").await?;
     let scan = scan::gpu::pipeline(g).await?;
@@ -437,19 +442,19 @@ pub(crate) async fn within(
     let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
     pending.reverse();
     let budget = RESULT_BUDGET.min(g.max_binding());
+    let p = g.scoped(|| plan(g, &arena, data, queries, dim)).await?;
     while let Some(range) = pending.pop() {
         let rows = range.len();
         let mut init = vec![0u32; STATE_WORDS * rows];
         init[..rows].fill(order_key(bound));
         init[rows..2 * rows].fill(order_key(bound));
         init[7 * rows..].fill(u32::MAX);
-        let (readback, state, offsets) = g
+        let (readback, state, tile) = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
-                let tile = p.tile(g, range.clone());
-                let state = upload(g, "radius state", &init);
-                let counts = storage(g, "radius counts", (rows * 4) as u64);
-                let offsets = storage(g, "radius offsets", (rows as u64 + 1) * 4);
+                let tile = p.tile(g, &arena, range.clone());
+                let state = arena.upload("radius state", &init);
+                let counts = arena.storage("radius counts", (rows * 4) as u64);
+                let offsets = arena.storage("radius offsets", (rows as u64 + 1) * 4);
                 let mut batch = Batch::new(g);
                 let out = [&state, g.placeholder()];
                 p.record(
@@ -472,10 +477,9 @@ pub(crate) async fn within(
                     (rows * 4) as u64,
                 );
                 batch.read(&offsets, 0, (rows as u64 + 1) * 4);
-                (batch.submit(), state, offsets)
+                (batch.submit(), state, tile)
             })
             .await?;
-        drop(offsets);
         let starts = words(&readback.wait(g).await?[0]);
         let total = starts[rows] as usize;
         let out_bytes = total as u64 * 8;
@@ -503,9 +507,7 @@ pub(crate) async fn within(
         }
         let readback = g
             .scoped(|| {
-                let p = plan(g, data, queries, dim);
-                let tile = p.tile(g, range.clone());
-                let pairs = storage(g, "radius pairs", out_bytes);
+                let pairs = arena.storage("radius pairs", out_bytes);
                 let mut batch = Batch::new(g);
                 p.record(
                     &mut batch,
@@ -529,6 +531,7 @@ pub(crate) async fn within(
     }
     let offsets = out.offsets.clone();
     sort_runs(&offsets, &mut out.indices, &mut out.scores);
+    arena.finish();
     Ok(out)
 }
 
