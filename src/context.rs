@@ -178,6 +178,17 @@ impl Context {
 
     /// What this GPU context has moved to the device and found there so
     /// far (see [`DeviceStats`]); `None` for the CPU.
+    ///
+    /// ```no_run
+    /// use gpu_cluster::{Blobs, Context, Dataset, MeanShift};
+    /// let ctx = Context::gpu()?;
+    /// let data = Dataset::new(&ctx, &Blobs::default().generate()?.points)?;
+    /// let before = ctx.device_stats().unwrap();
+    /// MeanShift::new(2.5).blurring(5).fit(&ctx, &data)?;
+    /// let after = ctx.device_stats().unwrap();
+    /// assert!(after.pinned_hits > before.pinned_hits); // the data was not uploaded again
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
     pub fn device_stats(&self) -> Option<DeviceStats> {
         match &self.inner {
             Inner::Gpu(gpu) => Some(gpu.device_stats()),

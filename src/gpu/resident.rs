@@ -45,17 +45,6 @@ struct Entry {
 
 /// What a GPU context moved to the device and what it found there, as
 /// [`Context::device_stats`](crate::Context::device_stats) reports it.
-///
-/// ```no_run
-/// use gpu_cluster::{Blobs, Context, Dataset, MeanShift};
-/// let ctx = Context::gpu()?;
-/// let data = Dataset::new(&ctx, &Blobs::default().generate()?.points)?;
-/// let before = ctx.device_stats().unwrap();
-/// MeanShift::new(2.5).blurring(5).fit(&ctx, &data)?;
-/// let after = ctx.device_stats().unwrap();
-/// assert!(after.pinned_hits > before.pinned_hits); // the data was not uploaded again
-/// # Ok::<(), gpu_cluster::Error>(())
-/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeviceStats {
     /// Bytes written to device buffers from the host, all stages together.
