@@ -694,11 +694,13 @@ fn working_gpu(
 }
 
 /// `Error::Gpu`: a device with 1 KiB of workgroup memory (enough for 2-D
-/// points) cannot run either stage on 300-dimensional points: the shift
-/// stage splits each query's coordinates over 64 threads, whose partial
-/// distances for a tile of 8 rows need 2.4 KB; the bandwidth estimate
-/// stages whole rows, 1.2 KB each. (Should either need less workgroup
-/// memory, this input stops failing and the test needs another.)
+/// points) cannot run the shift stage on 300-dimensional points: it splits
+/// each query's coordinates over 64 threads, whose partial distances for a
+/// tile of 8 rows need 2.4 KB. The bandwidth estimate streams slices of 32
+/// coordinates through tiles cut to the memory there is, so it still runs
+/// (and gives the CPU's answer); below one slice's 192 bytes it fails too.
+/// (Should the shift stage need less workgroup memory, this input stops
+/// failing and the test needs another.)
 #[test]
 fn gpu_error_when_a_row_exceeds_workgroup_memory() {
     let Some((ctx, _device)) = working_gpu(|l| wgpu::Limits {
@@ -714,8 +716,16 @@ fn gpu_error_when_a_row_exceeds_workgroup_memory() {
         "GPU error",
         "workgroup memory"
     );
+    let estimate = |ctx: &Context| BandwidthEstimate::new(0.5).estimate(ctx, &wide);
+    assert_eq!(estimate(&ctx).unwrap(), estimate(&Context::cpu()).unwrap());
+    let Some((tiny, _device)) = working_gpu(|l| wgpu::Limits {
+        max_compute_workgroup_storage_size: 128,
+        ..l
+    }) else {
+        return;
+    };
     assert_err!(
-        BandwidthEstimate::new(0.5).estimate(&ctx, &wide),
+        estimate(&tiny),
         Error::Gpu(_),
         "GPU error",
         "workgroup memory"

@@ -401,13 +401,17 @@ fn dimension_1024_works() {
 /// Rows of 20 KB, more than a workgroup's memory holds: the shift stage
 /// splits the feature axis over threads and streams the rows from storage,
 /// in blurring (with the intensity pass, weighted or not) and standard
-/// mode. (The bandwidth estimate still stages whole rows in workgroup
-/// memory, so it is not run at this width.)
+/// mode; the bandwidth estimate streams slices of the rows.
 #[test]
 fn dimension_5000_works() {
     let Some(gpu) = common::gpu() else { return };
     let dim = 5000;
     let x = separated(2, 6, dim, 43);
+    let estimate = |ctx: &Context| BandwidthEstimate::new(0.5).estimate(ctx, &x).unwrap();
+    assert_eq!(
+        estimate(&gpu).to_bits(),
+        estimate(&Context::cpu()).to_bits()
+    );
     let weights: Vec<f32> = common::uniform(12, 1, 1.0, 44)
         .iter()
         .map(|w| w + 1.0)

@@ -184,24 +184,6 @@ impl Gpu {
         rows
     }
 
-    /// Read-only query rows for a stage that streams `queries` over `data`
-    /// (already bound as `data_rows`): the data's own rows when the queries
-    /// are the data, otherwise resident rows or a fresh upload.
-    pub(crate) fn query_rows(
-        &self,
-        queries: &[f32],
-        data: &[f32],
-        data_rows: &Rows,
-        width: usize,
-        rows_per_chunk: usize,
-    ) -> Rows {
-        if std::ptr::eq(queries, data) {
-            return data_rows.clone();
-        }
-        self.find_resident(queries, width, rows_per_chunk)
-            .unwrap_or_else(|| Rows::upload(self, "queries", queries, width, rows_per_chunk))
-    }
-
     /// The resident copy of `values` when the cache holds one; nothing is
     /// uploaded or kept otherwise.
     pub(crate) fn find_resident(

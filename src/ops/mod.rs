@@ -28,12 +28,11 @@ use crate::gpu::pipelines::StageDef;
 pub(crate) use crate::cpu::squared_distance;
 
 /// Every stage that chunks its per-row buffers like the data.
-const CHUNKED_STAGES: [&StageDef; 6] = [
+const CHUNKED_STAGES: [&StageDef; 5] = [
     &kernel_sums::SHIFT,
     &kernel_sums::SHIFT_WIDE,
     &kernel_sums::SHIFT_FINISH,
     &kernel_sums::SEEK,
-    &kth_distance::KTH_DISTANCE,
     &topk::TOPK,
 ];
 

@@ -551,6 +551,26 @@ fn candidates(
         .filter(move |&(j, _)| Some(j) != own)
 }
 
+/// The `k`-th best score of each query (see [`super::kth_score`]): a
+/// selection over its scores.
+pub(crate) fn kth_score(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    score: Score,
+) -> Vec<f32> {
+    map_indices(queries.len() / dim, |i| {
+        let q = &queries[i * dim..(i + 1) * dim];
+        let mut keys: Vec<u32> = data
+            .chunks_exact(dim)
+            .map(|x| order_key(pair_score(score, x, q)))
+            .collect();
+        let (_, kth, _) = keys.select_nth_unstable(k - 1);
+        from_order_key(*kth)
+    })
+}
+
 /// Every data row scoring at most `bound` for each query (see
 /// [`super::within`]).
 pub(crate) fn within(

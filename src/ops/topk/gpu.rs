@@ -44,8 +44,9 @@ const MAX_REGISTER_K: usize = 32;
 /// less, pos, ties, start, cap).
 const STATE_WORDS: usize = 8;
 
-/// Data rows per tile.
-const TILE: u32 = 32;
+/// Data rows per tile, at most: fewer where the device's workgroup memory
+/// is small (results never depend on it).
+const MAX_TILE: u32 = 32;
 
 /// Coordinates per tile slice: a tile of 32 x 32 floats is 4 KiB of
 /// workgroup memory, and a query's slice stays in registers.
@@ -92,8 +93,16 @@ struct Stages<'g> {
     k_slots: u32,
 }
 
+/// How the data go through one dispatch: its length, and the rows per
+/// tile its spans are cut to.
+#[derive(Clone, Copy)]
+struct Launch {
+    limits: plan::SpanLimits,
+    tile: u32,
+}
+
 impl Stages<'_> {
-    async fn entry(&self, entry: &'static str) -> Result<Arc<Pipeline>> {
+    async fn entry(&self, entry: &'static str, tile: u32) -> Result<Arc<Pipeline>> {
         let dim = u32::try_from(self.dim)
             .map_err(|_| Error::Gpu(format!("dimension {} is too large for the GPU", self.dim)))?;
         self.g
@@ -102,7 +111,7 @@ impl Stages<'_> {
                 entry,
                 dim,
                 consts: vec![
-                    ("TILE", Const::U32(TILE)),
+                    ("TILE", Const::U32(tile)),
                     ("FC", Const::U32(FC.min(dim))),
                     ("SCORE", Const::U32(self.score.shader_id())),
                     ("K", Const::U32(self.k_slots)),
@@ -113,25 +122,42 @@ impl Stages<'_> {
             .await
     }
 
-    /// How long one dispatch may be; an error where not even one data row
-    /// fits a driver's loop budget (rows of tens of thousands of
-    /// coordinates on llvmpipe).
-    fn limits(&self) -> Result<plan::SpanLimits> {
-        let (per_row, fixed) = self.loop_iterations();
+    /// Data rows per tile: a tile of `FC` coordinates a row within the
+    /// device's workgroup memory.
+    fn tile(&self) -> Result<u32> {
+        let storage = self.g.limits.max_compute_workgroup_storage_size;
+        let fc = FC.min(self.dim as u32) as usize;
+        plan::tile_rows(fc, 0, storage, MAX_TILE).ok_or_else(|| {
+            Error::Gpu(format!(
+                "the top-k stage needs {} bytes of workgroup memory; this adapter allows {storage}; use the CPU backend",
+                4 * fc + 64
+            ))
+        })
+    }
+
+    /// How dispatches are cut; an error where not even one data row fits
+    /// a driver's loop budget (rows of tens of thousands of coordinates on
+    /// llvmpipe) or one tile row the workgroup memory.
+    fn launch(&self) -> Result<Launch> {
+        let tile = self.tile()?;
+        let (per_row, fixed) = self.loop_iterations(tile);
         if !self.g.within_loop_budget(per_row, fixed) {
             return Err(Error::Gpu(format!(
                 "dimension {}: one data row takes more shader loop iterations than this adapter runs; use the CPU backend",
                 self.dim
             )));
         }
-        Ok(self.g.span_limits(per_row, fixed))
+        Ok(Launch {
+            limits: self.g.span_limits(per_row, fixed),
+            tile,
+        })
     }
 
     /// Loop iterations of one invocation: `(per data row, fixed)`, an
     /// upper bound counting each loop's exit, for `Gpu::span_limits`.
-    fn loop_iterations(&self) -> (u64, u64) {
+    fn loop_iterations(&self, tile: u32) -> (u64, u64) {
         let (dim, wg) = (self.dim as u64, u64::from(self.g.workgroup_size()));
-        let (tile, fc) = (u64::from(TILE), u64::from(FC.min(dim as u32)));
+        let (tile, fc) = (u64::from(tile), u64::from(FC.min(dim as u32)));
         let slices = dim.div_ceil(fc);
         // Per tile: clearing the sums, each slice's copy share, query
         // load and row loop, and turning sums into keys.
@@ -183,7 +209,7 @@ impl Plan<'_> {
         batch: &mut Batch<'_>,
         pipeline: &Arc<Pipeline>,
         tile: &QueryTile,
-        limits: plan::SpanLimits,
+        launch: Launch,
         k: u32,
         exclude: SelfOffset,
         mode: Bound,
@@ -195,8 +221,8 @@ impl Plan<'_> {
             &[q.rows()],
             &self.data_sizes,
             self.dim,
-            TILE as usize,
-            limits,
+            launch.tile as usize,
+            launch.limits,
         );
         for pass in passes {
             let chunk = &self.data.chunks[pass.data];
@@ -220,15 +246,26 @@ impl Plan<'_> {
     }
 }
 
-/// The data on the device (pinned or resident from an earlier call, or
-/// uploaded for this one: cluster centres change from call to call, and
-/// keeping them would push other data out of the cache) and what the
-/// query tiles need.
-fn plan<'a>(g: &Gpu, arena: &Arena<'_>, data: &[f32], queries: &'a [f32], dim: usize) -> Plan<'a> {
+/// The data on the device: pinned or resident from an earlier call, or
+/// else uploaded, and then kept in the cache of recent data with `keep`
+/// (data a fit goes on to use: the bandwidth estimate's) or for this call
+/// only (cluster centres change from call to call, and keeping them would
+/// push other data out of the cache).
+fn plan<'a>(
+    g: &Gpu,
+    arena: &Arena<'_>,
+    data: &[f32],
+    queries: &'a [f32],
+    dim: usize,
+    keep: bool,
+) -> Plan<'a> {
     let per_chunk = rows_per_chunk(g, dim);
-    let rows = g
-        .find_resident(data, dim, per_chunk)
-        .unwrap_or_else(|| Rows::upload(arena, "data", data, dim, per_chunk));
+    let rows = if keep {
+        g.resident("data", data, dim, per_chunk)
+    } else {
+        g.find_resident(data, dim, per_chunk)
+            .unwrap_or_else(|| Rows::upload(arena, "data", data, dim, per_chunk))
+    };
     Plan {
         data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
         data: rows,
@@ -279,16 +316,18 @@ pub(crate) async fn topk(
             1
         },
     };
-    let limits = stages.limits()?;
+    let launch = stages.launch()?;
     let bytes_per_query = if registers {
         8 * u64::from(stages.k_slots)
     } else {
         8 * k as u64 + 4 * STATE_WORDS as u64
     };
     let per_tile = tile_rows(g, dim, bytes_per_query);
-    let p = g.scoped(|| plan(g, &arena, data, queries, dim)).await?;
+    let p = g
+        .scoped(|| plan(g, &arena, data, queries, dim, false))
+        .await?;
     if registers {
-        let best = stages.entry("best_k").await?;
+        let best = stages.entry("best_k", launch.tile).await?;
         for range in plan::chunks(m, per_tile) {
             let slots = stages.k_slots as usize;
             let readback = g
@@ -301,7 +340,7 @@ pub(crate) async fn topk(
                         &mut batch,
                         &best,
                         &tile,
-                        limits,
+                        launch,
                         k32,
                         exclude,
                         Bound::Midpoint,
@@ -321,9 +360,9 @@ pub(crate) async fn topk(
         arena.finish();
         return Ok(out);
     }
-    let count = stages.entry("count_at_most").await?;
-    let bisect = stages.entry("bisect").await?;
-    let fill = stages.entry("fill").await?;
+    let count = stages.entry("count_at_most", launch.tile).await?;
+    let bisect = stages.entry("bisect", launch.tile).await?;
+    let fill = stages.entry("fill", launch.tile).await?;
     for range in plan::chunks(m, per_tile) {
         let rows = range.len();
         let mut init = vec![0u32; STATE_WORDS * rows];
@@ -340,36 +379,19 @@ pub(crate) async fn topk(
                 let pairs = arena.storage("top-k pairs", out_bytes);
                 let out = [&state, &pairs];
                 let mut batch = Batch::new(g);
-                let q = &tile.rows.chunks[0];
-                for _ in 0..ROUNDS {
-                    p.record(
-                        &mut batch,
-                        &count,
-                        &tile,
-                        limits,
-                        k32,
-                        exclude,
-                        Bound::Midpoint,
-                        out,
-                    );
-                    let params = TopkParams {
-                        query_rows: rows as u32,
-                        k: k32,
-                        self_base: NO_SELF,
-                        ..TopkParams::zeroed()
-                    };
-                    batch.dispatch(
-                        &bisect,
-                        params,
-                        &[&q.buffer, &q.buffer, &state, &pairs],
-                        rows,
-                    );
-                }
+                let bisection = Bisection {
+                    count: &count,
+                    bisect: &bisect,
+                    launch,
+                    k: k32,
+                    exclude,
+                };
+                bisection.record(&mut batch, &p, &tile, out);
                 p.record(
                     &mut batch,
                     &count,
                     &tile,
-                    limits,
+                    launch,
                     k32,
                     exclude,
                     Bound::BelowLo,
@@ -379,7 +401,7 @@ pub(crate) async fn topk(
                     &mut batch,
                     &fill,
                     &tile,
-                    limits,
+                    launch,
                     k32,
                     exclude,
                     Bound::Midpoint,
@@ -397,6 +419,114 @@ pub(crate) async fn topk(
         }
         let offsets: Vec<usize> = (0..=rows).map(|i| first + i * k).collect();
         sort_runs(&offsets, &mut out.indices, &mut out.scores);
+    }
+    arena.finish();
+    Ok(out)
+}
+
+/// The bisection that leaves in each query's `lo` the order key of its
+/// k-th best score: [`ROUNDS`] rounds of counting the keys at most the
+/// midpoint of `[lo, hi]`, then halving it.
+struct Bisection<'a> {
+    count: &'a Arc<Pipeline>,
+    bisect: &'a Arc<Pipeline>,
+    launch: Launch,
+    k: u32,
+    exclude: SelfOffset,
+}
+
+impl Bisection<'_> {
+    /// Records the rounds for `tile`; `out` is the state and the output
+    /// bound at bindings 3 and 4.
+    fn record(
+        &self,
+        batch: &mut Batch<'_>,
+        p: &Plan<'_>,
+        tile: &QueryTile,
+        out: [&wgpu::Buffer; 2],
+    ) {
+        let q = &tile.rows.chunks[0];
+        let rows = q.rows();
+        for _ in 0..ROUNDS {
+            p.record(
+                batch,
+                self.count,
+                tile,
+                self.launch,
+                self.k,
+                self.exclude,
+                Bound::Midpoint,
+                out,
+            );
+            let params = TopkParams {
+                query_rows: rows as u32,
+                k: self.k,
+                self_base: NO_SELF,
+                ..TopkParams::zeroed()
+            };
+            batch.dispatch(
+                self.bisect,
+                params,
+                &[&q.buffer, &q.buffer, out[0], out[1]],
+                rows,
+            );
+        }
+    }
+}
+
+/// The `k`-th best score of each query (1-based, the query's own row
+/// counted: see [`super::kth_score`]), by the bisection alone.
+pub(crate) async fn kth_score(
+    g: &Gpu,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    score: Score,
+) -> Result<Vec<f32>> {
+    let m = queries.len() / dim;
+    if m == 0 {
+        return Ok(Vec::new());
+    }
+    let k32 =
+        u32::try_from(k).map_err(|_| Error::Gpu(format!("k = {k} is too large for the GPU")))?;
+    let stages = Stages {
+        g,
+        dim,
+        score,
+        k_slots: 1,
+    };
+    let launch = stages.launch()?;
+    let count = stages.entry("count_at_most", launch.tile).await?;
+    let bisect = stages.entry("bisect", launch.tile).await?;
+    let arena = g.arena();
+    let p = g
+        .scoped(|| plan(g, &arena, data, queries, dim, true))
+        .await?;
+    let bisection = Bisection {
+        count: &count,
+        bisect: &bisect,
+        launch,
+        k: k32,
+        exclude: None,
+    };
+    let mut out = Vec::with_capacity(m);
+    for range in plan::chunks(m, tile_rows(g, dim, 4 * STATE_WORDS as u64)) {
+        let rows = range.len();
+        let mut init = vec![0u32; STATE_WORDS * rows];
+        init[rows..2 * rows].fill(order_key(f32::INFINITY));
+        let readback = g
+            .scoped(|| {
+                let tile = p.tile(g, &arena, range.clone());
+                let state = arena.upload("k-th state", &init);
+                let mut batch = Batch::new(g);
+                bisection.record(&mut batch, &p, &tile, [&state, g.placeholder()]);
+                batch.read(&state, 0, (rows * 4) as u64);
+                batch.submit()
+            })
+            .await?;
+        let lo = words(&readback.wait(g).await?[0]);
+        out.extend(lo.into_iter().map(from_order_key));
     }
     arena.finish();
     Ok(out)
@@ -429,10 +559,10 @@ pub(crate) async fn within(
         score,
         k_slots: 1,
     };
-    let limits = stages.limits()?;
+    let launch = stages.launch()?;
     let arena = g.arena();
-    let count = stages.entry("count_at_most").await?;
-    let fill = stages.entry("fill").await?;
+    let count = stages.entry("count_at_most", launch.tile).await?;
+    let fill = stages.entry("fill", launch.tile).await?;
     let scan = scan::gpu::pipeline(g).await?;
     // A tile's total must fit a u32 (at most n per query). Tiles are cut
     // for the counting state; where their lists together pass the result
@@ -442,7 +572,9 @@ pub(crate) async fn within(
     let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
     pending.reverse();
     let budget = RESULT_BUDGET.min(g.max_binding());
-    let p = g.scoped(|| plan(g, &arena, data, queries, dim)).await?;
+    let p = g
+        .scoped(|| plan(g, &arena, data, queries, dim, false))
+        .await?;
     while let Some(range) = pending.pop() {
         let rows = range.len();
         let mut init = vec![0u32; STATE_WORDS * rows];
@@ -461,7 +593,7 @@ pub(crate) async fn within(
                     &mut batch,
                     &count,
                     &tile,
-                    limits,
+                    launch,
                     0,
                     exclude,
                     Bound::AtMostHi,
@@ -513,7 +645,7 @@ pub(crate) async fn within(
                     &mut batch,
                     &fill,
                     &tile,
-                    limits,
+                    launch,
                     0,
                     exclude,
                     Bound::Midpoint,
@@ -546,7 +678,7 @@ mod tests {
             for score in 0..3 {
                 for k in [1u32, 4, 32] {
                     let consts = [
-                        ("TILE", Const::U32(TILE)),
+                        ("TILE", Const::U32(MAX_TILE)),
                         ("FC", Const::U32(FC.min(dim))),
                         ("SCORE", Const::U32(score)),
                         ("K", Const::U32(k)),

@@ -84,6 +84,23 @@ pub(crate) async fn topk(
     }
 }
 
+/// The `k`-th best score of each query (1-based; the queries' own rows are
+/// not left out, so a query that is a data row finds itself first), with
+/// no list kept: what an average distance to the k-th neighbour needs.
+pub(crate) async fn kth_score(
+    ctx: &Context,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    score: Score,
+) -> Result<Vec<f32>> {
+    match ctx.inner() {
+        Inner::Gpu(g) => gpu::kth_score(g, data, queries, dim, k, score).await,
+        Inner::Cpu => Ok(cpu::kth_score(data, queries, dim, k, score)),
+    }
+}
+
 /// Every data row whose score is at most `bound` for each query.
 pub(crate) async fn within(
     ctx: &Context,
