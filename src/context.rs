@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::gpu::options::GpuOptions;
 use crate::gpu::resident::DeviceStats;
-use crate::gpu::tune::{TunedShape, Tuning};
+use crate::gpu::tune::TunedShape;
 
 /// Which backend a [`Context`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,40 +20,6 @@ pub enum BackendKind {
     Gpu,
     /// The multi-threaded pure-Rust CPU twin.
     Cpu,
-}
-
-/// Options for opening a GPU context.
-///
-/// ```no_run
-/// use gpu_cluster::{Context, GpuOptions};
-/// let ctx = Context::gpu_with(&GpuOptions { max_binding_bytes: Some(1 << 20), ..Default::default() })?;
-/// # Ok::<(), gpu_cluster::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct GpuOptions {
-    /// Which adapter to prefer where there are several. Default: high
-    /// performance (the discrete GPU of a laptop).
-    pub power_preference: wgpu::PowerPreference,
-    /// Lower the storage-binding size below the adapter's own limit. Data
-    /// larger than a binding is split into several; this knob lets tests and
-    /// benchmarks exercise the split path on small data. `None`: the
-    /// adapter's limit.
-    pub max_binding_bytes: Option<u64>,
-    /// Whether the shift stage's launch shape is timed on this device the
-    /// first time each dimension, kernel and size class runs (compiling and
-    /// running each candidate a few times on synthetic data), or built in.
-    /// Default: [`Tuning::Auto`].
-    pub tuning: Tuning,
-}
-
-impl Default for GpuOptions {
-    fn default() -> Self {
-        Self {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            max_binding_bytes: None,
-            tuning: Tuning::Auto,
-        }
-    }
 }
 
 /// Where the work runs: a GPU (wgpu) or the CPU twin.
@@ -167,7 +134,7 @@ impl Context {
     }
 
     /// The launch shapes the GPU stages have chosen so far (see
-    /// [`Tuning`]), one per dimension, kernel and size class; empty for the
+    /// [`Tuning`](crate::Tuning)), one per dimension, kernel and size class; empty for the
     /// CPU. Benchmarks print them beside their timings.
     pub fn tuned_shapes(&self) -> Vec<TunedShape> {
         match &self.inner {

@@ -39,9 +39,10 @@ mod ops;
 mod points;
 
 pub use blobs::{Blobs, BlobsData};
-pub use context::{BackendKind, Context, GpuOptions};
+pub use context::{BackendKind, Context};
 pub use dataset::{Dataset, Input};
 pub use error::{Error, Result};
+pub use gpu::options::GpuOptions;
 pub use gpu::resident::DeviceStats;
 pub use gpu::tune::{TunedShape, Tuning};
 pub use kernel::Kernel;

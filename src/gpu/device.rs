@@ -5,8 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use super::{Gpu, pipelines, plan};
-use crate::context::GpuOptions;
 use crate::error::{Error, Result};
+use crate::gpu::options::GpuOptions;
 
 /// Query x data x coordinate terms per dispatch: about 10 ms of arithmetic
 /// on a small integrated GPU and well under a millisecond on a large one,

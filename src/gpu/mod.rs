@@ -12,6 +12,7 @@
 pub(crate) mod batch;
 pub(crate) mod buffers;
 mod device;
+pub(crate) mod options;
 pub(crate) mod pipelines;
 pub(crate) mod plan;
 pub(crate) mod pool;

@@ -249,10 +249,10 @@ impl Alloc for Arena<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::context::GpuOptions;
     use crate::gpu::Gpu;
     use crate::gpu::batch::Batch;
     use crate::gpu::buffers::{Alloc, words};
+    use crate::gpu::options::GpuOptions;
 
     /// A second submission of the same shape reuses the first's staging
     /// buffer and parameter block, and reads the right values through

@@ -242,7 +242,7 @@ impl Gpu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::GpuOptions;
+    use crate::gpu::options::GpuOptions;
 
     /// The cache keeps at most [`MAX_ENTRIES`] matrices, the most recently
     /// used, and tells matrices apart by every byte.

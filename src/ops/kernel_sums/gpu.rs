@@ -834,7 +834,7 @@ pub(crate) async fn seek(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::GpuOptions;
+    use crate::gpu::options::GpuOptions;
     use crate::gpu::pipelines::validate;
     use crate::gpu::tune::Tuning;
     use crate::kernel::Kernel;

@@ -1,0 +1,38 @@
+//! [`GpuOptions`]: how a GPU context is opened.
+
+use super::tune::Tuning;
+
+/// Options for opening a GPU context.
+///
+/// ```no_run
+/// use gpu_cluster::{Context, GpuOptions};
+/// let ctx = Context::gpu_with(&GpuOptions { max_binding_bytes: Some(1 << 20), ..Default::default() })?;
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuOptions {
+    /// Which adapter to prefer where there are several. Default: high
+    /// performance (the discrete GPU of a laptop).
+    pub power_preference: wgpu::PowerPreference,
+    /// Lower the storage-binding size below the adapter's own limit. Data
+    /// larger than a binding is split into several; this knob lets tests and
+    /// benchmarks exercise the split path on small data. `None`: the
+    /// adapter's limit.
+    pub max_binding_bytes: Option<u64>,
+    /// Whether the launch shapes of the tuned stages (the kernel sums) are
+    /// timed on this device the first time each dimension, kernel and size
+    /// class runs (compiling and running each candidate a few times on
+    /// synthetic data), or built in.
+    /// Default: [`Tuning::Auto`].
+    pub tuning: Tuning,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            max_binding_bytes: None,
+            tuning: Tuning::Auto,
+        }
+    }
+}
