@@ -12,6 +12,7 @@
 //! - [`topk`]: the k nearest data rows of each query, any k;
 //! - [`scan`]: exclusive prefix sums, for lists built by count and fill.
 
+mod chunking;
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
 pub(crate) mod nearest;
@@ -23,39 +24,8 @@ use std::sync::Arc;
 use crate::context::{Context, Inner};
 use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::gpu::pipelines::StageDef;
 
 pub(crate) use crate::cpu::squared_distance;
-
-/// Every stage that chunks its per-row buffers like the data.
-const CHUNKED_STAGES: [&StageDef; 5] = [
-    &kernel_sums::SHIFT,
-    &kernel_sums::SHIFT_WIDE,
-    &kernel_sums::SHIFT_FINISH,
-    &kernel_sums::SEEK,
-    &topk::TOPK,
-];
-
-/// The widest per-row buffer of any chunked stage, in values beyond the
-/// coordinates (the top-k threshold state: 8).
-const ROW_EXTRA: usize = {
-    let mut widest = 0;
-    let mut i = 0;
-    while i < CHUNKED_STAGES.len() {
-        if CHUNKED_STAGES[i].row_extra > widest {
-            widest = CHUNKED_STAGES[i].row_extra;
-        }
-        i += 1;
-    }
-    widest
-};
-
-/// Rows per device buffer for rows of `dim` coordinates, the same for
-/// every op, so each finds the others' resident data: the widest per-row
-/// buffer any chunked stage makes fits a binding.
-pub(crate) fn rows_per_chunk(g: &Gpu, dim: usize) -> usize {
-    g.rows_per_chunk(dim, ROW_EXTRA)
-}
 
 /// Values kept on a GPU for as long as this handle lives, in the chunking
 /// every op shares: each op finds them by their address, without comparing
@@ -79,7 +49,7 @@ pub(crate) async fn pin(ctx: &Context, values: &[f32], dim: usize) -> Result<Opt
     let Inner::Gpu(g) = ctx.inner() else {
         return Ok(None);
     };
-    let per_chunk = rows_per_chunk(g, dim);
+    let per_chunk = g.rows_per_chunk(dim, chunking::ROW_EXTRA);
     // The guard exists before the upload: if the upload fails, or this
     // future is dropped while it waits, the entry is unpinned all the same.
     let pinned = Pinned {
@@ -93,8 +63,22 @@ pub(crate) async fn pin(ctx: &Context, values: &[f32], dim: usize) -> Result<Opt
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::gpu::pipelines::StageDef;
+
+    /// Every stage's widest per-row buffer fits the shared chunking, and
+    /// the chunking is no wider than the widest of them needs.
     #[test]
-    fn the_widest_row_is_the_top_k_state() {
-        assert_eq!(super::ROW_EXTRA, 8);
+    fn the_chunking_fits_every_stage() {
+        let stages: [&StageDef; 6] = [
+            &kernel_sums::SHIFT,
+            &kernel_sums::SHIFT_WIDE,
+            &kernel_sums::SHIFT_FINISH,
+            &kernel_sums::SEEK,
+            &topk::TOPK,
+            &scan::gpu::SCAN,
+        ];
+        let widest = stages.iter().map(|s| s.row_extra).max();
+        assert_eq!(widest, Some(chunking::ROW_EXTRA));
     }
 }

@@ -18,7 +18,7 @@ use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageD
 use crate::gpu::plan;
 use crate::gpu::tune::{Shape, TuneKey};
 use crate::kernel::KernelCoeffs;
-use crate::ops::rows_per_chunk;
+use crate::ops::chunking::rows_per_chunk;
 
 const SHIFT_COMMON: &str = include_str!("shift_common.wgsl");
 
@@ -455,7 +455,7 @@ async fn time_shapes(
         dim,
         coeffs: win.coeffs,
     };
-    let per_chunk = rows_per_chunk(g, dim);
+    let per_chunk = rows_per_chunk(g, dim, &SHIFT);
     let (data, queries, sums) = g
         .scoped(|| {
             let data = Data {
@@ -611,7 +611,7 @@ pub(crate) async fn blur(
         false => None,
     };
     let finish = finish_pipeline(g, dim).await?;
-    let per_chunk = rows_per_chunk(g, dim);
+    let per_chunk = rows_per_chunk(g, dim, &SHIFT);
     let start = carry.take();
     let carried = start.is_some();
     // Working buffers come from the pool, and go back to it once the
@@ -731,7 +731,7 @@ pub(crate) async fn seek(
             rows_per_group: g.workgroup_size(),
         })
         .await?;
-    let per_chunk = rows_per_chunk(g, dim);
+    let per_chunk = rows_per_chunk(g, dim, &SHIFT);
     let tol2 = tol_dist * tol_dist;
     let arena = g.arena();
     let (data, positions, seed_source, sums, active) = g

@@ -19,6 +19,7 @@ use crate::gpu::Gpu;
 use crate::gpu::buffers::Rows;
 use crate::kernel::KernelCoeffs;
 
+#[cfg(test)]
 pub(crate) use gpu::{SEEK, SHIFT, SHIFT_FINISH, SHIFT_WIDE};
 
 /// The data a shift stage streams over, with its kernel folded.

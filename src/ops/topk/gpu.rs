@@ -19,7 +19,8 @@ use crate::gpu::buffers::{Alloc, Rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::gpu::plan;
 use crate::gpu::pool::Arena;
-use crate::ops::{rows_per_chunk, scan};
+use crate::ops::chunking::rows_per_chunk;
+use crate::ops::scan;
 
 /// The top-k stage: queries, data, per-query state, (key, index) output.
 pub(crate) const TOPK: StageDef = StageDef {
@@ -259,7 +260,7 @@ fn plan<'a>(
     dim: usize,
     keep: bool,
 ) -> Plan<'a> {
-    let per_chunk = rows_per_chunk(g, dim);
+    let per_chunk = rows_per_chunk(g, dim, &TOPK);
     let rows = if keep {
         g.resident("data", data, dim, per_chunk)
     } else {
@@ -280,7 +281,7 @@ fn plan<'a>(
 fn tile_rows(g: &Gpu, dim: usize, bytes_per_query: u64) -> usize {
     let budget = RESULT_BUDGET.min(g.max_binding());
     let by_results = usize::try_from(budget / bytes_per_query.max(1)).unwrap_or(usize::MAX);
-    by_results.min(rows_per_chunk(g, dim)).max(1)
+    by_results.min(rows_per_chunk(g, dim, &TOPK)).max(1)
 }
 
 /// The `k` best data rows of each query (see [`super::topk`]).

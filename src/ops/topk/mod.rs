@@ -17,6 +17,7 @@ mod gpu;
 use crate::context::{Context, Inner};
 use crate::error::Result;
 
+#[cfg(test)]
 pub(crate) use gpu::TOPK;
 
 /// What a pair's score is; smaller is better.
