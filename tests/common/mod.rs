@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod knn_cases;
+
 use gpu_cluster::{Context, GpuOptions};
 
 /// A GPU context on whatever adapter is present (software ones included),

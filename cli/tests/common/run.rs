@@ -1,7 +1,4 @@
-//! Running the `gpu-cluster` binary, shared by the command-line tests
-//! (included with `#[path]` only by them: the binary exists with the `cli`
-//! feature alone).
-#![allow(dead_code)]
+//! Running the `gpu-cluster` binary.
 
 use std::process::{Command, Output};
 

@@ -2,14 +2,10 @@
 //! on small files, checking outputs, the one-line messages and the exit
 //! statuses scripts rely on (0 success, 2 bad input or usage, 1 run-time
 //! failure).
-// The binary and the npy writer used here exist only with the `cli` feature.
-#![cfg(feature = "cli")]
 
-#[path = "common/cli.rs"]
-mod cli_run;
 mod common;
 
-use cli_run::{fails, ok, run, stderr, stdout};
+use common::run::{fails, ok, run, stderr, stdout};
 
 use std::fs;
 use std::io::Write;

@@ -3,14 +3,10 @@
 //! an adapter, or with REQUIRE_GPU=1) the GPU; the output files, the
 //! one-line messages and the exit statuses (0 success, 2 bad input or usage,
 //! 1 run-time failure).
-// The binary exists only with the `cli` feature.
-#![cfg(feature = "cli")]
 
-#[path = "common/cli.rs"]
-mod cli_run;
 mod common;
 
-use cli_run::{fails, ok, run, stderr, stdout};
+use common::run::{fails, ok, run, stderr, stdout};
 
 use std::fs;
 

@@ -1,0 +1,10 @@
+//! Helpers shared by the command-line tests.
+#![allow(dead_code)]
+
+pub mod run;
+
+/// The library's test helpers (a GPU context or a skip, seeded data).
+#[path = "../../../tests/common/mod.rs"]
+mod library;
+
+pub use library::*;
