@@ -31,10 +31,16 @@ pub enum BackendKind {
 /// kept in host memory, which costs as much host memory again. Drop the
 /// context to free both.
 ///
+/// A context says where it runs through [`Display`](#impl-Display-for-Context):
+/// the adapter, its backend and device type (and "software" for an emulated
+/// one), or the CPU and its threads. Print it: [`Context::auto`] notes a
+/// fallback to the CPU only through the `log` crate, which a program
+/// without a logger never shows.
+///
 /// ```no_run
 /// use gpu_cluster::Context;
 /// let ctx = Context::auto()?;          // a real GPU if there is one, else the CPU
-/// println!("running on {ctx}");
+/// println!("running on {ctx}");        // e.g. "running on CPU (8 threads)"
 /// let cpu = Context::cpu();            // always available
 /// # Ok::<(), gpu_cluster::Error>(())
 /// ```
@@ -50,10 +56,25 @@ pub(crate) enum Inner {
 }
 
 impl Context {
-    /// A real GPU if there is one, otherwise the CPU twin, with a logged
-    /// note saying why. Software adapters (lavapipe, SwiftShader) are passed
-    /// over: they are slower than the CPU twin. Use [`Context::gpu`] to take
-    /// any adapter.
+    /// A real GPU if there is one, otherwise the CPU twin. Software adapters
+    /// (lavapipe, SwiftShader) are passed over: they are slower than the CPU
+    /// twin. Use [`Context::gpu`] to take any adapter.
+    ///
+    /// A fallback is noted in one line through the [`log`](https://docs.rs/log)
+    /// crate, at warning level, which nothing shows unless the program
+    /// installs a logger. The context itself says where it runs: print it
+    /// (see [`Display`](#impl-Display-for-Context)), or check
+    /// [`backend`](Context::backend).
+    ///
+    /// ```no_run
+    /// use gpu_cluster::{BackendKind, Context};
+    /// let ctx = Context::auto()?;
+    /// println!("{ctx}"); // "CPU (8 threads)", or e.g. "NVIDIA GeForce RTX 4090, vulkan, DiscreteGpu"
+    /// if ctx.backend() == BackendKind::Cpu {
+    ///     eprintln!("no hardware GPU: running on the CPU");
+    /// }
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
     #[cfg(not(target_arch = "wasm32"))]
     pub fn auto() -> Result<Self> {
         pollster::block_on(Self::auto_async())
@@ -61,17 +82,25 @@ impl Context {
 
     /// The async form of [`Context::auto`], for the browser.
     pub async fn auto_async() -> Result<Self> {
-        match Gpu::request(&GpuOptions::default(), false).await {
-            Ok(gpu) => Ok(Self::from_gpu(gpu)),
-            Err(e) => {
-                log::warn!("using the CPU backend: {e}");
-                Ok(Self::cpu())
-            }
+        // One line, read by library users and the command line's alike, so
+        // it names no Rust function.
+        match Gpu::request_hardware(&GpuOptions::default()).await {
+            Ok(Ok(gpu)) => return Ok(Self::from_gpu(gpu)),
+            Ok(Err(software)) => log::warn!(
+                "{software}: using the CPU twin, which is faster; ask for the GPU explicitly to use it anyway"
+            ),
+            Err(e) => log::warn!("{e}: using the CPU twin"),
         }
+        Ok(Self::cpu())
     }
 
     /// Any GPU adapter, software ones included; an error when there is none.
-    /// Honours `WGPU_BACKEND` (e.g. `vulkan`) and `WGPU_ADAPTER_NAME`.
+    ///
+    /// Looks on Vulkan, Metal, DX12 and the browser's WebGPU, and on OpenGL
+    /// only where those have no adapter. Honours `WGPU_BACKEND` (e.g.
+    /// `vulkan`, or `gl`; only the backends it names are tried),
+    /// `WGPU_ADAPTER_NAME` (part of the adapter's name) and `WGPU_POWER_PREF`
+    /// (`high` or `low`), as [`Context::auto`] does.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn gpu() -> Result<Self> {
         Self::gpu_with(&GpuOptions::default())
@@ -175,7 +204,10 @@ impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             Inner::Gpu(gpu) => crate::gpu::describe(gpu.adapter_info(), f),
-            Inner::Cpu => write!(f, "CPU ({} threads)", crate::cpu::threads()),
+            Inner::Cpu => match crate::cpu::threads() {
+                1 => f.write_str("CPU (1 thread)"),
+                n => write!(f, "CPU ({n} threads)"),
+            },
         }
     }
 }

@@ -66,7 +66,10 @@ impl Kernel {
     }
 
     /// Weight of a point at squared distance `d2` for bandwidth `h`, computed
-    /// the way the CPU twin computes it (see [`KernelCoeffs`]).
+    /// the way the CPU twin computes it: the bandwidth is folded into
+    /// constants first (the gaussian is `exp2(c * d2)` with
+    /// `c = -0.5 log2(e) / h^2`; the compact kernels compare `d2 <= h^2` and
+    /// use `d2 / h^2`).
     pub fn weight(self, d2: f32, h: f32) -> f32 {
         KernelCoeffs::new(self, h).weight(d2)
     }

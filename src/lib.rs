@@ -21,8 +21,10 @@
 //! ```
 //!
 //! A [`Context`] is opened once and reused: it owns the device, its queue and
-//! the compiled pipelines. Every fit validates its input and parameters and
-//! returns an [`Error`] rather than panicking.
+//! the compiled pipelines. Printed, it says where the work runs:
+//! [`Context::auto`] takes the CPU twin where there is no hardware GPU, and
+//! notes why only through the `log` crate. Every fit validates its input and
+//! parameters and returns an [`Error`] rather than panicking.
 
 #![warn(missing_docs)]
 

@@ -22,34 +22,82 @@ const LLVMPIPE_LOOP_BUDGET: u64 = 60_000;
 /// at most 2^32 bytes keeps every `f32` index below 2^30.
 const MAX_INDEXABLE_BINDING: u64 = 1 << 32;
 
+/// The backends tried first when `WGPU_BACKEND` does not name others:
+/// wgpu's first tier (Vulkan, Metal, DX12, the browser's WebGPU).
+const FIRST_CHOICE: wgpu::Backends = wgpu::Backends::PRIMARY;
+
+/// Tried only where the first choice has no adapter at all: OpenGL is
+/// wgpu's second tier, and starting it (EGL, WGL) costs tens of
+/// milliseconds on every open.
+const LAST_RESORT: wgpu::Backends = wgpu::Backends::GL;
+
+/// What [`Gpu::request_hardware`] reports when every adapter it found is
+/// emulated: the first of them, as the adapter choice ranked it.
+pub(crate) struct SoftwareOnly(wgpu::AdapterInfo);
+
+impl SoftwareOnly {
+    /// "the software llvmpipe (LLVM 15.0.6, 256 bits) on vulkan".
+    fn adapter(&self) -> impl std::fmt::Display + '_ {
+        struct Adapter<'a>(&'a wgpu::AdapterInfo);
+        impl std::fmt::Display for Adapter<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let info = self.0;
+                f.write_str("the software ")?;
+                if info.name.is_empty() {
+                    write!(f, "adapter of vendor {:#06x}", info.vendor)?;
+                } else {
+                    f.write_str(&info.name)?;
+                }
+                write!(f, " on {}", info.backend)
+            }
+        }
+        Adapter(&self.0)
+    }
+}
+
+impl std::fmt::Display for SoftwareOnly {
+    /// "no hardware GPU adapter, only the software llvmpipe (LLVM 15.0.6,
+    /// 256 bits) on vulkan": one line, for people, naming nothing in Rust.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no hardware GPU adapter, only {}", self.adapter())
+    }
+}
+
 impl Gpu {
     /// Opens an adapter and a device with the adapter's own limits.
     ///
-    /// Honours `WGPU_BACKEND` (e.g. `vulkan`), `WGPU_ADAPTER_NAME` (a
-    /// substring of the adapter's name) and `WGPU_POWER_PREF`, else prefers
-    /// `options.power_preference`. With `allow_software` false a software
-    /// adapter is refused, so [`Context::auto`](crate::Context::auto) falls
-    /// back to the CPU twin, which is faster than emulated GPUs.
+    /// Tries wgpu's first-tier backends (Vulkan, Metal, DX12, the browser's
+    /// WebGPU), and OpenGL only where they have no adapter at all; honours
+    /// `WGPU_BACKEND` (e.g. `vulkan`: only the backends it names),
+    /// `WGPU_ADAPTER_NAME` (a substring of the adapter's name) and
+    /// `WGPU_POWER_PREF`, else prefers `options.power_preference`. With
+    /// `allow_software` false a software adapter is refused (an
+    /// `Error::NoAdapter` naming it).
     pub async fn request(options: &GpuOptions, allow_software: bool) -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let mut adapter = pick_adapter(&instance, options).await?;
-        if !allow_software && super::is_software(&adapter.get_info()) {
-            // The preferred adapter is emulated; a real one may still exist.
-            let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
-            match adapters
-                .into_iter()
-                .find(|a| !super::is_software(&a.get_info()))
-            {
-                Some(real) => adapter = real,
-                None => {
-                    return Err(Error::NoAdapter(format!(
-                        ": only a software adapter was found ({}); Context::gpu() runs on it anyway",
-                        Described(&adapter.get_info())
-                    )));
-                }
-            }
+        match Self::open(options, allow_software).await? {
+            Ok(gpu) => Ok(gpu),
+            Err(software) => Err(Error::NoAdapter(format!(": only {}", software.adapter()))),
         }
+    }
+
+    /// [`Gpu::request`] refusing software adapters, for
+    /// [`Context::auto`](crate::Context::auto), which then falls back to
+    /// the CPU twin (faster than emulated GPUs): `Ok(Err(_))` when software
+    /// adapters were all there was, an error when there was none at all.
+    pub(crate) async fn request_hardware(
+        options: &GpuOptions,
+    ) -> Result<std::result::Result<Self, SoftwareOnly>> {
+        Self::open(options, false).await
+    }
+
+    async fn open(
+        options: &GpuOptions,
+        allow_software: bool,
+    ) -> Result<std::result::Result<Self, SoftwareOnly>> {
+        let adapter = match pick_adapter(options, allow_software).await? {
+            Ok(adapter) => adapter,
+            Err(software) => return Ok(Err(software)),
+        };
         let info = adapter.get_info();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -76,7 +124,7 @@ impl Gpu {
         // Errors outside a scope would otherwise panic; every stage scopes its
         // work, so anything landing here is logged rather than fatal.
         device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured GPU error: {e}")));
-        Ok(Self::with_parts(device, queue, options, lost))
+        Ok(Ok(Self::with_parts(device, queue, options, lost)))
     }
 
     /// Wraps a device the application opened, with its limits as they are.
@@ -269,23 +317,110 @@ fn describe_error(e: &wgpu::Error) -> String {
     text
 }
 
-/// The adapter `WGPU_ADAPTER_NAME` names, else the one wgpu prefers for the
-/// power preference. (wgpu's `initialize_adapter_from_env_or_default`
-/// panics on a name that matches nothing and ignores our preference.)
-async fn pick_adapter(instance: &wgpu::Instance, options: &GpuOptions) -> Result<wgpu::Adapter> {
-    if let Some(wanted) = adapter_name_from_env() {
-        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
-        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
-        return adapters
-            .into_iter()
-            .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
-            .ok_or_else(|| {
-                Error::NoAdapter(format!(
-                    ": WGPU_ADAPTER_NAME={wanted:?} matches none of {names:?}"
-                ))
-            });
-    }
+/// The adapter to open: the first, best for the power preference, of those
+/// `WGPU_ADAPTER_NAME` names (all where it is unset) that is not software
+/// unless `allow_software`; `Ok(Err(_))` when the only ones are software.
+///
+/// Backends are tried in turn, each through its own instance, so that one
+/// not needed is never started: those `WGPU_BACKEND` names, else the first
+/// tier and then, only when that has no adapter (named, if a name is
+/// given), OpenGL. All adapters of a backend are listed once, and ranked
+/// here as wgpu's `request_adapter` ranks them: listing them again would
+/// repeat whatever the drivers print on the way (where `XDG_RUNTIME_DIR`
+/// is unset, Mesa's Vulkan device-select layer prints two lines to
+/// standard error for every listing).
+/// (wgpu's `initialize_adapter_from_env_or_default` panics on a name that
+/// matches nothing and ignores our preference.)
+async fn pick_adapter(
+    options: &GpuOptions,
+    allow_software: bool,
+) -> Result<std::result::Result<wgpu::Adapter, SoftwareOnly>> {
+    let built = wgpu::Instance::enabled_backend_features();
+    let stages = match backends_from_env() {
+        Some((text, asked)) => {
+            if !built.intersects(asked) {
+                return Err(Error::NoAdapter(format!(
+                    ": WGPU_BACKEND={text:?} names none of this build's backends ({})",
+                    BackendList(built)
+                )));
+            }
+            vec![asked]
+        }
+        None => vec![FIRST_CHOICE, LAST_RESORT],
+    };
+    let wanted = adapter_name_from_env();
     let power_preference = wgpu::PowerPreference::from_env().unwrap_or(options.power_preference);
+    let mut tried = wgpu::Backends::empty();
+    let mut seen = Vec::new();
+    for backends in stages {
+        if !built.intersects(backends) {
+            continue;
+        }
+        tried |= backends & built;
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        descriptor.backends = backends;
+        let instance = wgpu::Instance::new(descriptor);
+        let mut adapters = ranked_adapters(&instance, power_preference).await;
+        if let Some(wanted) = &wanted {
+            seen.extend(adapters.iter().map(|a| {
+                let info = a.get_info();
+                format!("{} on {}", info.name, info.backend)
+            }));
+            adapters.retain(|a| a.get_info().name.to_lowercase().contains(wanted));
+        }
+        let Some(first) = adapters.first().map(wgpu::Adapter::get_info) else {
+            continue;
+        };
+        if allow_software {
+            return Ok(Ok(adapters.swap_remove(0)));
+        }
+        return Ok(adapters
+            .into_iter()
+            .find(|a| !super::is_software(&a.get_info()))
+            .ok_or(SoftwareOnly(first)));
+    }
+    Err(Error::NoAdapter(match wanted {
+        Some(wanted) => format!(": WGPU_ADAPTER_NAME={wanted:?} matches none of {seen:?}"),
+        None => format!(" on {}", BackendList(tried)),
+    }))
+}
+
+/// Every adapter of `instance`, best first for `power_preference` the way
+/// wgpu ranks them: discrete GPUs first for high performance, integrated
+/// first for low power, then unknown, virtual and CPU ones; the drivers'
+/// order where there is no preference.
+#[cfg(not(target_arch = "wasm32"))]
+async fn ranked_adapters(
+    instance: &wgpu::Instance,
+    power_preference: wgpu::PowerPreference,
+) -> Vec<wgpu::Adapter> {
+    use wgpu::DeviceType::{Cpu, DiscreteGpu, IntegratedGpu, Other, VirtualGpu};
+    let mut adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+    let rank = |device_type: wgpu::DeviceType| -> u8 {
+        let low_power = power_preference == wgpu::PowerPreference::LowPower;
+        match device_type {
+            DiscreteGpu if low_power => 2,
+            IntegratedGpu if low_power => 1,
+            DiscreteGpu => 1,
+            IntegratedGpu => 2,
+            Other => 3,
+            VirtualGpu => 4,
+            Cpu => 5,
+        }
+    };
+    if power_preference != wgpu::PowerPreference::None {
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
+    }
+    adapters
+}
+
+/// The browser offers one adapter for a power preference and cannot list
+/// them (wgpu's list there is that one adapter, for no preference).
+#[cfg(target_arch = "wasm32")]
+async fn ranked_adapters(
+    instance: &wgpu::Instance,
+    power_preference: wgpu::PowerPreference,
+) -> Vec<wgpu::Adapter> {
     instance
         .request_adapter(&wgpu::RequestAdapterOptions {
             power_preference,
@@ -294,7 +429,38 @@ async fn pick_adapter(instance: &wgpu::Instance, options: &GpuOptions) -> Result
             apply_limit_buckets: false,
         })
         .await
-        .map_err(|e| Error::NoAdapter(format!(": {e}")))
+        .ok()
+        .into_iter()
+        .collect()
+}
+
+/// `WGPU_BACKEND` as set, and the backends it names; `None` where it is
+/// unset or blank (wgpu would read a blank one as no backend at all).
+fn backends_from_env() -> Option<(String, wgpu::Backends)> {
+    let text = std::env::var("WGPU_BACKEND").ok()?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    let backends = wgpu::Backends::from_comma_list(&text);
+    Some((text, backends))
+}
+
+/// Backends by their `WGPU_BACKEND` names: "vulkan or gl".
+struct BackendList(wgpu::Backends);
+
+impl std::fmt::Display for BackendList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = wgpu::Backend::ALL
+            .into_iter()
+            .filter(|&b| self.0.contains(b.into()))
+            .map(wgpu::Backend::to_str)
+            .collect();
+        match names.split_last() {
+            None => f.write_str("no backend"),
+            Some((last, [])) => f.write_str(last),
+            Some((last, rest)) => write!(f, "{} or {last}", rest.join(", ")),
+        }
+    }
 }
 
 fn adapter_name_from_env() -> Option<String> {
