@@ -68,11 +68,13 @@ pub enum StopReason {
 /// data are centred (mean subtracted, in `f64`) before the `f32` work, so
 /// results can differ from scikit-learn's `float64` in the last bits.
 ///
-/// ```no_run
+/// ```
 /// use gpu_cluster::{Context, MeanShift, Points};
 /// let x = Points::new(&[0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0], 2)?;
 /// let fit = MeanShift::new(1.0).fit(&Context::auto()?, &x)?;
-/// assert_eq!(fit.labels(), &[0, 0, 1, 1]);
+/// // Equal intensities rank by coordinates, largest first (scikit-learn's
+/// // order): the cluster at (5, 5) is label 0.
+/// assert_eq!(fit.labels(), &[1, 1, 0, 0]);
 /// # Ok::<(), gpu_cluster::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +230,23 @@ impl MeanShift {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<MeanShiftFit> {
         pollster::block_on(self.fit_async(ctx, x))
+    }
+
+    /// Fits on `ctx` and returns the labels alone (scikit-learn's
+    /// `fit_predict`): the [`labels`](MeanShiftFit::labels) of
+    /// [`fit`](MeanShift::fit), not a second pass of
+    /// [`predict`](MeanShiftFit::predict).
+    ///
+    /// ```
+    /// use gpu_cluster::{Context, MeanShift, Points};
+    /// let x = Points::new(&[0.0, 0.1, 0.2, 5.0, 5.1], 1)?;
+    /// let labels = MeanShift::new(1.0).fit_predict(&Context::cpu(), &x)?;
+    /// assert_eq!(labels, [0, 0, 0, 1, 1]); // the larger cluster first
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn fit_predict<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<Vec<i32>> {
+        Ok(self.fit(ctx, x)?.labels)
     }
 
     /// The async form of [`MeanShift::fit`], for the browser, where it
