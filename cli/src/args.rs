@@ -2,12 +2,15 @@
 //! CLI contract in the design notes: scripts depend on them, so they change
 //! only on purpose.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::builder::PossibleValue;
+use clap::builder::{BoolishValueParser, PossibleValue};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use gpu_cluster::{BackendKind, Blobs, Context, Kernel, Metric};
+use gpu_cluster::{BackendKind, Blobs, Context, Error, Kernel, Metric};
+
+use crate::fail::Failure;
+use crate::input::{Columns, Delimiter, InputInfo, InputOptions};
 
 /// Clustering on any GPU through WebGPU, with a pure-Rust CPU twin.
 ///
@@ -32,6 +35,41 @@ pub enum Command {
     Knn(KnnArgs),
     /// Generate Gaussian blobs (the reference workload by default).
     Blobs(BlobsArgs),
+    /// scikit-learn's estimate_bandwidth: the mean distance from each point
+    /// to its k-th nearest neighbour (itself the first), k = max(1,
+    /// int(n * Q)). Prints the bandwidth on stdout.
+    EstimateBandwidth(EstimateArgs),
+}
+
+/// How to read CSV input (every INPUT, and the queries of `knn`).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// CSV: the field separator: one character, `tab`, or `space` (runs of
+    /// spaces and tabs) [default: sniffed from the first lines: a comma
+    /// unless tabs, semicolons or spaces split them evenly]
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<Delimiter>,
+
+    /// CSV: whether the first row is a header [default: guessed: names are
+    /// a header, numbers are data, a row of both is refused]
+    #[arg(long, value_name = "yes|no", value_parser = BoolishValueParser::new())]
+    pub header: Option<bool>,
+
+    /// Read only these columns, in this order: 1-based numbers, ranges
+    /// (2-4) and header names, comma-separated [default: all, but a pandas
+    /// index]
+    #[arg(long, value_name = "LIST")]
+    pub columns: Option<Columns>,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> InputOptions {
+        InputOptions {
+            delimiter: self.delimiter,
+            header: self.header,
+            columns: self.columns.clone(),
+        }
+    }
 }
 
 /// `gpu-cluster meanshift`. Defaults are scikit-learn's `MeanShift`.
@@ -42,6 +80,9 @@ pub struct MeanShiftArgs {
     /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
     /// order).
     pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Kernel bandwidth, > 0 [default: estimated from the data with
     /// --quantile, like scikit-learn's estimate_bandwidth]
@@ -65,10 +106,27 @@ pub struct MeanShiftArgs {
 
     /// Iteration cap per seed in standard mode. With --mode blurring: run
     /// exactly N iterations; without it blurring stops when stable (largest
-    /// shift <= 1e-3 * bandwidth, or labels unchanged), at most 300
+    /// shift <= --tol x bandwidth, or labels unchanged), at most 300
     /// [default: 300]
     #[arg(long, value_name = "N")]
     pub max_iter: Option<usize>,
+
+    /// Convergence threshold relative to the bandwidth, finite and >= 0: a
+    /// seed stops when its shift is <= F x bandwidth (scikit-learn's fixed
+    /// rule is 1e-3).
+    #[arg(long, value_name = "F", default_value_t = 1e-3)]
+    pub tol: f32,
+
+    /// Start from the points in this file (same formats and dimension as
+    /// INPUT) instead of from every point (standard mode only).
+    #[arg(long, value_name = "FILE", conflicts_with = "bin_seeding")]
+    pub seeds: Option<PathBuf>,
+
+    /// One weight per point, finite and >= 0, weighting both the means and
+    /// the intensities: one number per line (an optional header line), or a
+    /// 1-column .npy.
+    #[arg(long, value_name = "FILE")]
+    pub sample_weights: Option<PathBuf>,
 
     /// Seed from the occupied cells of a grid of side bandwidth instead of
     /// from every point (standard mode only).
@@ -105,6 +163,38 @@ pub struct MeanShiftArgs {
     pub centers: Option<PathBuf>,
 }
 
+/// `gpu-cluster estimate-bandwidth`. Defaults are scikit-learn's
+/// `estimate_bandwidth`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct EstimateArgs {
+    /// Points: .csv (comma-separated numbers, an optional header row) or
+    /// .npy (2-D, little-endian float32 or float64, C or Fortran order).
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Fraction of the points that make a neighbourhood, in (0, 1].
+    #[arg(long, value_name = "Q", default_value_t = 0.3)]
+    pub quantile: f64,
+
+    /// Estimate on a random subset of N points, >= 1 (the estimate costs
+    /// n^2 distances) [default: all points]
+    #[arg(long, value_name = "N")]
+    pub n_samples: Option<usize>,
+
+    /// Seed of the subset draw with --n-samples (the same subset on every
+    /// platform).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+}
+
 /// `gpu-cluster knn`. Defaults are scikit-learn's `NearestNeighbors`.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
@@ -114,6 +204,9 @@ pub struct KnnArgs {
     /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
     /// order).
     pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Neighbours per query, from 1 to the number of points (minus one
     /// with --exclude-self). Give --k or --radius.
@@ -300,5 +393,61 @@ pub fn backend_name(ctx: &Context) -> &'static str {
     match ctx.backend() {
         BackendKind::Gpu => "gpu",
         BackendKind::Cpu => "cpu",
+    }
+}
+
+/// "1 point", "2 points", "3 queries": `n` and the noun, plural unless `n`
+/// is 1 (a final y becomes "ies"; enough for the nouns of the summaries).
+pub fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
+}
+
+/// A library error in the command line's words: a parameter by its flag
+/// (`--max-iter`, not `max_iter`) and a column counted from 1. `input` is
+/// the file the data came from, read as `info` says.
+pub fn explain(e: Error, input: &Path, info: &InputInfo) -> Failure {
+    match e {
+        Error::InvalidParameter {
+            name,
+            value,
+            reason,
+        } => Failure::Input(format!("invalid {} = {value}: {reason}", flag(name))),
+        Error::SpreadTooLarge { col, spread } => Failure::input(
+            input,
+            format!(
+                "column {} spans {spread:e}; the f32 stages allow at most 1e15 (rescale the data)",
+                info.file_column(col)
+            ),
+        ),
+        e => e.into(),
+    }
+}
+
+/// The flag that sets the library parameter `name`. `bandwidth` and
+/// `quantile` keep the library's spelling (the flag without its dashes),
+/// which the existing messages and their tests use.
+fn flag(name: &str) -> &str {
+    match name {
+        "tol" => "--tol",
+        "max_iter" | "iterations" => "--max-iter",
+        "min_bin_freq" => "--min-bin-freq",
+        "bin_seeding" => "--bin-seeding",
+        "seeds" => "--seeds",
+        "n_samples" => "--n-samples",
+        other => other,
+    }
+}
+
+/// A bad-input failure about the file a flag names, with the flag in front
+/// ("--seeds s.csv: cannot open: ..."), so the message says which of the
+/// files is meant.
+pub fn with_flag(flag: &str, failure: Failure) -> Failure {
+    match failure {
+        Failure::Input(m) => Failure::Input(format!("{flag} {m}")),
+        f => f,
     }
 }

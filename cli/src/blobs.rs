@@ -3,7 +3,7 @@
 
 use gpu_cluster::Blobs;
 
-use crate::args::BlobsArgs;
+use crate::args::{BlobsArgs, count};
 use crate::fail::Failure;
 use crate::input::Format;
 use crate::note;
@@ -48,10 +48,10 @@ pub fn run(args: &BlobsArgs) -> Result<(), Failure> {
         write_csv(path, &data.centroids)?;
     }
     note(format_args!(
-        "blobs: {} points x {} ({} clusters of {}, seed {}) written to {}",
-        data.points.len(),
+        "blobs: {} x {} ({} of {}, seed {}) written to {}",
+        count(data.points.len(), "point"),
         data.points.dim(),
-        blobs.clusters,
+        count(blobs.clusters, "cluster"),
         blobs.per_cluster,
         blobs.seed,
         args.out.display()

@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use gpu_cluster::{Context, Error, NearestNeighbors, Neighbors, Points, RadiusNeighbors};
 
-use crate::args::{KnnArgs, backend_name};
+use crate::args::{KnnArgs, backend_name, count, with_flag};
 use crate::fail::Failure;
-use crate::input::read_points;
+use crate::input::read_points_with;
 use crate::note;
 use crate::output::{check_writable, destination, write_rows};
 use crate::progress::Progress;
@@ -25,8 +25,14 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
     }
     check_writable(indices_to.into_iter().chain(distances_to.flatten()))?;
 
-    let data = read_points(&args.input)?;
-    let queries = args.queries.as_deref().map(read_points).transpose()?;
+    let options = args.read.options();
+    let (data, info) = read_points_with(&args.input, &options)?;
+    let queries = args
+        .queries
+        .as_deref()
+        .map(|q| read_points_with(q, &options).map(|(points, _)| points))
+        .transpose();
+    let queries = queries.map_err(|f| with_flag("--queries", f))?;
 
     let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
@@ -52,14 +58,14 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
 
     let searched = match &queries {
         Some(q) => format!(
-            "{} queries x {} against {}",
-            q.len(),
+            "{} x {} against {}",
+            count(q.len(), "query"),
             q.dim(),
-            count(data.len())
+            count(data.len(), "point")
         ),
         None => format!(
             "{} x {} against themselves ({})",
-            count(data.len()),
+            count(data.len(), "point"),
             data.dim(),
             if args.exclude_self {
                 "each leaving itself out"
@@ -74,14 +80,14 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
             let counts = r.offsets().windows(2).map(|w| w[1] - w[0]);
             let (min, max) = counts.fold((usize::MAX, 0), |(lo, hi), c| (lo.min(c), hi.max(c)));
             format!(
-                "radius {}: {} neighbours, {min} to {max} per query",
+                "radius {}: {}, {min} to {max} per query",
                 args.radius.unwrap_or_default(),
-                r.offsets().last().copied().unwrap_or(0),
+                count(r.offsets().last().copied().unwrap_or(0), "neighbour"),
             )
         }
     };
     note(format_args!(
-        "knn: {searched}; {size}; {} metric; backend {}: {ctx}; search {:.1} ms{open_time}",
+        "knn: {searched}; {size}; {} metric; backend {}: {ctx}; search {:.1} ms{open_time}; input {info}",
         args.metric.0.name(),
         backend_name(&ctx),
         search_time.as_secs_f64() * 1e3,
@@ -146,27 +152,22 @@ fn search(
 /// `k` from.
 fn explain(e: Error, args: &KnnArgs, data: &Points, queries: Option<&Points>) -> Failure {
     match (&e, args.queries.as_deref(), queries) {
-        (Error::DimensionMismatch { .. }, Some(path), Some(q)) => Failure::input(
-            path,
-            format!(
-                "the queries have {} columns, the points in {} have {}",
-                q.dim(),
+        (Error::DimensionMismatch { .. }, Some(path), Some(q)) => {
+            let what = format!(
+                "the queries have {}, the points in {} have {}",
+                count(q.dim(), "column"),
                 args.input.display(),
                 data.dim()
-            ),
-        ),
+            );
+            with_flag("--queries", Failure::input(path, what))
+        }
         (Error::InvalidParameter { name: "k", .. }, ..) => Failure::Input(format!(
             "{e}; {} holds {}",
             args.input.display(),
-            count(data.len())
+            count(data.len(), "point")
         )),
         _ => e.into(),
     }
-}
-
-/// "1 point", "5 points".
-fn count(n: usize) -> String {
-    format!("{n} point{}", if n == 1 { "" } else { "s" })
 }
 
 /// Writes one CSV row per query: the indices or the distances.

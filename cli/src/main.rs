@@ -2,10 +2,12 @@
 //!
 //! The flags, defaults, file formats and exit statuses are a contract that
 //! scripts depend on: 0 on success, 2 with a one-line message for bad input
-//! or usage, 1 for a failure at run time.
+//! or usage, 1 for a failure at run time. A reader that closes stdout early
+//! (`| head -1`) is no failure: output stops quietly and the status is 0.
 
 mod args;
 mod blobs;
+mod estimate;
 mod fail;
 mod input;
 mod knn;
@@ -13,13 +15,13 @@ mod meanshift;
 mod output;
 mod progress;
 
-use std::fmt;
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use args::{Cli, Command};
+use output::note;
 
 fn main() -> ExitCode {
     // This crate's warnings by default, so the note that `--backend auto`
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Meanshift(a) => meanshift::run(a),
         Command::Knn(a) => knn::run(a),
         Command::Blobs(a) => blobs::run(a),
+        Command::EstimateBandwidth(a) => estimate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,24 +65,27 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // Ignored like every write of a closed pipe (`--help | head`).
             let _ = e.print();
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             note(format_args!(
-                "error: a subcommand is required (meanshift, knn or blobs); see --help"
+                "error: a subcommand is required (meanshift, knn, estimate-bandwidth or blobs); see --help"
             ));
             ExitCode::from(2)
         }
         _ => {
-            // The message is clap's first paragraph: some messages go on
-            // over indented lines (the missing arguments, the values there
-            // are), which are folded into the one line.
+            // Clap's message goes on over several lines (the missing
+            // arguments, the possible values, a tip such as "a similar
+            // argument exists: '--bandwidth'"): they are folded into the one
+            // line, without the usage block and the pointer to --help.
             let rendered = e.to_string();
             let message: Vec<&str> = rendered
                 .lines()
                 .map(str::trim)
-                .take_while(|l| !l.is_empty())
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
                 .collect();
             let message = match message.join(" ") {
                 m if m.is_empty() => "error: invalid usage".to_string(),
@@ -89,10 +95,4 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// One line on stderr. A closed stderr is ignored rather than a panic (as
-/// `eprintln!` would): the exit status still tells the caller how it went.
-fn note(line: fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

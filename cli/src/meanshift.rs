@@ -1,13 +1,15 @@
-//! `gpu-cluster meanshift`: read points, fit, write labels and centres, and
-//! summarise the run on stderr.
+//! `gpu-cluster meanshift`: read points (and seeds and weights), fit, write
+//! labels and centres, and summarise the run on stderr.
 
+use std::fs;
+use std::path::Path;
 use std::time::Instant;
 
-use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
+use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, Points, StopReason};
 
-use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name};
+use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explain, with_flag};
 use crate::fail::Failure;
-use crate::input::read_points;
+use crate::input::{Format, read_points, read_points_with};
 use crate::note;
 use crate::output::{check_writable, destination, write_csv, write_lines};
 use crate::progress::Progress;
@@ -17,13 +19,14 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     check_args(args)?;
     let labels_to = destination(args.labels.as_deref());
     check_writable(labels_to.into_iter().chain(args.centers.as_deref()))?;
-    let points = read_points(&args.input)?;
+    let (points, info) = read_points_with(&args.input, &args.read.options())?;
+    let (ms, given) = with_files(params(args), args, &points)?;
     let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
     let progress = Progress::start("meanshift");
-    let fit = params(args).fit(&ctx, &points);
+    let fit = ms.fit(&ctx, &points);
     progress.finish();
-    let fit = fit?;
+    let fit = fit.map_err(|e| explain(e, &args.input, &info))?;
     let fit_time = started.elapsed();
     // Centres first: if their file cannot be written, nothing has gone to
     // stdout yet, so a pipeline sees a failure and no partial labels.
@@ -39,14 +42,19 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
             args.quantile
         ),
     };
+    let given = if given.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", given.join(", "))
+    };
     note(format_args!(
-        "meanshift: {} clusters from {} points x {}; {} iterations ({}); {} mode, {} kernel, {bandwidth}; \
-         backend {}: {ctx}; fit {:.1} ms{open_time}",
-        fit.n_clusters(),
-        points.len(),
+        "meanshift: {} from {} x {}{given}; {} ({}); {} mode, {} kernel, {bandwidth}; \
+         backend {}: {ctx}; fit {:.1} ms{open_time}; input {info}",
+        count(fit.n_clusters(), "cluster"),
+        count(points.len(), "point"),
         points.dim(),
-        fit.n_iter(),
-        stop_reason(&fit),
+        count(fit.n_iter(), "iteration"),
+        stop_reason(&fit, args.tol),
         match fit.mode() {
             Mode::Standard => "standard",
             Mode::Blurring => "blurring",
@@ -70,10 +78,17 @@ fn check_args(args: &MeanShiftArgs) -> Result<(), Failure> {
             "--method {name} is not available yet: use auto or dense"
         )));
     }
-    if args.bin_seeding && args.mode == ModeArg::Blurring {
-        return Err(Failure::Input(
-            "--bin-seeding applies to --mode standard only".into(),
-        ));
+    if args.mode == ModeArg::Blurring {
+        for (given, flag) in [
+            (args.bin_seeding, "--bin-seeding"),
+            (args.seeds.is_some(), "--seeds"),
+        ] {
+            if given {
+                return Err(Failure::Input(format!(
+                    "{flag} applies to --mode standard only"
+                )));
+            }
+        }
     }
     Ok(())
 }
@@ -94,18 +109,112 @@ fn params(args: &MeanShiftArgs) -> MeanShift {
     if let Some(kernel) = args.kernel {
         ms = ms.kernel(kernel.into());
     }
-    ms.bin_seeding(args.bin_seeding)
+    ms.tol(args.tol)
+        .bin_seeding(args.bin_seeding)
         .min_bin_freq(args.min_bin_freq)
         .cluster_all(!args.no_cluster_all)
 }
 
+/// `ms` with the seeds and weights the flags name, checked against the
+/// points of INPUT so a mismatch names both files; and the words the
+/// summary gives them ("2 seeds", "weighted").
+fn with_files(
+    mut ms: MeanShift,
+    args: &MeanShiftArgs,
+    points: &Points,
+) -> Result<(MeanShift, Vec<String>), Failure> {
+    let mut given = Vec::new();
+    if let Some(path) = &args.seeds {
+        let seeds = read_points(path).map_err(|f| with_flag("--seeds", f))?;
+        if seeds.dim() != points.dim() {
+            return Err(Failure::Input(format!(
+                "--seeds {}: {}, the points in {} have {}",
+                path.display(),
+                count(seeds.dim(), "column"),
+                args.input.display(),
+                points.dim()
+            )));
+        }
+        given.push(count(seeds.len(), "seed"));
+        ms = ms.seeds(seeds);
+    }
+    if let Some(path) = &args.sample_weights {
+        let weights = read_weights(path)?;
+        if weights.len() != points.len() {
+            return Err(Failure::Input(format!(
+                "--sample-weights {}: {} for the {} in {}",
+                path.display(),
+                count(weights.len(), "weight"),
+                count(points.len(), "point"),
+                args.input.display()
+            )));
+        }
+        given.push("weighted".to_string());
+        ms = ms.sample_weights(weights);
+    }
+    Ok((ms, given))
+}
+
+/// `--sample-weights`: a 1-column `.npy`, or else text with one number per
+/// line (blank lines skipped; a first line that is not a number is a
+/// header). Each weight must be a finite `f32` and >= 0; the library checks
+/// that too, but here the message can say where the bad one is.
+fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
+    let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
+    let usable = |w: f32| w.is_finite() && w >= 0.0;
+    if matches!(Format::of(path), Ok(Format::Npy)) {
+        let w = read_points(path).map_err(|f| with_flag("--sample-weights", f))?;
+        if w.dim() != 1 {
+            return Err(bad(format!(
+                "{} columns: give one weight per point",
+                w.dim()
+            )));
+        }
+        return match w.as_slice().iter().position(|&v| !usable(v)) {
+            Some(i) => Err(bad(format!(
+                "element [{i}, 0] is {}: weights must be >= 0",
+                w.as_slice()[i]
+            ))),
+            None => Ok(w.as_slice().to_vec()),
+        };
+    }
+    let text = fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut weights = Vec::new();
+    let mut first = true;
+    for (i, line) in text.lines().enumerate() {
+        let field = line.trim();
+        if field.is_empty() {
+            continue;
+        }
+        match field.parse::<f32>() {
+            Ok(w) if usable(w) => weights.push(w),
+            Ok(_) => {
+                return Err(bad(format!(
+                    "line {}: {field} is not a weight: weights must be finite and >= 0",
+                    i + 1
+                )));
+            }
+            // A header: a first line that is neither a number nor a row.
+            Err(_) if first && !field.contains(',') => {}
+            Err(_) => {
+                return Err(bad(format!(
+                    "line {}: {field:?} is not a number (one weight per line)",
+                    i + 1
+                )));
+            }
+        }
+        first = false;
+    }
+    Ok(weights)
+}
+
 /// Why the iterations stopped, in words.
-fn stop_reason(fit: &MeanShiftFit) -> &'static str {
+fn stop_reason(fit: &MeanShiftFit, tol: f32) -> String {
     match fit.stop_reason() {
-        StopReason::Converged => "converged",
-        StopReason::MaxIter => "stopped at --max-iter",
-        StopReason::Iterations => "as many as asked",
-        StopReason::ShiftBelowTol => "stable: largest shift below 1e-3 x bandwidth",
-        StopReason::LabelsStable => "stable: labels unchanged",
+        StopReason::Converged => "converged".into(),
+        StopReason::MaxIter => "stopped at --max-iter".into(),
+        StopReason::Iterations => "as many as asked".into(),
+        StopReason::ShiftBelowTol => format!("stable: largest shift <= {tol} x bandwidth"),
+        StopReason::LabelsStable => "stable: labels unchanged".into(),
     }
 }

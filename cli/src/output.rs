@@ -1,8 +1,13 @@
 //! Writing results: labels one integer per line, matrices as CSV rows
 //! without a header (floats in Rust's shortest round-trip form, so reading
-//! them back gives the same `f32` bits) or as `.npy`.
+//! them back gives the same `f32` bits) or as `.npy`; and the lines on
+//! stderr.
+//!
+//! A reader that stops early (`| head`) closes the pipe: the rest of the
+//! output is not wanted, which is no failure, so writes to stdout end
+//! quietly there (Rust ignores SIGPIPE, so the write reports it instead).
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -12,6 +17,12 @@ use npyz::WriterBuilder;
 
 use crate::fail::Failure;
 use crate::input::Format;
+
+/// One line on stderr. A closed stderr is ignored rather than a panic (as
+/// `eprintln!` would): the exit status still tells the caller how it went.
+pub fn note(line: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
 
 /// Where a result goes: the file `path` names, or stdout (`None`) when no
 /// path or `-` is given.
@@ -24,8 +35,8 @@ pub fn destination(path: Option<&Path>) -> Option<&Path> {
 /// for appending (its contents untouched); one that does not is created and
 /// removed again. Special files (a terminal, a pipe) are left to the real
 /// write: opening a named pipe an extra time could end its reader's input.
-/// Two outputs naming the same file are a usage error: the second would
-/// overwrite the first.
+/// `-` (stdout) is left out. Two outputs naming the same file are a usage
+/// error: the second would overwrite the first.
 pub fn check_writable<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<(), Failure> {
     let mut seen: Vec<&Path> = Vec::new();
     for path in paths {
@@ -36,6 +47,9 @@ pub fn check_writable<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<(
             )));
         }
         seen.push(path);
+        if destination(Some(path)).is_none() {
+            continue;
+        }
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(Failure::write(path, "it is a directory")),
             Ok(meta) if meta.is_file() => {
@@ -101,10 +115,10 @@ pub fn write_csv(path: &Path, points: &Points) -> Result<(), Failure> {
 }
 
 /// Writes `points` to `path` in the format its extension names: CSV rows or
-/// a 2-D little-endian `float32` `.npy` in C order.
+/// a 2-D little-endian `float32` `.npy` in C order; `-` is CSV on stdout.
 pub fn write_points(path: &Path, points: &Points) -> Result<(), Failure> {
     match Format::of(path)? {
-        Format::Csv => write_csv(path, points),
+        Format::Csv => write_rows(destination(Some(path)), points.rows()),
         Format::Npy => to_file(path, |w| {
             let shape = [points.len() as u64, points.dim() as u64];
             let mut npy = npyz::WriteOptions::<f32>::new()
@@ -119,7 +133,8 @@ pub fn write_points(path: &Path, points: &Points) -> Result<(), Failure> {
 }
 
 /// Writes through a buffer to `path`, or to stdout when `None`; any
-/// failure, flushing included, is a [`Failure::Runtime`].
+/// failure, flushing included, is a [`Failure::Runtime`], except a closed
+/// stdout pipe: the reader has what it wanted.
 fn to_output(
     path: Option<&Path>,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -128,9 +143,10 @@ fn to_output(
         Some(path) => to_file(path, body),
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
-            body(&mut out)
-                .and_then(|()| out.flush())
-                .map_err(|e| Failure::Runtime(format!("cannot write to stdout: {e}")))
+            match body(&mut out).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                done => done.map_err(|e| Failure::Runtime(format!("cannot write to stdout: {e}"))),
+            }
         }
     }
 }

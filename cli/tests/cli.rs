@@ -524,6 +524,19 @@ fn usage_errors_exit_2() {
         fails(2, args, "");
     }
     fails(2, &[], "a subcommand is required");
+    // Clap's detail survives the one line: the typo's suggestion, the
+    // possible values, the missing argument's name.
+    fails(
+        2,
+        &["meanshift", toy.as_str(), "--bandwith", "2"],
+        "a similar argument exists: '--bandwidth'",
+    );
+    fails(
+        2,
+        &["meanshift", toy.as_str(), "--kernel", "cosine"],
+        "[possible values: flat, gaussian, triangular, epanechnikov]",
+    );
+    fails(2, &["meanshift"], "were not provided: <INPUT>");
 }
 
 #[test]
