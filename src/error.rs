@@ -138,6 +138,14 @@ pub enum Error {
     /// Any other error reported by the GPU driver or wgpu.
     #[error("GPU error: {0}")]
     Gpu(String),
+
+    /// A saved model (the `serde` feature's `save`/`load`, `to_json`/
+    /// `from_json`) that cannot be used: the file cannot be read or
+    /// written, is not JSON, is not a gpu-cluster model of this kind and a
+    /// version this build reads, or holds invalid or inconsistent values.
+    /// The message names the file, when there is one, and the problem.
+    #[error("{0}")]
+    Model(String),
 }
 
 /// `Result` with this crate's [`Error`](enum@Error).

@@ -24,6 +24,11 @@ use std::str::FromStr;
 /// # Ok::<(), String>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Kernel {
     /// 1 inside the window, 0 outside: scikit-learn's `MeanShift`.
     #[default]

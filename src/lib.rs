@@ -27,7 +27,10 @@
 //! parameters and returns an [`Error`] rather than panicking.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "ndarray")]
+mod arrays;
 pub mod blobs;
 mod context;
 mod cpu;

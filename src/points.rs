@@ -14,6 +14,16 @@ use crate::error::{Error, Result};
 /// assert_eq!(x.row(2), &[9.0, 9.0]);
 /// # Ok::<(), gpu_cluster::Error>(())
 /// ```
+///
+/// With the `serde` feature, a `Points` is a sequence of rows, each a
+/// sequence of numbers: `[[1.0, 2.0], [3.0, 4.0]]` in JSON, which
+/// `numpy.asarray` reads as it is. The values are written widened to `f64`,
+/// which is exact, so formats that read numbers as `f64` (serde_json,
+/// Python's `json`) give the same `f32` bits back: `0.1f32` is written
+/// `0.10000000149011612`, the `float(numpy.float32(0.1))` of Python.
+/// Reading goes through the constructors, so a file gets no more trust than
+/// other input: no rows, empty rows, ragged rows and values not finite as
+/// `f32` (`1e39`) are errors, with the messages of [`Error`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Points {
     data: Vec<f32>,
@@ -143,4 +153,58 @@ pub(crate) fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
     flat.chunks_exact(mean.len())
         .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
         .collect()
+}
+
+// Serde: see the `Points` docs for the format and why values are widened.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::Points;
+    use crate::error::Error;
+    use serde::de::{self, Deserialize, Deserializer};
+    use serde::ser::{Serialize, SerializeSeq, Serializer};
+
+    /// One row, its values widened to `f64` as they are written.
+    struct Row<'a>(&'a [f32]);
+
+    impl Serialize for Row<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+            for &v in self.0 {
+                seq.serialize_element(&f64::from(v))?;
+            }
+            seq.end()
+        }
+    }
+
+    impl Serialize for Points {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut seq = serializer.serialize_seq(Some(self.len()))?;
+            for row in self.rows() {
+                seq.serialize_element(&Row(row))?;
+            }
+            seq.end()
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Points {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let rows = Vec::<Vec<f64>>::deserialize(deserializer)?;
+            from_rows_f64(&rows).map_err(de::Error::custom)
+        }
+    }
+
+    /// [`Points::from_rows`] for `f64` rows: ragged rows are refused, and
+    /// the values go through [`Points::from_f64`] (finite as `f32`), which
+    /// checks the rest.
+    fn from_rows_f64(rows: &[Vec<f64>]) -> Result<Points, Error> {
+        let dim = rows.first().ok_or(Error::EmptyData)?.len();
+        if let Some(row) = rows.iter().position(|r| r.len() != dim) {
+            return Err(Error::RaggedRows {
+                row,
+                expected: dim,
+                found: rows[row].len(),
+            });
+        }
+        Points::from_f64(&rows.concat(), dim)
+    }
 }

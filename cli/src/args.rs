@@ -39,6 +39,10 @@ pub enum Command {
     /// to its k-th nearest neighbour (itself the first), k = max(1,
     /// int(n * Q)). Prints the bandwidth on stdout.
     EstimateBandwidth(EstimateArgs),
+    /// Label new points with a model saved by --save-model: each gets its
+    /// nearest centre (with the model's cluster_all rule). Writes one label
+    /// per line, to --labels or stdout.
+    Predict(PredictArgs),
 }
 
 /// How to read CSV input (every INPUT, and the queries of `knn`).
@@ -161,6 +165,39 @@ pub struct MeanShiftArgs {
     /// row k.
     #[arg(long, value_name = "FILE")]
     pub centers: Option<PathBuf>,
+
+    /// Save the fitted model here as JSON (format gpu-cluster/meanshift,
+    /// version 1), for `gpu-cluster predict --model FILE` and the library's
+    /// MeanShiftFit::load.
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<PathBuf>,
+}
+
+/// `gpu-cluster predict`: labels from a saved model.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PredictArgs {
+    /// The model, as written by `meanshift --save-model`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Points to label, with as many columns as the model's centres: .csv
+    /// (comma-separated numbers, an optional header row) or .npy (2-D,
+    /// little-endian float32 or float64, C or Fortran order).
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Write the labels here, one integer per line, -1 for unassigned; `-`
+    /// is stdout [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
 }
 
 /// `gpu-cluster estimate-bandwidth`. Defaults are scikit-learn's

@@ -13,6 +13,7 @@ mod input;
 mod knn;
 mod meanshift;
 mod output;
+mod predict;
 mod progress;
 
 use std::io::Write;
@@ -24,6 +25,7 @@ use args::{Cli, Command};
 use output::note;
 
 fn main() -> ExitCode {
+    quiet_vulkan_layer();
     // This crate's warnings by default, so the note that `--backend auto`
     // fell back to the CPU is seen, but not the graphics stack's chatter
     // while probing adapters (an EGL failure is no error when Vulkan
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Knn(a) => knn::run(a),
         Command::Blobs(a) => blobs::run(a),
         Command::EstimateBandwidth(a) => estimate::run(a),
+        Command::Predict(a) => predict::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,7 +74,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             note(format_args!(
-                "error: a subcommand is required (meanshift, knn, estimate-bandwidth or blobs); see --help"
+                "error: a subcommand is required (meanshift, knn, estimate-bandwidth, predict or blobs); see --help"
             ));
             ExitCode::from(2)
         }
@@ -94,5 +97,26 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             note(format_args!("{message} (see --help)"));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Without a desktop session (`XDG_RUNTIME_DIR` unset, as over SSH or in
+/// CI), Mesa's Vulkan device-select layer tries to reach a Wayland display
+/// every time adapters are listed, and libwayland prints "error:
+/// XDG_RUNTIME_DIR is invalid or not set" to standard error: lines that
+/// look like this tool's errors while everything works. The layer only
+/// orders GPUs for a display, so with no session and no explicit choice
+/// (`MESA_VK_DEVICE_SELECT`, `DRI_PRIME`) it is switched off with its own
+/// switch, `NODEVICE_SELECT`. Runs first, before any thread exists.
+fn quiet_vulkan_layer() {
+    let session =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_absolute());
+    let chosen = ["NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT", "DRI_PRIME"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !session && !chosen {
+        // SAFETY: called at the start of `main`, before any other thread
+        // could read the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }

@@ -18,7 +18,12 @@ use crate::progress::Progress;
 pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     check_args(args)?;
     let labels_to = destination(args.labels.as_deref());
-    check_writable(labels_to.into_iter().chain(args.centers.as_deref()))?;
+    check_writable(
+        labels_to
+            .into_iter()
+            .chain(args.centers.as_deref())
+            .chain(args.save_model.as_deref()),
+    )?;
     let (points, info) = read_points_with(&args.input, &args.read.options())?;
     let (ms, given) = with_files(params(args), args, &points)?;
     let (ctx, open_time) = args.backend.open_timed()?;
@@ -28,10 +33,14 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     progress.finish();
     let fit = fit.map_err(|e| explain(e, &args.input, &info))?;
     let fit_time = started.elapsed();
-    // Centres first: if their file cannot be written, nothing has gone to
-    // stdout yet, so a pipeline sees a failure and no partial labels.
+    // Centres and model first: if their file cannot be written, nothing has
+    // gone to stdout yet, so a pipeline sees a failure and no partial labels.
     if let Some(path) = &args.centers {
         write_csv(path, fit.centers())?;
+    }
+    if let Some(path) = &args.save_model {
+        fit.save(path)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
     }
     write_lines(labels_to, fit.labels())?;
     let bandwidth = match args.bandwidth {
@@ -77,6 +86,11 @@ fn check_args(args: &MeanShiftArgs) -> Result<(), Failure> {
         return Err(Failure::Input(format!(
             "--method {name} is not available yet: use auto or dense"
         )));
+    }
+    if args.save_model.as_deref() == Some(Path::new("-")) {
+        return Err(Failure::Input(
+            "--save-model needs a file: standard output carries the labels".into(),
+        ));
     }
     if args.mode == ModeArg::Blurring {
         for (given, flag) in [

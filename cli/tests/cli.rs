@@ -649,3 +649,23 @@ fn gpu_backend_matches_cpu() {
         assert_eq!(stdout(&out), cpu, "{args:?}");
     }
 }
+
+/// Without a desktop session the graphics stack prints nothing that looks
+/// like this tool's errors: opening the GPU says only the summary.
+#[test]
+fn gpu_runs_without_a_session_are_quiet() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let toy = fixture("toy.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpu-cluster"))
+        .args(["meanshift", &toy, "--bandwidth", "2", "--backend", "gpu"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "only the summary: {err}");
+    assert!(err.starts_with("meanshift: "), "{err}");
+}

@@ -26,6 +26,11 @@ use params::Checked;
 
 /// Standard or blurring mean shift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Mode {
     /// scikit-learn's `MeanShift`: seeds climb over the fixed data.
     #[default]
@@ -37,6 +42,11 @@ pub enum Mode {
 
 /// Why the iterations stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum StopReason {
     /// Standard mode: every seed's last shift was `<= tol * h` (or its
     /// window was empty).
@@ -624,5 +634,387 @@ impl MeanShiftFit {
             (!self.cluster_all).then_some(self.bandwidth),
         )
         .await
+    }
+}
+
+/// Saving and loading, with the `serde` feature.
+///
+/// A fit is a versioned JSON document, shared with the Python package
+/// (scikit-learn's toy example, bandwidth 2; written on one line):
+///
+/// ```json
+/// {"format":"gpu-cluster/meanshift","version":1,"bandwidth":2.0,
+///  "kernel":"flat","mode":"standard","cluster_all":true,"n_iter":2,
+///  "stop_reason":"converged",
+///  "centers":[[3.3333332538604736,6.0],[1.3333333730697632,0.6666668057441711]],
+///  "intensities":[3.0,3.0],"counts":[3,3],"labels":[1,1,1,0,0,0]}
+/// ```
+///
+/// Every `f32` is written widened to `f64` (exact), so readers that parse
+/// numbers as `f64` give the same bits back. `final_positions` (blurring
+/// mode: every point's final position, `n x d`) is written when the fit has
+/// them; the [trajectory](MeanShiftFit::trajectory) is not (it holds the
+/// data once per iteration and serves animations, not predictions), so a
+/// loaded fit equals the saved one except for an empty trajectory. Reading
+/// trusts nothing: the envelope, every value and the consistency of the
+/// parts (labels within the clusters, counts that are the labels' counts,
+/// -1 only with `cluster_all` off, a stop reason of the mode) are checked.
+#[cfg(feature = "serde")]
+impl MeanShiftFit {
+    /// The `"format"` of a saved mean-shift model.
+    pub const MODEL_FORMAT: &'static str = "gpu-cluster/meanshift";
+    /// The `"version"` of the document this build writes and reads.
+    pub const MODEL_VERSION: u32 = 1;
+
+    /// The model as a JSON document (one line), the contents of
+    /// [`save`](MeanShiftFit::save)'s file.
+    ///
+    /// ```
+    /// use gpu_cluster::{Context, MeanShift, MeanShiftFit, Points};
+    /// let x = Points::new(&[0.0, 0.1, 0.2, 5.0, 5.1], 1)?;
+    /// let fit = MeanShift::new(1.0).fit(&Context::cpu(), &x)?;
+    /// let json = fit.to_json();
+    /// assert!(json.starts_with(r#"{"format":"gpu-cluster/meanshift","version":1,"#));
+    /// let back = MeanShiftFit::from_json(&json)?;
+    /// assert_eq!(back, fit);
+    /// assert_eq!(back.predict(&x)?, fit.labels());
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn to_json(&self) -> String {
+        // Nothing in the document can fail to serialise: no maps, and every
+        // value a number, a string, a bool or a sequence of them.
+        serde_json::to_string(self).expect("a mean-shift model always serialises")
+    }
+
+    /// Reads a model from [`to_json`](MeanShiftFit::to_json)'s document.
+    /// Anything that is not a valid version-1 mean-shift model is
+    /// [`Error::Model`] saying what is wrong.
+    pub fn from_json(json: &str) -> Result<Self> {
+        model::parse(json.as_bytes()).map_err(|problem| Error::Model(format!("model {problem}")))
+    }
+
+    /// Writes the model to `path` as JSON (see [`to_json`](MeanShiftFit::to_json)),
+    /// replacing the file. A file that cannot be written is [`Error::Model`].
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut json = self.to_json();
+        json.push('\n');
+        std::fs::write(path, json)
+            .map_err(|e| Error::Model(format!("cannot write model {}: {e}", path.display())))
+    }
+
+    /// Reads a model [`save`](MeanShiftFit::save) wrote. A missing or
+    /// unreadable file, one that is not JSON, not a mean-shift model of a
+    /// version this build reads, or whose values are invalid, is
+    /// [`Error::Model`] naming the file and the problem.
+    ///
+    /// ```no_run
+    /// use gpu_cluster::{MeanShiftFit, Points};
+    /// let fit = MeanShiftFit::load("model.json")?;
+    /// let labels = fit.predict(&Points::new(&[0.5, 1.5], 2)?)?;
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Model(format!("cannot read model {}: {e}", path.display())))?;
+        model::parse(&bytes)
+            .map_err(|problem| Error::Model(format!("model {} {problem}", path.display())))
+    }
+}
+
+/// The saved model's document (see the `serde` impl block of
+/// [`MeanShiftFit`]).
+#[cfg(feature = "serde")]
+mod model {
+    use super::{MeanShiftFit, Mode, StopReason};
+    use crate::kernel::Kernel;
+    use crate::points::Points;
+    use serde::de::{self, Deserialize, Deserializer};
+    use serde::ser::{Serialize, Serializer};
+
+    /// The document as written, borrowed from the fit. Field order is the
+    /// order in the file: the envelope and the scalars first, so the head of
+    /// a large file says what it is.
+    #[derive(serde::Serialize)]
+    struct Written<'a> {
+        format: &'static str,
+        version: u32,
+        bandwidth: f64,
+        kernel: Kernel,
+        mode: Mode,
+        cluster_all: bool,
+        n_iter: usize,
+        stop_reason: StopReason,
+        centers: &'a Points,
+        #[serde(serialize_with = "widened")]
+        intensities: &'a [f32],
+        counts: &'a [usize],
+        labels: &'a [i32],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        final_positions: Option<&'a Points>,
+    }
+
+    /// `f32` values written as the `f64` they widen to (exactly).
+    fn widened<S: Serializer>(values: &&[f32], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(values.iter().map(|&v| f64::from(v)))
+    }
+
+    /// The document as read: every field still to be checked. Fields it
+    /// does not know are ignored, so a writer may add its own.
+    #[derive(serde::Deserialize)]
+    struct Read {
+        format: String,
+        version: u64,
+        bandwidth: f64,
+        kernel: Kernel,
+        mode: Mode,
+        cluster_all: bool,
+        n_iter: usize,
+        stop_reason: StopReason,
+        #[serde(deserialize_with = "centers")]
+        centers: Points,
+        intensities: Vec<f64>,
+        counts: Vec<usize>,
+        labels: Vec<i32>,
+        #[serde(default, deserialize_with = "final_positions")]
+        final_positions: Option<Points>,
+    }
+
+    /// `centers`, named in its errors (the points' own say only "row 2").
+    fn centers<'de, D: Deserializer<'de>>(d: D) -> Result<Points, D::Error> {
+        Points::deserialize(d).map_err(|e| de::Error::custom(format_args!("centers: {e}")))
+    }
+
+    /// `final_positions`, named in its errors; `null` is none.
+    fn final_positions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Points>, D::Error> {
+        Option::<Points>::deserialize(d)
+            .map_err(|e| de::Error::custom(format_args!("final_positions: {e}")))
+    }
+
+    /// Just the envelope, read first so that a file of another kind or
+    /// version is told as that, not as a missing field. Only a JSON object
+    /// has one (a derived struct would take an array too); other fields
+    /// are skipped unread.
+    #[derive(Default)]
+    struct Envelope {
+        format: Option<serde_json::Value>,
+        version: Option<serde_json::Value>,
+    }
+
+    impl<'de> Deserialize<'de> for Envelope {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> de::Visitor<'de> for Visitor {
+                type Value = Envelope;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Envelope, A::Error> {
+                    let mut envelope = Envelope::default();
+                    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                        match &*key {
+                            "format" => envelope.format = Some(map.next_value()?),
+                            "version" => envelope.version = Some(map.next_value()?),
+                            _ => {
+                                map.next_value::<de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    Ok(envelope)
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+
+    impl Serialize for MeanShiftFit {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            Written {
+                format: MeanShiftFit::MODEL_FORMAT,
+                version: MeanShiftFit::MODEL_VERSION,
+                bandwidth: f64::from(self.bandwidth),
+                kernel: self.kernel,
+                mode: self.mode,
+                cluster_all: self.cluster_all,
+                n_iter: self.n_iter,
+                stop_reason: self.stop,
+                centers: &self.centers,
+                intensities: &self.intensity,
+                counts: &self.counts,
+                labels: &self.labels,
+                final_positions: self.positions.as_ref(),
+            }
+            .serialize(serializer)
+        }
+    }
+
+    /// Deserialising checks everything [`MeanShiftFit::load`] does except
+    /// the friendlier envelope messages: the result is a fit the accessors
+    /// and `predict` can trust.
+    impl<'de> Deserialize<'de> for MeanShiftFit {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let read = Read::deserialize(deserializer)?;
+            check_envelope(
+                Some(&read.format.as_str().into()),
+                Some(&read.version.into()),
+            )
+            .map_err(|problem| de::Error::custom(format_args!("model {problem}")))?;
+            fit_from(read).map_err(de::Error::custom)
+        }
+    }
+
+    /// Reads a model document: what is wrong with it, as the end of a
+    /// sentence that starts "model FILE", if anything.
+    pub(super) fn parse(bytes: &[u8]) -> Result<MeanShiftFit, String> {
+        use serde_json::error::Category;
+        let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+            Category::Data => format!(
+                "is not a gpu-cluster model: expected a JSON object with \"format\": \"{}\"",
+                MeanShiftFit::MODEL_FORMAT
+            ),
+            _ => format!("is not JSON: {e}"),
+        })?;
+        check_envelope(envelope.format.as_ref(), envelope.version.as_ref())?;
+        serde_json::from_slice(bytes).map_err(|e| format!("is invalid: {e}"))
+    }
+
+    /// The envelope: this kind of model, a version this build reads.
+    fn check_envelope(
+        format: Option<&serde_json::Value>,
+        version: Option<&serde_json::Value>,
+    ) -> Result<(), String> {
+        let expected = MeanShiftFit::MODEL_FORMAT;
+        match format.map(|f| (f, f.as_str())) {
+            None => {
+                return Err(format!(
+                    "is not a gpu-cluster model: it has no \"format\" (expected \"{expected}\")"
+                ));
+            }
+            Some((_, Some(f))) if f == expected => {}
+            Some((f, _)) => {
+                return Err(format!(
+                    "is not a mean-shift model: its format is {f}, expected \"{expected}\""
+                ));
+            }
+        }
+        let reads = MeanShiftFit::MODEL_VERSION;
+        match version.map(|v| (v, v.as_u64())) {
+            None => Err(format!(
+                "has no \"version\" (this build reads version {reads})"
+            )),
+            Some((_, Some(v))) if v == u64::from(reads) => Ok(()),
+            Some((v, _)) => Err(format!(
+                "has format version {v}: this build reads version {reads}"
+            )),
+        }
+    }
+
+    /// The fit a document describes, if its parts are valid and agree.
+    fn fit_from(read: Read) -> Result<MeanShiftFit, String> {
+        let bandwidth = read.bandwidth as f32;
+        if !(bandwidth.is_finite() && bandwidth > 0.0) {
+            return Err(format!(
+                "bandwidth {:?}: it must be finite and > 0",
+                read.bandwidth
+            ));
+        }
+        let k = read.centers.len();
+        for (name, n) in [
+            ("intensities", read.intensities.len()),
+            ("counts", read.counts.len()),
+        ] {
+            if n != k {
+                return Err(format!("{n} {name} for {k} centers: give one per centre"));
+            }
+        }
+        let intensity = read
+            .intensities
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| match v as f32 {
+                w if w.is_finite() && w >= 0.0 => Ok(w),
+                _ => Err(format!(
+                    "intensities[{i}] is {v:?}: it must be finite and >= 0"
+                )),
+            })
+            .collect::<Result<Vec<f32>, String>>()?;
+        let mut counted = vec![0usize; k];
+        for (i, &l) in read.labels.iter().enumerate() {
+            match usize::try_from(l) {
+                Ok(c) if c < k => counted[c] += 1,
+                _ if l == -1 && !read.cluster_all => {}
+                _ if l == -1 => {
+                    return Err(format!(
+                        "labels[{i}] is -1, but with cluster_all every point has a cluster"
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "labels[{i}] is {l}: the model has {k} clusters (labels 0 to {}, or -1)",
+                        k - 1
+                    ));
+                }
+            }
+        }
+        if let Some(c) = (0..k).find(|&c| counted[c] != read.counts[c]) {
+            return Err(format!(
+                "counts[{c}] is {}, but {} labels are {c}",
+                read.counts[c], counted[c]
+            ));
+        }
+        let dim = read.centers.dim();
+        if let Some(p) = &read.final_positions {
+            if p.dim() != dim || p.len() != read.labels.len() {
+                return Err(format!(
+                    "final_positions is {} x {}: expected one row per label ({}) of the centres' {dim} columns",
+                    p.len(),
+                    p.dim(),
+                    read.labels.len()
+                ));
+            }
+        }
+        let fits_mode = match read.stop_reason {
+            StopReason::MaxIter => true,
+            StopReason::Converged => read.mode == Mode::Standard,
+            StopReason::Iterations | StopReason::ShiftBelowTol | StopReason::LabelsStable => {
+                read.mode == Mode::Blurring
+            }
+        };
+        if !fits_mode {
+            return Err(format!(
+                "stop_reason {} does not occur in {} mode",
+                name_of(&read.stop_reason),
+                name_of(&read.mode)
+            ));
+        }
+        if read.final_positions.is_some() && read.mode == Mode::Standard {
+            return Err("final_positions are given, but standard mode has none".into());
+        }
+        Ok(MeanShiftFit {
+            centers: read.centers,
+            intensity,
+            labels: read.labels,
+            counts: read.counts,
+            n_iter: read.n_iter,
+            stop: read.stop_reason,
+            bandwidth,
+            kernel: read.kernel,
+            mode: read.mode,
+            cluster_all: read.cluster_all,
+            positions: read.final_positions,
+            trajectory: Vec::new(),
+        })
+    }
+
+    /// A unit variant's name as the document spells it.
+    fn name_of<T: Serialize>(value: &T) -> String {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 }

@@ -1,0 +1,351 @@
+//! `meanshift --save-model` and `predict --model`: a saved model labels its
+//! own data as the fit did and new points as the library's `predict` does;
+//! a model that cannot be used is exit status 2 with one line.
+
+mod common;
+
+use common::run::{fails, ok, run, stderr};
+
+use std::fs;
+
+use gpu_cluster::{MeanShiftFit, Points};
+
+/// A temporary directory with helpers for the files of a test.
+struct Dir(tempfile::TempDir);
+
+impl Dir {
+    fn new() -> Self {
+        Dir(tempfile::tempdir().unwrap())
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.path().join(name).display().to_string()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    /// Four blobs of 50 points in 2-D, as `blobs` writes them.
+    fn blobs(&self) -> String {
+        let path = self.path("blobs.csv");
+        ok(&[
+            "blobs",
+            "--out",
+            &path,
+            "--clusters",
+            "4",
+            "--per-cluster",
+            "50",
+        ]);
+        path
+    }
+
+    /// `n` seeded points in [-50, 50]^2 as CSV, some far from every blob.
+    fn new_points(&self, name: &str, n: usize) -> String {
+        let values = common::uniform(n, 2, 50.0, 11);
+        let text: String = values
+            .chunks(2)
+            .map(|r| format!("{},{}\n", r[0], r[1]))
+            .collect();
+        self.write(name, &text)
+    }
+}
+
+fn parse_labels(text: &str) -> Vec<i32> {
+    text.lines()
+        .map(|l| l.parse().expect("an integer label"))
+        .collect()
+}
+
+/// Points read from a CSV of numbers, as the CLI reads them (Rust's `f32`
+/// parse of each field).
+fn read_csv(path: &str) -> Points {
+    let rows: Vec<Vec<f32>> = fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    Points::from_rows(&rows).unwrap()
+}
+
+#[test]
+fn predict_on_the_training_data_gives_the_fit_labels() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let (model, labels) = (dir.path("model.json"), dir.path("labels.txt"));
+    let printed = ok(&[
+        "meanshift",
+        &data,
+        "--bandwidth",
+        "3",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &model,
+        "--labels",
+        &labels,
+    ]);
+    assert_eq!(printed, "");
+    let fitted = dir.read("labels.txt");
+    let predicted = ok(&["predict", "--model", &model, &data, "--backend", "cpu"]);
+    assert_eq!(predicted, fitted);
+    assert!(parse_labels(&fitted).iter().all(|&l| l >= 0));
+    // The file is the library's model: the same labels, and the document
+    // starts with its envelope.
+    let fit = MeanShiftFit::load(&model).expect("the library reads it");
+    assert_eq!(fit.labels(), parse_labels(&fitted));
+    assert!(
+        dir.read("model.json")
+            .starts_with(r#"{"format":"gpu-cluster/meanshift","version":1,"#)
+    );
+    // --labels FILE works for predict too, and the summary is one line.
+    let out = run(&[
+        "predict",
+        "--model",
+        &model,
+        &data,
+        "--backend",
+        "cpu",
+        "--labels",
+        &dir.path("predicted.txt"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(dir.read("predicted.txt"), fitted);
+    let summary = stderr(&out);
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    for needle in [
+        "predict: 200 points x 2 labelled",
+        "standard mode",
+        "flat kernel",
+        "bandwidth 3",
+        "backend cpu",
+    ] {
+        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
+    }
+}
+
+#[test]
+fn predict_on_new_points_gives_the_library_predict() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let fresh = dir.new_points("new.csv", 300);
+    for (name, extra) in [
+        ("standard.json", &[][..]),
+        ("unassigned.json", &["--no-cluster-all"][..]),
+        (
+            "blurring.json",
+            &["--mode", "blurring", "--max-iter", "3"][..],
+        ),
+    ] {
+        let model = dir.path(name);
+        let mut args = vec![
+            "meanshift",
+            &data,
+            "--bandwidth",
+            "3",
+            "--backend",
+            "cpu",
+            "--save-model",
+            &model,
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        let fit = MeanShiftFit::load(&model).expect("the library reads it");
+        let want = fit.predict(&read_csv(&fresh)).expect("predicts");
+        let got = parse_labels(&ok(&[
+            "predict",
+            "--model",
+            &model,
+            &fresh,
+            "--backend",
+            "cpu",
+        ]));
+        assert_eq!(got, want, "{name}");
+        if name == "unassigned.json" {
+            assert!(got.contains(&-1), "far points are unassigned");
+            assert!(got.iter().any(|&l| l >= 0));
+        } else {
+            assert!(got.iter().all(|&l| l >= 0), "{name}");
+        }
+    }
+}
+
+#[test]
+fn predict_reads_input_like_the_other_commands() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let model = dir.path("model.json");
+    ok(&[
+        "meanshift",
+        &data,
+        "--bandwidth",
+        "3",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &model,
+    ]);
+    let plain = ok(&["predict", "--model", &model, &data, "--backend", "cpu"]);
+    // The same points behind a header, with an extra column first and the
+    // coordinates picked by name, separated by semicolons.
+    let text = fs::read_to_string(&data).unwrap();
+    let mut framed = String::from("id;x;y\n");
+    for (i, line) in text.lines().enumerate() {
+        framed.push_str(&format!("{};{}\n", i + 100, line.replace(',', ";")));
+    }
+    let framed = dir.write("framed.csv", &framed);
+    let picked = ok(&[
+        "predict",
+        "--model",
+        &model,
+        &framed,
+        "--columns",
+        "x,y",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(picked, plain);
+}
+
+#[test]
+fn a_model_that_cannot_be_used_exits_2_with_one_line() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let model = dir.path("model.json");
+    ok(&[
+        "meanshift",
+        &data,
+        "--bandwidth",
+        "3",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &model,
+    ]);
+    let text = dir.read("model.json");
+    let predict = |model: &str, needle: &str| {
+        fails(
+            2,
+            &["predict", "--model", model, &data, "--backend", "cpu"],
+            needle,
+        );
+    };
+    predict(&dir.path("missing.json"), "cannot read model");
+    predict(&dir.write("empty.json", ""), "is not JSON");
+    predict(&dir.write("text.json", "centres: 1, 2\n"), "is not JSON");
+    predict(&data, "is not a gpu-cluster model");
+    predict(
+        &dir.write("other.json", &text.replace("meanshift\"", "kmeans\"")),
+        "format is \"gpu-cluster/kmeans\"",
+    );
+    predict(
+        &dir.write(
+            "future.json",
+            &text.replace("\"version\":1", "\"version\":2"),
+        ),
+        "format version 2",
+    );
+    predict(
+        &dir.write("ragged.json", &text.replacen("]]", "],[1.0]]", 1)),
+        "centers: row",
+    );
+    predict(
+        &dir.write(
+            "nan.json",
+            &text.replace("\"bandwidth\":3.0", "\"bandwidth\":null"),
+        ),
+        "is invalid",
+    );
+    // The error names the model file.
+    predict(&dir.write("named.json", "{}"), "named.json");
+    // Points of another width than the centres.
+    let wide = dir.write("wide.csv", "1,2,3\n4,5,6\n");
+    fails(
+        2,
+        &["predict", "--model", &model, &wide, "--backend", "cpu"],
+        "3 columns, but the model",
+    );
+    // Usage: --model is required.
+    let out = run(&["predict", &data]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
+}
+
+#[test]
+fn save_model_is_checked_before_any_work() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let missing_dir = dir.path("no/such/dir/model.json");
+    fails(
+        1,
+        &[
+            "meanshift",
+            &data,
+            "--bandwidth",
+            "3",
+            "--backend",
+            "cpu",
+            "--save-model",
+            &missing_dir,
+        ],
+        "cannot write",
+    );
+    let same = dir.path("same.json");
+    fails(
+        2,
+        &[
+            "meanshift",
+            &data,
+            "--bandwidth",
+            "3",
+            "--save-model",
+            &same,
+            "--centers",
+            &same,
+        ],
+        "named by two outputs",
+    );
+    fails(
+        2,
+        &["meanshift", &data, "--bandwidth", "3", "--save-model", "-"],
+        "--save-model needs a file",
+    );
+    // A bad parameter: no model is written.
+    let model = dir.path("model.json");
+    fails(
+        2,
+        &[
+            "meanshift",
+            &data,
+            "--bandwidth",
+            "-1",
+            "--backend",
+            "cpu",
+            "--save-model",
+            &model,
+        ],
+        "bandwidth",
+    );
+    assert!(!std::path::Path::new(&model).exists());
+    // predict checks its --labels before reading the model.
+    fails(
+        1,
+        &[
+            "predict",
+            "--model",
+            &model,
+            &data,
+            "--labels",
+            &format!("{}/", dir.path("absent")),
+        ],
+        "cannot write",
+    );
+}

@@ -1,0 +1,538 @@
+//! Saving and loading mean-shift models (the `serde` feature): a loaded fit
+//! is the saved one, predicts the same labels bit for bit, keeps every `f32`
+//! exactly, and a file that is not a valid model is `Error::Model` saying
+//! why.
+
+mod common;
+
+use gpu_cluster::{Blobs, Context, Error, Kernel, MeanShift, MeanShiftFit, Mode, Points};
+
+/// Small blobs: four clusters of 60 points in 2-D.
+fn blobs() -> Points {
+    Blobs {
+        clusters: 4,
+        per_cluster: 60,
+        ..Blobs::default()
+    }
+    .generate()
+    .expect("valid blobs")
+    .points
+}
+
+/// New points around and between the blobs, some far from every centre.
+fn new_points() -> Points {
+    Points::new(&common::uniform(400, 2, 50.0, 7), 2).expect("finite")
+}
+
+/// The fit after a trip through JSON, both through the string and the file
+/// forms; the two agree.
+fn round_trip(fit: &MeanShiftFit) -> MeanShiftFit {
+    let json = fit.to_json();
+    let from_string = MeanShiftFit::from_json(&json).expect("reads back");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("model.json");
+    fit.save(&path).expect("saves");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("written"),
+        format!("{json}\n")
+    );
+    let from_file = MeanShiftFit::load(&path).expect("loads");
+    assert_eq!(from_file, from_string);
+    from_file
+}
+
+/// Labels from `predict` as bits: equal vectors of `i32` are bit-identical,
+/// but the comparison also prints where they differ.
+fn assert_same_labels(a: &[i32], b: &[i32]) {
+    assert_eq!(a.len(), b.len());
+    if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
+        panic!("label {i}: {} before, {} after the round trip", a[i], b[i]);
+    }
+}
+
+fn bits(points: &Points) -> Vec<u32> {
+    points.as_slice().iter().map(|v| v.to_bits()).collect()
+}
+
+/// Everything the accessors give, compared bit for bit.
+fn assert_same_fit(a: &MeanShiftFit, b: &MeanShiftFit) {
+    assert_eq!(bits(a.centers()), bits(b.centers()));
+    assert_eq!(a.centers().dim(), b.centers().dim());
+    assert_eq!(a.labels(), b.labels());
+    assert_eq!(a.counts(), b.counts());
+    let ib = |f: &MeanShiftFit| {
+        f.intensities()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ib(a), ib(b));
+    assert_eq!(a.n_iter(), b.n_iter());
+    assert_eq!(a.stop_reason(), b.stop_reason());
+    assert_eq!(a.bandwidth().to_bits(), b.bandwidth().to_bits());
+    assert_eq!(a.kernel(), b.kernel());
+    assert_eq!(a.mode(), b.mode());
+    assert_eq!(
+        a.final_positions().map(bits),
+        b.final_positions().map(bits),
+        "final positions"
+    );
+}
+
+#[test]
+fn a_standard_fit_round_trips_and_predicts_the_same_labels() {
+    let x = blobs();
+    let fit = MeanShift::new(3.0).fit(&Context::cpu(), &x).expect("fits");
+    assert!(fit.n_clusters() >= 4, "{} clusters", fit.n_clusters());
+    let back = round_trip(&fit);
+    assert_eq!(back, fit);
+    assert_same_fit(&fit, &back);
+    for points in [&x, &new_points()] {
+        assert_same_labels(
+            &fit.predict(points).expect("predicts"),
+            &back.predict(points).expect("predicts"),
+        );
+    }
+    // Standard mode: predicting the training data gives the fit's labels.
+    assert_same_labels(&back.predict(&x).expect("predicts"), fit.labels());
+}
+
+#[test]
+fn a_fit_without_cluster_all_keeps_its_unassigned_points() {
+    let x = blobs();
+    let fit = MeanShift::new(1.5)
+        .kernel(Kernel::Epanechnikov)
+        .cluster_all(false)
+        .fit(&Context::cpu(), &x)
+        .expect("fits");
+    let back = round_trip(&fit);
+    assert_eq!(back, fit);
+    assert_same_fit(&fit, &back);
+    let far = new_points();
+    let before = fit.predict(&far).expect("predicts");
+    assert!(before.contains(&-1), "some new points are unassigned");
+    assert!(before.iter().any(|&l| l >= 0), "some are assigned");
+    assert_same_labels(&before, &back.predict(&far).expect("predicts"));
+    assert_same_labels(
+        &fit.predict(&x).expect("predicts"),
+        &back.predict(&x).expect("predicts"),
+    );
+    let json = fit.to_json();
+    assert!(json.contains(r#""cluster_all":false"#), "{json}");
+    assert!(json.contains(r#""kernel":"epanechnikov""#), "{json}");
+}
+
+#[test]
+fn a_blurring_fit_keeps_its_final_positions_but_not_its_trajectory() {
+    let x = blobs();
+    let fit = MeanShift::new(2.5)
+        .blurring(3)
+        .record_trajectory(true)
+        .fit(&Context::cpu(), &x)
+        .expect("fits");
+    assert_eq!(fit.trajectory().len(), 3);
+    let back = round_trip(&fit);
+    assert_same_fit(&fit, &back);
+    assert!(back.trajectory().is_empty());
+    assert_eq!(back.mode(), Mode::Blurring);
+    assert_eq!(back.kernel(), Kernel::Gaussian);
+    let points = new_points();
+    assert_same_labels(
+        &fit.predict(&points).expect("predicts"),
+        &back.predict(&points).expect("predicts"),
+    );
+    // Without a recorded trajectory the loaded fit is equal outright.
+    let fit = MeanShift::new(2.5)
+        .blurring_until_stable()
+        .fit(&Context::cpu(), &x)
+        .expect("fits");
+    assert_eq!(round_trip(&fit), fit);
+}
+
+#[test]
+fn a_fit_on_the_gpu_loads_and_predicts_on_either_backend() {
+    let Some(gpu) = common::gpu() else { return };
+    let x = blobs();
+    let fit = MeanShift::new(3.0).fit(&gpu, &x).expect("fits");
+    let back = round_trip(&fit);
+    assert_eq!(back, fit);
+    let points = new_points();
+    assert_same_labels(
+        &fit.predict_on(&gpu, &points).expect("predicts"),
+        &back.predict_on(&gpu, &points).expect("predicts"),
+    );
+    assert_same_labels(
+        &fit.predict(&points).expect("predicts"),
+        &back.predict(&points).expect("predicts"),
+    );
+}
+
+/// A valid version-1 document, with `centers` and `bandwidth` as given.
+fn document(centers: &str, bandwidth: &str) -> String {
+    format!(
+        r#"{{"format":"gpu-cluster/meanshift","version":1,"bandwidth":{bandwidth},
+        "kernel":"flat","mode":"standard","cluster_all":true,"n_iter":1,
+        "stop_reason":"converged","centers":{centers},"intensities":[1.0,2.0],
+        "counts":[1,0],"labels":[0]}}"#
+    )
+}
+
+#[test]
+fn awkward_f32_values_round_trip_exactly() {
+    let awkward = [
+        0.1f32,
+        1e-38,
+        -0.0,
+        3.4e38,
+        f32::MAX,
+        -f32::MAX,
+        f32::MIN_POSITIVE,
+        f32::from_bits(1), // the smallest subnormal
+        -f32::from_bits(0x007f_ffff),
+        1.0 + f32::EPSILON,
+        16_777_217.0,
+        0.3,
+        2.0 / 3.0,
+        -1e-45,
+    ];
+    let centers = Points::new(&[&awkward[..], &[0.0, 0.0]].concat(), 2).expect("finite");
+    let rows: Vec<String> = centers
+        .rows()
+        .map(|r| format!("[{},{}]", f64::from(r[0]), f64::from(r[1])))
+        .collect();
+    let intensities = [0.1f32, 1e-38, 3.4e38, 0.0, 7.0, 1.0, 2.0, 3.0];
+    let json = format!(
+        r#"{{"format":"gpu-cluster/meanshift","version":1,"bandwidth":{},
+        "kernel":"gaussian","mode":"standard","cluster_all":true,"n_iter":0,
+        "stop_reason":"converged","centers":[{}],"intensities":{:?},
+        "counts":[1,0,0,0,0,0,0,0],"labels":[0]}}"#,
+        f64::from(0.1f32),
+        rows.join(","),
+        intensities.map(f64::from),
+    );
+    let fit = MeanShiftFit::from_json(&json).expect("a valid model");
+    assert_eq!(bits(fit.centers()), bits(&centers));
+    assert_eq!(fit.bandwidth().to_bits(), 0.1f32.to_bits());
+    assert_eq!(
+        fit.intensities()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>(),
+        intensities.map(f32::to_bits)
+    );
+    assert!(fit.centers().row(1)[0].is_sign_negative(), "-0.0 kept");
+    // Written and read again: the same bits.
+    let again = MeanShiftFit::from_json(&fit.to_json()).expect("reads back");
+    assert_same_fit(&fit, &again);
+    assert!(again.centers().row(1)[0].is_sign_negative(), "-0.0 kept");
+    // Values as a person (or a shortest-f32 writer) types them read as the
+    // nearest f32.
+    let typed = MeanShiftFit::from_json(&document("[[0.1,-0.0],[1e-38,3.4e38]]", "0.1"))
+        .expect("a valid model");
+    assert_eq!(
+        bits(typed.centers()),
+        [0.1f32, -0.0, 1e-38, 3.4e38].map(f32::to_bits)
+    );
+    assert_eq!(typed.bandwidth(), 0.1f32);
+}
+
+#[test]
+fn points_round_trip_exactly_through_json() {
+    // Random bit patterns: every exponent, subnormals and signs included.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next_bits = || {
+        // splitmix64, high half
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 32) as u32
+    };
+    let values: Vec<f32> = std::iter::repeat_with(|| f32::from_bits(next_bits()))
+        .filter(|v| v.is_finite())
+        .take(30_000)
+        .collect();
+    let points = Points::new(&values, 3).expect("finite");
+    let json = serde_json::to_string(&points).expect("serialises");
+    let back: Points = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back.dim(), 3);
+    assert_eq!(bits(&back), bits(&points));
+    // The layout: rows of numbers, widened exactly to f64.
+    let small = Points::new(&[0.1, -0.0, 1.0, 2.5], 2).expect("finite");
+    assert_eq!(
+        serde_json::to_string(&small).expect("serialises"),
+        "[[0.10000000149011612,-0.0],[1.0,2.5]]"
+    );
+}
+
+#[test]
+fn points_read_from_a_file_are_validated() {
+    let read = |json: &str| serde_json::from_str::<Points>(json).map_err(|e| e.to_string());
+    for (json, needle) in [
+        ("[]", "empty"),
+        ("[[], []]", "dimension must be at least 1"),
+        ("[[1.0, 2.0], [3.0]]", "row 1 has 1 values, expected 2"),
+        ("[[1.0, 1e39]]", "row 0, column 1 is not finite"),
+        ("[[1.0, null]]", "invalid type"),
+        ("[1.0, 2.0]", "invalid type"),
+        ("{}", "invalid type"),
+    ] {
+        let err = read(json).expect_err(json);
+        assert!(err.contains(needle), "{json}: {err:?} lacks {needle:?}");
+    }
+    assert_eq!(
+        read("[[1, 2]]").expect("integers are numbers").row(0),
+        [1.0, 2.0]
+    );
+}
+
+#[test]
+fn the_document_has_the_envelope_and_the_fields_the_python_package_reads() {
+    let x = Points::new(&[1., 1., 2., 1., 1., 0., 4., 7., 3., 5., 3., 6.], 2).expect("finite");
+    let fit = MeanShift::new(2.0).fit(&Context::cpu(), &x).expect("fits");
+    let doc: serde_json::Value = serde_json::from_str(&fit.to_json()).expect("JSON");
+    assert_eq!(doc["format"], "gpu-cluster/meanshift");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(MeanShiftFit::MODEL_FORMAT, "gpu-cluster/meanshift");
+    assert_eq!(MeanShiftFit::MODEL_VERSION, 1);
+    assert_eq!(doc["bandwidth"], 2.0);
+    assert_eq!(doc["kernel"], "flat");
+    assert_eq!(doc["mode"], "standard");
+    assert_eq!(doc["cluster_all"], true);
+    assert_eq!(doc["stop_reason"], "converged");
+    assert_eq!(doc["labels"], serde_json::json!([1, 1, 1, 0, 0, 0]));
+    assert_eq!(doc["counts"], serde_json::json!([3, 3]));
+    assert_eq!(doc["centers"].as_array().expect("rows").len(), 2);
+    assert!(
+        doc.get("final_positions").is_none(),
+        "standard mode has none"
+    );
+    assert!(doc.get("trajectory").is_none());
+    assert!(doc["n_iter"].is_u64());
+    assert_eq!(doc["intensities"].as_array().expect("numbers").len(), 2);
+    // Through serde generically (any format), not only the JSON helpers.
+    let back: MeanShiftFit = serde_json::from_value(doc.clone()).expect("deserialises");
+    assert_eq!(back, fit);
+    // Fields a writer adds are ignored.
+    let mut extra = doc;
+    extra["written_by"] = "gpu-cluster-python 0.1".into();
+    assert_eq!(
+        MeanShiftFit::from_json(&extra.to_string()).expect("reads"),
+        fit
+    );
+}
+
+#[test]
+fn a_loaded_model_checks_the_dimension_of_new_points() {
+    let fit = MeanShiftFit::from_json(&document("[[0.0,0.0],[5.0,5.0]]", "1.0")).expect("valid");
+    let err = fit
+        .predict(&Points::new(&[1.0, 2.0, 3.0], 3).expect("finite"))
+        .expect_err("3 columns against 2");
+    assert_eq!(
+        err,
+        Error::DimensionMismatch {
+            expected: 2,
+            found: 3
+        }
+    );
+    assert_eq!(
+        fit.predict(&Points::new(&[4.0, 4.0, 0.5, 0.0], 2).expect("finite"))
+            .expect("predicts"),
+        [1, 0]
+    );
+}
+
+/// The message of the `Error::Model` that reading `json` gives.
+fn model_error(json: &str) -> String {
+    match MeanShiftFit::from_json(json) {
+        Err(Error::Model(m)) => m,
+        Err(e) => panic!("{json}: not Error::Model: {e:?}"),
+        Ok(_) => panic!("{json}: read as a valid model"),
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_valid_model_is_an_error_saying_why() {
+    let valid = document("[[0.0,0.0],[5.0,5.0]]", "1.0");
+    MeanShiftFit::from_json(&valid).expect("the base document is valid");
+    let swap = |from: &str, to: &str| {
+        assert!(valid.contains(from), "{from}");
+        valid.replacen(from, to, 1)
+    };
+    let cases = [
+        ("".to_string(), "is not JSON"),
+        ("{\"format\": ".to_string(), "is not JSON"),
+        ("PK\u{3}\u{4} binary".to_string(), "is not JSON"),
+        (format!("{valid} trailing"), "is not JSON"),
+        ("[1, 2, 3]".to_string(), "is not a gpu-cluster model"),
+        ("{}".to_string(), "no \"format\""),
+        (
+            swap("gpu-cluster/meanshift", "gpu-cluster/kmeans"),
+            "format is \"gpu-cluster/kmeans\", expected \"gpu-cluster/meanshift\"",
+        ),
+        (
+            swap(r#""gpu-cluster/meanshift""#, "7"),
+            "format is 7, expected",
+        ),
+        (
+            swap(r#""version":1"#, r#""version":2"#),
+            "format version 2: this build reads version 1",
+        ),
+        (
+            swap(r#""version":1"#, r#""version":"1""#),
+            "format version \"1\"",
+        ),
+        (swap(r#""version":1,"#, ""), "no \"version\""),
+        (
+            swap(r#""labels":[0]"#, r#""labelz":[0]"#),
+            "missing field `labels`",
+        ),
+        (
+            swap(r#""kernel":"flat""#, r#""kernel":"box""#),
+            "unknown variant `box`",
+        ),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[[0.0,0.0],[5.0]]"),
+            "centers: row 1 has 1 values, expected 2",
+        ),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[[0.0,0.0],[5.0,1e39]]"),
+            "centers: value at row 1, column 1 is not finite",
+        ),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[]"),
+            "centers: the data is empty",
+        ),
+        (
+            swap(r#""bandwidth":1.0"#, r#""bandwidth":0"#),
+            "bandwidth 0.0: it must be finite and > 0",
+        ),
+        (
+            swap(r#""bandwidth":1.0"#, r#""bandwidth":-2"#),
+            "bandwidth -2.0",
+        ),
+        (
+            swap(r#""bandwidth":1.0"#, r#""bandwidth":1e300"#),
+            "bandwidth 1e300",
+        ),
+        (swap("[1.0,2.0]", "[1.0]"), "1 intensities for 2 centers"),
+        (swap("[1.0,2.0]", "[1.0,-2.0]"), "intensities[1] is -2.0"),
+        (
+            swap(r#""counts":[1,0]"#, r#""counts":[1]"#),
+            "1 counts for 2 centers",
+        ),
+        (
+            swap(r#""counts":[1,0]"#, r#""counts":[0,1]"#),
+            "counts[0] is 0, but 1 labels are 0",
+        ),
+        (
+            swap(r#""labels":[0]"#, r#""labels":[2]"#),
+            "labels[0] is 2: the model has 2 clusters",
+        ),
+        (
+            swap(r#""labels":[0]"#, r#""labels":[-1]"#),
+            "labels[0] is -1, but with cluster_all",
+        ),
+        (
+            swap(
+                r#""stop_reason":"converged""#,
+                r#""stop_reason":"iterations""#,
+            ),
+            "stop_reason iterations does not occur in standard mode",
+        ),
+        (
+            swap(
+                r#""labels":[0]"#,
+                r#""labels":[0],"final_positions":[[1.0,2.0]]"#,
+            ),
+            "final_positions are given, but standard mode has none",
+        ),
+    ];
+    for (json, needle) in cases {
+        let m = model_error(&json);
+        assert!(m.starts_with("model "), "{json}: {m:?}");
+        assert!(m.contains(needle), "{json}: {m:?} lacks {needle:?}");
+        assert_eq!(m.lines().count(), 1, "{m:?}");
+    }
+    // cluster_all off: -1 is a label like any other.
+    let off = swap(r#""cluster_all":true"#, r#""cluster_all":false"#).replacen(
+        r#""labels":[0]"#,
+        r#""labels":[-1,0]"#,
+        1,
+    );
+    let fit = MeanShiftFit::from_json(&off).expect("valid");
+    assert_eq!(fit.labels(), [-1, 0]);
+    // A blurring fit: positions one row per label, of the centres' width.
+    let blurring = valid
+        .replacen(r#""mode":"standard""#, r#""mode":"blurring""#, 1)
+        .replacen(
+            r#""stop_reason":"converged""#,
+            r#""stop_reason":"iterations""#,
+            1,
+        );
+    let with = |positions: &str| {
+        blurring.replacen(
+            r#""labels":[0]"#,
+            &format!(r#""labels":[0],"final_positions":{positions}"#),
+            1,
+        )
+    };
+    let fit = MeanShiftFit::from_json(&with("[[0.5,0.5]]")).expect("valid");
+    assert_eq!(
+        fit.final_positions().map(Points::as_slice),
+        Some(&[0.5f32, 0.5][..])
+    );
+    MeanShiftFit::from_json(&with("null")).expect("null is none");
+    let m = model_error(&with("[[0.5,0.5],[1.0,1.0]]"));
+    assert!(
+        m.contains("final_positions is 2 x 2: expected one row per label (1)"),
+        "{m}"
+    );
+    let m = model_error(&with("[[0.5]]"));
+    assert!(m.contains("final_positions is 1 x 1"), "{m}");
+    let m = model_error(&with("[[0.5,\"a\"]]"));
+    assert!(m.contains("final_positions: invalid type"), "{m}");
+    // Through serde generically, the same checks.
+    let err = serde_json::from_str::<MeanShiftFit>(&swap(r#""labels":[0]"#, r#""labels":[5]"#))
+        .expect_err("label out of range");
+    assert!(err.to_string().contains("labels[0] is 5"), "{err}");
+    let err = serde_json::from_str::<MeanShiftFit>(&swap(r#""version":1"#, r#""version":9"#))
+        .expect_err("version 9");
+    assert!(
+        err.to_string().contains("model has format version 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn files_name_themselves_in_their_errors() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("missing.json");
+    match MeanShiftFit::load(&missing) {
+        Err(Error::Model(m)) => {
+            assert!(m.starts_with("cannot read model "), "{m}");
+            assert!(m.contains("missing.json"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x01]).expect("written");
+    match MeanShiftFit::load(&garbage) {
+        Err(Error::Model(m)) => {
+            assert!(m.starts_with("model "), "{m}");
+            assert!(m.contains("garbage.json is not JSON"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let fit = MeanShiftFit::from_json(&document("[[0.0,0.0],[5.0,5.0]]", "1.0")).expect("valid");
+    match fit.save(dir.path()) {
+        Err(Error::Model(m)) => assert!(m.starts_with("cannot write model "), "{m}"),
+        other => panic!("saving over a directory: {other:?}"),
+    }
+    match fit.save(dir.path().join("no/such/dir/model.json")) {
+        Err(Error::Model(m)) => assert!(m.contains("no/such/dir/model.json"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let err = MeanShiftFit::load(&missing).expect_err("missing");
+    assert_eq!(err.to_string().lines().count(), 1);
+}
