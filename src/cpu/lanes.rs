@@ -97,6 +97,19 @@ pub(crate) fn exp2(x: &mut Lanes) {
     }
 }
 
+/// The dimension of a block of queries held coordinate-major (one
+/// [`Lanes`] per coordinate): `D` where a loop is compiled for a fixed
+/// dimension, so its bounds are constants, else `q.len()`.
+#[inline(always)]
+pub(crate) fn dim_of<const D: usize>(q: &[Lanes]) -> usize {
+    if D > 0 {
+        assert_eq!(q.len(), D);
+        D
+    } else {
+        q.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@
 //! scalar form adds nothing for such a row either.
 
 use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
-use crate::cpu::lanes::{self, LANES, Lanes};
+use crate::cpu::lanes::{self, LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
 use crate::kernel::{Kernel, KernelCoeffs};
 
@@ -364,17 +364,6 @@ const ROWS: usize = 4;
 /// of any query (see [`in_reach`]): a group far from all queries is
 /// dropped early, and checks cost little where none is.
 const FIRST_CHECK: usize = 4;
-
-/// The dimension: `D` where it is fixed at compile time, else `q.len()`.
-#[inline(always)]
-fn dim_of<const D: usize>(q: &[Lanes]) -> usize {
-    if D > 0 {
-        assert_eq!(q.len(), D);
-        D
-    } else {
-        q.len()
-    }
-}
 
 /// Whether any of the rows at squared distances `d2` (final, or partial
 /// sums of the coordinates' squares) may add anything to the sums of a

@@ -37,7 +37,7 @@
 use std::ops::Range;
 
 use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
-use crate::cpu::lanes::{LANES, Lanes};
+use crate::cpu::lanes::{LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
 use crate::ops::scan::cpu::exclusive_scan;
 
@@ -268,17 +268,6 @@ fn search_portable(score: Score, data: &[f32], q: &[Lanes], fill: usize, lanes: 
         Score::SquaredL2 => by_dim::<SQUARED_L2>(data, q, fill, lanes),
         Score::NegDot => by_dim::<NEG_DOT>(data, q, fill, lanes),
         Score::OneMinusDot => by_dim::<ONE_MINUS_DOT>(data, q, fill, lanes),
-    }
-}
-
-/// The dimension: `D` where it is fixed at compile time, else `q.len()`.
-#[inline(always)]
-fn dim_of<const D: usize>(q: &[Lanes]) -> usize {
-    if D > 0 {
-        assert_eq!(q.len(), D);
-        D
-    } else {
-        q.len()
     }
 }
 
