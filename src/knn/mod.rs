@@ -316,13 +316,9 @@ impl KnnIndex {
             exclude,
         )
         .await?;
-        let mut distances: Vec<f32> = found
-            .scores
-            .iter()
-            .map(|&s| self.metric.report(s))
-            .collect();
         let mut indices = found.indices;
-        self.resort(&mut indices, &mut distances, k);
+        let offsets: Vec<usize> = (0..=indices.len() / k).map(|i| i * k).collect();
+        let distances = self.report(&found.scores, &mut indices, &offsets);
         Ok(Neighbors {
             k,
             indices,
@@ -376,15 +372,8 @@ impl KnnIndex {
             queries.is_none().then_some(0),
         )
         .await?;
-        let mut distances: Vec<f32> = found
-            .scores
-            .iter()
-            .map(|&s| self.metric.report(s))
-            .collect();
         let mut indices = found.indices;
-        if matches!(self.metric, Metric::Euclidean | Metric::Cosine) {
-            sort_runs(&found.offsets, &mut indices, &mut distances);
-        }
+        let distances = self.report(&found.scores, &mut indices, &found.offsets);
         Ok(RadiusNeighbors {
             offsets: found.offsets,
             indices,
@@ -424,14 +413,16 @@ impl KnnIndex {
         }))
     }
 
-    /// Rows sorted by (score, index) stay sorted by (distance, index) but
-    /// where the square root or the clip makes two scores one distance:
-    /// sort those rows again.
-    fn resort(&self, indices: &mut [u32], distances: &mut [f32], k: usize) {
+    /// The metric's distances of `scores`, each query's run (delimited by
+    /// `offsets`) sorted by (distance, index) with `indices`. Runs sorted
+    /// by (score, index) stay so, but where the square root or the clip
+    /// makes two scores one distance: those runs are sorted again.
+    fn report(&self, scores: &[f32], indices: &mut [u32], offsets: &[usize]) -> Vec<f32> {
+        let mut distances: Vec<f32> = scores.iter().map(|&s| self.metric.report(s)).collect();
         if matches!(self.metric, Metric::Euclidean | Metric::Cosine) {
-            let offsets: Vec<usize> = (0..=indices.len() / k).map(|i| i * k).collect();
-            sort_runs(&offsets, indices, distances);
+            sort_runs(offsets, indices, &mut distances);
         }
+        distances
     }
 }
 
