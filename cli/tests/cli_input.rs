@@ -9,6 +9,7 @@
 //! reader itself, compiled in here from the binary's sources (the CLI has
 //! no library target).
 
+#[allow(dead_code)]
 #[path = "common/run.rs"]
 mod run;
 
@@ -24,31 +25,12 @@ mod output;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use input::{Columns, Delimiter, InputOptions, read_points, read_points_with};
 use npyz::WriterBuilder;
-use run::{fails, ok, run, stderr, stdout};
-
-/// A directory of small input files.
-struct Files(tempfile::TempDir);
-
-impl Files {
-    fn new() -> Self {
-        Files(tempfile::tempdir().unwrap())
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.0.path().join(name);
-        fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-}
+use run::{Scratch, fails, ok, run, stderr, stdout};
 
 /// Writes `values`, rows of `cols`, to a 2-D `.npy` in C order.
 fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, values: &[T], cols: usize) {
@@ -74,22 +56,22 @@ fn labels(path: &str, h: &str) -> (Vec<i32>, String) {
 /// Reads `text` as the CSV file `name` with `options`: the points as rows,
 /// and the description of what was read.
 fn read_with(
-    files: &Files,
+    files: &Scratch,
     name: &str,
     text: &str,
     options: &InputOptions,
 ) -> (Vec<Vec<f32>>, String) {
     files.write(name, text);
     let (points, info) =
-        read_points_with(&files.path(name), options).unwrap_or_else(|f| panic!("{name}: {f}"));
+        read_points_with(&files.file(name), options).unwrap_or_else(|f| panic!("{name}: {f}"));
     let rows = points.rows().map(<[f32]>::to_vec).collect();
     (rows, info.to_string())
 }
 
 /// The message `read_points_with` fails with.
-fn read_error(files: &Files, name: &str, text: &str, options: &InputOptions) -> String {
+fn read_error(files: &Scratch, name: &str, text: &str, options: &InputOptions) -> String {
     files.write(name, text);
-    match read_points_with(&files.path(name), options) {
+    match read_points_with(&files.file(name), options) {
         Ok(_) => panic!("{name} was read"),
         Err(f) => f.to_string(),
     }
@@ -99,7 +81,7 @@ fn read_error(files: &Files, name: &str, text: &str, options: &InputOptions) -> 
 /// field; clustering it as a feature would split the data by row number.
 #[test]
 fn a_pandas_index_is_left_out_with_a_note() {
-    let f = Files::new();
+    let f = Scratch::new();
     let p = f.write("p.csv", ",x,y\n0,1,2\n1,1.1,2\n2,5,6\n3,5.1,6\n");
     let (labels, err) = labels(&p, "1");
     assert_eq!(labels[0], labels[1]);
@@ -144,7 +126,7 @@ fn a_pandas_index_is_left_out_with_a_note() {
 /// kept, it may be data, but not without a word.
 #[test]
 fn a_column_counting_the_rows_is_noted() {
-    let f = Files::new();
+    let f = Scratch::new();
     let id = f.write("id.csv", "id,x,y\n0,1,2\n1,1.1,2\n2,5,6\n");
     let (_, err) = labels(&id, "1");
     assert!(
@@ -160,7 +142,7 @@ fn a_column_counting_the_rows_is_noted() {
 /// one does; the delimiter found is in the description.
 #[test]
 fn the_delimiter_is_sniffed() {
-    let f = Files::new();
+    let f = Scratch::new();
     let toy = f.write("toy.csv", "x,y\n1,1\n2,1\n1,0\n4,7\n3,5\n3,6\n");
     let (expected, _) = labels(&toy, "2");
     for (name, text, shown) in [
@@ -215,7 +197,7 @@ fn the_delimiter_is_sniffed() {
 /// `--delimiter`: as given, no sniffing; `space` is runs of blanks.
 #[test]
 fn the_delimiter_option() {
-    let f = Files::new();
+    let f = Scratch::new();
     let with = |d: &str| InputOptions {
         delimiter: Some(d.parse().unwrap()),
         ..InputOptions::default()
@@ -251,7 +233,7 @@ fn the_delimiter_option() {
 /// option that settles it, never skipped in silence.
 #[test]
 fn an_untrustworthy_header_guess_is_refused() {
-    let f = Files::new();
+    let f = Scratch::new();
     let cases = [
         (
             "typo.csv",
@@ -328,7 +310,7 @@ fn an_untrustworthy_header_guess_is_refused() {
 /// given; a text column left out is not read.
 #[test]
 fn the_columns_option() {
-    let f = Files::new();
+    let f = Scratch::new();
     let iris = "sepal,petal,width,species\n5.1,1.4,0.2,setosa\n6.3,4.9,1.5,versicolor\n";
     let cols = |list: &str| InputOptions {
         columns: Some(list.parse().unwrap()),
@@ -343,7 +325,7 @@ fn the_columns_option() {
     // Without a header, and on a .npy file, numbers select.
     let (rows, _) = read_with(&f, "plain.csv", "1,2,3\n4,5,6\n", &cols("3,1-2"));
     assert_eq!(rows, [[3.0, 1.0, 2.0], [6.0, 4.0, 5.0]]);
-    let npy = f.path("m.npy");
+    let npy = f.file("m.npy");
     write_npy(&npy, &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], 3);
     let (points, info) = read_points_with(&npy, &cols("2-3")).unwrap();
     assert_eq!(points.as_slice(), [2.0, 3.0, 5.0, 6.0]);
@@ -386,7 +368,7 @@ fn the_columns_option() {
 /// column came from: after a pandas index, through --columns, in a .npy.
 #[test]
 fn columns_in_messages_count_from_1() {
-    let f = Files::new();
+    let f = Scratch::new();
     let cpu = ["--bandwidth", "1", "--backend", "cpu"];
     for (name, text, needle) in [
         (
@@ -432,11 +414,11 @@ fn columns_in_messages_count_from_1() {
         "{err}"
     );
     f.write("q.csv", ",x,y\n0,1,2\n");
-    let (_, info) = read_points_with(&f.path("q.csv"), &InputOptions::default()).unwrap();
+    let (_, info) = read_points_with(&f.file("q.csv"), &InputOptions::default()).unwrap();
     assert_eq!((info.file_column(0), info.file_column(1)), (2, 3));
 
     // .npy: numpy's 0-based index, and the row and column from 1.
-    let npy = f.path("nan.npy");
+    let npy = f.file("nan.npy");
     write_npy(&npy, &[1.0f32, 2.0, 3.0, f32::NAN], 2);
     let err = read_points(&npy).map(|_| ()).unwrap_err().to_string();
     assert!(
@@ -471,9 +453,9 @@ fn head_1(args: &[&str]) -> (Option<i32>, String, String) {
 /// what it asked for, which is no error.
 #[test]
 fn a_closed_stdout_ends_the_run_quietly() {
-    let f = Files::new();
-    let big = f.path("big.npy").display().to_string();
-    let small = f.path("small.npy").display().to_string();
+    let f = Scratch::new();
+    let big = f.file("big.npy").display().to_string();
+    let small = f.file("small.npy").display().to_string();
     ok(&["blobs", "--out", &big, "--per-cluster", "20000"]);
     ok(&["blobs", "--out", &small, "--per-cluster", "400"]);
     let runs: [&[&str]; 3] = [
@@ -497,7 +479,7 @@ fn a_closed_stdout_ends_the_run_quietly() {
         assert!(!err.contains("error"), "{args:?}: {err}");
     }
     // `--out -` is CSV on stdout, the same points as the file.
-    let csv = f.path("b.csv").display().to_string();
+    let csv = f.file("b.csv").display().to_string();
     ok(&["blobs", "--out", &csv]);
     assert_eq!(
         ok(&["blobs", "--out", "-"]),

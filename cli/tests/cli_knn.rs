@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::run::{fails, ok, run, stderr, stdout};
+use common::run::{Scratch, fails, ok, run, stderr, stdout};
 
 use std::fs;
 
@@ -70,36 +70,24 @@ fn backends() -> Vec<&'static str> {
 
 /// A temporary directory holding `line.csv` and `plane.csv`.
 struct Files {
-    dir: tempfile::TempDir,
+    dir: Scratch,
     line: String,
     plane: String,
 }
 
+impl std::ops::Deref for Files {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        &self.dir
+    }
+}
+
 impl Files {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = Files {
-            line: String::new(),
-            plane: String::new(),
-            dir,
-        };
-        f.line = f.write("line.csv", LINE);
-        f.plane = f.write("plane.csv", PLANE);
-        f
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap()
+        let dir = Scratch::new();
+        let line = dir.write("line.csv", LINE);
+        let plane = dir.write("plane.csv", PLANE);
+        Files { dir, line, plane }
     }
 }
 
@@ -455,7 +443,7 @@ fn usage_errors_exit_2_with_one_line() {
 fn unwritable_output_fails_before_any_work() {
     let f = Files::new();
     let no_dir = f.path("no/such/dir/out.csv");
-    let a_dir = f.dir.path().display().to_string();
+    let a_dir = f.dir.dir().display().to_string();
     let idx = f.path("i.csv");
     let base = ["knn", f.line.as_str(), "--k", "1", "--backend", "cpu"];
     fails(
@@ -473,7 +461,7 @@ fn unwritable_output_fails_before_any_work() {
         &[&base[..], &["--indices", &idx, "--distances", &no_dir]].concat(),
         "cannot write",
     );
-    assert!(!f.dir.path().join("i.csv").exists(), "no partial output");
+    assert!(!f.dir.dir().join("i.csv").exists(), "no partial output");
     // Before reading the input: the missing file is not what is reported.
     let missing = f.path("missing.csv");
     fails(
@@ -525,7 +513,7 @@ fn meanshift_shares_the_output_rules() {
     let plain = ok(&args);
     assert_eq!(plain.lines().count(), 5);
     assert_eq!(ok(&[&args[..], &["--labels", "-"]].concat()), plain);
-    assert!(!f.dir.path().join("-").exists());
+    assert!(!f.dir.dir().join("-").exists());
     let no_dir = f.path("no/such/dir/labels.txt");
     let missing = f.path("missing.csv");
     fails(

@@ -4,32 +4,25 @@
 
 mod common;
 
-use common::run::{fails, ok, run, stderr};
+use common::run::{Scratch, fails, ok, run, stderr};
 
 use std::fs;
 
 use gpu_cluster::{MeanShiftFit, Points};
 
-/// A temporary directory with helpers for the files of a test.
-struct Dir(tempfile::TempDir);
+/// A test's files.
+struct Dir(Scratch);
+
+impl std::ops::Deref for Dir {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        &self.0
+    }
+}
 
 impl Dir {
     fn new() -> Self {
-        Dir(tempfile::tempdir().unwrap())
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.path().join(name).display().to_string()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap()
+        Dir(Scratch::new())
     }
 
     /// Four blobs of 50 points in 2-D, as `blobs` writes them.

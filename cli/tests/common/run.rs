@@ -1,5 +1,7 @@
 //! Running the `gpu-cluster` binary.
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn run(args: &[&str]) -> Output {
@@ -34,4 +36,40 @@ pub fn fails(code: i32, args: &[&str], needle: &str) {
     assert!(err.starts_with("error: "), "{args:?}: {err}");
     assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
     assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
+}
+
+/// A temporary directory for a test's files, removed with it.
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch(tempfile::tempdir().unwrap())
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// The path of `name` in it.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+
+    /// The path of `name` in it, as a command-line argument.
+    pub fn path(&self, name: &str) -> String {
+        self.file(name).display().to_string()
+    }
+
+    /// Writes `text` to `name`; returns its path as an argument.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The contents of `name`.
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.file(name)).unwrap()
+    }
 }
