@@ -24,8 +24,9 @@ impl Points {
         Self::from_vec(a.iter().copied().collect(), dim)
     }
 
-    /// [`Points::from_array`] for `f64` arrays, rounding to `f32` like
-    /// [`Points::from_f64`] (a value outside `f32`'s range is an error).
+    /// [`Points::from_array`] for `f64` arrays, like [`Points::from_f64`]:
+    /// rounded to `f32` for the work, the `f64` values kept where `f32`
+    /// cannot hold them (a value outside `f32`'s range is an error).
     pub fn from_array_f64(a: ArrayView2<'_, f64>) -> Result<Self> {
         let flat: Vec<f64> = a.iter().copied().collect();
         Self::from_f64(&flat, a.ncols())
@@ -40,6 +41,22 @@ impl Points {
     /// The points as an owned `n x dim` array.
     pub fn to_array(&self) -> Array2<f32> {
         self.view().to_owned()
+    }
+
+    /// The points' `f64` values ([`Points::to_f64`]) as an owned
+    /// `n x dim` array: centres far from the origin with the precision
+    /// of the input.
+    ///
+    /// ```
+    /// use gpu_cluster::Points;
+    /// let a = ndarray::array![[512329.9985, 5123489.8781]];
+    /// let x = Points::from_array_f64(a.view())?;
+    /// assert_eq!(x.to_array_f64(), a);
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn to_array_f64(&self) -> Array2<f64> {
+        Array2::from_shape_vec((self.len(), self.dim()), self.to_f64())
+            .expect("a Points holds len() x dim() values")
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::context::Context;
 use crate::error::Result;
 use crate::ops::{self, Pinned};
-use crate::points::{Points, centre_with, mean_f64};
+use crate::points::{Points, centre, mean_f64};
 
 /// Points kept on a context's device, for repeated fits, bandwidth
 /// estimates and queries on the same data.
@@ -65,7 +65,7 @@ impl Dataset {
     /// The async form of [`Dataset::new`].
     pub async fn new_async(ctx: &Context, x: &Points) -> Result<Self> {
         let mean = mean_f64(x);
-        let centred = centre_with(x.as_slice(), &mean);
+        let centred = centre(x, &mean);
         let pinned = ops::pin(ctx, &centred, x.dim()).await?;
         Ok(Self {
             held: Arc::new(Held {
@@ -121,7 +121,7 @@ impl<'a> Input<'a> {
         match self {
             Input::Points(p) => {
                 let mean = mean_f64(p);
-                let centred = centre_with(p.as_slice(), &mean);
+                let centred = centre(p, &mean);
                 (Cow::Owned(mean), Cow::Owned(centred))
             }
             Input::Dataset(d) => (

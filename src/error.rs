@@ -5,6 +5,8 @@
 //! change. Nothing in the library panics on user input: bad data and bad
 //! parameters come back as one of these.
 
+use std::path::PathBuf;
+
 use thiserror::Error;
 
 /// Everything that can go wrong in `gpu-cluster`.
@@ -59,12 +61,42 @@ pub enum Error {
         spread: f64,
     },
 
+    /// After centring on the data's mean, a column reaches values where
+    /// `f32`'s steps are coarser than the work can tolerate (a thousandth
+    /// of the bandwidth): results would be rounded to those steps without
+    /// a word. Data spanning more than about 8000 bandwidths from its mean
+    /// meets this; split it into regions or rescale it.
+    #[error(
+        "column {col} reaches {extent:e} from the data's mean, where f32 steps are {step}: \
+         too coarse for bandwidth {bandwidth} (at most 1e-3 x bandwidth); \
+         split the data into regions or rescale it"
+    )]
+    PrecisionLoss {
+        /// The column (0-based).
+        col: usize,
+        /// Its largest distance from the mean.
+        extent: f64,
+        /// The gap between neighbouring `f32` values there.
+        step: f64,
+        /// The bandwidth.
+        bandwidth: f32,
+    },
+
     /// Points of the wrong dimension (seeds, new points to predict).
     #[error("dimension mismatch: expected {expected}, got {found}")]
     DimensionMismatch {
         /// The dimension the model or data has.
         expected: usize,
         /// The dimension given.
+        found: usize,
+    },
+
+    /// Initial k-means centres given for another number of clusters.
+    #[error("{found} initial centres given for k = {expected} clusters")]
+    InitCentersCount {
+        /// The number of clusters asked for.
+        expected: usize,
+        /// The number of centres given.
         found: usize,
     },
 
@@ -146,6 +178,34 @@ pub enum Error {
     /// The message names the file, when there is one, and the problem.
     #[error("{0}")]
     Model(String),
+
+    /// A data file that cannot be read as points (the `io` feature's
+    /// readers): an unknown extension, a file that cannot be opened, a CSV
+    /// layout that cannot be guessed safely, a field that is not a number,
+    /// ragged rows, a value not finite as `f32`, no rows. The reason says
+    /// where: the line and column (from 1), or the `.npy` element.
+    #[error("{}: {reason}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where in the file.
+        reason: String,
+    },
+
+    /// A file that cannot be written (the `io` feature's writers): an
+    /// unknown extension, a directory that does not exist, no permission, a
+    /// full disk.
+    #[error("cannot write {}: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+
+    /// The fit's [`Observer`](crate::Observer) asked it to stop.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// `Result` with this crate's [`Error`](enum@Error).

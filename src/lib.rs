@@ -27,7 +27,7 @@
 //! parameters and returns an [`Error`] rather than panicking.
 
 #![warn(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "ndarray")]
 mod arrays;
@@ -37,11 +37,17 @@ mod cpu;
 mod dataset;
 mod error;
 mod gpu;
+#[cfg(feature = "io")]
+pub mod io;
 mod kernel;
+pub mod kmeans;
 pub mod knn;
 pub mod meanshift;
+#[cfg(feature = "serde")]
+mod model;
 mod ops;
 mod points;
+mod progress;
 
 pub use blobs::{Blobs, BlobsData};
 pub use context::{BackendKind, Context};
@@ -51,6 +57,8 @@ pub use gpu::options::GpuOptions;
 pub use gpu::resident::DeviceStats;
 pub use gpu::tune::{TunedShape, Tuning};
 pub use kernel::Kernel;
+pub use kmeans::{KMeans, KMeansFit, KMeansInit};
 pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors};
 pub use meanshift::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
 pub use points::Points;
+pub use progress::{Cancel, Observer, Progress, Stage};

@@ -1,11 +1,36 @@
-//! [`Points`]: the validated, row-major `f32` matrix every algorithm takes.
+//! [`Points`]: the validated, row-major `f32` matrix every algorithm takes,
+//! with the `f64` values it was made from when those say more.
 //!
 //! Validation happens once, here, so the algorithms and the GPU stages can
 //! assume a non-empty, rectangular, finite matrix.
+//!
+//! Precision: the work is `f32`, the edges are `f64`. Coordinates far from
+//! the origin (UTM northings around 5e6 m) have steps of 0.5 m in `f32`,
+//! so points given as `f64` keep their `f64` values here; fits subtract
+//! the mean from those in `f64` before rounding to `f32`, where the
+//! differences that matter are small, and add it back in `f64` to what
+//! they return.
 
 use crate::error::{Error, Result};
 
-/// A non-empty `n x d` matrix of finite `f32`, stored row-major.
+/// A non-empty `n x d` matrix of finite `f32`, stored row-major, and the
+/// exact `f64` values behind it when it was made from `f64` that `f32`
+/// cannot hold ([`Points::from_f64`], and what fits return: centres and
+/// positions are computed around the data's mean and moved back in `f64`).
+///
+/// The `f32` values ([`as_slice`](Points::as_slice), [`row`](Points::row))
+/// are what the GPU stages see; [`to_f64`](Points::to_f64) gives the `f64`
+/// values, exact when the points hold them. Fits centre the data with the
+/// `f64` values, so data far from the origin loses nothing to `f32` before
+/// the work starts:
+///
+/// ```
+/// use gpu_cluster::Points;
+/// let utm = Points::from_f64(&[512329.9985, 5123489.8781], 2)?;
+/// assert_eq!(utm.row(0), &[512330.0, 5123490.0]); // f32: steps of 0.5 m up there
+/// assert_eq!(utm.to_f64(), [512329.9985, 5123489.8781]); // as given
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
 ///
 /// ```
 /// use gpu_cluster::Points;
@@ -23,11 +48,15 @@ use crate::error::{Error, Result};
 /// `0.10000000149011612`, the `float(numpy.float32(0.1))` of Python.
 /// Reading goes through the constructors, so a file gets no more trust than
 /// other input: no rows, empty rows, ragged rows and values not finite as
-/// `f32` (`1e39`) are errors, with the messages of [`Error`].
+/// `f32` (`1e39`) are errors, with the messages of [`Error`]. Points that
+/// hold `f64` values write those, and read back holding them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Points {
     data: Vec<f32>,
     dim: usize,
+    /// The `f64` values `data` was rounded from, when at least one of them
+    /// is not an `f32`; `None` when `data` says it all.
+    exact: Option<Vec<f64>>,
 }
 
 impl Points {
@@ -57,7 +86,11 @@ impl Points {
                 value: f64::from(data[i]),
             });
         }
-        Ok(Self { data, dim })
+        Ok(Self {
+            data,
+            dim,
+            exact: None,
+        })
     }
 
     /// Builds from rows, which must all have the length of the first.
@@ -84,8 +117,10 @@ impl Points {
         Self::from_vec(data, first)
     }
 
-    /// Converts `f64` data; a value outside `f32`'s range is reported as
-    /// [`Error::NonFinite`] rather than silently becoming infinite.
+    /// Converts `f64` data, keeping the `f64` values when `f32` cannot hold
+    /// them all (see [`to_f64`](Points::to_f64)); a value outside `f32`'s
+    /// range is reported as [`Error::NonFinite`] rather than silently
+    /// becoming infinite.
     pub fn from_f64(flat: &[f64], dim: usize) -> Result<Self> {
         if let Some(i) = flat.iter().position(|v| !(*v as f32).is_finite()) {
             let dim = dim.max(1);
@@ -95,7 +130,11 @@ impl Points {
                 value: flat[i],
             });
         }
-        Self::from_vec(flat.iter().map(|&v| v as f32).collect(), dim)
+        let mut points = Self::from_vec(flat.iter().map(|&v| v as f32).collect(), dim)?;
+        if flat.iter().any(|&v| f64::from(v as f32) != v) {
+            points.exact = Some(flat.to_vec());
+        }
+        Ok(points)
     }
 
     /// Number of points (rows); never 0.
@@ -129,30 +168,92 @@ impl Points {
         self.data.chunks_exact(self.dim)
     }
 
-    /// Gives the flat buffer back.
+    /// Gives the flat `f32` buffer back.
     pub fn into_vec(self) -> Vec<f32> {
         self.data
     }
+
+    /// The values in `f64`, flat and row-major: the `f64` values the points
+    /// were made from where `f32` could not hold them, the `f32` values
+    /// widened (exactly) otherwise.
+    pub fn to_f64(&self) -> Vec<f64> {
+        match &self.exact {
+            Some(exact) => exact.clone(),
+            None => self.data.iter().map(|&v| f64::from(v)).collect(),
+        }
+    }
+
+    /// Whether the points hold `f64` values that their `f32` values round
+    /// (then [`to_f64`](Points::to_f64) says more than
+    /// [`as_slice`](Points::as_slice)).
+    pub fn has_f64(&self) -> bool {
+        self.exact.is_some()
+    }
+
+    /// Value `i` of the flat buffer in `f64`, exact where held.
+    fn value_f64(&self, i: usize) -> f64 {
+        match &self.exact {
+            Some(exact) => exact[i],
+            None => f64::from(self.data[i]),
+        }
+    }
 }
 
-/// Per-coordinate mean in `f64`.
-pub(crate) fn mean_f64(x: &Points) -> Vec<f64> {
-    let mut mean = vec![0.0f64; x.dim()];
+/// Largest distance of a coordinate from its mean that the `f32` stages can
+/// square and sum over 1024+ dimensions without overflowing.
+pub(crate) const MAX_SPREAD: f64 = 1e15;
+
+/// Rejects data whose coordinates lie so far apart that squared distances
+/// would overflow `f32`.
+pub(crate) fn check_spread(x: &Points) -> Result<()> {
+    let d = x.dim();
+    let mut lo = vec![f64::INFINITY; d];
+    let mut hi = vec![f64::NEG_INFINITY; d];
     for r in x.rows() {
-        for (m, v) in mean.iter_mut().zip(r) {
-            *m += f64::from(*v);
+        for (k, &v) in r.iter().enumerate() {
+            lo[k] = lo[k].min(f64::from(v));
+            hi[k] = hi[k].max(f64::from(v));
         }
+    }
+    match (0..d).find(|&k| hi[k] - lo[k] > MAX_SPREAD) {
+        Some(col) => Err(Error::SpreadTooLarge {
+            col,
+            spread: hi[col] - lo[col],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Per-coordinate mean in `f64`, of the `f64` values where the points
+/// hold them.
+pub(crate) fn mean_f64(x: &Points) -> Vec<f64> {
+    let d = x.dim();
+    let mut mean = vec![0.0f64; d];
+    for i in 0..x.len() * d {
+        mean[i % d] += x.value_f64(i);
     }
     let n = x.len() as f64;
     mean.iter_mut().for_each(|m| *m /= n);
     mean
 }
 
-/// Subtracts `mean` from every row, in `f64`, rounding once to `f32`.
-pub(crate) fn centre_with(flat: &[f32], mean: &[f64]) -> Vec<f32> {
-    flat.chunks_exact(mean.len())
-        .flat_map(|r| r.iter().zip(mean).map(|(v, m)| (f64::from(*v) - m) as f32))
+/// The points minus `mean`, subtracted in `f64` (from the `f64` values
+/// where the points hold them) and rounded once to `f32`.
+pub(crate) fn centre(x: &Points, mean: &[f64]) -> Vec<f32> {
+    let d = mean.len();
+    (0..x.len() * d)
+        .map(|i| (x.value_f64(i) - mean[i % d]) as f32)
         .collect()
+}
+
+/// Adds `mean` back to centred rows in `f64`: points whose `f64` values
+/// are the `f32` results moved back exactly, as far as `f64` goes.
+pub(crate) fn uncentre(flat: &[f32], mean: &[f64]) -> Result<Points> {
+    let values: Vec<f64> = flat
+        .chunks_exact(mean.len())
+        .flat_map(|r| r.iter().zip(mean).map(|(a, m)| f64::from(*a) + m))
+        .collect();
+    Points::from_f64(&values, mean.len())
 }
 
 // Serde: see the `Points` docs for the format and why values are widened.
@@ -161,28 +262,22 @@ mod serde_impl {
     use super::Points;
     use crate::error::Error;
     use serde::de::{self, Deserialize, Deserializer};
-    use serde::ser::{Serialize, SerializeSeq, Serializer};
+    use serde::ser::{Serialize, Serializer};
 
-    /// One row, its values widened to `f64` as they are written.
-    struct Row<'a>(&'a [f32]);
+    /// One row of `f64` values.
+    struct Row<'a>(&'a [f64]);
 
     impl Serialize for Row<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-            for &v in self.0 {
-                seq.serialize_element(&f64::from(v))?;
-            }
-            seq.end()
+            serializer.collect_seq(self.0)
         }
     }
 
     impl Serialize for Points {
+        /// The `f64` values: those held, or the `f32` ones widened.
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut seq = serializer.serialize_seq(Some(self.len()))?;
-            for row in self.rows() {
-                seq.serialize_element(&Row(row))?;
-            }
-            seq.end()
+            let values = self.to_f64();
+            serializer.collect_seq(values.chunks_exact(self.dim()).map(Row))
         }
     }
 

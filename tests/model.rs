@@ -1,11 +1,14 @@
-//! Saving and loading mean-shift models (the `serde` feature): a loaded fit
-//! is the saved one, predicts the same labels bit for bit, keeps every `f32`
-//! exactly, and a file that is not a valid model is `Error::Model` saying
-//! why.
+//! Saving and loading models (the `serde` feature): a loaded mean-shift
+//! fit is the saved one, predicts the same labels bit for bit, keeps every
+//! `f32` exactly; a loaded nearest-neighbour index answers as the saved one
+//! did; and a file that is not a valid model is `Error::Model` saying why.
 
 mod common;
 
-use gpu_cluster::{Blobs, Context, Error, Kernel, MeanShift, MeanShiftFit, Mode, Points};
+use gpu_cluster::{
+    Blobs, Context, Error, Kernel, KnnIndex, MeanShift, MeanShiftFit, Metric, Mode,
+    NearestNeighbors, Points,
+};
 
 /// Small blobs: four clusters of 60 points in 2-D.
 fn blobs() -> Points {
@@ -535,4 +538,88 @@ fn files_name_themselves_in_their_errors() {
     }
     let err = MeanShiftFit::load(&missing).expect_err("missing");
     assert_eq!(err.to_string().lines().count(), 1);
+}
+
+#[test]
+fn a_knn_index_round_trips_for_every_metric_on_either_backend() {
+    let x = blobs();
+    let queries = new_points();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut contexts = vec![Context::cpu()];
+    contexts.extend(common::gpu());
+    for ctx in &contexts {
+        for metric in Metric::ALL {
+            let index = NearestNeighbors::new().metric(metric).fit(ctx, &x).unwrap();
+            let path = dir.path().join(format!("{}.json", metric.name()));
+            index.save(&path).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(text.trim_end(), index.to_json());
+            for back in [
+                KnnIndex::load(ctx, &path).unwrap(),
+                KnnIndex::from_json(&Context::cpu(), &text).unwrap(),
+            ] {
+                assert_eq!((back.metric(), back.len(), back.dim()), (metric, 240, 2));
+                assert_eq!(
+                    back.kneighbors(Some(&queries), 7).unwrap(),
+                    index.kneighbors(Some(&queries), 7).unwrap(),
+                    "{ctx} {metric:?}"
+                );
+                assert_eq!(
+                    back.radius_neighbors(None, 3.0).unwrap(),
+                    index.radius_neighbors(None, 3.0).unwrap(),
+                    "{ctx} {metric:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_knn_document_that_is_not_a_valid_index_is_an_error_saying_why() {
+    let ctx = Context::cpu();
+    let error = |json: &str| match KnnIndex::from_json(&ctx, json) {
+        Err(Error::Model(m)) => m,
+        other => panic!("{json}: {other:?}"),
+    };
+    let fit = MeanShiftFit::from_json(&document("[[0.0,0.0],[5.0,5.0]]", "1.0")).unwrap();
+    let m = error(&fit.to_json());
+    assert!(
+        m.contains("is not a nearest-neighbour model: its format is \"gpu-cluster/meanshift\""),
+        "{m}"
+    );
+    let head = r#"{"format":"gpu-cluster/knn","version":1"#;
+    let m = error(&format!(
+        r#"{head},"metric":"manhattan","points":[[1.0]]}}"#
+    ));
+    assert!(m.contains("unknown variant `manhattan`"), "{m}");
+    let m = error(&format!(
+        r#"{head},"metric":"cosine","points":[[1.0,2.0],[3.0]]}}"#
+    ));
+    assert!(m.contains("row 1 has 1 values, expected 2"), "{m}");
+    let m = error(&format!(r#"{head},"metric":"cosine","points":[]}}"#));
+    assert!(m.contains("the data is empty"), "{m}");
+    let m = error(&format!(r#"{head},"metric":"euclidean"}}"#));
+    assert!(m.contains("missing field `points`"), "{m}");
+    let m =
+        error(r#"{"format":"gpu-cluster/knn","version":2,"metric":"euclidean","points":[[1.0]]}"#);
+    assert!(
+        m.contains("has format version 2: this build reads version 1"),
+        "{m}"
+    );
+    // The knn document's metric names are the command line's.
+    for metric in Metric::ALL {
+        let json = format!(
+            r#"{head},"metric":"{}","points":[[1.0,0.5]]}}"#,
+            metric.name()
+        );
+        let index = KnnIndex::from_json(&ctx, &json).unwrap();
+        assert_eq!(index.metric(), metric);
+    }
+    match KnnIndex::load(&ctx, "/no/such/index.json") {
+        Err(Error::Model(m)) => assert!(
+            m.starts_with("cannot read model /no/such/index.json"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use clap::builder::{BoolishValueParser, PossibleValue};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use gpu_cluster::io::{Columns, Delimiter, ReadInfo, ReadOptions};
 use gpu_cluster::{BackendKind, Blobs, Context, Error, Kernel, Metric};
 
 use crate::fail::Failure;
-use crate::input::{Columns, Delimiter, InputInfo, InputOptions};
 
 /// Clustering on any GPU through WebGPU, with a pure-Rust CPU twin.
 ///
@@ -67,8 +67,8 @@ pub struct ReadArgs {
 }
 
 impl ReadArgs {
-    pub fn options(&self) -> InputOptions {
-        InputOptions {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions {
             delimiter: self.delimiter,
             header: self.header,
             columns: self.columns.clone(),
@@ -162,7 +162,8 @@ pub struct MeanShiftArgs {
     pub labels: Option<PathBuf>,
 
     /// Write the cluster centres here as CSV rows, no header, label k on
-    /// row k.
+    /// row k, in the input's precision (f64 digits when INPUT has values
+    /// f32 cannot hold, such as millimetres at 5e6).
     #[arg(long, value_name = "FILE")]
     pub centers: Option<PathBuf>,
 
@@ -239,8 +240,14 @@ pub struct EstimateArgs {
 pub struct KnnArgs {
     /// Points to search: .csv (comma-separated numbers, an optional header
     /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
-    /// order).
-    pub input: PathBuf,
+    /// order). Not with --model, which holds them.
+    #[arg(required_unless_present = "model", conflicts_with = "model")]
+    pub input: Option<PathBuf>,
+
+    /// Search the index saved in FILE by --save-model (its points and
+    /// metric) instead of reading INPUT.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -265,7 +272,7 @@ pub struct KnnArgs {
     /// euclidean and sqeuclidean (squared, like FAISS's IndexFlatL2);
     /// cosine: 1 - cos, in [0, 2]; inner_product: largest first, like
     /// FAISS's IndexFlatIP, the "distances" being the inner products.
-    #[arg(long, value_enum, default_value_t = MetricArg(Metric::Euclidean))]
+    #[arg(long, value_enum, default_value_t = MetricArg(Metric::Euclidean), conflicts_with = "model")]
     pub metric: MetricArg,
 
     /// Leave each point out of its own list (by index, so a duplicate stays
@@ -289,6 +296,12 @@ pub struct KnnArgs {
     /// file).
     #[arg(long, value_name = "FILE")]
     pub distances: Option<PathBuf>,
+
+    /// Save the index here as JSON (format gpu-cluster/knn, version 1: the
+    /// metric and the points), for `gpu-cluster knn --model FILE` and the
+    /// library's KnnIndex::load.
+    #[arg(long, value_name = "FILE", conflicts_with = "model")]
+    pub save_model: Option<PathBuf>,
 }
 
 /// `--metric`: the library's [`Metric`] under the names it gives them, so
@@ -446,7 +459,7 @@ pub fn count(n: usize, noun: &str) -> String {
 /// A library error in the command line's words: a parameter by its flag
 /// (`--max-iter`, not `max_iter`) and a column counted from 1. `input` is
 /// the file the data came from, read as `info` says.
-pub fn explain(e: Error, input: &Path, info: &InputInfo) -> Failure {
+pub fn explain(e: Error, input: &Path, info: &ReadInfo) -> Failure {
     match e {
         Error::InvalidParameter {
             name,

@@ -5,9 +5,8 @@ use gpu_cluster::Blobs;
 
 use crate::args::{BlobsArgs, count};
 use crate::fail::Failure;
-use crate::input::Format;
 use crate::note;
-use crate::output::{check_writable, write_csv, write_lines, write_points};
+use crate::output::{check_format, check_writable, write_csv, write_lines, write_points};
 
 /// Most values (points x dimension) one run generates: 2^32 `f32` are
 /// 16 GiB, beyond any sensible data file, and the bound keeps a typo from
@@ -17,7 +16,7 @@ const MAX_VALUES: u128 = 1 << 32;
 /// Runs the subcommand.
 pub fn run(args: &BlobsArgs) -> Result<(), Failure> {
     // Refuse an unknown output type before generating anything.
-    Format::of(&args.out)?;
+    check_format(&args.out)?;
     check_writable(
         [args.out.as_path()]
             .into_iter()

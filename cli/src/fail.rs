@@ -54,9 +54,10 @@ impl fmt::Display for Failure {
 }
 
 impl From<Error> for Failure {
-    /// Errors caused by the data or the parameters are input errors; the
-    /// rest (no adapter, out of memory, device lost, driver errors, and any
-    /// variant added later) are run-time failures.
+    /// Errors caused by the data, the parameters or an input file
+    /// ([`Error::Read`]) are input errors; the rest (a file that cannot be
+    /// written, no adapter, out of memory, device lost, driver errors, and
+    /// any variant added later) are run-time failures.
     fn from(e: Error) -> Self {
         match e {
             Error::EmptyData
@@ -65,13 +66,16 @@ impl From<Error> for Failure {
             | Error::RaggedRows { .. }
             | Error::NonFinite { .. }
             | Error::SpreadTooLarge { .. }
+            | Error::PrecisionLoss { .. }
             | Error::DimensionMismatch { .. }
             | Error::WeightsLength { .. }
             | Error::InvalidWeight { .. }
             | Error::InvalidParameter { .. }
             | Error::ZeroBandwidth { .. }
             | Error::NoSeeds { .. }
-            | Error::NoPointInRange { .. } => Failure::Input(e.to_string()),
+            | Error::NoPointInRange { .. }
+            | Error::Read { .. } => Failure::Input(e.to_string()),
+            Error::Write { .. } => Failure::Runtime(e.to_string()),
             _ => Failure::Runtime(e.to_string()),
         }
     }

@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::path::Path;
 use std::time::Instant;
 
-use gpu_cluster::{Context, Error, NearestNeighbors, Neighbors, Points, RadiusNeighbors};
+use gpu_cluster::{Error, KnnIndex, NearestNeighbors, Neighbors, Points, RadiusNeighbors};
 
 use crate::args::{KnnArgs, backend_name, count, with_flag};
 use crate::fail::Failure;
@@ -23,10 +23,21 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
             "--distances - writes to stdout, where the indices go: give --indices a file".into(),
         ));
     }
-    check_writable(indices_to.into_iter().chain(distances_to.flatten()))?;
+    check_writable(
+        indices_to
+            .into_iter()
+            .chain(distances_to.flatten())
+            .chain(args.save_model.as_deref()),
+    )?;
 
     let options = args.read.options();
-    let (data, info) = read_points_with(&args.input, &options)?;
+    // The points: read from INPUT, or held by the saved index (loaded once
+    // the context is open).
+    let read = args
+        .input
+        .as_deref()
+        .map(|input| read_points_with(input, &options))
+        .transpose()?;
     let queries = args
         .queries
         .as_deref()
@@ -36,11 +47,40 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
 
     let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
+    let (index, source, input) = match (&read, &args.model) {
+        (Some((data, info)), _) => {
+            let index = NearestNeighbors::new()
+                .metric(args.metric.0)
+                .fit(&ctx, data)?;
+            (index, args.input.as_deref(), format!("input {info}"))
+        }
+        (None, Some(model)) => {
+            let index = KnnIndex::load(&ctx, model).map_err(|e| match e {
+                Error::Model(m) => Failure::Input(m),
+                e => e.into(),
+            })?;
+            let what = format!("model {}", model.display());
+            (index, Some(model.as_path()), what)
+        }
+        // clap requires INPUT or --model.
+        (None, None) => return Err(Failure::Input("give INPUT or --model".into())),
+    };
+    let source = source.unwrap_or(Path::new("-"));
+    let data = match &read {
+        Some((data, _)) => data.clone(),
+        None => index.points().clone(),
+    };
     let progress = Progress::start("knn");
-    let found = search(args, &ctx, &data, queries.as_ref());
+    let found = search(args, &index, &data, queries.as_ref());
     progress.finish();
-    let found = found.map_err(|e| explain(e, args, &data, queries.as_ref()))?;
+    let found =
+        found.map_err(|e| explain(e, source, &data, args.queries.as_deref(), queries.as_ref()))?;
     let search_time = started.elapsed();
+    if let Some(path) = &args.save_model {
+        index
+            .save(path)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+    }
 
     // Files first, stdout last: if a file cannot be written, nothing has
     // gone to stdout yet, so a pipeline sees a failure and no partial rows.
@@ -87,8 +127,8 @@ pub fn run(args: &KnnArgs) -> Result<(), Failure> {
         }
     };
     note(format_args!(
-        "knn: {searched}; {size}; {} metric; backend {}: {ctx}; search {:.1} ms{open_time}; input {info}",
-        args.metric.0.name(),
+        "knn: {searched}; {size}; {} metric; backend {}: {ctx}; search {:.1} ms{open_time}; {input}",
+        index.metric().name(),
         backend_name(&ctx),
         search_time.as_secs_f64() * 1e3,
     ));
@@ -117,19 +157,16 @@ enum Part {
     Distances,
 }
 
-/// Builds the index and runs the search the flags ask for. The queries are
-/// `queries`, or the data itself: `None` (each point leaving itself out,
-/// by index) with `--exclude-self`, otherwise the data passed explicitly,
-/// so each point finds itself.
+/// Runs the search the flags ask for on `index`, built over `data`. The
+/// queries are `queries`, or the data itself: `None` (each point leaving
+/// itself out, by index) with `--exclude-self`, otherwise the data passed
+/// explicitly, so each point finds itself.
 fn search(
     args: &KnnArgs,
-    ctx: &Context,
+    index: &KnnIndex,
     data: &Points,
     queries: Option<&Points>,
 ) -> gpu_cluster::Result<Found> {
-    let index = NearestNeighbors::new()
-        .metric(args.metric.0)
-        .fit(ctx, data)?;
     let queries = match queries {
         Some(q) => Some(q),
         None if args.exclude_self => None,
@@ -149,21 +186,28 @@ fn search(
 
 /// The library's error with the files it is about, where it helps: which
 /// file has the other dimension, and how many points there are to pick
-/// `k` from.
-fn explain(e: Error, args: &KnnArgs, data: &Points, queries: Option<&Points>) -> Failure {
-    match (&e, args.queries.as_deref(), queries) {
+/// `k` from. `source` is the file the points came from (INPUT or the
+/// model), `queries_path` the one the queries came from.
+fn explain(
+    e: Error,
+    source: &Path,
+    data: &Points,
+    queries_path: Option<&Path>,
+    queries: Option<&Points>,
+) -> Failure {
+    match (&e, queries_path, queries) {
         (Error::DimensionMismatch { .. }, Some(path), Some(q)) => {
             let what = format!(
                 "the queries have {}, the points in {} have {}",
                 count(q.dim(), "column"),
-                args.input.display(),
+                source.display(),
                 data.dim()
             );
             with_flag("--queries", Failure::input(path, what))
         }
         (Error::InvalidParameter { name: "k", .. }, ..) => Failure::Input(format!(
             "{e}; {} holds {}",
-            args.input.display(),
+            source.display(),
             count(data.len(), "point")
         )),
         _ => e.into(),

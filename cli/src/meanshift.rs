@@ -5,13 +5,14 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
+use gpu_cluster::io::Format;
 use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, Points, StopReason};
 
 use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explain, with_flag};
 use crate::fail::Failure;
-use crate::input::{Format, read_points, read_points_with};
+use crate::input::{read_points, read_points_with};
 use crate::note;
-use crate::output::{check_writable, destination, write_csv, write_lines};
+use crate::output::{check_writable, destination, write_lines, write_results};
 use crate::progress::Progress;
 
 /// Runs the subcommand.
@@ -29,6 +30,10 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
     let progress = Progress::start("meanshift");
+    let ms = match progress.observer() {
+        Some(observer) => ms.observer(observer),
+        None => ms,
+    };
     let fit = ms.fit(&ctx, &points);
     progress.finish();
     let fit = fit.map_err(|e| explain(e, &args.input, &info))?;
@@ -36,7 +41,7 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     // Centres and model first: if their file cannot be written, nothing has
     // gone to stdout yet, so a pipeline sees a failure and no partial labels.
     if let Some(path) = &args.centers {
-        write_csv(path, fit.centers())?;
+        write_results(path, fit.centers(), &points)?;
     }
     if let Some(path) = &args.save_model {
         fit.save(path)
@@ -176,7 +181,7 @@ fn with_files(
 fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
     let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
     let usable = |w: f32| w.is_finite() && w >= 0.0;
-    if matches!(Format::of(path), Ok(Format::Npy)) {
+    if Format::from_path(path) == Some(Format::Npy) {
         let w = read_points(path).map_err(|f| with_flag("--sample-weights", f))?;
         if w.dim() != 1 {
             return Err(bad(format!(

@@ -1,7 +1,9 @@
 //! Writing results: labels one integer per line, matrices as CSV rows
 //! without a header (floats in Rust's shortest round-trip form, so reading
-//! them back gives the same `f32` bits) or as `.npy`; and the lines on
-//! stderr.
+//! them back gives the same `f32` bits) or as `.npy`, through the library's
+//! writers ([`gpu_cluster::io`]); and the lines on stderr. What is the
+//! command line's own is here: `-` for stdout, checking the outputs before
+//! any work, and a closed pipe.
 //!
 //! A reader that stops early (`| head`) closes the pipe: the rest of the
 //! output is not wanted, which is no failure, so writes to stdout end
@@ -13,10 +15,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use gpu_cluster::Points;
-use npyz::WriterBuilder;
+use gpu_cluster::io::Format;
 
 use crate::fail::Failure;
-use crate::input::Format;
 
 /// One line on stderr. A closed stderr is ignored rather than a panic (as
 /// `eprintln!` would): the exit status still tells the caller how it went.
@@ -28,6 +29,18 @@ pub fn note(line: fmt::Arguments<'_>) {
 /// path or `-` is given.
 pub fn destination(path: Option<&Path>) -> Option<&Path> {
     path.filter(|p| *p != Path::new("-"))
+}
+
+/// Checks that `path` names a file type the CLI writes: `.csv`, `.npy` (in
+/// any case), or `-`, CSV on stdout (text is what a pipe expects).
+pub fn check_format(path: &Path) -> Result<(), Failure> {
+    match destination(Some(path)).map(Format::from_path) {
+        Some(None) => Err(Failure::input(
+            path,
+            "unknown file type: use a .csv or .npy file",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks, before any work starts, that each output file can be written, so
@@ -90,45 +103,36 @@ pub fn write_rows<'a, T: Display + 'a>(
     path: Option<&Path>,
     rows: impl IntoIterator<Item = &'a [T]>,
 ) -> Result<(), Failure> {
-    to_output(path, |w| {
-        for row in rows {
-            write_row(w, row)?;
-        }
-        Ok(())
-    })
+    to_output(path, |w| gpu_cluster::io::write_csv(w, rows))
 }
 
-/// One CSV line: the values in their `Display` form (for floats, Rust's
-/// shortest round-trip form), comma-separated.
-fn write_row<T: Display>(w: &mut dyn Write, row: &[T]) -> io::Result<()> {
-    let mut sep = "";
-    for v in row {
-        write!(w, "{sep}{v}")?;
-        sep = ",";
-    }
-    writeln!(w)
-}
-
-/// Writes `points` to `path` as CSV rows, no header.
+/// Writes `points` to `path` as CSV rows, no header, in `f32`'s shortest
+/// round-trip form.
 pub fn write_csv(path: &Path, points: &Points) -> Result<(), Failure> {
     write_rows(Some(path), points.rows())
+}
+
+/// Writes results computed from `input` (centres) to `path` as CSV rows,
+/// no header, in the precision of the input: `f64`'s shortest round-trip
+/// form when the input held `f64` values `f32` cannot (millimetres at
+/// 5e6 m), `f32`'s otherwise, which does not print the centred work's
+/// rounding as digits (`6`, not `6.00000007947286`).
+pub fn write_results(path: &Path, results: &Points, input: &Points) -> Result<(), Failure> {
+    match input.has_f64() {
+        true => to_output(Some(path), |w| {
+            gpu_cluster::io::write_points_csv(w, results)
+        }),
+        false => write_csv(path, results),
+    }
 }
 
 /// Writes `points` to `path` in the format its extension names: CSV rows or
 /// a 2-D little-endian `float32` `.npy` in C order; `-` is CSV on stdout.
 pub fn write_points(path: &Path, points: &Points) -> Result<(), Failure> {
-    match Format::of(path)? {
-        Format::Csv => write_rows(destination(Some(path)), points.rows()),
-        Format::Npy => to_file(path, |w| {
-            let shape = [points.len() as u64, points.dim() as u64];
-            let mut npy = npyz::WriteOptions::<f32>::new()
-                .default_dtype()
-                .shape(&shape)
-                .writer(w)
-                .begin_nd()?;
-            npy.extend(points.as_slice().iter().copied())?;
-            npy.finish()
-        }),
+    check_format(path)?;
+    match destination(Some(path)) {
+        Some(path) => Ok(gpu_cluster::io::write_points(path, points)?),
+        None => to_output(None, |w| gpu_cluster::io::write_points_csv(w, points)),
     }
 }
 

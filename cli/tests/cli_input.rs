@@ -4,77 +4,37 @@
 //! The built binary on small CSV files: a pandas index left out with a note,
 //! a delimiter sniffed, a first row that is neither clearly a header nor
 //! data refused, columns counted from 1 in every message; and a reader that
-//! closes stdout early ending the run quietly. The options the command line
-//! passes on (`--delimiter`, `--header`, `--columns`) are tested on the
-//! reader itself, compiled in here from the binary's sources (the CLI has
-//! no library target).
+//! closes stdout early ending the run quietly. The reader itself, with
+//! the options the command line passes on (`--delimiter`, `--header`,
+//! `--columns`), is the library's `gpu_cluster::io`, tested in the
+//! library's tests/io.rs.
 
 #[allow(dead_code)]
 #[path = "common/run.rs"]
 mod run;
 
-#[allow(dead_code)]
-#[path = "../src/fail.rs"]
-mod fail;
-#[allow(dead_code)]
-#[path = "../src/input.rs"]
-mod input;
-#[allow(dead_code)]
-#[path = "../src/output.rs"]
-mod output;
-
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use input::{Columns, Delimiter, InputOptions, read_points, read_points_with};
-use npyz::WriterBuilder;
 use run::{Scratch, fails, ok, run, stderr, stdout};
-
-/// Writes `values`, rows of `cols`, to a 2-D `.npy` in C order.
-fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, values: &[T], cols: usize) {
-    let shape = [(values.len() / cols) as u64, cols as u64];
-    let mut w = npyz::WriteOptions::<T>::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(fs::File::create(path).unwrap())
-        .begin_nd()
-        .unwrap();
-    w.extend(values.iter().copied()).unwrap();
-    w.finish().unwrap();
-}
 
 /// Mean shift on the CPU with bandwidth `h`: the labels, and stderr.
 fn labels(path: &str, h: &str) -> (Vec<i32>, String) {
-    let out = run(&["meanshift", path, "--bandwidth", h, "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+    labels_with(path, h, &[])
+}
+
+/// [`labels`] with more arguments (the options of reading).
+fn labels_with(path: &str, h: &str, more: &[&str]) -> (Vec<i32>, String) {
+    let args = [
+        &["meanshift", path, "--bandwidth", h, "--backend", "cpu"][..],
+        more,
+    ]
+    .concat();
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     let labels = stdout(&out).lines().map(|l| l.parse().unwrap()).collect();
     (labels, stderr(&out))
-}
-
-/// Reads `text` as the CSV file `name` with `options`: the points as rows,
-/// and the description of what was read.
-fn read_with(
-    files: &Scratch,
-    name: &str,
-    text: &str,
-    options: &InputOptions,
-) -> (Vec<Vec<f32>>, String) {
-    files.write(name, text);
-    let (points, info) =
-        read_points_with(&files.file(name), options).unwrap_or_else(|f| panic!("{name}: {f}"));
-    let rows = points.rows().map(<[f32]>::to_vec).collect();
-    (rows, info.to_string())
-}
-
-/// The message `read_points_with` fails with.
-fn read_error(files: &Scratch, name: &str, text: &str, options: &InputOptions) -> String {
-    files.write(name, text);
-    match read_points_with(&files.file(name), options) {
-        Ok(_) => panic!("{name} was read"),
-        Err(f) => f.to_string(),
-    }
 }
 
 /// `df.to_csv()` writes the index as a first column under an empty header
@@ -90,36 +50,16 @@ fn a_pandas_index_is_left_out_with_a_note() {
     let note = format!("note: {p}: dropped the first column, a pandas index (empty header field)");
     assert_eq!(err.lines().next(), Some(note.as_str()), "{err}");
     assert!(err.contains("2 clusters from 4 points x 2"), "{err}");
-
-    // Numeric column names (a DataFrame made from an array) are a header
-    // too under the empty field; an index of strings goes as well.
-    let (rows, info) = read_with(
-        &f,
-        "named.csv",
-        ",0,1\na,1,2\nb,3,4\n",
-        &InputOptions::default(),
-    );
-    assert_eq!(rows, [[1.0, 2.0], [3.0, 4.0]]);
     assert!(
-        info.ends_with("header yes, 2 of 3 columns (2-3; 1 is a pandas index)"),
-        "{info}"
+        err.contains("header yes, 2 of 3 columns (2-3; 1 is a pandas index)"),
+        "{err}"
     );
 
     // With --columns the list decides, counting the file's columns.
-    let columns = InputOptions {
-        columns: Some("1,3".parse().unwrap()),
-        ..InputOptions::default()
-    };
-    let (rows, _) = read_with(&f, "p.csv", ",x,y\n0,1,2\n1,1.1,2\n", &columns);
-    assert_eq!(rows, [[0.0, 2.0], [1.0, 2.0]]);
-
-    // An empty first field over an empty one is no index: refused.
-    let err = read_error(&f, "gap.csv", ",x,y\n,1,2\n", &InputOptions::default());
-    assert!(
-        err.contains("line 1 is neither clearly a header nor data"),
-        "{err}"
-    );
-    assert!(err.contains("column 1 is empty"), "{err}");
+    let (labels, err) = labels_with(&p, "1", &["--columns", "1,3"]);
+    assert_eq!(labels.len(), 4);
+    assert!(err.contains("2 of 3 columns (1,3)"), "{err}");
+    assert!(!err.contains("note:"), "{err}");
 }
 
 /// A first column that counts the rows (an index saved under a name) is
@@ -145,7 +85,7 @@ fn the_delimiter_is_sniffed() {
     let f = Scratch::new();
     let toy = f.write("toy.csv", "x,y\n1,1\n2,1\n1,0\n4,7\n3,5\n3,6\n");
     let (expected, _) = labels(&toy, "2");
-    for (name, text, shown) in [
+    for (name, text, _) in [
         (
             "tab.csv",
             "x\ty\n1\t1\n2\t1\n1\t0\n4\t7\n3\t5\n3\t6\n",
@@ -164,26 +104,7 @@ fn the_delimiter_is_sniffed() {
     ] {
         let path = f.write(name, text);
         assert_eq!(labels(&path, "2").0, expected, "{name}");
-        let (_, info) = read_with(&f, name, text, &InputOptions::default());
-        assert!(
-            info.ends_with(&format!("header yes, 2 columns{shown}")),
-            "{info}"
-        );
     }
-    // A byte-order mark is no part of the first number.
-    let (rows, _) = read_with(
-        &f,
-        "bom.csv",
-        "\u{feff}1 2\n3 4\n",
-        &InputOptions::default(),
-    );
-    assert_eq!(rows, [[1.0, 2.0], [3.0, 4.0]]);
-    let (_, info) = read_with(&f, "toy.csv", "1,1\n2,1\n", &InputOptions::default());
-    assert!(info.ends_with("toy.csv: header no, 2 columns"), "{info}");
-    // One column: nothing splits it, and a comma reads it.
-    let (rows, info) = read_with(&f, "one.csv", "v\n1\n2\n", &InputOptions::default());
-    assert_eq!(rows, [[1.0], [2.0]]);
-    assert!(info.ends_with("header yes, 1 column"), "{info}");
 
     // Decimal commas between semicolons split evenly both ways: refused.
     let eu = f.write("eu.csv", "1,5;2,5\n3,5;4,5\n");
@@ -194,37 +115,42 @@ fn the_delimiter_is_sniffed() {
     );
 }
 
-/// `--delimiter`: as given, no sniffing; `space` is runs of blanks.
+/// `--delimiter`, `--header` and `--columns` reach the reader (the reader
+/// itself is tested in the library's tests/io.rs): the summary says what
+/// was read, and a bad value is a usage error.
 #[test]
-fn the_delimiter_option() {
+fn the_read_options_reach_the_reader() {
     let f = Scratch::new();
-    let with = |d: &str| InputOptions {
-        delimiter: Some(d.parse().unwrap()),
-        ..InputOptions::default()
-    };
-    let (rows, info) = read_with(&f, "eu.csv", "1;5\n2;7\n", &with(";"));
-    assert_eq!(rows, [[1.0, 5.0], [2.0, 7.0]]);
-    assert!(
-        info.ends_with("header no, 2 columns, delimiter ';'"),
-        "{info}"
+    let eu = f.write("eu.csv", "1;5\n2;7\n1;6\n");
+    let (_, err) = labels_with(&eu, "3", &["--delimiter", ";"]);
+    assert!(err.contains("header no, 2 columns, delimiter ';'"), "{err}");
+    let numeric = f.write("numeric.csv", "x,1\n2,1\n3,1\n");
+    let (labels, err) = labels_with(&numeric, "3", &["--header", "yes"]);
+    assert_eq!(labels.len(), 2);
+    assert!(err.contains("header yes, 2 columns"), "{err}");
+    let iris = f.write(
+        "iris.csv",
+        "sepal,petal,width,species\n5.1,1.4,0.2,setosa\n6.3,4.9,1.5,versicolor\n",
     );
-    let (rows, _) = read_with(&f, "pipe.csv", "a|b\n1|2\n", &with("|"));
-    assert_eq!(rows, [[1.0, 2.0]]);
-    let (rows, _) = read_with(&f, "tab.csv", "1\t2\n", &with("tab"));
-    assert_eq!(rows, [[1.0, 2.0]]);
-    let (rows, _) = read_with(&f, "sp.csv", "1   2\n 3 4\n", &with("space"));
-    assert_eq!(rows, [[1.0, 2.0], [3.0, 4.0]]);
-    // A comma given where tabs separate: one field per line, not a number.
-    let err = read_error(&f, "tab.csv", "1\t2\n3\t4\n", &with(","));
-    assert!(
-        err.contains("line 1 is neither clearly a header nor data"),
-        "{err}"
+    let (labels, err) = labels_with(&iris, "9", &["--columns", "width, sepal"]);
+    assert_eq!(labels, [0, 0]);
+    assert!(err.contains("header yes, 2 of 4 columns (3,1)"), "{err}");
+    let cpu = ["--bandwidth", "1", "--backend", "cpu"];
+    fails(
+        2,
+        &[&["meanshift", iris.as_str(), "--columns", "5"][..], &cpu].concat(),
+        "--columns asks for column 5 of 4",
     );
-
-    assert_eq!("\\t".parse::<Delimiter>(), Ok("tab".parse().unwrap()));
-    assert_eq!(" ".parse::<Delimiter>(), Ok(Delimiter::Whitespace));
-    for bad in ["", "ab", "x", "1", "\""] {
-        assert!(bad.parse::<Delimiter>().is_err(), "{bad:?}");
+    for (flag, bad) in [
+        ("--delimiter", "ab"),
+        ("--columns", "0"),
+        ("--header", "maybe"),
+    ] {
+        fails(
+            2,
+            &[&["meanshift", iris.as_str(), flag, bad][..], &cpu].concat(),
+            flag,
+        );
     }
 }
 
@@ -278,90 +204,14 @@ fn an_untrustworthy_header_guess_is_refused() {
         );
         fails(2, &args, "say which with --header yes or --header no");
     }
-    // Names are a header; numbers are data; a header over rows of another
-    // width is refused rather than read past.
-    let (rows, _) = read_with(&f, "h.csv", "x,y\n1,2\n", &InputOptions::default());
-    assert_eq!(rows, [[1.0, 2.0]]);
+    // A header over rows of another width is refused rather than read
+    // past.
     let wide = f.write("wide.csv", "x,y,z\n1,2\n");
     fails(
         2,
         &["meanshift", &wide, "--bandwidth", "1", "--backend", "cpu"],
         "line 2 has 2 values, expected 3 like the header (line 1)",
     );
-
-    // --header settles it either way.
-    let header = |h| InputOptions {
-        header: Some(h),
-        ..InputOptions::default()
-    };
-    let (rows, info) = read_with(&f, "numeric.csv", "x,1\n2,1\n", &header(true));
-    assert_eq!(rows, [[2.0, 1.0]]);
-    assert!(info.contains("header yes"), "{info}");
-    let err = read_error(&f, "typo.csv", "1,2x,3\n4,5,6\n", &header(false));
-    assert!(
-        err.ends_with("line 1, column 2: \"2x\" is not a number"),
-        "{err}"
-    );
-    let (rows, _) = read_with(&f, "nums.csv", "1,2\n3,4\n", &header(true));
-    assert_eq!(rows, [[3.0, 4.0]]);
-}
-
-/// `--columns`: numbers and ranges from 1, header names, in the order
-/// given; a text column left out is not read.
-#[test]
-fn the_columns_option() {
-    let f = Scratch::new();
-    let iris = "sepal,petal,width,species\n5.1,1.4,0.2,setosa\n6.3,4.9,1.5,versicolor\n";
-    let cols = |list: &str| InputOptions {
-        columns: Some(list.parse().unwrap()),
-        ..InputOptions::default()
-    };
-    let (rows, info) = read_with(&f, "iris.csv", iris, &cols("1-3"));
-    assert_eq!(rows, [[5.1, 1.4, 0.2], [6.3, 4.9, 1.5]]);
-    assert!(info.ends_with("header yes, 3 of 4 columns (1-3)"), "{info}");
-    let (rows, info) = read_with(&f, "iris.csv", iris, &cols("width, sepal"));
-    assert_eq!(rows, [[0.2, 5.1], [1.5, 6.3]]);
-    assert!(info.ends_with("2 of 4 columns (3,1)"), "{info}");
-    // Without a header, and on a .npy file, numbers select.
-    let (rows, _) = read_with(&f, "plain.csv", "1,2,3\n4,5,6\n", &cols("3,1-2"));
-    assert_eq!(rows, [[3.0, 1.0, 2.0], [6.0, 4.0, 5.0]]);
-    let npy = f.file("m.npy");
-    write_npy(&npy, &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], 3);
-    let (points, info) = read_points_with(&npy, &cols("2-3")).unwrap();
-    assert_eq!(points.as_slice(), [2.0, 3.0, 5.0, 6.0]);
-    assert!(
-        info.to_string().ends_with("m.npy: 2 of 3 columns (2-3)"),
-        "{info}"
-    );
-
-    // Without --columns the text column is named in the message.
-    let err = read_error(&f, "iris.csv", iris, &InputOptions::default());
-    assert!(
-        err.ends_with(
-            "line 2, column 4: \"setosa\" is not a number (leave text columns out with --columns)"
-        ),
-        "{err}"
-    );
-    for (list, needle) in [
-        ("5", "--columns asks for column 5 of 4"),
-        (
-            "petals",
-            "--columns petals: no such column in the header (sepal, petal, width, species)",
-        ),
-        ("1,sepal", "--columns lists column 1 twice"),
-    ] {
-        let err = read_error(&f, "iris.csv", iris, &cols(list));
-        assert!(err.ends_with(needle), "{list}: {err}");
-    }
-    let no_header = InputOptions {
-        header: Some(false),
-        ..cols("x")
-    };
-    let err = read_error(&f, "plain.csv", "1,2\n", &no_header);
-    assert!(err.contains("--columns names need a header"), "{err}");
-    for bad in ["", "0", "2,", "3-1", "0-2"] {
-        assert!(bad.parse::<Columns>().is_err(), "{bad:?}");
-    }
 }
 
 /// Columns in messages are the file's, counted from 1, wherever the data
@@ -404,26 +254,11 @@ fn columns_in_messages_count_from_1() {
             needle,
         );
     }
-    let only_y = InputOptions {
-        columns: Some("3".parse().unwrap()),
-        ..InputOptions::default()
-    };
-    let err = read_error(&f, "sel.csv", "a,b,c\n1,2,3\n4,5,nan\n", &only_y);
-    assert!(
-        err.ends_with("line 3, column 3: NaN is not a finite f32"),
-        "{err}"
-    );
-    f.write("q.csv", ",x,y\n0,1,2\n");
-    let (_, info) = read_points_with(&f.file("q.csv"), &InputOptions::default()).unwrap();
-    assert_eq!((info.file_column(0), info.file_column(1)), (2, 3));
-
-    // .npy: numpy's 0-based index, and the row and column from 1.
-    let npy = f.file("nan.npy");
-    write_npy(&npy, &[1.0f32, 2.0, 3.0, f32::NAN], 2);
-    let err = read_points(&npy).map(|_| ()).unwrap_err().to_string();
-    assert!(
-        err.ends_with("element [1, 1] is NaN, not a finite f32 (row 2, column 2)"),
-        "{err}"
+    let sel = f.write("sel.csv", "a,b,c\n1,2,3\n4,5,nan\n");
+    fails(
+        2,
+        &[&["meanshift", sel.as_str(), "--columns", "3"][..], &cpu].concat(),
+        "sel.csv: line 3, column 3: NaN is not a finite f32",
     );
 }
 

@@ -1,6 +1,8 @@
 //! `meanshift --save-model` and `predict --model`: a saved model labels its
 //! own data as the fit did and new points as the library's `predict` does;
-//! a model that cannot be used is exit status 2 with one line.
+//! `knn --save-model` and `knn --model`: a saved index answers as the
+//! search that saved it; a model that cannot be used is exit status 2 with
+//! one line.
 
 mod common;
 
@@ -340,5 +342,184 @@ fn save_model_is_checked_before_any_work() {
             &format!("{}/", dir.path("absent")),
         ],
         "cannot write",
+    );
+}
+
+#[test]
+fn a_saved_knn_index_answers_as_the_search_that_saved_it() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let queries = dir.new_points("queries.csv", 30);
+    for metric in ["euclidean", "sqeuclidean", "cosine", "inner_product"] {
+        let model = dir.path(&format!("{metric}.json"));
+        let distances = dir.path(&format!("{metric}-d.csv"));
+        let saved = ok(&[
+            "knn",
+            &data,
+            "--k",
+            "4",
+            "--metric",
+            metric,
+            "--queries",
+            &queries,
+            "--backend",
+            "cpu",
+            "--distances",
+            &distances,
+            "--save-model",
+            &model,
+        ]);
+        let index = gpu_cluster::KnnIndex::load(&gpu_cluster::Context::cpu(), &model)
+            .expect("a valid index");
+        assert_eq!(index.metric().name(), metric);
+        assert_eq!(index.len(), 200);
+        let loaded_distances = dir.path(&format!("{metric}-d2.csv"));
+        let loaded = ok(&[
+            "knn",
+            "--model",
+            &model,
+            "--k",
+            "4",
+            "--queries",
+            &queries,
+            "--backend",
+            "cpu",
+            "--distances",
+            &loaded_distances,
+        ]);
+        assert_eq!(loaded, saved, "{metric}");
+        assert_eq!(
+            fs::read_to_string(&loaded_distances).unwrap(),
+            fs::read_to_string(&distances).unwrap(),
+            "{metric}"
+        );
+    }
+    // Without --queries the model's own points are searched, each leaving
+    // itself out with --exclude-self, as from INPUT.
+    let model = dir.path("euclidean.json");
+    let from_input = ok(&[
+        "knn",
+        &data,
+        "--k",
+        "3",
+        "--exclude-self",
+        "--backend",
+        "cpu",
+    ]);
+    let from_model = ok(&[
+        "knn",
+        "--model",
+        &model,
+        "--k",
+        "3",
+        "--exclude-self",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(from_model, from_input);
+    let out = run(&[
+        "knn",
+        "--model",
+        &model,
+        "--radius",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(
+        stderr(&out).contains(&format!("model {model}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn knn_model_options_that_cannot_be_used_exit_2_with_one_line() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let model = dir.path("index.json");
+    ok(&[
+        "knn",
+        &data,
+        "--k",
+        "1",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &model,
+    ]);
+    fails(2, &["knn", "--k", "1"], "required");
+    fails(
+        2,
+        &["knn", &data, "--model", &model, "--k", "1"],
+        "cannot be used with",
+    );
+    fails(
+        2,
+        &["knn", "--model", &model, "--metric", "cosine", "--k", "1"],
+        "cannot be used with",
+    );
+    fails(
+        2,
+        &[
+            "knn",
+            "--model",
+            &model,
+            "--k",
+            "1",
+            "--save-model",
+            &dir.path("again.json"),
+        ],
+        "cannot be used with",
+    );
+    fails(
+        2,
+        &[
+            "knn",
+            "--model",
+            &dir.path("missing.json"),
+            "--k",
+            "1",
+            "--backend",
+            "cpu",
+        ],
+        "cannot read model",
+    );
+    let meanshift = dir.path("meanshift.json");
+    ok(&[
+        "meanshift",
+        &data,
+        "--bandwidth",
+        "3",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &meanshift,
+    ]);
+    fails(
+        2,
+        &["knn", "--model", &meanshift, "--k", "1", "--backend", "cpu"],
+        "is not a nearest-neighbour model",
+    );
+    fails(
+        2,
+        &["knn", "--model", &model, "--k", "500", "--backend", "cpu"],
+        "index.json holds 200 points",
+    );
+    // The model file is checked before the search: nothing is computed
+    // when it cannot be written.
+    fails(
+        1,
+        &[
+            "knn",
+            &data,
+            "--k",
+            "1",
+            "--backend",
+            "cpu",
+            "--save-model",
+            "/no/such/dir/i.json",
+        ],
+        "cannot write /no/such/dir/i.json",
     );
 }

@@ -37,18 +37,27 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
+#[cfg(feature = "serde")]
+mod model;
+
 use crate::dataset::Input;
 use crate::ops::topk::{self, Score, sort_runs};
 use crate::ops::{self, Pinned};
-use crate::points::Points;
+use crate::points::{Points, centre, mean_f64};
 
 /// How far apart two points are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Metric {
     /// `|x - y|`, scikit-learn's default.
     #[default]
     Euclidean,
     /// `|x - y|^2`, what FAISS's `IndexFlatL2` returns.
+    #[cfg_attr(feature = "serde", serde(rename = "sqeuclidean"))]
     SqEuclidean,
     /// `1 - cos(x, y)`, clipped to `[0, 2]`; a zero vector is at distance 1
     /// from every point, itself included.
@@ -171,10 +180,13 @@ impl NearestNeighbors {
     /// Builds the index over `x` on `ctx`, which it keeps (a context is a
     /// shared handle), and on a GPU uploads the points once and keeps them
     /// there for every query. Data for the cosine metric is normalised to
-    /// unit rows (in `f64`); the others are used as given. (Centring, as
-    /// mean shift does, would not help: the difference of two nearby
-    /// `f32` values is exact however far from the origin they lie, and
-    /// rounding centred coordinates would lose that.)
+    /// unit rows (in `f64`). For the euclidean metrics, points that hold
+    /// `f64` values ([`Points::has_f64`]) are centred on their mean in
+    /// `f64` before rounding, and queries on the same point, so that data
+    /// far from the origin (UTM coordinates) keeps the precision `f32`
+    /// would lose up there; distances do not change under the shift. Other
+    /// data is used as given: the difference of two nearby `f32` values is
+    /// exact however far from the origin they lie.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<KnnIndex> {
         pollster::block_on(self.fit_async(ctx, x))
@@ -183,39 +195,27 @@ impl NearestNeighbors {
     /// The async form of [`NearestNeighbors::fit`].
     pub async fn fit_async<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<KnnIndex> {
         let x = x.into().points();
-        if u32::try_from(x.len()).is_err() {
-            return Err(Error::InvalidParameter {
-                name: "points",
-                value: x.len().to_string(),
-                reason: "an index holds at most 2^32 - 1 points (indices are 32-bit)",
-            });
-        }
-        let data = match self.metric {
-            Metric::Cosine => normalised(x.as_slice(), x.dim()),
-            _ => x.as_slice().to_vec(),
+        let offset = match self.metric {
+            Metric::Euclidean | Metric::SqEuclidean if x.has_f64() => Some(mean_f64(x)),
+            _ => None,
         };
-        let pinned = ops::pin(ctx, &data, x.dim()).await?;
-        Ok(KnnIndex {
-            ctx: ctx.clone(),
-            metric: self.metric,
-            dim: x.dim(),
-            held: Arc::new(Held {
-                _pinned: pinned,
-                max_abs: max_abs(&data),
-                data,
-            }),
-        })
+        let data = match (self.metric, &offset) {
+            (Metric::Cosine, _) => normalised(&x.to_f64(), x.dim()),
+            (_, Some(offset)) => centre(x, offset),
+            (_, None) => x.as_slice().to_vec(),
+        };
+        KnnIndex::holding(ctx, self.metric, x.clone(), data, offset).await
     }
 }
 
 /// Rows scaled to unit length in `f64`; a zero row stays zero, so its
 /// cosine distance to every point is 1.
-fn normalised(flat: &[f32], dim: usize) -> Vec<f32> {
+fn normalised(flat: &[f64], dim: usize) -> Vec<f32> {
     flat.chunks_exact(dim)
         .flat_map(|r| {
-            let norm = r.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+            let norm = r.iter().map(|&v| v.powi(2)).sum::<f64>().sqrt();
             let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-            r.iter().map(move |&v| (f64::from(v) * scale) as f32)
+            r.iter().map(move |&v| (v * scale) as f32)
         })
         .collect()
 }
@@ -231,12 +231,15 @@ pub struct KnnIndex {
     held: Arc<Held>,
 }
 
-/// The points as the op compares them (normalised for cosine), and their
-/// device copy.
+/// The points as given, as the op compares them (normalised for cosine,
+/// centred on `offset` where there is one), and their device copy.
 struct Held {
     /// First, so the device copy is let go before the values it names.
     _pinned: Option<Pinned>,
+    source: Points,
     data: Vec<f32>,
+    /// The `f64` point the data and queries are centred on, if any.
+    offset: Option<Vec<f64>>,
     /// The largest magnitude among the points' coordinates.
     max_abs: f32,
 }
@@ -257,6 +260,39 @@ impl fmt::Debug for KnnIndex {
 }
 
 impl KnnIndex {
+    /// The index over `source`, whose rows as the op compares them are
+    /// `data` (centred on `offset` if any), pinned on `ctx`'s device.
+    async fn holding(
+        ctx: &Context,
+        metric: Metric,
+        source: Points,
+        data: Vec<f32>,
+        offset: Option<Vec<f64>>,
+    ) -> Result<Self> {
+        let dim = source.dim();
+        let n = source.len();
+        if u32::try_from(n).is_err() {
+            return Err(Error::InvalidParameter {
+                name: "points",
+                value: n.to_string(),
+                reason: "an index holds at most 2^32 - 1 points (indices are 32-bit)",
+            });
+        }
+        let pinned = ops::pin(ctx, &data, dim).await?;
+        Ok(KnnIndex {
+            ctx: ctx.clone(),
+            metric,
+            dim,
+            held: Arc::new(Held {
+                _pinned: pinned,
+                max_abs: max_abs(&data),
+                source,
+                data,
+                offset,
+            }),
+        })
+    }
+
     /// Points indexed.
     pub fn len(&self) -> usize {
         self.held.data.len() / self.dim
@@ -275,6 +311,11 @@ impl KnnIndex {
     /// The metric.
     pub fn metric(&self) -> Metric {
         self.metric
+    }
+
+    /// The points indexed, as given to [`NearestNeighbors::fit`].
+    pub fn points(&self) -> &Points {
+        &self.held.source
     }
 
     /// The `k` nearest indexed points of each query, sorted by distance,
@@ -407,9 +448,10 @@ impl KnnIndex {
         let Some(q) = queries else {
             return Ok(None);
         };
-        Ok(Some(match self.metric {
-            Metric::Cosine => normalised(q.as_slice(), self.dim),
-            _ => q.as_slice().to_vec(),
+        Ok(Some(match (self.metric, &self.held.offset) {
+            (Metric::Cosine, _) => normalised(&q.to_f64(), self.dim),
+            (_, Some(offset)) => centre(q, offset),
+            (_, None) => q.as_slice().to_vec(),
         }))
     }
 

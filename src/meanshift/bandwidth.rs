@@ -82,7 +82,7 @@ impl BandwidthEstimate {
     pub async fn estimate_async<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<f32> {
         self.validate()?;
         let input = x.into();
-        super::params::check_spread(input.points())?;
+        crate::points::check_spread(input.points())?;
         let (_, centred) = input.centred();
         self.estimate_centred(ctx, &centred, input.points().dim())
             .await

@@ -18,10 +18,12 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::ops::kernel_sums::{self, SeekStatus, Window};
+use crate::progress::{Observed, Observer, Stage, Watch};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::dataset::Input;
-use crate::points::{Points, centre_with};
+use crate::points::{Points, centre, uncentre};
 use params::Checked;
 
 /// Standard or blurring mean shift.
@@ -102,6 +104,7 @@ pub struct MeanShift {
     pub(crate) seeds: Option<Points>,
     pub(crate) weights: Option<Vec<f32>>,
     pub(crate) record_trajectory: bool,
+    pub(crate) observer: Observed,
 }
 
 impl Default for MeanShift {
@@ -120,6 +123,7 @@ impl Default for MeanShift {
             seeds: None,
             weights: None,
             record_trajectory: false,
+            observer: Observed::default(),
         }
     }
 }
@@ -236,6 +240,13 @@ impl MeanShift {
         self
     }
 
+    /// Reports the fit's progress to `observer`, which may also cancel it
+    /// (see [`Observer`]): a progress bar, a GUI, a web page's stop button.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Observed::new(observer);
+        self
+    }
+
     /// Fits on `ctx`, blocking until the GPU is done.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<MeanShiftFit> {
@@ -271,12 +282,18 @@ impl MeanShift {
         let input = x.into();
         let x = input.points();
         let checked = params::check(self, x)?;
+        let watch = self.observer.watch();
+        watch.check()?;
         let dim = x.dim();
         let (mean, data) = input.centred();
         let bandwidth = match checked.bandwidth {
             Some(h) => h,
-            None => checked.estimate.estimate_centred(ctx, &data, dim).await?,
+            None => {
+                watch.report(Stage::Bandwidth, 0, None)?;
+                checked.estimate.estimate_centred(ctx, &data, dim).await?
+            }
         };
+        params::check_resolution(&data, dim, bandwidth)?;
         let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
         let win = Window {
             data: &data,
@@ -285,9 +302,10 @@ impl MeanShift {
             coeffs,
         };
         let run = match checked.mode {
-            Mode::Standard => run_standard(ctx, &win, x, &mean, &checked).await?,
-            Mode::Blurring => run_blurring(ctx, &win, &checked).await?,
+            Mode::Standard => run_standard(ctx, &win, x, &mean, &checked, watch).await?,
+            Mode::Blurring => run_blurring(ctx, &win, &checked, watch).await?,
         };
+        watch.report(Stage::Labelling, 0, None)?;
         let labels = merge::nearest_labels(
             ctx,
             run.label_points.as_deref().unwrap_or(&data),
@@ -304,6 +322,7 @@ impl MeanShift {
         }
         Ok(MeanShiftFit {
             centers: uncentre(&run.merged.centers, &mean)?,
+            offset: mean.to_vec(),
             intensity: run.merged.intensity,
             labels,
             counts,
@@ -334,24 +353,26 @@ async fn run_standard(
     x: &Points,
     mean: &[f64],
     checked: &Checked<'_>,
+    watch: Watch<'_>,
 ) -> Result<Run> {
     let h = win.coeffs.h;
     let seeds = match (checked.seeds, checked.bin_seeding) {
-        (Some(s), _) => Cow::Owned(centre_with(s.as_slice(), mean)),
+        (Some(s), _) => Cow::Owned(centre(s, mean)),
         (None, true) => {
-            let raw = seeding::bin_seeds(x.as_slice(), x.dim(), h, checked.min_bin_freq);
+            watch.report(Stage::Seeding, 0, None)?;
+            let raw = seeding::bin_seeds(&x.to_f64(), x.dim(), h, checked.min_bin_freq);
             if raw.is_empty() {
                 return Err(Error::NoSeeds {
                     min_bin_freq: checked.min_bin_freq,
                 });
             }
-            Cow::Owned(centre_with(&raw, mean))
+            Cow::Owned(centre(&Points::from_f64(&raw, x.dim())?, mean))
         }
         // The data itself, by reference: its device copy is the data's.
         (None, false) => Cow::Borrowed(win.data),
     };
     let max_iter = checked.max_iter;
-    let out = kernel_sums::seek(ctx, win, &seeds, checked.tol * h, max_iter).await?;
+    let out = kernel_sums::seek(ctx, win, &seeds, checked.tol * h, max_iter, watch).await?;
     let keep: Vec<bool> = out
         .status
         .iter()
@@ -360,6 +381,7 @@ async fn run_standard(
     if !keep.contains(&true) {
         return Err(Error::NoPointInRange { bandwidth: h });
     }
+    watch.report(Stage::Merging, 0, None)?;
     let stop = if out.status.contains(&SeekStatus::MaxIter) {
         StopReason::MaxIter
     } else {
@@ -376,11 +398,17 @@ async fn run_standard(
 
 /// Blurring mode: all points move together, a given number of iterations
 /// or until stable; the final positions merge into clusters.
-async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) -> Result<Run> {
+async fn run_blurring(
+    ctx: &Context,
+    win: &Window<'_>,
+    checked: &Checked<'_>,
+    watch: Watch<'_>,
+) -> Result<Run> {
     let h = win.coeffs.h;
     let dim = win.dim;
     if let Some(n) = checked.iterations {
-        let out = kernel_sums::blur(ctx, win, n, checked.record_trajectory, true).await?;
+        let out = kernel_sums::blur(ctx, win, n, checked.record_trajectory, true, watch).await?;
+        watch.report(Stage::Merging, 0, None)?;
         let merged = blurred_modes(win, &out.positions, &out.counts);
         return Ok(Run {
             merged,
@@ -400,14 +428,19 @@ async fn run_blurring(ctx: &Context, win: &Window<'_>, checked: &Checked<'_>) ->
     let mut trajectory = Vec::new();
     let mut previous_labels: Option<Vec<i32>> = None;
     let mut n_iter = 0;
+    // Reported here, one iteration at a time (the op's own reports would
+    // count each single step as a whole stage); the cap is no total.
+    watch.report(Stage::Iterations, 0, None)?;
     let (merged, stop) = loop {
         let step = Window {
             data: &positions,
             ..*win
         };
-        let out = kernel_sums::blur_on(ctx, &step, 1, false, true, &mut carry).await?;
+        let out =
+            kernel_sums::blur_on(ctx, &step, 1, false, true, &mut carry, Watch::default()).await?;
         positions = Cow::Owned(out.positions);
         n_iter += 1;
+        watch.report(Stage::Iterations, n_iter as u64, None)?;
         if checked.record_trajectory {
             trajectory.push(positions.to_vec());
         }
@@ -472,13 +505,14 @@ pub async fn blur_async<'a>(
     let x = input.points();
     params::check(&ms, x)?;
     let (mean, data) = input.centred();
+    params::check_resolution(&data, x.dim(), bandwidth)?;
     let win = Window {
         data: &data,
         weights: None,
         dim: x.dim(),
         coeffs: KernelCoeffs::new(kernel, bandwidth),
     };
-    let out = kernel_sums::blur(ctx, &win, iterations, false, false).await?;
+    let out = kernel_sums::blur(ctx, &win, iterations, false, false, Watch::default()).await?;
     uncentre(&out.positions, &mean)
 }
 
@@ -500,20 +534,12 @@ struct Run {
     trajectory: Vec<Vec<f32>>,
 }
 
-/// Adds `mean` back to centred rows, in `f64`. Shifted positions are convex
-/// combinations of the data, so they stay finite within the checked spread.
-fn uncentre(flat: &[f32], mean: &[f64]) -> Result<Points> {
-    let rows = flat
-        .chunks_exact(mean.len())
-        .flat_map(|r| r.iter().zip(mean).map(|(a, m)| (f64::from(*a) + m) as f32))
-        .collect();
-    Points::from_vec(rows, mean.len())
-}
-
 /// A fitted mean-shift model: centres, labels and how the run went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeanShiftFit {
     centers: Points,
+    /// The `f64` point the `f32` work was centred on: the data's mean.
+    offset: Vec<f64>,
     intensity: Vec<f32>,
     labels: Vec<i32>,
     counts: Vec<usize>,
@@ -529,9 +555,19 @@ pub struct MeanShiftFit {
 
 impl MeanShiftFit {
     /// Cluster centres; label `k` is row `k`. Ordered by intensity, highest
-    /// first (scikit-learn's order).
+    /// first (scikit-learn's order). Computed around the data's mean in
+    /// `f32` and moved back in `f64`: [`Points::to_f64`] has the `f64`
+    /// values, which keep the precision of the input far from the origin
+    /// (the `f32` values round them).
     pub fn centers(&self) -> &Points {
         &self.centers
+    }
+
+    /// The point the fit's `f32` work was centred on (the data's mean, in
+    /// `f64`); [`predict`](MeanShiftFit::predict) centres new points on it
+    /// too.
+    pub fn offset(&self) -> &[f64] {
+        &self.offset
     }
 
     /// Number of clusters.
@@ -585,7 +621,8 @@ impl MeanShiftFit {
         self.mode
     }
 
-    /// Blurring mode: every point's final position.
+    /// Blurring mode: every point's final position (with `f64` values,
+    /// like the [centres](MeanShiftFit::centers)).
     pub fn final_positions(&self) -> Option<&Points> {
         self.positions.as_ref()
     }
@@ -626,10 +663,12 @@ impl MeanShiftFit {
                 found: x.dim(),
             });
         }
+        // Both sides centred on the fit's offset in `f64`, then rounded:
+        // the distances the fit itself measured.
         merge::nearest_labels(
             ctx,
-            x.as_slice(),
-            self.centers.as_slice(),
+            &centre(x, &self.offset),
+            &centre(&self.centers, &self.offset),
             x.dim(),
             (!self.cluster_all).then_some(self.bandwidth),
         )
@@ -646,12 +685,17 @@ impl MeanShiftFit {
 /// {"format":"gpu-cluster/meanshift","version":1,"bandwidth":2.0,
 ///  "kernel":"flat","mode":"standard","cluster_all":true,"n_iter":2,
 ///  "stop_reason":"converged",
-///  "centers":[[3.3333332538604736,6.0],[1.3333333730697632,0.6666668057441711]],
+///  "centers":[[3.3333333333333335,6.00000007947286],[1.3333333333333335,0.6666668256123862]],
+///  "offset":[2.3333333333333335,3.3333333333333335],
 ///  "intensities":[3.0,3.0],"counts":[3,3],"labels":[1,1,1,0,0,0]}
 /// ```
 ///
-/// Every `f32` is written widened to `f64` (exact), so readers that parse
-/// numbers as `f64` give the same bits back. `final_positions` (blurring
+/// Centres and final positions are written with their `f64` values (the
+/// `f32` results around the data's mean, `offset`, moved back in `f64`),
+/// and every other `f32` widened to `f64` (exact), so readers that parse
+/// numbers as `f64` give the same values back. A document without
+/// `offset` (written before the fit kept it) reads as offset zero.
+/// `final_positions` (blurring
 /// mode: every point's final position, `n x d`) is written when the fit has
 /// them; the [trajectory](MeanShiftFit::trajectory) is not (it holds the
 /// data once per iteration and serves animations, not predictions), so a
@@ -681,26 +725,20 @@ impl MeanShiftFit {
     /// # Ok::<(), gpu_cluster::Error>(())
     /// ```
     pub fn to_json(&self) -> String {
-        // Nothing in the document can fail to serialise: no maps, and every
-        // value a number, a string, a bool or a sequence of them.
-        serde_json::to_string(self).expect("a mean-shift model always serialises")
+        model::KIND.to_json(self)
     }
 
     /// Reads a model from [`to_json`](MeanShiftFit::to_json)'s document.
     /// Anything that is not a valid version-1 mean-shift model is
     /// [`Error::Model`] saying what is wrong.
     pub fn from_json(json: &str) -> Result<Self> {
-        model::parse(json.as_bytes()).map_err(|problem| Error::Model(format!("model {problem}")))
+        model::KIND.read_json(json)
     }
 
     /// Writes the model to `path` as JSON (see [`to_json`](MeanShiftFit::to_json)),
     /// replacing the file. A file that cannot be written is [`Error::Model`].
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        let path = path.as_ref();
-        let mut json = self.to_json();
-        json.push('\n');
-        std::fs::write(path, json)
-            .map_err(|e| Error::Model(format!("cannot write model {}: {e}", path.display())))
+        model::KIND.save(path.as_ref(), self)
     }
 
     /// Reads a model [`save`](MeanShiftFit::save) wrote. A missing or
@@ -715,11 +753,7 @@ impl MeanShiftFit {
     /// # Ok::<(), gpu_cluster::Error>(())
     /// ```
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Model(format!("cannot read model {}: {e}", path.display())))?;
-        model::parse(&bytes)
-            .map_err(|problem| Error::Model(format!("model {} {problem}", path.display())))
+        model::KIND.load(path.as_ref())
     }
 }
 
@@ -729,9 +763,17 @@ impl MeanShiftFit {
 mod model {
     use super::{MeanShiftFit, Mode, StopReason};
     use crate::kernel::Kernel;
+    use crate::model::Kind;
     use crate::points::Points;
     use serde::de::{self, Deserialize, Deserializer};
     use serde::ser::{Serialize, Serializer};
+
+    /// The mean-shift document.
+    pub(super) const KIND: Kind = Kind {
+        format: MeanShiftFit::MODEL_FORMAT,
+        version: MeanShiftFit::MODEL_VERSION,
+        noun: "mean-shift",
+    };
 
     /// The document as written, borrowed from the fit. Field order is the
     /// order in the file: the envelope and the scalars first, so the head of
@@ -747,6 +789,7 @@ mod model {
         n_iter: usize,
         stop_reason: StopReason,
         centers: &'a Points,
+        offset: &'a [f64],
         #[serde(serialize_with = "widened")]
         intensities: &'a [f32],
         counts: &'a [usize],
@@ -774,6 +817,10 @@ mod model {
         stop_reason: StopReason,
         #[serde(deserialize_with = "centers")]
         centers: Points,
+        /// Absent in documents written before the fit kept its offset:
+        /// zeros, the absolute coordinates.
+        #[serde(default)]
+        offset: Option<Vec<f64>>,
         intensities: Vec<f64>,
         counts: Vec<usize>,
         labels: Vec<i32>,
@@ -792,45 +839,6 @@ mod model {
             .map_err(|e| de::Error::custom(format_args!("final_positions: {e}")))
     }
 
-    /// Just the envelope, read first so that a file of another kind or
-    /// version is told as that, not as a missing field. Only a JSON object
-    /// has one (a derived struct would take an array too); other fields
-    /// are skipped unread.
-    #[derive(Default)]
-    struct Envelope {
-        format: Option<serde_json::Value>,
-        version: Option<serde_json::Value>,
-    }
-
-    impl<'de> Deserialize<'de> for Envelope {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> de::Visitor<'de> for Visitor {
-                type Value = Envelope;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Envelope, A::Error> {
-                    let mut envelope = Envelope::default();
-                    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                        match &*key {
-                            "format" => envelope.format = Some(map.next_value()?),
-                            "version" => envelope.version = Some(map.next_value()?),
-                            _ => {
-                                map.next_value::<de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    Ok(envelope)
-                }
-            }
-            deserializer.deserialize_map(Visitor)
-        }
-    }
-
     impl Serialize for MeanShiftFit {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             Written {
@@ -843,6 +851,7 @@ mod model {
                 n_iter: self.n_iter,
                 stop_reason: self.stop,
                 centers: &self.centers,
+                offset: &self.offset,
                 intensities: &self.intensity,
                 counts: &self.counts,
                 labels: &self.labels,
@@ -858,58 +867,12 @@ mod model {
     impl<'de> Deserialize<'de> for MeanShiftFit {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             let read = Read::deserialize(deserializer)?;
-            check_envelope(
+            KIND.check_envelope(
                 Some(&read.format.as_str().into()),
                 Some(&read.version.into()),
             )
             .map_err(|problem| de::Error::custom(format_args!("model {problem}")))?;
             fit_from(read).map_err(de::Error::custom)
-        }
-    }
-
-    /// Reads a model document: what is wrong with it, as the end of a
-    /// sentence that starts "model FILE", if anything.
-    pub(super) fn parse(bytes: &[u8]) -> Result<MeanShiftFit, String> {
-        use serde_json::error::Category;
-        let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-            Category::Data => format!(
-                "is not a gpu-cluster model: expected a JSON object with \"format\": \"{}\"",
-                MeanShiftFit::MODEL_FORMAT
-            ),
-            _ => format!("is not JSON: {e}"),
-        })?;
-        check_envelope(envelope.format.as_ref(), envelope.version.as_ref())?;
-        serde_json::from_slice(bytes).map_err(|e| format!("is invalid: {e}"))
-    }
-
-    /// The envelope: this kind of model, a version this build reads.
-    fn check_envelope(
-        format: Option<&serde_json::Value>,
-        version: Option<&serde_json::Value>,
-    ) -> Result<(), String> {
-        let expected = MeanShiftFit::MODEL_FORMAT;
-        match format.map(|f| (f, f.as_str())) {
-            None => {
-                return Err(format!(
-                    "is not a gpu-cluster model: it has no \"format\" (expected \"{expected}\")"
-                ));
-            }
-            Some((_, Some(f))) if f == expected => {}
-            Some((f, _)) => {
-                return Err(format!(
-                    "is not a mean-shift model: its format is {f}, expected \"{expected}\""
-                ));
-            }
-        }
-        let reads = MeanShiftFit::MODEL_VERSION;
-        match version.map(|v| (v, v.as_u64())) {
-            None => Err(format!(
-                "has no \"version\" (this build reads version {reads})"
-            )),
-            Some((_, Some(v))) if v == u64::from(reads) => Ok(()),
-            Some((v, _)) => Err(format!(
-                "has format version {v}: this build reads version {reads}"
-            )),
         }
     }
 
@@ -994,8 +957,15 @@ mod model {
         if read.final_positions.is_some() && read.mode == Mode::Standard {
             return Err("final_positions are given, but standard mode has none".into());
         }
+        let offset = read.offset.unwrap_or_else(|| vec![0.0; dim]);
+        if offset.len() != dim || offset.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "offset {offset:?}: expected {dim} finite values, one per column of the centres"
+            ));
+        }
         Ok(MeanShiftFit {
             centers: read.centers,
+            offset,
             intensity,
             labels: read.labels,
             counts: read.counts,

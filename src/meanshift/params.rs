@@ -3,11 +3,7 @@
 use super::{BandwidthEstimate, MeanShift, Mode};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
-use crate::points::Points;
-
-/// Largest distance of a coordinate from its mean that the `f32` stages can
-/// square and sum over 1024+ dimensions without overflowing.
-pub(crate) const MAX_SPREAD: f64 = 1e15;
+use crate::points::{MAX_SPREAD, Points, check_spread};
 
 /// Cap on an explicit blurring iteration count: gaussian blurring merges
 /// everything long before it, and each iteration is recorded into one GPU
@@ -145,22 +141,29 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
     })
 }
 
-/// Rejects data whose coordinates lie so far apart that squared distances
-/// would overflow `f32`.
-pub(crate) fn check_spread(x: &Points) -> Result<()> {
-    let d = x.dim();
-    let mut lo = vec![f64::INFINITY; d];
-    let mut hi = vec![f64::NEG_INFINITY; d];
-    for r in x.rows() {
-        for (k, &v) in r.iter().enumerate() {
-            lo[k] = lo[k].min(f64::from(v));
-            hi[k] = hi[k].max(f64::from(v));
+/// The largest `f32` step a centred coordinate may have, relative to the
+/// bandwidth: the convergence tolerance's scale (scikit-learn's `tol`
+/// default, 1e-3), so rounding never moves a point by more than a
+/// converged step does.
+const MAX_STEP_PER_BANDWIDTH: f64 = 1e-3;
+
+/// Checks that `f32` resolves the centred data finely enough for bandwidth
+/// `h` (see [`Error::PrecisionLoss`]).
+pub(crate) fn check_resolution(centred: &[f32], dim: usize, h: f32) -> Result<()> {
+    let mut extent = vec![0.0f32; dim];
+    for r in centred.chunks_exact(dim) {
+        for (e, v) in extent.iter_mut().zip(r) {
+            *e = e.max(v.abs());
         }
     }
-    match (0..d).find(|&k| hi[k] - lo[k] > MAX_SPREAD) {
-        Some(col) => Err(Error::SpreadTooLarge {
+    let step = |v: f32| f64::from(v.next_up()) - f64::from(v);
+    let limit = MAX_STEP_PER_BANDWIDTH * f64::from(h);
+    match (0..dim).find(|&c| step(extent[c]) > limit) {
+        Some(col) => Err(Error::PrecisionLoss {
             col,
-            spread: hi[col] - lo[col],
+            extent: f64::from(extent[col]),
+            step: step(extent[col]),
+            bandwidth: h,
         }),
         None => Ok(()),
     }

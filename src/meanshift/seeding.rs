@@ -7,15 +7,17 @@ use std::collections::HashMap;
 /// points, in order of each bin's first point, computed in `f64` on the
 /// original (uncentred) coordinates: bin = round-half-to-even(x / h), seed =
 /// bin * h. When every point has a bin of its own, the points themselves are
-/// the seeds (as scikit-learn does). Returns row-major seeds.
-pub(crate) fn bin_seeds(data: &[f32], dim: usize, bin_size: f32, min_bin_freq: usize) -> Vec<f32> {
+/// the seeds (as scikit-learn does). Takes and returns row-major `f64`
+/// values (the data's own where it holds them), so seeds far from the
+/// origin are not rounded to `f32` before they are centred.
+pub(crate) fn bin_seeds(data: &[f64], dim: usize, bin_size: f32, min_bin_freq: usize) -> Vec<f64> {
     let h = f64::from(bin_size);
     let mut order: Vec<Vec<i64>> = Vec::new();
     let mut freq: HashMap<Vec<i64>, usize> = HashMap::new();
     for x in data.chunks_exact(dim) {
         let key: Vec<i64> = x
             .iter()
-            .map(|&v| (f64::from(v) / h).round_ties_even() as i64)
+            .map(|&v| (v / h).round_ties_even() as i64)
             .collect();
         let count = freq.entry(key.clone()).or_insert(0);
         if *count == 0 {
@@ -30,7 +32,7 @@ pub(crate) fn bin_seeds(data: &[f32], dim: usize, bin_size: f32, min_bin_freq: u
         return data.to_vec();
     }
     kept.iter()
-        .flat_map(|k| k.iter().map(|&b| (b as f64 * h) as f32))
+        .flat_map(|k| k.iter().map(|&b| b as f64 * h))
         .collect()
 }
 
@@ -43,7 +45,7 @@ mod tests {
         // x / h = 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 0.4 -> 0.
         let data = [0.5, 1.5, 2.5, 0.4];
         assert_eq!(bin_seeds(&data, 1, 1.0, 1), vec![0.0, 2.0]);
-        assert_eq!(bin_seeds(&data, 1, 1.0, 3), Vec::<f32>::new());
+        assert_eq!(bin_seeds(&data, 1, 1.0, 3), Vec::<f64>::new());
     }
 
     #[test]

@@ -10,9 +10,12 @@
 //! - [`kth_distance`]: distance to the k-th nearest data row;
 //! - [`nearest`]: the nearest data row of each query (k = 1);
 //! - [`topk`]: the k nearest data rows of each query, any k;
-//! - [`scan`]: exclusive prefix sums, for lists built by count and fill.
+//! - [`scan`]: exclusive prefix sums, for lists built by count and fill;
+//! - [`cluster_sums`]: per-cluster sums in a fixed order (k-means' update),
+//!   and the Lloyd step that records the nearest pass before them.
 
 mod chunking;
+pub(crate) mod cluster_sums;
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
 pub(crate) mod nearest;
@@ -25,7 +28,7 @@ use crate::context::{Context, Inner};
 use crate::error::Result;
 use crate::gpu::Gpu;
 
-pub(crate) use crate::cpu::squared_distance;
+pub(crate) use crate::cpu::{map_indices, squared_distance};
 
 /// Values kept on a GPU for as long as this handle lives, in the chunking
 /// every op shares: each op finds them by their address, without comparing

@@ -26,7 +26,9 @@
 use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
 use crate::cpu::lanes::{self, LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
+use crate::error::Result;
 use crate::kernel::{Kernel, KernelCoeffs};
+use crate::progress::{Stage, Watch};
 
 /// Window sums of a block of up to [`LANES`] queries, lane by lane.
 struct BlockSums {
@@ -726,12 +728,20 @@ pub(crate) fn counts(win: &Window<'_>, queries: &[f32]) -> Vec<f32> {
 /// Blurring mean shift: `steps` iterations in which every point moves to the
 /// kernel-weighted mean of all current positions (ping-pong: an iteration
 /// reads only the previous one's positions). `win.data` holds the start.
-pub(crate) fn blur(win: &Window<'_>, steps: usize, record: bool) -> BlurOutput {
+/// Each iteration is reported to `watch`, which may stop the work.
+pub(crate) fn blur(
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+    watch: Watch<'_>,
+) -> Result<BlurOutput> {
     let d = win.dim;
     let mut current = win.data.to_vec();
     let mut max_shift = Vec::with_capacity(steps);
     let mut trajectory = Vec::new();
-    for _ in 0..steps {
+    let total = Some(steps as u64);
+    watch.report(Stage::Iterations, 0, total)?;
+    for step in 0..steps {
         let next = shift(
             &Window {
                 data: &current,
@@ -750,13 +760,14 @@ pub(crate) fn blur(win: &Window<'_>, steps: usize, record: bool) -> BlurOutput {
         if record {
             trajectory.push(current.clone());
         }
+        watch.report(Stage::Iterations, step as u64 + 1, total)?;
     }
-    BlurOutput {
+    Ok(BlurOutput {
         positions: current,
         max_shift,
         trajectory,
         ..BlurOutput::default()
-    }
+    })
 }
 
 /// Standard mean shift: each seed climbs on its own over the fixed data,
@@ -765,7 +776,15 @@ pub(crate) fn blur(win: &Window<'_>, steps: usize, record: bool) -> BlurOutput {
 /// Seeds move in rounds: each round shifts the seeds still moving, packed
 /// into blocks, and then applies each seed's stopping rule. A seed's steps
 /// are the ones it would take alone, so the packing does not change it.
-pub(crate) fn seek(win: &Window<'_>, seeds: &[f32], tol_dist: f32, max_iter: u32) -> SeekOutput {
+/// After each round the seeds that have stopped are reported to `watch`,
+/// which may stop the work.
+pub(crate) fn seek(
+    win: &Window<'_>,
+    seeds: &[f32],
+    tol_dist: f32,
+    max_iter: u32,
+    watch: Watch<'_>,
+) -> Result<SeekOutput> {
     let d = win.dim;
     let m = seeds.len() / d;
     let tol2 = tol_dist * tol_dist;
@@ -774,6 +793,8 @@ pub(crate) fn seek(win: &Window<'_>, seeds: &[f32], tol_dist: f32, max_iter: u32
     let mut iterations = vec![0u32; m];
     let mut status: Vec<Option<SeekStatus>> = vec![None; m];
     let mut moving: Vec<usize> = (0..m).collect();
+    let total = Some(m as u64);
+    watch.report(Stage::Climbing, 0, total)?;
     while !moving.is_empty() {
         let queries: Vec<f32> = moving
             .iter()
@@ -803,6 +824,7 @@ pub(crate) fn seek(win: &Window<'_>, seeds: &[f32], tol_dist: f32, max_iter: u32
             }
         }
         moving.retain(|&i| status[i].is_none());
+        watch.report(Stage::Climbing, (m - moving.len()) as u64, total)?;
     }
     let mut out = SeekOutput::with_capacity(m, d);
     out.positions.extend_from_slice(&pos);
@@ -810,7 +832,7 @@ pub(crate) fn seek(win: &Window<'_>, seeds: &[f32], tol_dist: f32, max_iter: u32
     out.iterations.extend_from_slice(&iterations);
     out.status
         .extend(status.into_iter().map(|s| s.expect("every seed settled")));
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -1175,9 +1197,9 @@ mod tests {
         for kernel in Kernel::ALL {
             let (data, _, seeds, h) = data_for(70, 2, false, Layout::Spread);
             let win = window(&data, None, 2, kernel, 3.0 + h * 0.0);
-            let all = seek(&win, &seeds, 1e-3 * 3.0, 40);
+            let all = seek(&win, &seeds, 1e-3 * 3.0, 40, Watch::default()).unwrap();
             for (i, s) in seeds.chunks_exact(2).enumerate() {
-                let one = seek(&win, s, 1e-3 * 3.0, 40);
+                let one = seek(&win, s, 1e-3 * 3.0, 40, Watch::default()).unwrap();
                 assert_eq!(
                     one.positions,
                     all.positions[2 * i..2 * i + 2],

@@ -19,6 +19,7 @@ use crate::gpu::plan;
 use crate::gpu::tune::{Shape, TuneKey};
 use crate::kernel::KernelCoeffs;
 use crate::ops::chunking::rows_per_chunk;
+use crate::progress::{self, Watch};
 
 const SHIFT_COMMON: &str = include_str!("shift_common.wgsl");
 
@@ -715,6 +716,7 @@ pub(crate) async fn seek(
     seeds: &[f32],
     tol_dist: f32,
     max_iter: u32,
+    watch: Watch<'_>,
 ) -> Result<SeekOutput> {
     let dim = win.dim;
     if seeds.is_empty() {
@@ -759,6 +761,8 @@ pub(crate) async fn seek(
     // Every seed stops within max_iter + 1 means.
     let total = u64::from(max_iter) + 1;
     let mut done = 0;
+    let n_seeds = (seeds.len() / dim) as u64;
+    watch.report(progress::Stage::Climbing, 0, Some(n_seeds))?;
     while done < total {
         let n = STEPS_PER_BATCH.min(total - done);
         let readback = g
@@ -795,6 +799,11 @@ pub(crate) async fn seek(
             .copied()
             .unwrap_or(0);
         done += n;
+        watch.report(
+            progress::Stage::Climbing,
+            n_seeds - u64::from(moving).min(n_seeds),
+            Some(n_seeds),
+        )?;
         if moving == 0 {
             break;
         }
@@ -868,7 +877,7 @@ mod tests {
     /// Blurring (with the intensity pass) and standard mean shift.
     fn run(g: &Gpu, win: &Window<'_>) -> (BlurOutput, SeekOutput) {
         let blurred = pollster::block_on(blur(g, win, 2, false, true, &mut None)).unwrap();
-        let sought = pollster::block_on(seek(g, win, win.data, 1e-3, 5)).unwrap();
+        let sought = pollster::block_on(seek(g, win, win.data, 1e-3, 5, Watch::default())).unwrap();
         (blurred, sought)
     }
 
@@ -965,7 +974,7 @@ mod tests {
             coeffs: KernelCoeffs::new(Kernel::Flat, 1e4),
         };
         let seeds = &data[..4 * dim];
-        let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5)).unwrap();
+        let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5, Watch::default())).unwrap();
         let last = &data[(n - 3) * dim..];
         for (i, row) in out.positions.chunks_exact(dim).enumerate() {
             for (k, &x) in row.iter().enumerate() {

@@ -11,6 +11,7 @@ mod cpu;
 mod gpu;
 mod shape;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::context::{Context, Inner};
@@ -18,6 +19,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::gpu::buffers::Rows;
 use crate::kernel::KernelCoeffs;
+use crate::progress::{Stage, Watch};
 
 #[cfg(test)]
 pub(crate) use gpu::{SEEK, SHIFT, SHIFT_FINISH, SHIFT_WIDE};
@@ -140,15 +142,34 @@ pub(crate) async fn blur(
     steps: usize,
     record: bool,
     intensity: bool,
+    watch: Watch<'_>,
 ) -> Result<BlurOutput> {
-    blur_on(ctx, win, steps, record, intensity, &mut Carry::default()).await
+    blur_on(
+        ctx,
+        win,
+        steps,
+        record,
+        intensity,
+        &mut Carry::default(),
+        watch,
+    )
+    .await
 }
+
+/// How many submissions an observed GPU blur is split into, at most: one
+/// per iteration up to this many iterations, then groups of iterations.
+const OBSERVED_SUBMISSIONS: usize = 100;
 
 /// [`blur`] continuing from where the call that left `carry` ended (or
 /// from the window's data for a fresh carry): `win.data` must hold the
 /// positions that call returned. Leaves `carry` at this call's end, so a
 /// loop of single steps (blurring until stable) keeps its positions on
 /// the device.
+///
+/// On the GPU all steps go in one submission, unless `watch` is on: then
+/// they are split into groups, each continuing from the last through the
+/// carry (the same arithmetic, so the same bits), and each group's end is
+/// reported and is a chance to cancel.
 pub(crate) async fn blur_on(
     ctx: &Context,
     win: &Window<'_>,
@@ -156,14 +177,43 @@ pub(crate) async fn blur_on(
     record: bool,
     intensity: bool,
     carry: &mut Carry,
+    watch: Watch<'_>,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
         Inner::Gpu(g) => {
             carry.gpu.get_or_insert_with(|| Arc::clone(g));
-            gpu::blur(g, win, steps, record, intensity, &mut carry.rows).await
+            if !watch.is_on() {
+                return gpu::blur(g, win, steps, record, intensity, &mut carry.rows).await;
+            }
+            let total = Some(steps as u64);
+            watch.report(Stage::Iterations, 0, total)?;
+            let group = steps.div_ceil(OBSERVED_SUBMISSIONS).max(1);
+            let mut out = BlurOutput::default();
+            let mut positions = Cow::Borrowed(win.data);
+            let mut done = 0;
+            loop {
+                let n = group.min(steps - done);
+                let last = done + n == steps;
+                let part_win = Window {
+                    data: &positions,
+                    ..*win
+                };
+                let part =
+                    gpu::blur(g, &part_win, n, record, intensity && last, &mut carry.rows).await?;
+                out.max_shift.extend(part.max_shift);
+                out.trajectory.extend(part.trajectory);
+                out.counts = part.counts;
+                positions = Cow::Owned(part.positions);
+                done += n;
+                watch.report(Stage::Iterations, done as u64, total)?;
+                if last {
+                    out.positions = positions.into_owned();
+                    return Ok(out);
+                }
+            }
         }
         Inner::Cpu => {
-            let mut out = cpu::blur(win, steps, record);
+            let mut out = cpu::blur(win, steps, record, watch)?;
             if intensity {
                 let at_end = Window {
                     data: &out.positions,
@@ -183,9 +233,10 @@ pub(crate) async fn seek(
     seeds: &[f32],
     tol_dist: f32,
     max_iter: u32,
+    watch: Watch<'_>,
 ) -> Result<SeekOutput> {
     match ctx.inner() {
-        Inner::Gpu(g) => gpu::seek(g, win, seeds, tol_dist, max_iter).await,
-        Inner::Cpu => Ok(cpu::seek(win, seeds, tol_dist, max_iter)),
+        Inner::Gpu(g) => gpu::seek(g, win, seeds, tol_dist, max_iter, watch).await,
+        Inner::Cpu => cpu::seek(win, seeds, tol_dist, max_iter, watch),
     }
 }

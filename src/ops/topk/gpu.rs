@@ -284,6 +284,74 @@ fn tile_rows(g: &Gpu, dim: usize, bytes_per_query: u64) -> usize {
     by_results.min(rows_per_chunk(g, dim, &TOPK)).max(1)
 }
 
+/// The nearest data row of each query recorded into a caller's batch
+/// (`best_k` at k = 1): what k-means' assignment step records into its
+/// step's submission, so the labels never leave the device. Each query
+/// row gets two words in `state`: the order key of its squared distance
+/// and the index of its nearest data row (ties to the lower index).
+pub(crate) struct NearestPass {
+    pipeline: Arc<Pipeline>,
+    launch: Launch,
+    dim: usize,
+}
+
+impl NearestPass {
+    pub(crate) async fn new(g: &Gpu, dim: usize) -> Result<Self> {
+        let stages = Stages {
+            g,
+            dim,
+            score: Score::SquaredL2,
+            k_slots: 1,
+        };
+        let launch = stages.launch()?;
+        let pipeline = stages.entry("best_k", launch.tile).await?;
+        Ok(Self {
+            pipeline,
+            launch,
+            dim,
+        })
+    }
+
+    /// Records the pass of `queries` (one chunk of rows) over all of
+    /// `data`, in index order, into `state` (`2 * queries.rows()` words).
+    pub(crate) fn record(
+        &self,
+        g: &Gpu,
+        batch: &mut Batch<'_>,
+        queries: &crate::gpu::buffers::Chunk,
+        data: &Rows,
+        state: &wgpu::Buffer,
+    ) {
+        let sizes: Vec<usize> = data.chunks.iter().map(|c| c.rows()).collect();
+        let passes = plan::passes(
+            &[queries.rows()],
+            &sizes,
+            self.dim,
+            self.launch.tile as usize,
+            self.launch.limits,
+        );
+        for pass in passes {
+            let chunk = &data.chunks[pass.data];
+            let params = TopkParams {
+                query_rows: queries.rows() as u32,
+                data_begin: pass.span.start as u32,
+                data_end: pass.span.end as u32,
+                fresh: u32::from(pass.fresh),
+                k: 1,
+                index_base: chunk.range.start as u32,
+                self_base: NO_SELF,
+                mode: Bound::Midpoint as u32,
+            };
+            batch.dispatch(
+                &self.pipeline,
+                params,
+                &[&queries.buffer, &chunk.buffer, state, g.placeholder()],
+                queries.rows(),
+            );
+        }
+    }
+}
+
 /// The `k` best data rows of each query (see [`super::topk`]).
 pub(crate) async fn topk(
     g: &Gpu,

@@ -17,8 +17,7 @@ mod gpu;
 use crate::context::{Context, Inner};
 use crate::error::Result;
 
-#[cfg(test)]
-pub(crate) use gpu::TOPK;
+pub(crate) use gpu::{NearestPass, TOPK};
 
 /// What a pair's score is; smaller is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,77 @@
+//! Far from the origin: the command line writes the centres a fit moved
+//! back in `f64` in `f64`'s shortest round-trip form, so a survey's
+//! millimetres at northing 5e6 m survive (`f32` would round them to 0.5 m);
+//! data that `f32` cannot resolve after centring is exit status 2.
+
+mod common;
+
+use common::run::{Scratch, fails, ok};
+
+use gpu_cluster::{Context, MeanShift, Points};
+
+/// Nine clusters of 40 points around (512000, 5123000), 12 m apart, at
+/// millimetre precision, as CSV text and as the values written.
+fn survey() -> (String, Vec<f64>) {
+    let jitter = common::uniform(9 * 40, 2, 0.8, 3);
+    let mut values = Vec::new();
+    for (i, j) in jitter.chunks_exact(2).enumerate() {
+        let c = i / 40;
+        let x = 512_000.0 + 12.0 * (c % 3) as f64 + f64::from(j[0]);
+        let y = 5_123_000.0 + 12.0 * (c / 3) as f64 + f64::from(j[1]);
+        values.extend([(x * 1e3).round() / 1e3, (y * 1e3).round() / 1e3]);
+    }
+    let text = values
+        .chunks_exact(2)
+        .map(|r| format!("{:.3},{:.3}\n", r[0], r[1]))
+        .collect();
+    (text, values)
+}
+
+#[test]
+fn centres_far_from_the_origin_are_written_with_their_f64_values() {
+    let files = Scratch::new();
+    let (text, values) = survey();
+    let input = files.write("survey.csv", &format!("easting,northing\n{text}"));
+    let centres = files.path("centres.csv");
+    ok(&[
+        "meanshift",
+        &input,
+        "--bandwidth",
+        "2",
+        "--backend",
+        "cpu",
+        "--centers",
+        &centres,
+    ]);
+    let written: Vec<f64> = files
+        .read("centres.csv")
+        .lines()
+        .flat_map(|l| {
+            l.split(',')
+                .map(|v| v.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let fit = MeanShift::new(2.0)
+        .fit(&Context::cpu(), &Points::from_f64(&values, 2).unwrap())
+        .unwrap();
+    assert_eq!(fit.n_clusters(), 9);
+    // Bit for bit the library's f64 centres: nothing rounded to f32 on
+    // the way out.
+    assert_eq!(written, fit.centers().to_f64());
+    assert!(
+        written.iter().any(|&v| f64::from(v as f32) != v),
+        "the centres have more than f32's digits"
+    );
+}
+
+#[test]
+fn data_f32_cannot_resolve_after_centring_exits_2() {
+    let files = Scratch::new();
+    let input = files.write("far.csv", "0,0\n0.5,0\n1e9,1e9\n1000000000.5,1e9\n");
+    fails(
+        2,
+        &["meanshift", &input, "--bandwidth", "1", "--backend", "cpu"],
+        "where f32 steps are 32",
+    );
+}

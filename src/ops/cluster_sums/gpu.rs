@@ -1,0 +1,668 @@
+//! Host side of `cluster_sort.wgsl` and `cluster_sums.wgsl`: the
+//! per-cluster sums recorded into a batch, with the semantics (and the
+//! bits) of the CPU twin in `cpu.rs`, and the Lloyd step that records the
+//! nearest-centre pass before them in the same submission.
+//!
+//! Per chunk of rows, in one submission: count the labels (and how many
+//! changed), scan the counts into each cluster's first sorted position,
+//! sort the labels stably by 8-bit digits (histogram, scan, scatter per
+//! digit), then the reduction's levels (span counts, their scan, the
+//! sums). What comes back is `k` rows, the counts and the final offsets.
+
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{ClusterSums, LloydData, SPAN, Step};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{Alloc, Rows, floats, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
+use crate::ops::chunking::rows_per_chunk;
+use crate::ops::scan;
+use crate::ops::topk::{NearestPass, TOPK};
+
+/// The sort stage: counts, radix histogram and scatter, span counts.
+pub(crate) const SORT: StageDef = StageDef {
+    name: "cluster_sort",
+    sources: &[COMMON, include_str!("cluster_sort.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
+    row_extra: 0,
+};
+
+/// The sums stage: one level of the reduction.
+pub(crate) const SUMS: StageDef = StageDef {
+    name: "cluster_sums",
+    sources: &[COMMON, include_str!("cluster_sums.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+    row_extra: 0,
+};
+
+/// Elements per radix block, per thread (`PER_THREAD` in the shader).
+const PER_THREAD: usize = 4;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct SortParams {
+    n: u32,
+    stride: u32,
+    offset: u32,
+    shift: u32,
+    first: u32,
+    nblocks: u32,
+    k: u32,
+    pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct SumParams {
+    k: u32,
+    pad: [u32; 7],
+}
+
+/// The pipelines of one (dimension, weighted) specialisation.
+struct Pipelines {
+    count: Arc<Pipeline>,
+    hist: Arc<Pipeline>,
+    scatter: Arc<Pipeline>,
+    span_counts: Arc<Pipeline>,
+    sum_points: Arc<Pipeline>,
+    sum_partials: Arc<Pipeline>,
+    scan: Arc<Pipeline>,
+    /// Elements per radix block.
+    block: usize,
+    width: usize,
+}
+
+impl Pipelines {
+    async fn new(g: &Gpu, dim: usize, weighted: bool) -> Result<Self> {
+        let wg = g.workgroup_size();
+        let width = dim + usize::from(weighted);
+        let dim32 = u32::try_from(dim)
+            .map_err(|_| Error::Gpu(format!("dimension {dim} is too large for the GPU")))?;
+        let sort = |entry: &'static str| {
+            g.pipeline(Spec {
+                stage: Stage(&SORT),
+                entry,
+                dim: 1,
+                consts: vec![("SPAN_LEN", Const::U32(SPAN as u32))],
+                overrides: vec![("WG", wg)],
+                rows_per_group: wg,
+            })
+        };
+        let sums = |entry: &'static str| {
+            g.pipeline(Spec {
+                stage: Stage(&SUMS),
+                entry,
+                dim: dim32,
+                consts: vec![
+                    ("SPAN_LEN", Const::U32(SPAN as u32)),
+                    ("W", Const::U32(width as u32)),
+                ],
+                overrides: vec![("WG", wg)],
+                rows_per_group: wg,
+            })
+        };
+        Ok(Self {
+            count: sort("count").await?,
+            hist: sort("hist").await?,
+            scatter: sort("scatter").await?,
+            span_counts: sort("span_counts").await?,
+            sum_points: sums("sum_points").await?,
+            sum_partials: sums("sum_partials").await?,
+            scan: scan::gpu::pipeline(g).await?,
+            block: PER_THREAD * wg as usize,
+            width,
+        })
+    }
+}
+
+/// Where a chunk's labels are: word `stride * i + offset` of `buffer`.
+struct Labels<'b> {
+    buffer: &'b wgpu::Buffer,
+    stride: u32,
+    offset: u32,
+}
+
+/// The working buffers of one chunk of rows.
+struct Work {
+    rows: usize,
+    k: usize,
+    /// The previous step's labels (the count stage compares and updates).
+    old: wgpu::Buffer,
+    /// `k` counts and, at `k`, the number of labels that changed.
+    counts: wgpu::Buffer,
+    /// Cluster offsets in the sorted order (`k + 1`).
+    starts: wgpu::Buffer,
+    keys: [wgpu::Buffer; 2],
+    vals: [wgpu::Buffer; 2],
+    hist: wgpu::Buffer,
+    hist_scan: wgpu::Buffer,
+    span_counts: wgpu::Buffer,
+    span_off: [wgpu::Buffer; 2],
+    partials: [wgpu::Buffer; 2],
+    nblocks: usize,
+    /// Upper bounds on each level's output rows.
+    levels: Vec<usize>,
+}
+
+impl Work {
+    fn new(g: &Gpu, rows: usize, k: usize, p: &Pipelines) -> Self {
+        let nblocks = rows.div_ceil(p.block).max(1);
+        let buf = |label: &str, n: usize| g.storage(label, (n.max(1) * 4) as u64);
+        let levels = levels(rows, k);
+        Self {
+            rows,
+            k,
+            old: buf("previous labels", rows),
+            counts: buf("cluster counts", k + 1),
+            starts: buf("cluster starts", k + 1),
+            keys: [buf("sorted labels", rows), buf("sorted labels", rows)],
+            vals: [buf("sorted indices", rows), buf("sorted indices", rows)],
+            hist: buf("radix histogram", 256 * nblocks),
+            hist_scan: buf("radix offsets", 256 * nblocks + 1),
+            span_counts: buf("span counts", k),
+            span_off: [buf("span offsets", k + 1), buf("span offsets", k + 1)],
+            partials: [
+                buf("partial sums", levels[0] * p.width),
+                buf("partial sums", levels[0] * p.width),
+            ],
+            nblocks,
+            levels,
+        }
+    }
+
+    /// Rows the last level leaves: at most one per cluster.
+    fn out_rows(&self) -> usize {
+        self.levels.last().map_or(1, |&r| r.min(self.k))
+    }
+
+    /// Records the sums of this chunk; returns the readback indices of
+    /// (counts and changed, final span offsets, final rows).
+    fn record(
+        &self,
+        g: &Gpu,
+        batch: &mut Batch<'_>,
+        p: &Pipelines,
+        labels: &Labels<'_>,
+        values: &wgpu::Buffer,
+        weights: Option<&wgpu::Buffer>,
+    ) -> [usize; 3] {
+        let (n, k) = (self.rows, self.k);
+        let ph = g.placeholder();
+        let sort = |n: usize, stride: u32, offset: u32, shift: u32, first: bool| SortParams {
+            n: n as u32,
+            stride,
+            offset,
+            shift,
+            first: u32::from(first),
+            nblocks: self.nblocks as u32,
+            k: k as u32,
+            pad: 0,
+        };
+        batch.clear(&self.counts);
+        batch.dispatch(
+            &p.count,
+            sort(n, labels.stride, labels.offset, 0, true),
+            &[labels.buffer, ph, &self.counts, &self.old, &self.keys[1]],
+            n,
+        );
+        scan::gpu::record(
+            batch,
+            &p.scan,
+            &self.counts,
+            &self.starts,
+            k,
+            scan::gpu::SPAN,
+        );
+        let bits = 32 - (k.max(2) as u32 - 1).leading_zeros();
+        let passes = bits.div_ceil(8).max(1);
+        for pass in 0..passes as usize {
+            let (src, src_vals, stride, offset) = if pass == 0 {
+                (labels.buffer, ph, labels.stride, labels.offset)
+            } else {
+                let from = (pass - 1) % 2;
+                (&self.keys[from], &self.vals[from], 1, 0)
+            };
+            let to = pass % 2;
+            let params = sort(n, stride, offset, 8 * pass as u32, pass == 0);
+            let groups = self.nblocks * p.count.rows_per_group as usize;
+            batch.dispatch(
+                &p.hist,
+                params,
+                &[src, src_vals, &self.hist, &self.keys[to], &self.vals[to]],
+                groups,
+            );
+            scan::gpu::record(
+                batch,
+                &p.scan,
+                &self.hist,
+                &self.hist_scan,
+                256 * self.nblocks,
+                scan::gpu::SPAN,
+            );
+            batch.dispatch(
+                &p.scatter,
+                params,
+                &[
+                    src,
+                    src_vals,
+                    &self.hist_scan,
+                    &self.keys[to],
+                    &self.vals[to],
+                ],
+                groups,
+            );
+        }
+        let perm = &self.vals[(passes as usize - 1) % 2];
+        let mut elem_off = &self.starts;
+        let sum_params = SumParams {
+            k: k as u32,
+            pad: [0; 7],
+        };
+        for (level, &upper) in self.levels.iter().enumerate() {
+            let span_off = &self.span_off[level % 2];
+            batch.dispatch(
+                &p.span_counts,
+                sort(0, 1, 0, 0, false),
+                &[elem_off, ph, &self.hist, &self.span_counts, &self.hist_scan],
+                k,
+            );
+            scan::gpu::record(
+                batch,
+                &p.scan,
+                &self.span_counts,
+                span_off,
+                k,
+                scan::gpu::SPAN,
+            );
+            let dst = &self.partials[level % 2];
+            if level == 0 {
+                batch.dispatch(
+                    &p.sum_points,
+                    sum_params,
+                    &[
+                        perm,
+                        values,
+                        weights.unwrap_or(ph),
+                        elem_off,
+                        span_off,
+                        ph,
+                        dst,
+                    ],
+                    upper * p.width,
+                );
+            } else {
+                let src = &self.partials[(level - 1) % 2];
+                batch.dispatch(
+                    &p.sum_partials,
+                    sum_params,
+                    &[ph, ph, ph, elem_off, span_off, src, dst],
+                    upper * p.width,
+                );
+            }
+            elem_off = span_off;
+        }
+        let last = self.levels.len() - 1;
+        [
+            batch.read(&self.counts, 0, (k as u64 + 1) * 4),
+            batch.read(&self.span_off[last % 2], 0, (k as u64 + 1) * 4),
+            batch.read(
+                &self.partials[last % 2],
+                0,
+                (self.out_rows() * p.width * 4) as u64,
+            ),
+        ]
+    }
+
+    /// The sums read back by [`Work::record`]'s readbacks, and the number
+    /// of labels that changed.
+    fn decode(
+        &self,
+        bytes: &[Vec<u8>],
+        at: [usize; 3],
+        dim: usize,
+        weighted: bool,
+    ) -> (ClusterSums, u64) {
+        let k = self.k;
+        let width = dim + usize::from(weighted);
+        let counts = words(&bytes[at[0]]);
+        let span_off = words(&bytes[at[1]]);
+        let rows = floats(&bytes[at[2]]);
+        let mut out = ClusterSums {
+            sums: vec![0.0; k * dim],
+            weights: weighted.then(|| vec![0.0; k]),
+            counts: counts[..k].to_vec(),
+        };
+        for c in 0..k {
+            if span_off[c + 1] > span_off[c] {
+                let r = span_off[c] as usize;
+                let row = &rows[r * width..(r + 1) * width];
+                out.sums[c * dim..(c + 1) * dim].copy_from_slice(&row[..dim]);
+                if let Some(w) = &mut out.weights {
+                    w[c] = row[dim];
+                }
+            }
+        }
+        (out, u64::from(counts[k]))
+    }
+}
+
+/// Upper bounds on the rows each level writes for `rows` elements in `k`
+/// clusters, level 0 first: a cluster's `e` elements make `ceil(e / SPAN)`
+/// spans, so a level makes at most `elements / SPAN + k` rows, and never
+/// more than its elements. The last level leaves at most one row per
+/// cluster.
+fn levels(rows: usize, k: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut elements = rows;
+    let mut reach = 1usize;
+    loop {
+        let next = elements.min(elements.div_ceil(SPAN) + k.min(elements));
+        out.push(next.max(1));
+        elements = next;
+        reach = reach.saturating_mul(SPAN);
+        if reach >= rows {
+            return out;
+        }
+    }
+}
+
+/// Checks what the shaders index with 32-bit words.
+fn check_sizes(rows: usize, k: usize) -> Result<()> {
+    if u32::try_from(rows).is_err() || u32::try_from(k + 1).is_err() {
+        return Err(Error::Gpu(format!(
+            "{rows} rows in {k} clusters: too many for 32-bit indices on the GPU"
+        )));
+    }
+    Ok(())
+}
+
+/// The sums of `values` per label on the device (see [`super::cluster_sums`]),
+/// in chunks of the shared chunking.
+#[cfg(test)]
+pub(crate) async fn cluster_sums(
+    g: &Gpu,
+    labels: &[u32],
+    values: &[f32],
+    weights: Option<&[f32]>,
+    k: usize,
+    dim: usize,
+) -> Result<ClusterSums> {
+    let n = labels.len();
+    check_sizes(n, k)?;
+    let p = Pipelines::new(g, dim, weights.is_some()).await?;
+    let per_chunk = rows_per_chunk(g, dim, &SUMS);
+    let mut total: Option<ClusterSums> = None;
+    for start in (0..n.max(1)).step_by(per_chunk) {
+        let end = (start + per_chunk).min(n);
+        let rows = end - start;
+        let (readback, work, at) = g
+            .scoped(|| {
+                let work = Work::new(g, rows, k, &p);
+                let label_buf = g.upload("labels", &pad(&labels[start..end]));
+                let value_buf = g.upload("values", &pad(&values[start * dim..end * dim]));
+                let weight_buf = weights.map(|w| g.upload("weights", &pad(&w[start..end])));
+                let mut batch = Batch::new(g);
+                let at = work.record(
+                    g,
+                    &mut batch,
+                    &p,
+                    &Labels {
+                        buffer: &label_buf,
+                        stride: 1,
+                        offset: 0,
+                    },
+                    &value_buf,
+                    weight_buf.as_ref(),
+                );
+                (batch.submit(), work, at)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        let (part, _) = work.decode(&bytes, at, dim, weights.is_some());
+        total = Some(match total {
+            None => part,
+            Some(t) => t.add(&part),
+        });
+    }
+    Ok(total.expect("at least one chunk"))
+}
+
+/// `values`, or one zero where there are none (a buffer is never empty).
+#[cfg(test)]
+fn pad<T: Pod + Default>(values: &[T]) -> Vec<T> {
+    if values.is_empty() {
+        vec![T::default()]
+    } else {
+        values.to_vec()
+    }
+}
+
+/// Lloyd steps on the device: the points, the rows to sum and the
+/// weights are uploaded once (the points found resident where a dataset
+/// pinned them); each step writes the centres, records the nearest pass
+/// and the sums of every chunk into one submission, and reads back `k`
+/// rows per chunk.
+pub(crate) struct Lloyd<'a> {
+    g: &'a Gpu,
+    data: LloydData<'a>,
+    nearest: NearestPass,
+    pipelines: Pipelines,
+    points: Rows,
+    values: Option<Rows>,
+    weights: Option<Rows>,
+    centres: Rows,
+    /// Per chunk of points: the nearest pass's state (key, index pairs)
+    /// and the sums' working buffers.
+    state: Vec<wgpu::Buffer>,
+    work: Vec<Work>,
+}
+
+impl<'a> Lloyd<'a> {
+    pub async fn new(g: &'a Gpu, data: LloydData<'a>) -> Result<Self> {
+        let dim = data.dim;
+        let n = data.points.len() / dim;
+        check_sizes(n, data.k)?;
+        let nearest = NearestPass::new(g, dim).await?;
+        let pipelines = Pipelines::new(g, dim, data.weights.is_some()).await?;
+        let per_chunk = rows_per_chunk(g, dim, &TOPK);
+        let zeros = vec![0.0f32; data.k * dim];
+        let made = g
+            .scoped(|| {
+                let points = g.resident("data", data.points, dim, per_chunk);
+                let values = data
+                    .weights
+                    .map(|_| Rows::upload(g, "weighted data", data.values, dim, per_chunk));
+                let weights = data
+                    .weights
+                    .map(|w| Rows::upload(g, "weights", w, 1, per_chunk));
+                let centres = Rows::upload(g, "centres", &zeros, dim, per_chunk);
+                let state = points
+                    .chunks
+                    .iter()
+                    .map(|c| g.storage("nearest centre", (c.rows() * 8) as u64))
+                    .collect::<Vec<_>>();
+                let work = points
+                    .chunks
+                    .iter()
+                    .map(|c| Work::new(g, c.rows(), data.k, &pipelines))
+                    .collect::<Vec<_>>();
+                (points, values, weights, centres, state, work)
+            })
+            .await?;
+        let (points, values, weights, centres, state, work) = made;
+        Ok(Self {
+            g,
+            data,
+            nearest,
+            pipelines,
+            points,
+            values,
+            weights,
+            centres,
+            state,
+            work,
+        })
+    }
+
+    fn write_centres(&self, centres: &[f32]) {
+        let dim = self.data.dim;
+        for c in &self.centres.chunks {
+            let part = &centres[c.range.start * dim..c.range.end * dim];
+            self.g.write(&c.buffer, bytemuck::cast_slice(part));
+        }
+    }
+
+    fn record_nearest(&self, batch: &mut Batch<'_>) {
+        for (chunk, state) in self.points.chunks.iter().zip(&self.state) {
+            self.nearest
+                .record(self.g, batch, chunk, &self.centres, state);
+        }
+    }
+
+    pub async fn step(&mut self, centres: &[f32]) -> Result<Step> {
+        let g = self.g;
+        let weighted = self.data.weights.is_some();
+        let (readback, at) = g
+            .scoped(|| {
+                self.write_centres(centres);
+                let mut batch = Batch::new(g);
+                self.record_nearest(&mut batch);
+                let values = self.values.as_ref().unwrap_or(&self.points);
+                let at: Vec<[usize; 3]> = self
+                    .work
+                    .iter()
+                    .enumerate()
+                    .map(|(i, work)| {
+                        let labels = Labels {
+                            buffer: &self.state[i],
+                            stride: 2,
+                            offset: 1,
+                        };
+                        let weights = self.weights.as_ref().map(|w| &w.chunks[i].buffer);
+                        work.record(
+                            g,
+                            &mut batch,
+                            &self.pipelines,
+                            &labels,
+                            &values.chunks[i].buffer,
+                            weights,
+                        )
+                    })
+                    .collect();
+                (batch.submit(), at)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        let mut total: Option<(ClusterSums, u64)> = None;
+        for (work, at) in self.work.iter().zip(at) {
+            let (part, changed) = work.decode(&bytes, at, self.data.dim, weighted);
+            total = Some(match total {
+                None => (part, changed),
+                Some((t, c)) => (t.add(&part), c + changed),
+            });
+        }
+        let (sums, changed) = total.expect("at least one chunk");
+        Ok(Step { sums, changed })
+    }
+
+    pub async fn labels(&self) -> Result<Vec<u32>> {
+        let g = self.g;
+        let readback = g
+            .scoped(|| {
+                let mut batch = Batch::new(g);
+                for (chunk, state) in self.points.chunks.iter().zip(&self.state) {
+                    batch.read(state, 0, (chunk.rows() * 8) as u64);
+                }
+                batch.submit()
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        Ok(bytes
+            .iter()
+            .flat_map(|b| words(b).into_iter().skip(1).step_by(2))
+            .collect())
+    }
+
+    pub async fn assign(&mut self, centres: &[f32]) -> Result<Vec<u32>> {
+        let g = self.g;
+        let readback = g
+            .scoped(|| {
+                self.write_centres(centres);
+                let mut batch = Batch::new(g);
+                self.record_nearest(&mut batch);
+                for (chunk, state) in self.points.chunks.iter().zip(&self.state) {
+                    batch.read(state, 0, (chunk.rows() * 8) as u64);
+                }
+                batch.submit()
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        Ok(bytes
+            .iter()
+            .flat_map(|b| words(b).into_iter().skip(1).step_by(2))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::validate;
+
+    #[test]
+    fn every_entry_validates() {
+        let span = ("SPAN_LEN", Const::U32(SPAN as u32));
+        for entry in ["count", "hist", "scatter", "span_counts"] {
+            for wg in [32, 64, 256] {
+                validate(&SORT, 1, entry, &[span], &[("WG", wg)]);
+            }
+        }
+        for dim in [1u32, 2, 3, 17, 300, 4096] {
+            for width in [dim, dim + 1] {
+                for entry in ["sum_points", "sum_partials"] {
+                    validate(
+                        &SUMS,
+                        dim,
+                        entry,
+                        &[span, ("W", Const::U32(width))],
+                        &[("WG", 64)],
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn levels_end_with_a_row_per_cluster() {
+        // Enough levels that SPAN^levels covers the rows; bounds never grow.
+        for (rows, k, count) in [
+            (1, 1, 1),
+            (256, 1, 1),
+            (257, 1, 2),
+            (1000, 600, 2),
+            (100_000, 3, 3),
+        ] {
+            let l = levels(rows, k);
+            assert_eq!(l.len(), count, "{rows} rows, k {k}: {l:?}");
+            assert!(l.windows(2).all(|w| w[1] <= w[0]) && l[0] <= rows.max(1));
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Progress reports and cancellation: the stages a fit reports, in order,
+//! with counts that only grow; an observed fit giving the same bits as an
+//! unobserved one (on the GPU it is split into more submissions); and a
+//! cancelled fit stopping with `Error::Cancelled` at the point asked for,
+//! leaving the context usable. On the CPU twin and, where there is one, on
+//! the GPU.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gpu_cluster::{
+    BandwidthEstimate, Blobs, Cancel, Context, Error, MeanShift, Observer, Points, Progress, Stage,
+};
+
+/// Records every report; cancels at the report numbered `cancel_at` (from
+/// 1), if any.
+#[derive(Default)]
+struct Log {
+    seen: Mutex<Vec<Progress>>,
+    cancel_at: Option<usize>,
+    asked: AtomicUsize,
+}
+
+impl Log {
+    fn cancelling_at(n: usize) -> Self {
+        Self {
+            cancel_at: Some(n),
+            ..Self::default()
+        }
+    }
+
+    fn reports(&self) -> Vec<Progress> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The stages in the order they were first reported.
+    fn stages(&self) -> Vec<Stage> {
+        let mut stages: Vec<Stage> = Vec::new();
+        for p in self.reports() {
+            if stages.last() != Some(&p.stage) {
+                assert!(!stages.contains(&p.stage), "{:?} reported twice", p.stage);
+                stages.push(p.stage);
+            }
+        }
+        stages
+    }
+}
+
+impl Observer for Log {
+    fn progress(&self, p: Progress) {
+        self.seen.lock().unwrap().push(p);
+    }
+
+    fn cancelled(&self) -> bool {
+        let asked = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
+        self.cancel_at.is_some_and(|n| asked >= n)
+    }
+}
+
+fn contexts() -> Vec<Context> {
+    let mut all = vec![Context::cpu()];
+    all.extend(common::gpu());
+    all
+}
+
+fn blobs() -> Points {
+    Blobs::default().generate().unwrap().points
+}
+
+/// Within a stage, `done` never goes down and never passes `total`.
+fn assert_counts_grow(reports: &[Progress]) {
+    for pair in reports.windows(2) {
+        if pair[0].stage == pair[1].stage {
+            assert!(pair[1].done >= pair[0].done, "{pair:?}");
+        }
+    }
+    for p in reports {
+        if let Some(total) = p.total {
+            assert!(p.done <= total, "{p:?}");
+        }
+    }
+}
+
+#[test]
+fn standard_mode_reports_every_stage_in_order() {
+    let x = blobs();
+    for ctx in contexts() {
+        let log = Arc::new(Log::default());
+        let fit = MeanShift::estimated(BandwidthEstimate::default())
+            .bin_seeding(true)
+            .observer(log.clone())
+            .fit(&ctx, &x)
+            .unwrap();
+        assert_eq!(
+            log.stages(),
+            [
+                Stage::Bandwidth,
+                Stage::Seeding,
+                Stage::Climbing,
+                Stage::Merging,
+                Stage::Labelling
+            ],
+            "{ctx}"
+        );
+        let reports = log.reports();
+        assert_counts_grow(&reports);
+        // Standard mode counts seeds: all of them have stopped at the end.
+        let last = reports
+            .iter()
+            .rfind(|p| p.stage == Stage::Climbing)
+            .unwrap();
+        assert_eq!(last.total, Some(last.done), "{ctx}");
+        assert!(fit.n_clusters() > 0);
+    }
+}
+
+#[test]
+fn blurring_counts_iterations_and_gives_the_same_bits_observed() {
+    let x = blobs();
+    for ctx in contexts() {
+        let plain = MeanShift::new(2.5).blurring(7).fit(&ctx, &x).unwrap();
+        let log = Arc::new(Log::default());
+        let observed = MeanShift::new(2.5)
+            .blurring(7)
+            .observer(log.clone())
+            .fit(&ctx, &x)
+            .unwrap();
+        assert_eq!(
+            log.stages(),
+            [Stage::Iterations, Stage::Merging, Stage::Labelling],
+            "{ctx}"
+        );
+        let iterations: Vec<u64> = log
+            .reports()
+            .iter()
+            .filter(|p| p.stage == Stage::Iterations)
+            .map(|p| {
+                assert_eq!(p.total, Some(7));
+                p.done
+            })
+            .collect();
+        assert_eq!(iterations, [0, 1, 2, 3, 4, 5, 6, 7], "{ctx}");
+        assert_eq!(observed.labels(), plain.labels(), "{ctx}");
+        assert_eq!(observed.centers(), plain.centers(), "{ctx}");
+        assert_eq!(observed.final_positions(), plain.final_positions(), "{ctx}");
+        assert_eq!(observed.intensities(), plain.intensities(), "{ctx}");
+    }
+}
+
+#[test]
+fn blurring_until_stable_counts_iterations_without_a_total() {
+    let x = blobs();
+    for ctx in contexts() {
+        let log = Arc::new(Log::default());
+        let fit = MeanShift::new(2.5)
+            .blurring_until_stable()
+            .observer(log.clone())
+            .fit(&ctx, &x)
+            .unwrap();
+        let iterations: Vec<Progress> = log
+            .reports()
+            .into_iter()
+            .filter(|p| p.stage == Stage::Iterations)
+            .collect();
+        assert!(iterations.iter().all(|p| p.total.is_none()));
+        assert_eq!(iterations.last().unwrap().done, fit.n_iter() as u64);
+    }
+}
+
+#[test]
+fn a_cancelled_fit_stops_and_the_context_stays_usable() {
+    let x = blobs();
+    for ctx in contexts() {
+        // Cancelled at the third check: during the iterations.
+        let log = Arc::new(Log::cancelling_at(3));
+        let fit = MeanShift::new(2.5)
+            .blurring(20)
+            .observer(log.clone())
+            .fit(&ctx, &x);
+        assert!(matches!(fit, Err(Error::Cancelled)), "{ctx}: {fit:?}");
+        let reports = log.reports();
+        assert!(reports.iter().all(|p| p.stage == Stage::Iterations));
+        assert!(reports.last().unwrap().done < 20, "{ctx}: ran to the end");
+
+        // Standard mode, cancelled during the climb.
+        let log = Arc::new(Log::cancelling_at(2));
+        let fit = MeanShift::new(2.5).observer(log.clone()).fit(&ctx, &x);
+        assert!(matches!(fit, Err(Error::Cancelled)), "{ctx}: {fit:?}");
+        assert!(!log.stages().contains(&Stage::Merging));
+
+        // The same context fits again, with the same bits as a fresh one.
+        let again = MeanShift::new(2.5).blurring(5).fit(&ctx, &x).unwrap();
+        let fresh = MeanShift::new(2.5)
+            .blurring(5)
+            .fit(&Context::cpu(), &x)
+            .unwrap();
+        assert_eq!(again.n_clusters(), fresh.n_clusters(), "{ctx}");
+        assert_eq!(again.labels(), fresh.labels(), "{ctx}");
+    }
+}
+
+#[test]
+fn cancel_before_the_fit_stops_it_at_once() {
+    let x = blobs();
+    for ctx in contexts() {
+        let cancel = Arc::new(Cancel::default());
+        cancel.cancel();
+        let fit = MeanShift::default().observer(cancel).fit(&ctx, &x);
+        assert!(matches!(fit, Err(Error::Cancelled)), "{ctx}: {fit:?}");
+    }
+}
+
+#[test]
+fn observers_compare_by_identity() {
+    let a: Arc<dyn Observer> = Arc::new(Cancel::default());
+    let b: Arc<dyn Observer> = Arc::new(Cancel::default());
+    let with_a = MeanShift::new(1.0).observer(a.clone());
+    assert_eq!(with_a, MeanShift::new(1.0).observer(a));
+    assert_ne!(with_a, MeanShift::new(1.0).observer(b));
+    assert_ne!(with_a, MeanShift::new(1.0));
+    assert!(format!("{with_a:?}").contains("observer: Some(observer)"));
+}
