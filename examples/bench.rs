@@ -10,7 +10,9 @@
 //!     [--cpu-max-n N] [--time-budget S] [--require-hardware]
 //!     [--data-dir bench/data] [--data-only] [--probe]
 //!     [--knn-data X.npy --knn-queries Q.npy] [--knn-k 10]
-//!     [--knn-recall-queries 100] [--round R]
+//!     [--knn-recall-queries 100]
+//!     [--kmeans-data X.npy --kmeans-init C.npy] [--kmeans-max-iter 50]
+//!     [--round R]
 //! ```
 //!
 //! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
@@ -46,6 +48,21 @@
 //!   call's time (the warm-up's), which on a GPU also builds the pipelines.
 //!   `--round R` puts `"round":R` on the line (`bench/run` interleaves ours
 //!   and the peers in rounds).
+//! - `kmeans`: k-means, Lloyd's iterations from given initial centres
+//!   (`--modes kmeans`): `KMeans::new(k).init(KMeansInit::Given(c))
+//!   .max_iter(M).tol(0.0).fit(ctx, &data)`, M = `--kmeans-max-iter`, so it
+//!   runs M iterations unless no label changes before (strict convergence,
+//!   as scikit-learn stops with `tol=0`). Like `knn` it reads the float32
+//!   `.npy` files that `bench/peers/kmeans_peers.py` wrote, the points
+//!   (`--kmeans-data`, N x D) and the initial centres (`--kmeans-init`,
+//!   k x D), and its peers start from the same centres on the same bytes.
+//!   Its line (`"workload":"kmeans"`) gives seconds per fit (host points to
+//!   host centres and labels), the iterations run and seconds per
+//!   iteration, both arrays' fingerprints, and the final inertia
+//!   recomputed untimed in `f64` from the fit's centres and labels, as
+//!   `kmeans_peers.py` does for every peer (`own_inertia` is the fit's
+//!   own `inertia()`), so the table can show both sides did the same work.
+//!   `first_s` and `--round` as for `knn`.
 //!
 //! `--kernels` applies to the blurring modes; standard modes use
 //! `--standard-kernel` (flat, the only kernel scikit-learn has).
@@ -78,7 +95,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use gpu_cluster::{
-    Blobs, Context, Kernel, MeanShift, Metric, NearestNeighbors, Neighbors, Points, meanshift,
+    Blobs, Context, KMeans, KMeansFit, KMeansInit, Kernel, MeanShift, Metric, NearestNeighbors,
+    Neighbors, Points, meanshift,
 };
 use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
@@ -102,7 +120,7 @@ struct Args {
     /// Kernel for the standard modes.
     #[arg(long, default_value = "flat")]
     standard_kernel: Kernel,
-    /// Modes: blurring, blur1, standard, standard-bin, knn.
+    /// Modes: blurring, blur1, standard, standard-bin, knn, kmeans.
     #[arg(
         long,
         value_delimiter = ',',
@@ -164,12 +182,30 @@ struct Args {
     /// Queries checked against an exact f64 answer in the `knn` mode.
     #[arg(long, default_value_t = 100)]
     knn_recall_queries: usize,
-    /// A round number put on the `knn` lines (bench/run's interleaving).
+    /// The `kmeans` mode's points: an N x D float32 .npy file.
+    #[arg(long)]
+    kmeans_data: Option<PathBuf>,
+    /// The `kmeans` mode's initial centres: a k x D float32 .npy file.
+    #[arg(long)]
+    kmeans_init: Option<PathBuf>,
+    /// Lloyd iterations of the `kmeans` mode (at most: tol is 0, so fewer
+    /// only on strict convergence).
+    #[arg(long, default_value_t = 50)]
+    kmeans_max_iter: usize,
+    /// A round number put on the `knn` and `kmeans` lines (bench/run's
+    /// interleaving).
     #[arg(long)]
     round: Option<usize>,
 }
 
-const MODES: [&str; 5] = ["blurring", "blur1", "standard", "standard-bin", "knn"];
+const MODES: [&str; 6] = [
+    "blurring",
+    "blur1",
+    "standard",
+    "standard-bin",
+    "knn",
+    "kmeans",
+];
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -199,8 +235,23 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             None => Err("no GPU adapter opened".into()),
         };
     }
-    let meanshift_modes: Vec<&String> = args.modes.iter().filter(|m| *m != "knn").collect();
+    let meanshift_modes: Vec<&String> = args
+        .modes
+        .iter()
+        .filter(|m| *m != "knn" && *m != "kmeans")
+        .collect();
     let wants_knn = args.modes.iter().any(|m| m == "knn");
+    let wants_kmeans = args.modes.iter().any(|m| m == "kmeans");
+    if wants_kmeans && (args.kmeans_data.is_none() || args.kmeans_init.is_none()) {
+        return Err(
+            "--modes kmeans needs --kmeans-data and --kmeans-init (float32 .npy files: \
+                    bench/peers/kmeans_peers.py --data-only --save-dir DIR writes them)"
+                .into(),
+        );
+    }
+    if args.kmeans_max_iter == 0 {
+        return Err("--kmeans-max-iter must be >= 1".into());
+    }
     if wants_knn && (args.knn_data.is_none() || args.knn_queries.is_none()) {
         return Err(
             "--modes knn needs --knn-data and --knn-queries (float32 .npy files: \
@@ -233,6 +284,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // backends too, then the mean-shift data sets.
     let knn = if wants_knn && !args.data_only {
         Some(KnnData::load(args)?)
+    } else {
+        None
+    };
+    let kmeans = if wants_kmeans && !args.data_only {
+        Some(KMeansData::load(args)?)
     } else {
         None
     };
@@ -330,6 +386,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
         if let Some(kd) = &knn {
             knn_run(args, backend, ctx, kd);
+        }
+        if let Some(km) = &kmeans {
+            kmeans_run(args, backend, ctx, km);
         }
         // The launch shapes the GPU chose (timed on hardware adapters).
         for shape in ctx.tuned_shapes() {
@@ -804,6 +863,185 @@ fn knn_run(args: &Args, backend: &str, ctx: &Context, kd: &KnnData) {
         q / med,
         pairs as f64 / med,
         kd.k,
+        if ctx.is_software() {
+            " (SOFTWARE adapter: not a GPU timing)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// The `kmeans` workload's arrays, as `kmeans_peers.py` wrote them.
+struct KMeansData {
+    data_file: PathBuf,
+    init_file: PathBuf,
+    x: Points,
+    init: Points,
+    data_fingerprint: String,
+    init_fingerprint: String,
+}
+
+impl KMeansData {
+    fn load(args: &Args) -> Result<Self, Box<dyn Error>> {
+        let (Some(data_file), Some(init_file)) = (&args.kmeans_data, &args.kmeans_init) else {
+            return Err("--modes kmeans needs --kmeans-data and --kmeans-init".into());
+        };
+        let (x, data_fingerprint) = read_npy_f32(data_file)?;
+        let (init, init_fingerprint) = read_npy_f32(init_file)?;
+        if x.dim() != init.dim() {
+            return Err(format!(
+                "{} has {} dimensions, {} has {}",
+                data_file.display(),
+                x.dim(),
+                init_file.display(),
+                init.dim()
+            )
+            .into());
+        }
+        if init.is_empty() || init.len() > x.len() {
+            return Err(format!(
+                "{}: k = {} initial centres, must be between 1 and N = {}",
+                init_file.display(),
+                init.len(),
+                x.len()
+            )
+            .into());
+        }
+        Ok(KMeansData {
+            data_file: data_file.clone(),
+            init_file: init_file.clone(),
+            x,
+            init,
+            data_fingerprint,
+            init_fingerprint,
+        })
+    }
+
+    /// `sum_i |x_i - c_{l_i}|^2` in `f64` from the fit's centres (their
+    /// `f64` values) and labels: what `kmeans_peers.py` computes for every
+    /// peer.
+    fn inertia(&self, fit: &KMeansFit) -> f64 {
+        let dim = self.x.dim();
+        let centres = fit.cluster_centers().to_f64();
+        self.x
+            .rows()
+            .zip(fit.labels())
+            .map(|(r, &l)| {
+                let c = &centres[l as usize * dim..(l as usize + 1) * dim];
+                r.iter()
+                    .zip(c)
+                    .map(|(&a, &b)| (f64::from(a) - b).powi(2))
+                    .sum::<f64>()
+            })
+            .sum()
+    }
+}
+
+/// Times the `kmeans` workload on one backend and prints its line (or a
+/// skip or error line).
+fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
+    let k = km.init.len();
+    let base = |kind: &str| {
+        let mut line = Json::new(kind);
+        line.str("workload", "kmeans")
+            .str("mode", "kmeans")
+            .str("backend", backend)
+            .str("adapter", &ctx.to_string())
+            .bool("software", ctx.is_software())
+            .num("n", km.x.len())
+            .num("d", km.x.dim())
+            .num("k", k)
+            .num("max_iter", args.kmeans_max_iter)
+            .opt_num("round", args.round);
+        line
+    };
+    if let Some(reason) = too_big(args, backend, ctx, km.x.len()) {
+        let mut line = base("skip");
+        line.str("reason", &reason);
+        println!("{}", line.finish());
+        eprintln!("bench: {backend}: kmeans not run: {reason}");
+        return;
+    }
+    let model = KMeans::new(k)
+        .init(KMeansInit::Given(km.init.clone()))
+        .max_iter(args.kmeans_max_iter)
+        .tol(0.0);
+    let timed = || -> Result<(f64, KMeansFit), Box<dyn Error>> {
+        let t = Instant::now();
+        let fit = model.fit(ctx, &km.x)?;
+        Ok((t.elapsed().as_secs_f64(), fit))
+    };
+    let result = (|| -> Result<_, Box<dyn Error>> {
+        let mut first = None;
+        for _ in 0..args.warmup {
+            let (t, _) = timed()?;
+            first.get_or_insert(t);
+        }
+        let mut times = Vec::with_capacity(args.reps);
+        let mut last = None;
+        for _ in 0..args.reps {
+            let (t, fit) = timed()?;
+            first.get_or_insert(t);
+            times.push(t);
+            last = Some(fit);
+            if args
+                .time_budget
+                .is_some_and(|b| times.iter().sum::<f64>() >= b)
+            {
+                break;
+            }
+        }
+        Ok((times, first.unwrap_or(f64::NAN), last.expect("reps >= 1")))
+    })();
+    let (times, first, fit) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut line = base("error");
+            line.str("error", &e.to_string());
+            println!("{}", line.finish());
+            eprintln!("bench: {backend}: kmeans failed: {e}");
+            return;
+        }
+    };
+    let med = median(&times);
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let n_iter = fit.n_iter();
+    let inertia = km.inertia(&fit);
+    let mut used = vec![false; k];
+    for &l in fit.labels() {
+        used[l as usize] = true;
+    }
+    let clusters_used = used.iter().filter(|&&u| u).count();
+    let mut line = base("ours");
+    line.str("data", &km.data_file.display().to_string())
+        .str("init", &km.init_file.display().to_string())
+        .str("data_fingerprint", &km.data_fingerprint)
+        .str("init_fingerprint", &km.init_fingerprint)
+        .num("reps", times.len())
+        .num("reps_asked", args.reps)
+        .num("warmup", args.warmup)
+        .float6("median_s", med)
+        .float6("best_s", best)
+        .float6("first_s", first)
+        .floats6("times_s", &times)
+        .num("n_iter", n_iter)
+        .num("s_per_iter", format!("{:.9}", med / n_iter.max(1) as f64))
+        .num("s_per_iter_best", format!("{:.9}", best / n_iter.max(1) as f64))
+        .opt_num("inertia", Some(inertia).filter(|v| v.is_finite()))
+        .opt_num("own_inertia", Some(fit.inertia()).filter(|v| v.is_finite()))
+        .num("clusters_used", clusters_used)
+        .opt_float("loadavg_1m", loadavg())
+        .str(
+            "note",
+            "KMeans::new(k).init(KMeansInit::Given(c)).max_iter(M).tol(0.0).fit in each timed run",
+        );
+    println!("{}", line.finish());
+    eprintln!(
+        "bench: {backend}: kmeans N={} D={} k={k}: median {med:.3} s (best {best:.3}, first {first:.3}), \
+         {n_iter} iterations, {:.3} ms/iteration, inertia {inertia:.8e}{}",
+        km.x.len(),
+        km.x.dim(),
+        med / n_iter.max(1) as f64 * 1e3,
         if ctx.is_software() {
             " (SOFTWARE adapter: not a GPU timing)"
         } else {

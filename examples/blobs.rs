@@ -13,41 +13,24 @@
 //! falls back to the CPU twin, with a note saying so.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{
+    Args, FAMILY, INK, MUTED, absolute, centroid_mark, colour, format_duration, format_point,
+    nearest, square_bounds, squared_distance, use_bundled_font,
+};
 use gpu_cluster::{Blobs, BlobsData, Context, Kernel, MeanShift, MeanShiftFit, Points};
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
 /// The reference workload's parameters.
 const BANDWIDTH: f32 = 2.5;
 const ITERATIONS: usize = 5;
 /// Timed fits per backend, after one warm-up fit; the median is reported.
 const RUNS: usize = 9;
-
-/// DejaVu Sans, shipped in the repository (licence beside it), so text draws
-/// on machines without system fonts.
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
-/// The only font family the pictures use.
-const FAMILY: &str = "sans-serif";
-
-/// Cluster colours (Tableau 10), cycled when there are more clusters.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(0x4e, 0x79, 0xa7),
-    RGBColor(0xf2, 0x8e, 0x2b),
-    RGBColor(0xe1, 0x57, 0x59),
-    RGBColor(0x76, 0xb7, 0xb2),
-    RGBColor(0x59, 0xa1, 0x4f),
-    RGBColor(0xed, 0xc9, 0x48),
-    RGBColor(0xb0, 0x7a, 0xa1),
-    RGBColor(0xff, 0x9d, 0xa7),
-    RGBColor(0x9c, 0x75, 0x5f),
-    RGBColor(0xba, 0xb0, 0xac),
-];
-const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
-const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 
 fn usage() -> String {
     format!(
@@ -59,62 +42,8 @@ fn usage() -> String {
     )
 }
 
-struct Args {
-    seed: u64,
-    out_dir: PathBuf,
-}
-
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args {
-        seed: Blobs::DEFAULT_SEED,
-        out_dir: PathBuf::from("."),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match name.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--seed" => {
-                let v = value()?;
-                args.seed = v
-                    .parse()
-                    .map_err(|_| format!("--seed: '{v}' is not a non-negative integer"))?;
-            }
-            "--out-dir" => args.out_dir = PathBuf::from(value()?),
-            _ => return Err(format!("unknown argument '{arg}'")),
-        }
-    }
-    Ok(Some(args))
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{}", usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{}", usage());
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    common::main_with(Blobs::DEFAULT_SEED, &usage(), run)
 }
 
 /// One side of the comparison.
@@ -201,8 +130,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let mut frames = vec![data.points.clone()];
     frames.extend(traced.trajectory().iter().cloned());
 
-    register_font(FAMILY, FontStyle::Normal, FONT)
-        .map_err(|_| "the bundled font could not be read")?;
+    use_bundled_font()?;
     std::fs::create_dir_all(&args.out_dir)?;
     let png = args.out_dir.join("blobs.png");
     let gif = args.out_dir.join("blobs.gif");
@@ -256,17 +184,6 @@ fn print_table(sides: &[Side]) {
     );
 }
 
-fn format_duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1e3;
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 1e4 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{:.1} s", ms / 1e3)
-    }
-}
-
 /// Each cluster's centre and size next to the nearest true centroid.
 fn print_clusters(fit: &MeanShiftFit, data: &BlobsData) {
     println!("\ncluster  centre              points   nearest true centroid   distance");
@@ -308,82 +225,6 @@ fn print_agreement(gpu: &MeanShiftFit, cpu: &MeanShiftFit) {
         "\nGPU vs CPU: {same_labels} of {} labels equal, {centres}",
         gpu.labels().len()
     );
-}
-
-fn format_point(p: &[f32]) -> String {
-    let parts: Vec<String> = p.iter().map(|v| format!("{v:.2}")).collect();
-    format!("({})", parts.join(", "))
-}
-
-fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// Index of the row of `rows` nearest to `p`, and the squared distance.
-fn nearest(p: &[f32], rows: &Points) -> (usize, f32) {
-    rows.rows()
-        .map(|r| squared_distance(p, r))
-        .enumerate()
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((0, f32::INFINITY))
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-fn colour(label: i32) -> RGBColor {
-    usize::try_from(label).map_or(MUTED, |l| PALETTE[l % PALETTE.len()])
-}
-
-/// A square window around the data and the centroids, with a margin, so
-/// both axes have the same scale.
-fn square_bounds(data: &BlobsData) -> (std::ops::Range<f32>, std::ops::Range<f32>) {
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
-    for r in data.points.rows().chain(data.centroids.rows()) {
-        for a in 0..2 {
-            lo[a] = lo[a].min(r[a]);
-            hi[a] = hi[a].max(r[a]);
-        }
-    }
-    let half = (0..2).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max) * 0.54 + 1.0;
-    let mid = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-    (
-        (mid[0] - half)..(mid[0] + half),
-        (mid[1] - half)..(mid[1] + half),
-    )
-}
-
-/// A large X with a white halo, visible over any colour.
-fn centroid_mark<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
-    >,
-    centroids: &Points,
-    size: i32,
-) -> Result<(), Box<dyn Error>>
-where
-    DB::ErrorType: 'static,
-{
-    let at = |r: &[f32]| (r[0], r[1]);
-    chart
-        .draw_series(
-            centroids
-                .rows()
-                .map(|r| Cross::new(at(r), size, WHITE.stroke_width(9))),
-        )
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(
-            centroids
-                .rows()
-                .map(|r| Cross::new(at(r), size, INK.stroke_width(4))),
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// Points coloured by cluster, true centroids as X marks, found centres as
