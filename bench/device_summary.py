@@ -111,6 +111,7 @@ def headline(rows):
     if top is not None and top != big:
         block(f"One gaussian blurring iteration, N = {top:,}, D = 2 (largest N)", top, 2, "blur1")
     out += knn_headline(rows)
+    out += kmeans_headline(rows)
     return out
 
 
@@ -150,6 +151,63 @@ def knn_headline(rows):
             + (f", recall@{k} {recall:.4g}" if recall is not None else "")
             + f"{vs}{sw}"
         )
+    out.append("")
+    return out
+
+
+def kmeans_headline(rows):
+    """Stage m: k-means, every round's timed fits pooled per side; the
+    ratios are per iteration (the same as per fit wherever both sides ran
+    the same iterations)."""
+    km = [r for r in rows if r.get("workload") == "kmeans" and r.get("kind") in ("ours", "peer")]
+    km = [r for r in km if r.get("kind") == "ours" or r.get("status") == "ok"]
+    if not km:
+        return []
+    n, d, k = max((r["n"], r["d"], r["k"]) for r in km)
+    sides = {}
+    for r in km:
+        if (r["n"], r["d"], r["k"]) != (n, d, k):
+            continue
+        name = f"ours {r['backend'].upper()}" if r["kind"] == "ours" else r["peer"]
+        side = sides.setdefault(name, {"times": [], "per_iter": [], "line": r})
+        times = r.get("times_s") or [r["median_s"]]
+        it = max(1, r.get("n_iter") or 1)
+        side["times"] += times
+        side["per_iter"] += [t / it for t in times]
+        side["line"] = r
+    med = {name: statistics.median(s["times"]) for name, s in sides.items()}
+    per_it = {name: statistics.median(s["per_iter"]) for name, s in sides.items()}
+    max_iter = next(iter(sides.values()))["line"].get("max_iter")
+    out = [f"**k-means: N = {n:,}, D = {d}, k = {k}, at most {max_iter} Lloyd iterations from given centres "
+           "(host arrays to host centres and labels)**", ""]
+    ref = sides.get("sklearn-lloyd")
+    ref_inertia = ref["line"].get("inertia") if ref else None
+    gpu = sides.get("ours GPU")
+    gpu_hw = gpu is not None and not gpu["line"].get("software")
+    for name in sorted(sides, key=lambda x: (not x.startswith("ours"), per_it[x])):
+        s, r = sides[name], sides[name]["line"]
+        where = r.get("adapter") or r.get("device") or ""
+        sw = " — SOFTWARE adapter, not a GPU timing" if r.get("software") else ""
+        vs = ""
+        if gpu_hw and name != "ours GPU":
+            vs = f"; ours GPU is {per_it[name] / per_it['ours GPU']:.3g}× faster per iteration"
+        inertia = r.get("inertia")
+        itext = ""
+        if inertia is not None:
+            itext = f", inertia {inertia:.8g}"
+            if ref_inertia and name != "sklearn-lloyd":
+                itext += f" ({(inertia - ref_inertia) / ref_inertia:+.1e} vs scikit-learn's)"
+        out.append(
+            f"- {name}{' (' + where + ')' if where else ''}: {med[name]:.4g} s per fit, median of "
+            f"{len(s['times'])} (best {min(s['times']):.4g} s), {r.get('n_iter')} iterations, "
+            f"{per_it[name] * 1e3:.3g} ms per iteration{itext}{vs}{sw}"
+        )
+    if ref and "ours CPU" in sides:
+        out.append(f"- scikit-learn's time per iteration ÷ ours CPU twin's: "
+                   f"{per_it['sklearn-lloyd'] / per_it['ours CPU']:.3g}× (target: at least 2×)")
+    if ref and gpu_hw:
+        out.append(f"- scikit-learn's time per iteration ÷ ours GPU's: "
+                   f"{per_it['sklearn-lloyd'] / per_it['ours GPU']:.3g}× (target: at least 10×)")
     out.append("")
     return out
 

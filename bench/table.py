@@ -8,7 +8,14 @@ neighbours", after the mean-shift one (alone where there is no mean-shift
 line): every round's timed runs pooled, per-round medians, queries/s, pair
 evaluations/s, recall@k and the ratio to faiss-cpu's time in the same run;
 it checks that both sides timed byte-identical arrays (fingerprints) and
-that recall is 1.
+that recall is 1. Lines of the k-means workload (`"workload": "kmeans"`:
+ours' `--modes kmeans` and `bench/peers/kmeans_peers.py`'s) make a third,
+"k-means": seconds per fit and per iteration pooled over the rounds, the
+iterations run, the final inertia of each side and its relative
+difference from scikit-learn's, and the ratio to scikit-learn's time per
+iteration in the same run; it checks both sides timed the same points and
+initial centres (fingerprints) and warns where ours' inertia is off
+scikit-learn's by more than 1e-4 relative after the same iterations.
 
     python3 bench/table.py OURS.jsonl PEERS.jsonl [--out TABLE.md]
         [--plot SCALING.png] [--command "the command that ran"]
@@ -105,13 +112,20 @@ def is_knn(r):
     return r.get("kind") in ("peer", "env") and "q" in r and "mode" not in r
 
 
+def is_kmeans(r):
+    return r.get("workload") == "kmeans"
+
+
 def build(lines, command=None):
     knn_lines = [r for r in lines if is_knn(r)]
-    lines = [r for r in lines if not is_knn(r)]
+    kmeans_lines = [r for r in lines if is_kmeans(r)]
+    lines = [r for r in lines if not (is_knn(r) or is_kmeans(r))]
     if not any(r.get("kind") in ("ours", "peer") for r in lines):
         md = [f"Command: `{command}`\n"] if command else []
         if knn_lines:
             md.append(build_knn(knn_lines))
+        if kmeans_lines:
+            md.append(build_kmeans(kmeans_lines))
         return "\n".join(md), []
     ours = [r for r in lines if r.get("kind") == "ours"]
     peers = [r for r in lines if r.get("kind") == "peer"]
@@ -266,6 +280,9 @@ def build(lines, command=None):
     if knn_lines:
         md.append("")
         md.append(build_knn(knn_lines).rstrip("\n"))
+    if kmeans_lines:
+        md.append("")
+        md.append(build_kmeans(kmeans_lines).rstrip("\n"))
     return "\n".join(md) + "\n", warnings
 
 
@@ -537,6 +554,303 @@ def build_knn(lines):
     return "\n".join(md) + "\n"
 
 
+# --------------------------------------------------------------- k-means
+
+KMEANS_PEER_ORDER = {"sklearn-lloyd": 0, "faiss-kmeans": 1, "torch-cuda": 2}
+KMEANS_PEER_TEXT = {
+    "sklearn-lloyd": "scikit-learn `KMeans` lloyd",
+    "faiss-kmeans": "faiss-cpu `Kmeans`",
+    "torch-cuda": "PyTorch Lloyd loop, CUDA",
+}
+KMEANS_REF = ("peer", "sklearn-lloyd")
+KMEANS_TOL = 1e-4
+
+
+def kmeans_rows(lines):
+    """Per (n, d, k, max_iter): each backend's / peer's timed fits pooled
+    over the rounds (seconds per fit, and per iteration: each fit's time
+    over its line's n_iter), with the per-round medians; absent ones with
+    their reason."""
+    groups = defaultdict(lambda: {"rows": {}, "absent": {}})
+    for r in lines:
+        kind = r.get("kind")
+        if kind not in ("ours", "peer", "skip", "error"):
+            continue
+        if not all(k in r for k in ("n", "d", "k")):
+            continue
+        g = groups[(r["n"], r["d"], r["k"], r.get("max_iter"))]
+        name = ("peer", r["peer"]) if kind == "peer" else ("ours", r.get("backend", "?"))
+        if kind in ("skip", "error") or (kind == "peer" and r.get("status") != "ok"):
+            why = r.get("reason") or r.get("error") or r.get("status")
+            status = r.get("status") or ("not run" if kind == "skip" else "error")
+            g["absent"].setdefault(name, (status, why, r))
+            continue
+        row = g["rows"].setdefault(name, {"lines": [], "times": [], "per_iter": [], "rounds": []})
+        row["lines"].append(r)
+        times = r.get("times_s") or [r["median_s"]]
+        it = max(1, r.get("n_iter") or 1)
+        row["times"].extend(times)
+        row["per_iter"].extend(t / it for t in times)
+        row["rounds"].append((r.get("round"), r["median_s"] / it))
+    for g in groups.values():
+        for name in g["rows"]:
+            g["absent"].pop(name, None)
+    return groups
+
+
+def kmeans_name(kind, who, r):
+    if kind == "ours":
+        return knn_name(kind, who, r)
+    text = KMEANS_PEER_TEXT.get(who, who)
+    if r:
+        if r.get("device"):
+            text += f" ({r['device']})"
+        elif who.startswith("faiss") and r.get("omp_threads"):
+            text += f" ({r['omp_threads']} threads)"
+    return text
+
+
+def kmeans_order(item):
+    (kind, who), _ = item
+    if kind == "ours":
+        return (0, {"cpu": 0, "gpu": 1}.get(who, 2), who)
+    return (1, KMEANS_PEER_ORDER.get(who, 9), who)
+
+
+def fmt_rel(x):
+    if x == 0:
+        return "0"
+    return f"{x:+.1e}"
+
+
+def build_kmeans(lines):
+    groups = kmeans_rows(lines)
+    envs = [r for r in lines if r.get("kind") == "env"]
+    loads = [r for r in lines if r.get("kind") == "load"]
+    out = ["### k-means", ""]
+    out.append(
+        "| N | D | k | backend / peer | timed fits (rounds) | seconds per fit (median) | best | iterations | "
+        "ms per iteration | per-round medians (ms/iteration) | inertia | vs scikit-learn's | "
+        "scikit-learn time ÷ this (per iteration) | best ÷ best |"
+    )
+    out.append("|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    warnings = []
+    notes = []
+    for key in sorted(groups, key=lambda t: tuple(-1 if v is None else v for v in t)):
+        n, d, k, max_iter = key
+        g = groups[key]
+        ref = g["rows"].get(KMEANS_REF)
+        ref_med = statistics.median(ref["per_iter"]) if ref else None
+        ref_best = min(ref["per_iter"]) if ref else None
+        ref_rounds = {rd: m for rd, m in ref["rounds"]} if ref else {}
+        ref_inertia = ref["lines"][-1].get("inertia") if ref else None
+        ref_iters = {x.get("n_iter") for x in ref["lines"]} if ref else set()
+        f64 = next((x for x in (ref["lines"] if ref else []) if x.get("f64_inertia") is not None), None)
+        f64_inertia = f64["f64_inertia"] if f64 else None
+        f64_rel = {}
+        items = list(g["rows"].items()) + [(name, None) for name in g["absent"]]
+        names = {name for name, _ in items}
+        items += [(name, None) for name in (("ours", "gpu"), ("peer", "torch-cuda")) if name not in names]
+        items.sort(key=kmeans_order)
+        lead = f"| {n:,} | {d} | {k} "
+        for name, row in items:
+            kind, who = name
+            if row is None:
+                status, why, r = g["absent"].get(name, ("not in this run", None, None))
+                text = f"*{status}*" + (f": {why}" if why else "")
+                out.append(lead + f"| {kmeans_name(kind, who, r)} | — | {text} | — | — | — | — | — | — | — | — |")
+                continue
+            last = row["lines"][-1]
+            label = kmeans_name(kind, who, last)
+            med = statistics.median(row["times"])
+            best = min(row["times"])
+            per_it = statistics.median(row["per_iter"])
+            per_it_best = min(row["per_iter"])
+            rounds = sorted(row["rounds"], key=lambda t: (t[0] is None, t[0] or 0))
+            per_round = " / ".join(f"{m * 1e3:.3g}" for _, m in rounds)
+            iters = sorted({x.get("n_iter") for x in row["lines"] if x.get("n_iter") is not None})
+            itext = "—" if not iters else (str(iters[0]) if len(iters) == 1 else f"{iters[0]}–{iters[-1]}")
+            inertias = [x.get("inertia") for x in row["lines"] if x.get("inertia") is not None]
+            inertia = inertias[-1] if inertias else None
+            if inertias and max(inertias) - min(inertias) > KMEANS_TOL * abs(inertias[0]):
+                warnings.append(f"N={n} D={d} k={k}: {label}: the inertia changed between rounds "
+                                f"({min(inertias):.8g}–{max(inertias):.8g})")
+            short = f"ours {who.upper()}" if kind == "ours" else who
+            if inertia is not None and f64_inertia:
+                f64_rel[short] = (inertia - f64_inertia) / f64_inertia
+            if inertia is not None and ref_inertia:
+                rel = (inertia - ref_inertia) / ref_inertia
+                vs = fmt_rel(rel) if name != KMEANS_REF else "—"
+                # Against scikit-learn's float32 fit, or its float64 one
+                # where there is one (near-tie labels flip in float32).
+                off = min(abs(rel), abs(f64_rel.get(short, rel)))
+                if kind == "ours" and off > KMEANS_TOL and set(iters) == ref_iters:
+                    warnings.append(
+                        f"N={n} D={d} k={k}: {label}: inertia {inertia:.10g} differs from scikit-learn's "
+                        f"{ref_inertia:.10g} by {rel:+.2e} relative after the same {itext} iterations"
+                        + (f" (from its float64 fit's {f64_inertia:.10g} by {f64_rel[short]:+.2e})"
+                           if short in f64_rel else "")
+                    )
+            else:
+                vs = "—"
+            software = kind == "ours" and last.get("software")
+            if ref_med and not software:
+                x = ref_med / per_it
+                by_round = [ref_rounds[rd] / m for rd, m in rounds if rd in ref_rounds]
+                rtext = f"{x:.3g}×"
+                if len(by_round) > 1 and name != KMEANS_REF:
+                    rtext += f" ({min(by_round):.3g}–{max(by_round):.3g})"
+                btext = f"{ref_best / per_it_best:.3g}×"
+            else:
+                rtext = btext = "—"
+            out.append(
+                lead
+                + "| {label} | {runs} ({nr}) | {med} | {best} | {it} | {pit} | {pr} | {inertia} | {vs} | {ratio} | {bratio} |".format(
+                    label=label,
+                    runs=len(row["times"]),
+                    nr=len(rounds),
+                    med=fmt_s(med),
+                    best=fmt_s(best),
+                    it=itext,
+                    pit=f"{per_it * 1e3:.3g}",
+                    pr=per_round,
+                    inertia="—" if inertia is None else f"{inertia:.10g}",
+                    vs=vs,
+                    ratio=rtext,
+                    bratio=btext,
+                )
+            )
+
+        if f64 is not None:
+            others = "; ".join(f"{who} {fmt_rel(r)}" for who, r in f64_rel.items())
+            notes.append(
+                f"N={n:,} D={d} k={k}: scikit-learn on float64 copies of the same points and centres (one more "
+                f"fit, untimed): {f64.get('f64_n_iter')} iterations, inertia {f64_inertia:.10g}; each row's "
+                f"inertia relative to it: {others}."
+            )
+
+        # The same points and initial centres on both sides?
+        ours_fp = {(x.get("data_fingerprint"), x.get("init_fingerprint"))
+                   for (kind, _), row in g["rows"].items() if kind == "ours" for x in row["lines"]}
+        peer_fp = {(e.get("data_fingerprint"), e.get("init_fingerprint")) for e in envs
+                   if e.get("n") == n and e.get("d") == d and e.get("k") == k and e.get("data_fingerprint")}
+        fps = ours_fp | peer_fp
+        if len(fps) == 1 and ours_fp and peer_fp:
+            dfp, ifp = next(iter(fps))
+            notes.append(
+                f"N={n:,} D={d} k={k}: ours and the peers timed byte-identical points and initial centres "
+                f"(fingerprints {dfp} and {ifp}, the same in every line of both sides)."
+            )
+        elif len(fps) > 1:
+            warnings.append(f"N={n} D={d} k={k}: the data differ between the lines: fingerprints {sorted(fps)}")
+        elif not peer_fp and ours_fp:
+            notes.append(f"N={n:,} D={d} k={k}: no peer fingerprint to compare ours' with.")
+        splits = [x.get("nsplit") for (kind, who), row in g["rows"].items() if who.startswith("faiss")
+                  for x in row["lines"][-1:]]
+        if splits and splits[0]:
+            notes.append(
+                f"N={n:,} D={d} k={k}: faiss split a cluster {splits[0]} times (its rule for an empty "
+                "cluster), so its centres, and its inertia, part from scikit-learn's there."
+            )
+
+    max_iters = sorted({m for (_, _, _, m) in groups if m is not None})
+    notes.insert(
+        0,
+        "Every side starts from the same k initial centres (rows of the data drawn by kmeans_peers.py) "
+        f"and runs Lloyd's iterations, at most {', '.join(map(str, max_iters)) or 'M'}: ours "
+        "`KMeans::new(k).init(KMeansInit::Given(c)).max_iter(M).tol(0.0).fit` and scikit-learn "
+        "`KMeans(init=c, n_init=1, max_iter=M, tol=0, algorithm=\"lloyd\").fit` stop sooner only when no "
+        "label changes (strict convergence), and both move an emptied cluster to the farthest point; "
+        "faiss `Kmeans(niter=M)` (no subsampling) `.train(X, init_centroids=c)` + `index.search(X, 1)` "
+        "stops once its objective is unchanged, and splits a large cluster for an empty one; the PyTorch "
+        "loop (`cdist` + `argmin`, `index_add_` + `bincount`; an empty cluster keeps its centre) always runs M. "
+        "Each then assigns once more against the final centres.",
+    )
+    notes.insert(
+        1,
+        "Seconds per fit: median of every timed fit of every round pooled (each round is a fresh process "
+        "with its own warm-up fits first), wall clock from host arrays to host centres and labels. Ms per "
+        "iteration: each fit's time ÷ its iterations, pooled the same way; the ratio column is "
+        "scikit-learn's ms per iteration ÷ this row's (> 1: this row is faster), which is its time per fit "
+        "÷ this row's wherever both ran the same iterations; in brackets its range round by round (ours and "
+        "the peers ran back to back in each round, the order swapped every round); \"best ÷ best\" sets the "
+        "fastest single fits side by side. Neither is given for a software adapter.",
+    )
+    notes.insert(
+        2,
+        "Inertia: the sum of squared distances of every point to its label's centre, recomputed in float64 "
+        "from each side's final centres and labels, untimed; \"vs scikit-learn's\" is (this − scikit-learn's) "
+        f"÷ scikit-learn's. The same iterations from the same start agree to about {KMEANS_TOL:g} relative: "
+        "scikit-learn computes float32 input in float32 with distances by GEMM, so a few labels at near-ties "
+        "flip and tens of iterations carry the difference on (its own float64 fit, where given below, is "
+        "the closer yardstick); a larger gap for ours, from both, is a warning below.",
+    )
+    firsts = [(x.get("backend"), x.get("first_s")) for x in lines
+              if x.get("kind") == "ours" and x.get("first_s") is not None]
+    if any(b == "gpu" for b, _ in firsts):
+        gf = [f for b, f in firsts if b == "gpu"]
+        notes.append(
+            f"Ours GPU: every timed fit uploads the points (as the PyTorch peer does); the first fit of each "
+            f"round (a warm-up, untimed) also builds the pipelines: {', '.join(fmt_s(f) for f in gf)} s."
+        )
+    if any(x.get("kind") == "ours" and x.get("software") for x in lines):
+        notes.append(
+            f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver on the same CPU cores: "
+            "they check the GPU path end to end and say nothing about GPU speed."
+        )
+    seen = set()
+    for e in envs:
+        t = (e.get("python"), e.get("numpy"))
+        if t in seen:
+            continue
+        seen.add(t)
+        tp = e.get("threadpools")
+        pools = (
+            "; ".join(
+                f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} × {p.get('num_threads')} threads"
+                for p in tp
+            )
+            if isinstance(tp, list)
+            else str(tp)
+        )
+        notes.append(
+            f"k-means peers' environment: Python {e.get('python')}, numpy {e.get('numpy')}"
+            + (f", CPU {e['cpu_model']}" if e.get("cpu_model") else "")
+            + f", {e.get('cpu_count')} CPUs; threadpools: {pools}."
+        )
+    versions = {}
+    for (kind, who), row in ((name, row) for g in groups.values() for name, row in g["rows"].items()):
+        if kind != "peer":
+            continue
+        r = row["lines"][-1]
+        if who.startswith("faiss"):
+            versions[who] = f"faiss {r.get('version')}, {r.get('omp_threads')} OpenMP threads"
+        elif who.startswith("sklearn"):
+            versions[who] = f"scikit-learn {r.get('version')}"
+        elif who.startswith("torch"):
+            versions[who] = f"torch {r.get('torch')}, CUDA {r.get('cuda')}, {r.get('device')}, batch {r.get('batch')}"
+    if versions:
+        notes.append("Peers: " + "; ".join(versions.values()) + ".")
+    avgs = [x["loadavg_1m"] for x in lines if isinstance(x.get("loadavg_1m"), (int, float))]
+    starts = [x["loadavg"] for x in loads if x.get("when") == "start"]
+    ends = [x["loadavg"] for x in loads if x.get("when") == "end"]
+    if avgs or starts:
+        text = "Load average (1, 5, 15 min)"
+        if starts:
+            text += f": {starts[0]} before the k-means runs"
+        if ends:
+            text += f", {ends[-1]} after"
+        if avgs:
+            text += f"; 1-minute load after each measurement {min(avgs):.2f}–{max(avgs):.2f}"
+        notes.append(text + ".")
+    md = out + [""] + [f"- {x}" for x in notes]
+    if warnings:
+        md += ["", "k-means warnings:"] + [f"- {w}" for w in warnings]
+        for w in warnings:
+            print(f"table: warning: kmeans: {w}", file=sys.stderr)
+    return "\n".join(md) + "\n"
+
+
 def plot(lines, path):
     try:
         import matplotlib
@@ -550,7 +864,8 @@ def plot(lines, path):
     rows = [
         r
         for r in lines
-        if not is_knn(r) and (r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok"))
+        if not (is_knn(r) or is_kmeans(r))
+        and (r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok"))
     ]
     if not rows:
         return False

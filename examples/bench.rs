@@ -1026,7 +1026,10 @@ fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
         .floats6("times_s", &times)
         .num("n_iter", n_iter)
         .num("s_per_iter", format!("{:.9}", med / n_iter.max(1) as f64))
-        .num("s_per_iter_best", format!("{:.9}", best / n_iter.max(1) as f64))
+        .num(
+            "s_per_iter_best",
+            format!("{:.9}", best / n_iter.max(1) as f64),
+        )
         .opt_num("inertia", Some(inertia).filter(|v| v.is_finite()))
         .opt_num("own_inertia", Some(fit.inertia()).filter(|v| v.is_finite()))
         .num("clusters_used", clusters_used)
