@@ -273,7 +273,11 @@ fn draw_gif(path: &Path, data: &BlobsData, steps: &[KMeansFit]) -> Result<(), Bo
             i + 1,
             steps.len()
         );
-        let hold = if i + 1 == steps.len() { FINAL_HOLD } else { HOLD };
+        let hold = if i + 1 == steps.len() {
+            FINAL_HOLD
+        } else {
+            HOLD
+        };
         for _ in 0..hold {
             root.fill(&WHITE)?;
             let mut chart = ChartBuilder::on(&root)

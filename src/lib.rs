@@ -60,5 +60,7 @@ pub use kernel::Kernel;
 pub use kmeans::{KMeans, KMeansFit, KMeansInit};
 pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors};
 pub use meanshift::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
+#[cfg(feature = "serde")]
+pub use model::model_format;
 pub use points::Points;
 pub use progress::{Cancel, Observer, Progress, Stage};

@@ -108,6 +108,48 @@ impl Kind {
     }
 }
 
+/// The `"format"` of the saved model in `path` (such as
+/// `"gpu-cluster/meanshift"` or `"gpu-cluster/kmeans"`, the kinds'
+/// `MODEL_FORMAT`s), read from its envelope alone: what a program that
+/// takes more than one kind of model looks at to pick the `load` to call.
+/// The rest of the document is not checked; that `load`, with its own
+/// messages, does it.
+///
+/// A file that cannot be read, is not JSON, or is not a JSON object with a
+/// string `"format"` is [`Error::Model`] naming the file and the problem.
+///
+/// ```no_run
+/// use gpu_cluster::{KMeansFit, MeanShiftFit, model_format};
+/// let labels = match model_format("model.json")?.as_str() {
+///     MeanShiftFit::MODEL_FORMAT => MeanShiftFit::load("model.json")?.labels().to_vec(),
+///     KMeansFit::MODEL_FORMAT => KMeansFit::load("model.json")?.labels().to_vec(),
+///     other => panic!("not a clustering model: {other}"),
+/// };
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+pub fn model_format(path: impl AsRef<Path>) -> Result<String> {
+    use serde_json::error::Category;
+    let path = path.as_ref();
+    let problem = |what: String| Error::Model(format!("model {} {what}", path.display()));
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Model(format!("cannot read model {}: {e}", path.display())))?;
+    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+        Category::Data => {
+            problem("is not a gpu-cluster model: expected a JSON object with a \"format\"".into())
+        }
+        _ => problem(format!("is not JSON: {e}")),
+    })?;
+    match envelope.format {
+        Some(serde_json::Value::String(format)) => Ok(format),
+        Some(other) => Err(problem(format!(
+            "is not a gpu-cluster model: its format is {other}, not a name"
+        ))),
+        None => Err(problem(
+            "is not a gpu-cluster model: it has no \"format\"".into(),
+        )),
+    }
+}
+
 /// Just the envelope. Only a JSON object has one (a derived struct would
 /// take an array too); other fields are skipped unread.
 #[derive(Default)]

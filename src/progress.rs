@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
-/// What part of a fit is running, in the order a mean-shift fit runs them.
+/// What part of a fit is running, in the order a mean-shift fit runs them;
+/// a k-means fit runs [`Initialising`](Stage::Initialising) then
+/// [`Iterations`](Stage::Iterations), once per run (`n_init`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Stage {
@@ -28,7 +30,8 @@ pub enum Stage {
     Bandwidth,
     /// Choosing the seeds (bin seeding).
     Seeding,
-    /// Blurring iterations; [`Progress::done`] counts them.
+    /// Blurring iterations, or k-means' Lloyd iterations (of `max_iter`,
+    /// per run); [`Progress::done`] counts them.
     Iterations,
     /// Standard mode: the seeds climbing to their modes;
     /// [`Progress::done`] counts the seeds that have stopped.
@@ -37,6 +40,9 @@ pub enum Stage {
     Merging,
     /// Giving every point the label of its nearest cluster centre.
     Labelling,
+    /// k-means: choosing the initial centres; [`Progress::done`] counts
+    /// the centres chosen, of `k`.
+    Initialising,
 }
 
 impl Stage {
@@ -49,6 +55,7 @@ impl Stage {
             Stage::Climbing => "seeds stopped",
             Stage::Merging => "merging",
             Stage::Labelling => "labelling",
+            Stage::Initialising => "initial centres",
         }
     }
 }
@@ -68,8 +75,10 @@ pub struct Progress {
     /// a stage starts.
     pub done: u64,
     /// The units the stage has in all, where that is known in advance
-    /// (blurring with a fixed iteration count, seeds in standard mode);
-    /// `None` where only a cap is known (blurring until stable).
+    /// (blurring with a fixed iteration count, seeds in standard mode, the
+    /// `k` initial centres); `None` where only a cap is known (blurring
+    /// until stable). k-means iterations give their cap, `max_iter`: a run
+    /// that converges stops before it.
     pub total: Option<u64>,
 }
 

@@ -1,13 +1,14 @@
-//! Saving and loading models (the `serde` feature): a loaded mean-shift
-//! fit is the saved one, predicts the same labels bit for bit, keeps every
-//! `f32` exactly; a loaded nearest-neighbour index answers as the saved one
-//! did; and a file that is not a valid model is `Error::Model` saying why.
+//! Saving and loading models (the `serde` feature): a loaded mean-shift or
+//! k-means fit is the saved one, predicts the same labels bit for bit,
+//! keeps every `f32` exactly; a loaded nearest-neighbour index answers as
+//! the saved one did; a file's format can be read on its own; and a file
+//! that is not a valid model is `Error::Model` saying why.
 
 mod common;
 
 use gpu_cluster::{
-    Blobs, Context, Error, Kernel, KnnIndex, MeanShift, MeanShiftFit, Metric, Mode,
-    NearestNeighbors, Points,
+    Blobs, Context, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex, MeanShift,
+    MeanShiftFit, Metric, Mode, NearestNeighbors, Points, model_format,
 };
 
 /// Small blobs: four clusters of 60 points in 2-D.
@@ -621,5 +622,324 @@ fn a_knn_document_that_is_not_a_valid_index_is_an_error_saying_why() {
             "{m}"
         ),
         other => panic!("{other:?}"),
+    }
+}
+
+/// The k-means fit after a trip through JSON, both through the string and
+/// the file forms; the two agree.
+fn kmeans_round_trip(fit: &KMeansFit) -> KMeansFit {
+    let json = fit.to_json();
+    let from_string = KMeansFit::from_json(&json).expect("reads back");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("kmeans.json");
+    fit.save(&path).expect("saves");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("written"),
+        format!("{json}\n")
+    );
+    let from_file = KMeansFit::load(&path).expect("loads");
+    assert_eq!(from_file, from_string);
+    from_file
+}
+
+fn assert_same_kmeans(a: &KMeansFit, b: &KMeansFit) {
+    assert_eq!(a.labels(), b.labels());
+    assert_eq!(bits(a.cluster_centers()), bits(b.cluster_centers()));
+    assert_eq!(a.cluster_centers().to_f64(), b.cluster_centers().to_f64());
+    assert_eq!(a.offset(), b.offset());
+    assert_eq!(a.inertia().to_bits(), b.inertia().to_bits());
+    assert_eq!(a.n_iter(), b.n_iter());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_kmeans_fit_round_trips_and_predicts_the_same_labels() {
+    let x = blobs();
+    let points = new_points();
+    let weights: Vec<f32> = (0..x.len()).map(|i| 0.5 + (i % 4) as f32).collect();
+    for km in [
+        KMeans::new(4).seed(3),
+        KMeans::new(6).init(KMeansInit::Random).seed(1),
+        KMeans::new(3).sample_weights(weights),
+    ] {
+        let fit = km.fit(&Context::cpu(), &x).expect("fits");
+        let back = kmeans_round_trip(&fit);
+        assert_same_kmeans(&fit, &back);
+        assert_same_labels(
+            &fit.predict(&points).expect("predicts"),
+            &back.predict(&points).expect("predicts"),
+        );
+        assert_eq!(back.predict(&x).expect("predicts"), fit.labels());
+        assert_eq!(
+            back.transform(&points).expect("transforms"),
+            fit.transform(&points).expect("transforms")
+        );
+    }
+}
+
+#[test]
+fn a_kmeans_fit_far_from_the_origin_keeps_its_f64_centres() {
+    // UTM-like coordinates: f32 has steps of 0.5 m up there.
+    let x = blobs();
+    let far: Vec<f64> = x
+        .to_f64()
+        .chunks(2)
+        .flat_map(|r| [512_000.123_4 + r[0], 5_123_000.987_6 + r[1]])
+        .collect();
+    let far = Points::from_f64(&far, 2).expect("finite");
+    let fit = KMeans::new(4)
+        .seed(2)
+        .fit(&Context::cpu(), &far)
+        .expect("fits");
+    assert!(fit.cluster_centers().has_f64());
+    let back = kmeans_round_trip(&fit);
+    assert_same_kmeans(&fit, &back);
+    let probe: Vec<f64> = new_points()
+        .to_f64()
+        .chunks(2)
+        .flat_map(|r| [512_000.123_4 + r[0], 5_123_000.987_6 + r[1]])
+        .collect();
+    let probe = Points::from_f64(&probe, 2).expect("finite");
+    assert_same_labels(
+        &fit.predict(&probe).expect("predicts"),
+        &back.predict(&probe).expect("predicts"),
+    );
+}
+
+#[test]
+fn a_kmeans_fit_on_the_gpu_loads_and_predicts_on_either_backend() {
+    let Some(gpu) = common::gpu() else { return };
+    let x = blobs();
+    let fit = KMeans::new(4).seed(5).fit(&gpu, &x).expect("fits");
+    let back = kmeans_round_trip(&fit);
+    assert_same_kmeans(&fit, &back);
+    let points = new_points();
+    assert_same_labels(
+        &fit.predict_on(&gpu, &points).expect("predicts"),
+        &back.predict_on(&gpu, &points).expect("predicts"),
+    );
+    assert_same_labels(
+        &fit.predict(&points).expect("predicts"),
+        &back.predict(&points).expect("predicts"),
+    );
+}
+
+#[test]
+fn the_kmeans_document_has_the_envelope_and_its_fields() {
+    let x =
+        Points::new(&[0.0, 0.0, 0.2, 0.0, 10.0, 10.0, 10.2, 10.0, 0.1, 0.1], 2).expect("finite");
+    let start = Points::new(&[9.0, 9.0, 1.0, 1.0], 2).expect("finite");
+    let fit = KMeans::new(2)
+        .init(KMeansInit::Given(start))
+        .fit(&Context::cpu(), &x)
+        .expect("fits");
+    let json = fit.to_json();
+    assert!(
+        json.starts_with(r#"{"format":"gpu-cluster/kmeans","version":1,"n_iter":"#),
+        "{json}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(KMeansFit::MODEL_FORMAT, "gpu-cluster/kmeans");
+    assert_eq!(KMeansFit::MODEL_VERSION, 1);
+    assert_eq!(doc["labels"], serde_json::json!([1, 1, 0, 0, 1]));
+    assert_eq!(doc["n_iter"], fit.n_iter());
+    assert_eq!(doc["inertia"], fit.inertia());
+    assert_eq!(doc["offset"].as_array().expect("numbers").len(), 2);
+    let centers = doc["centers"].as_array().expect("rows");
+    assert_eq!(centers.len(), 2);
+    // The f64 values: the f32 work around the mean, moved back in f64.
+    let row0: Vec<f32> = centers[0]
+        .as_array()
+        .expect("a row")
+        .iter()
+        .map(|v| v.as_f64().expect("a number") as f32)
+        .collect();
+    assert_eq!(row0, [10.1, 10.0]);
+    let keys: Vec<&str> = doc
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "centers", "format", "inertia", "labels", "n_iter", "offset", "version"
+        ]
+    );
+    // Through serde generically (any format), not only the JSON helpers.
+    let back: KMeansFit = serde_json::from_value(doc.clone()).expect("deserialises");
+    assert_eq!(back, fit);
+    // Fields a writer adds are ignored; without an offset the centres are
+    // absolute coordinates.
+    let mut extra = doc.clone();
+    extra["written_by"] = "gpu-cluster-python 0.1".into();
+    assert_eq!(
+        KMeansFit::from_json(&extra.to_string()).expect("reads"),
+        fit
+    );
+    let mut absolute = doc;
+    absolute
+        .as_object_mut()
+        .expect("an object")
+        .remove("offset");
+    let back = KMeansFit::from_json(&absolute.to_string()).expect("reads");
+    assert_eq!(back.offset(), [0.0, 0.0]);
+    assert_eq!(back.predict(&x).expect("predicts"), fit.labels());
+}
+
+/// The message of the `Error::Model` that reading `json` as k-means gives.
+fn kmeans_error(json: &str) -> String {
+    match KMeansFit::from_json(json) {
+        Err(Error::Model(m)) => m,
+        Err(e) => panic!("{json}: not Error::Model: {e:?}"),
+        Ok(_) => panic!("{json}: read as a valid model"),
+    }
+}
+
+#[test]
+fn a_kmeans_document_that_is_not_a_valid_model_is_an_error_saying_why() {
+    let valid = r#"{"format":"gpu-cluster/kmeans","version":1,"n_iter":2,"inertia":0.5,"centers":[[0.0,0.0],[5.0,5.0]],"offset":[1.0,2.0],"labels":[0,1,1]}"#;
+    let fit = KMeansFit::from_json(valid).expect("the base document is valid");
+    assert_eq!((fit.n_clusters(), fit.labels()), (2, &[0, 1, 1][..]));
+    let swap = |from: &str, to: &str| {
+        assert!(valid.contains(from), "{from}");
+        valid.replacen(from, to, 1)
+    };
+    let cases = [
+        ("".to_string(), "is not JSON"),
+        ("[1, 2]".to_string(), "is not a gpu-cluster model"),
+        ("{}".to_string(), "no \"format\""),
+        (
+            swap("gpu-cluster/kmeans", "gpu-cluster/meanshift"),
+            "is not a k-means model: its format is \"gpu-cluster/meanshift\", expected \"gpu-cluster/kmeans\"",
+        ),
+        (
+            swap(r#""version":1"#, r#""version":2"#),
+            "format version 2: this build reads version 1",
+        ),
+        (
+            swap(r#""labels":[0,1,1]"#, r#""labelz":[0]"#),
+            "missing field `labels`",
+        ),
+        (swap(r#""inertia":0.5,"#, ""), "missing field `inertia`"),
+        (swap(r#""n_iter":2"#, r#""n_iter":-1"#), "is invalid"),
+        (
+            swap(r#""inertia":0.5"#, r#""inertia":-1"#),
+            "inertia -1.0: it must be finite and >= 0",
+        ),
+        (swap(r#""inertia":0.5"#, r#""inertia":null"#), "is invalid"),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[[0.0,0.0],[5.0]]"),
+            "centers: row 1 has 1 values, expected 2",
+        ),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[[0.0,0.0],[5.0,1e39]]"),
+            "centers: value at row 1, column 1 is not finite",
+        ),
+        (
+            swap("[[0.0,0.0],[5.0,5.0]]", "[]"),
+            "centers: the data is empty",
+        ),
+        (
+            swap("[0,1,1]", "[0,2,1]"),
+            "labels[1] is 2: the model has 2 clusters (labels 0 to 1)",
+        ),
+        (swap("[0,1,1]", "[0,-1,1]"), "labels[1] is -1"),
+        (swap("[0,1,1]", "[0]"), "1 labels for 2 centers"),
+        (
+            swap("[1.0,2.0]", "[1.0]"),
+            "offset [1.0]: expected 2 finite values",
+        ),
+        (swap("[1.0,2.0]", "[1.0,1e300]"), "offset [1.0, 1e300]"),
+    ];
+    for (json, needle) in cases {
+        let m = kmeans_error(&json);
+        assert!(m.contains(needle), "{json}: {m:?} lacks {needle:?}");
+        assert_eq!(m.lines().count(), 1, "{m}");
+    }
+    // A mean-shift model is not a k-means one, and the other way round.
+    let ms = MeanShiftFit::from_json(&document("[[0.0,0.0],[5.0,5.0]]", "1.0")).unwrap();
+    assert!(kmeans_error(&ms.to_json()).contains("is not a k-means model"));
+    match MeanShiftFit::from_json(valid) {
+        Err(Error::Model(m)) => assert!(m.contains("is not a mean-shift model"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // New points of another dimension.
+    let wide = Points::new(&[1.0, 2.0, 3.0], 3).unwrap();
+    assert!(matches!(
+        fit.predict(&wide),
+        Err(Error::DimensionMismatch {
+            expected: 2,
+            found: 3
+        })
+    ));
+    match KMeansFit::load("/no/such/kmeans.json") {
+        Err(Error::Model(m)) => assert!(
+            m.starts_with("cannot read model /no/such/kmeans.json"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn model_format_reads_the_envelope_of_any_kind() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let x = blobs();
+    let ms = dir.path().join("ms.json");
+    MeanShift::new(3.0)
+        .fit(&Context::cpu(), &x)
+        .unwrap()
+        .save(&ms)
+        .unwrap();
+    let km = dir.path().join("km.json");
+    KMeans::new(4)
+        .fit(&Context::cpu(), &x)
+        .unwrap()
+        .save(&km)
+        .unwrap();
+    let knn = dir.path().join("knn.json");
+    NearestNeighbors::new()
+        .fit(&Context::cpu(), &x)
+        .unwrap()
+        .save(&knn)
+        .unwrap();
+    assert_eq!(model_format(&ms).unwrap(), MeanShiftFit::MODEL_FORMAT);
+    assert_eq!(model_format(&km).unwrap(), KMeansFit::MODEL_FORMAT);
+    assert_eq!(model_format(&knn).unwrap(), KnnIndex::MODEL_FORMAT);
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Only the envelope is read: a future version still names its format.
+    let future = write(
+        "future.json",
+        r#"{"version":9,"format":"gpu-cluster/kmeans","x":[1]}"#,
+    );
+    assert_eq!(model_format(&future).unwrap(), "gpu-cluster/kmeans");
+    for (path, needle) in [
+        (dir.path().join("missing.json"), "cannot read model "),
+        (write("empty.json", ""), "empty.json is not JSON"),
+        (
+            write("array.json", "[1,2]"),
+            "array.json is not a gpu-cluster model",
+        ),
+        (
+            write("none.json", "{}"),
+            "none.json is not a gpu-cluster model: it has no \"format\"",
+        ),
+        (write("seven.json", r#"{"format":7}"#), "its format is 7"),
+    ] {
+        match model_format(&path) {
+            Err(Error::Model(m)) => {
+                assert!(m.contains(needle), "{m:?} lacks {needle:?}");
+                assert_eq!(m.lines().count(), 1);
+            }
+            other => panic!("{}: {other:?}", path.display()),
+        }
     }
 }

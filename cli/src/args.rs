@@ -28,6 +28,9 @@ pub enum Command {
     /// Mean shift: scikit-learn's MeanShift (standard mode) or blurring mean
     /// shift (GBMS). Writes one label per line, to --labels or stdout.
     Meanshift(MeanShiftArgs),
+    /// k-means: scikit-learn's KMeans (Lloyd, k-means++ by default).
+    /// Writes one label per line, to --labels or stdout.
+    Kmeans(KMeansArgs),
     /// Exact nearest neighbours (scikit-learn's NearestNeighbors, FAISS's
     /// flat index): the k nearest points, or all within --radius, of each
     /// query. Writes one CSV row of indices per query, to --indices or
@@ -39,9 +42,10 @@ pub enum Command {
     /// to its k-th nearest neighbour (itself the first), k = max(1,
     /// int(n * Q)). Prints the bandwidth on stdout.
     EstimateBandwidth(EstimateArgs),
-    /// Label new points with a model saved by --save-model: each gets its
-    /// nearest centre (with the model's cluster_all rule). Writes one label
-    /// per line, to --labels or stdout.
+    /// Label new points with a model saved by meanshift or kmeans
+    /// --save-model: each gets its nearest centre (with a mean-shift
+    /// model's cluster_all rule). Writes one label per line, to --labels or
+    /// stdout.
     Predict(PredictArgs),
 }
 
@@ -174,11 +178,108 @@ pub struct MeanShiftArgs {
     pub save_model: Option<PathBuf>,
 }
 
+/// `gpu-cluster kmeans`. Defaults are scikit-learn's `KMeans`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct KMeansArgs {
+    /// Points to cluster: .csv (comma-separated numbers, an optional header
+    /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
+    /// order).
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Number of clusters, from 1 to the number of points.
+    #[arg(long, value_name = "N")]
+    pub k: usize,
+
+    /// Initial centres: k-means++ (greedy, scikit-learn's default), random
+    /// (k distinct points), or a FILE of k rows (same formats and dimension
+    /// as INPUT; label k is row k).
+    #[arg(
+        long,
+        value_name = "k-means++|random|FILE",
+        default_value = "k-means++"
+    )]
+    pub init: InitArg,
+
+    /// Runs from different initial centres; the one with the lowest
+    /// inertia is kept [default: 1 for k-means++ and FILE, 10 for random]
+    #[arg(long, value_name = "N")]
+    pub n_init: Option<usize>,
+
+    /// Iteration cap per run.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub max_iter: usize,
+
+    /// Convergence threshold relative to the data, finite and >= 0: a run
+    /// stops when the total squared shift of the centres is <= F x the mean
+    /// of the per-column variances.
+    #[arg(long, value_name = "F", default_value_t = 1e-4)]
+    pub tol: f64,
+
+    /// Seed of the initial centres' draws (the same centres on every
+    /// platform; not numpy's stream).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// One weight per point, finite and >= 0, not all 0, weighting the
+    /// means, the inertia and the initial draws: one number per line (an
+    /// optional header line), or a 1-column .npy.
+    #[arg(long, value_name = "FILE")]
+    pub sample_weights: Option<PathBuf>,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Write the labels here, one integer per line; `-` is stdout
+    /// [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+
+    /// Write the cluster centres here as CSV rows, no header, label k on
+    /// row k, in the input's precision (f64 digits when INPUT has values
+    /// f32 cannot hold, such as millimetres at 5e6).
+    #[arg(long, value_name = "FILE")]
+    pub centers: Option<PathBuf>,
+
+    /// Save the fitted model here as JSON (format gpu-cluster/kmeans,
+    /// version 1), for `gpu-cluster predict --model FILE` and the library's
+    /// KMeansFit::load.
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<PathBuf>,
+}
+
+/// `--init`: a method by name, or a file of centres (any other value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitArg {
+    KMeansPlusPlus,
+    Random,
+    File(PathBuf),
+}
+
+impl std::str::FromStr for InitArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "k-means++" => Ok(InitArg::KMeansPlusPlus),
+            "random" => Ok(InitArg::Random),
+            "" => Err("give k-means++, random or a file of centres".into()),
+            file => Ok(InitArg::File(PathBuf::from(file))),
+        }
+    }
+}
+
 /// `gpu-cluster predict`: labels from a saved model.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PredictArgs {
-    /// The model, as written by `meanshift --save-model`.
+    /// The model, as written by `meanshift --save-model` or `kmeans
+    /// --save-model`.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
 
@@ -488,6 +589,9 @@ fn flag(name: &str) -> &str {
         "bin_seeding" => "--bin-seeding",
         "seeds" => "--seeds",
         "n_samples" => "--n-samples",
+        "k" => "--k",
+        "n_init" => "--n-init",
+        "sample_weights" => "--sample-weights",
         other => other,
     }
 }

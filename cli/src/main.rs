@@ -10,6 +10,7 @@ mod blobs;
 mod estimate;
 mod fail;
 mod input;
+mod kmeans;
 mod knn;
 mod meanshift;
 mod output;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Meanshift(a) => meanshift::run(a),
+        Command::Kmeans(a) => kmeans::run(a),
         Command::Knn(a) => knn::run(a),
         Command::Blobs(a) => blobs::run(a),
         Command::EstimateBandwidth(a) => estimate::run(a),
@@ -74,7 +76,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             note(format_args!(
-                "error: a subcommand is required (meanshift, knn, estimate-bandwidth, predict or blobs); see --help"
+                "error: a subcommand is required (meanshift, kmeans, knn, estimate-bandwidth, predict or blobs); see --help"
             ));
             ExitCode::from(2)
         }

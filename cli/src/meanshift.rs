@@ -178,7 +178,7 @@ fn with_files(
 /// line (blank lines skipped; a first line that is not a number is a
 /// header). Each weight must be a finite `f32` and >= 0; the library checks
 /// that too, but here the message can say where the bad one is.
-fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
+pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
     let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
     let usable = |w: f32| w.is_finite() && w >= 0.0;
     if Format::from_path(path) == Some(Format::Npy) {

@@ -1,10 +1,11 @@
-//! `gpu-cluster predict`: load a saved model, read new points, label each
-//! by its nearest centre, write the labels and summarise the run on stderr.
+//! `gpu-cluster predict`: load a saved model (mean shift or k-means, told
+//! apart by the document's "format"), read new points, label each by its
+//! nearest centre, write the labels and summarise the run on stderr.
 
 use std::path::Path;
 use std::time::Instant;
 
-use gpu_cluster::{Error, MeanShiftFit, Mode};
+use gpu_cluster::{Context, Error, KMeansFit, KnnIndex, MeanShiftFit, Mode, Points, model_format};
 
 use crate::args::{PredictArgs, backend_name, count, explain};
 use crate::fail::Failure;
@@ -12,13 +13,51 @@ use crate::input::read_points_with;
 use crate::note;
 use crate::output::{check_writable, destination, write_lines};
 
+/// A model `predict` reads.
+enum Model {
+    MeanShift(MeanShiftFit),
+    KMeans(KMeansFit),
+}
+
+impl Model {
+    fn centers(&self) -> &Points {
+        match self {
+            Model::MeanShift(fit) => fit.centers(),
+            Model::KMeans(fit) => fit.cluster_centers(),
+        }
+    }
+
+    fn predict_on(&self, ctx: &Context, points: &Points) -> gpu_cluster::Result<Vec<i32>> {
+        match self {
+            Model::MeanShift(fit) => fit.predict_on(ctx, points),
+            Model::KMeans(fit) => fit.predict_on(ctx, points),
+        }
+    }
+
+    /// What the summary says about the model, after "with N clusters of FILE".
+    fn describe(&self) -> String {
+        match self {
+            Model::MeanShift(fit) => format!(
+                "mean shift, {} mode, {} kernel, bandwidth {}",
+                match fit.mode() {
+                    Mode::Standard => "standard",
+                    Mode::Blurring => "blurring",
+                },
+                fit.kernel(),
+                fit.bandwidth(),
+            ),
+            Model::KMeans(fit) => format!("k-means, inertia {}", fit.inertia()),
+        }
+    }
+}
+
 /// Runs the subcommand.
 pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     let labels_to = destination(args.labels.as_deref());
     check_writable(labels_to)?;
-    let fit = load(&args.model)?;
+    let model = load(&args.model)?;
     let (points, info) = read_points_with(&args.input, &args.read.options())?;
-    let dim = fit.centers().dim();
+    let dim = model.centers().dim();
     if points.dim() != dim {
         return Err(Failure::input(
             &args.input,
@@ -31,7 +70,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     }
     let (ctx, open_time) = args.backend.open_timed()?;
     let started = Instant::now();
-    let labels = fit
+    let labels = model
         .predict_on(&ctx, &points)
         .map_err(|e| explain(e, &args.input, &info))?;
     let predict_time = started.elapsed();
@@ -43,29 +82,48 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
         String::new()
     };
     note(format_args!(
-        "predict: {} x {} labelled{unassigned} with {} of {} ({} mode, {} kernel, bandwidth {}); \
+        "predict: {} x {} labelled{unassigned} with {} of {} ({}); \
          backend {}: {ctx}; predict {:.1} ms{open_time}; input {info}",
         count(points.len(), "point"),
         points.dim(),
-        count(fit.n_clusters(), "cluster"),
+        count(model.centers().len(), "cluster"),
         args.model.display(),
-        match fit.mode() {
-            Mode::Standard => "standard",
-            Mode::Blurring => "blurring",
-        },
-        fit.kernel(),
-        fit.bandwidth(),
+        model.describe(),
         backend_name(&ctx),
         predict_time.as_secs_f64() * 1e3,
     ));
     Ok(())
 }
 
-/// The model in `path`. A file that cannot be read or is not a valid model
+/// The model in `path`, of the kind its "format" names. A file that
+/// cannot be read, is not a model `predict` reads, or is not a valid one
 /// is bad input (exit 2), its message naming the file and the problem.
-fn load(path: &Path) -> Result<MeanShiftFit, Failure> {
-    MeanShiftFit::load(path).map_err(|e| match e {
+fn load(path: &Path) -> Result<Model, Failure> {
+    let model_error = |e: Error| match e {
         Error::Model(m) => Failure::Input(m),
         e => e.into(),
-    })
+    };
+    let format = model_format(path).map_err(model_error)?;
+    match format.as_str() {
+        MeanShiftFit::MODEL_FORMAT => MeanShiftFit::load(path)
+            .map(Model::MeanShift)
+            .map_err(model_error),
+        KMeansFit::MODEL_FORMAT => KMeansFit::load(path)
+            .map(Model::KMeans)
+            .map_err(model_error),
+        other => {
+            let hint = if other == KnnIndex::MODEL_FORMAT {
+                " (a nearest-neighbour index: search it with `gpu-cluster knn --model`)"
+            } else {
+                ""
+            };
+            Err(Failure::Input(format!(
+                "model {} is not a model predict reads: its format is {other:?}{hint}; \
+                 predict reads {:?} and {:?}",
+                path.display(),
+                MeanShiftFit::MODEL_FORMAT,
+                KMeansFit::MODEL_FORMAT,
+            )))
+        }
+    }
 }

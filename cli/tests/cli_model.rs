@@ -1,5 +1,6 @@
-//! `meanshift --save-model` and `predict --model`: a saved model labels its
-//! own data as the fit did and new points as the library's `predict` does;
+//! `meanshift --save-model`, `kmeans --save-model` and `predict --model`:
+//! a saved model (either kind) labels its own data as the fit did and new
+//! points as the library's `predict` does;
 //! `knn --save-model` and `knn --model`: a saved index answers as the
 //! search that saved it; a model that cannot be used is exit status 2 with
 //! one line.
@@ -10,7 +11,7 @@ use common::run::{Scratch, fails, ok, run, stderr};
 
 use std::fs;
 
-use gpu_cluster::{MeanShiftFit, Points};
+use gpu_cluster::{KMeansFit, MeanShiftFit, Points};
 
 /// A test's files.
 struct Dir(Scratch);
@@ -237,9 +238,23 @@ fn a_model_that_cannot_be_used_exits_2_with_one_line() {
     predict(&dir.write("empty.json", ""), "is not JSON");
     predict(&dir.write("text.json", "centres: 1, 2\n"), "is not JSON");
     predict(&data, "is not a gpu-cluster model");
+    // A format predict does not read: the message names the ones it does.
     predict(
-        &dir.write("other.json", &text.replace("meanshift\"", "kmeans\"")),
-        "format is \"gpu-cluster/kmeans\"",
+        &dir.write("other.json", &text.replace("meanshift\"", "dbscan\"")),
+        "its format is \"gpu-cluster/dbscan\"; predict reads \"gpu-cluster/meanshift\" and \"gpu-cluster/kmeans\"",
+    );
+    predict(
+        &dir.write(
+            "seven.json",
+            &text.replace("\"gpu-cluster/meanshift\"", "7"),
+        ),
+        "its format is 7",
+    );
+    // A mean-shift document labelled k-means is read as k-means, and is
+    // not a valid one.
+    predict(
+        &dir.write("relabelled.json", &text.replace("meanshift\"", "kmeans\"")),
+        "missing field `inertia`",
     );
     predict(
         &dir.write(
@@ -521,5 +536,119 @@ fn knn_model_options_that_cannot_be_used_exit_2_with_one_line() {
             "/no/such/dir/i.json",
         ],
         "cannot write /no/such/dir/i.json",
+    );
+}
+
+#[test]
+fn predict_takes_a_kmeans_model_too() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let fresh = dir.new_points("new.csv", 300);
+    let (model, labels) = (dir.path("kmeans.json"), dir.path("labels.txt"));
+    ok(&[
+        "kmeans",
+        &data,
+        "--k",
+        "4",
+        "--seed",
+        "2",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &model,
+        "--labels",
+        &labels,
+    ]);
+    assert!(
+        dir.read("kmeans.json")
+            .starts_with(r#"{"format":"gpu-cluster/kmeans","version":1,"#)
+    );
+    let fit = KMeansFit::load(&model).expect("the library reads it");
+    // The training data: the fit's labels.
+    let fitted = dir.read("labels.txt");
+    assert_eq!(fit.labels(), parse_labels(&fitted));
+    let out = run(&["predict", "--model", &model, &data, "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), fitted);
+    let summary = stderr(&out);
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    for needle in [
+        "predict: 200 points x 2 labelled with 4 clusters of",
+        "(k-means, inertia ",
+        "backend cpu",
+    ] {
+        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
+    }
+    // New points: the library's predict, and every point has a cluster.
+    let want = fit.predict(&read_csv(&fresh)).expect("predicts");
+    let got = parse_labels(&ok(&[
+        "predict",
+        "--model",
+        &model,
+        &fresh,
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(got, want);
+    assert!(got.iter().all(|&l| (0..4).contains(&l)));
+    // On the GPU too, where there is one.
+    if common::gpu().is_some() {
+        let on_gpu = parse_labels(&ok(&[
+            "predict",
+            "--model",
+            &model,
+            &fresh,
+            "--backend",
+            "gpu",
+        ]));
+        assert_eq!(on_gpu, want);
+    }
+    // Points of another width than the centres.
+    let wide = dir.write("wide.csv", "1,2,3\n4,5,6\n");
+    fails(
+        2,
+        &["predict", "--model", &model, &wide, "--backend", "cpu"],
+        "3 columns, but the model",
+    );
+    // A k-means document that is not valid: the k-means reader's message.
+    let text = dir.read("kmeans.json");
+    let bad = dir.write("bad.json", &text.replace("\"labels\":[", "\"labels\":[9,"));
+    fails(
+        2,
+        &["predict", "--model", &bad, &data, "--backend", "cpu"],
+        "labels[0] is 9: the model has 4 clusters",
+    );
+    let future = dir.write(
+        "future.json",
+        &text.replace("\"version\":1", "\"version\":2"),
+    );
+    fails(
+        2,
+        &["predict", "--model", &future, &data, "--backend", "cpu"],
+        "format version 2",
+    );
+}
+
+#[test]
+fn predict_refuses_a_knn_index_saying_what_it_is() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let index = dir.path("index.json");
+    ok(&[
+        "knn",
+        &data,
+        "--k",
+        "1",
+        "--backend",
+        "cpu",
+        "--save-model",
+        &index,
+        "--indices",
+        &dir.path("i.csv"),
+    ]);
+    fails(
+        2,
+        &["predict", "--model", &index, &data, "--backend", "cpu"],
+        "its format is \"gpu-cluster/knn\" (a nearest-neighbour index: search it with `gpu-cluster knn --model`)",
     );
 }

@@ -82,3 +82,48 @@ fn on_a_terminal_the_stages_show_and_are_erased() {
     let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
     assert!(erase < summary, "{screen:?}");
 }
+
+/// k-means shows its stages too: the initial centres, counted of k, then
+/// the iterations; erased before the summary. Without a terminal, only
+/// the summary.
+#[test]
+fn kmeans_shows_its_initial_centres_on_a_terminal() {
+    let files = Scratch::new();
+    let input = big_blobs(&files);
+    let labels = files.path("labels.txt");
+    let args = [
+        "kmeans",
+        input.as_str(),
+        "--k",
+        "40",
+        "--tol",
+        "0",
+        "--backend",
+        "cpu",
+        "--labels",
+        labels.as_str(),
+    ];
+    let out = run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+    let line = std::iter::once(env!("CARGO_BIN_EXE_gpu-cluster"))
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let Ok(out) = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+    else {
+        eprintln!("no `script` here: the terminal half of the progress test is skipped");
+        return;
+    };
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("kmeans: initial centres"), "{screen:?}");
+    assert!(screen.contains("/40"), "no bar with a total: {screen:?}");
+    let summary = screen.rfind("kmeans: 40 clusters").expect("the summary");
+    let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
+    assert!(erase < summary, "{screen:?}");
+}

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::ops::{map_indices, squared_distance};
+use crate::progress::{Stage, Watch};
 
 /// Points per chunk of the parallel loops; partial sums are added in
 /// chunk order, so the result does not depend on the threads.
@@ -66,14 +67,17 @@ fn running_total(n: usize, mass: impl Fn(usize) -> f64) -> Vec<f64> {
 /// each next centre, [`local_trials`] candidates drawn proportional to
 /// `weight * D^2` (D: distance to the nearest centre so far), keeping the
 /// one that lowers the potential `sum weight * D^2` most (ties: the first
-/// drawn). Returns `k x dim` centres, rows of `x`.
+/// drawn). Returns `k x dim` centres, rows of `x`. Reports each centre
+/// chosen to `watch` ([`Stage::Initialising`], of `k`), which may cancel
+/// between them.
 pub(crate) fn kmeans_plusplus(
     x: &[f32],
     dim: usize,
     weights: Option<&[f32]>,
     k: usize,
     rng: &mut ChaCha8Rng,
-) -> Vec<f32> {
+    watch: Watch<'_>,
+) -> Result<Vec<f32>> {
     let n = x.len() / dim;
     let row = |i: usize| &x[i * dim..(i + 1) * dim];
     let chunks = n.div_ceil(CHUNK);
@@ -89,7 +93,9 @@ pub(crate) fn kmeans_plusplus(
     })
     .concat();
     let mut potential = running_total(n, |i| weight(weights, i) * f64::from(closest[i]))[n - 1];
-    for _ in 1..k {
+    let total = Some(k as u64);
+    for chosen_so_far in 1..k {
+        watch.report(Stage::Initialising, chosen_so_far as u64, total)?;
         let cumulative = running_total(n, |i| weight(weights, i) * f64::from(closest[i]));
         let candidates: Vec<usize> = (0..trials)
             .map(|_| draw(&cumulative, unit(rng) * potential))
@@ -134,7 +140,7 @@ pub(crate) fn kmeans_plusplus(
         .concat();
         centres.extend_from_slice(row(chosen));
     }
-    centres
+    Ok(centres)
 }
 
 /// A Fenwick tree of `f64` masses: draws without replacement in
@@ -299,7 +305,7 @@ mod tests {
         }
         for seed in 0..20 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let c = kmeans_plusplus(&x, 1, None, 3, &mut rng);
+            let c = kmeans_plusplus(&x, 1, None, 3, &mut rng, Watch::default()).unwrap();
             let mut groups: Vec<i32> = c.iter().map(|v| (v / 100.0).round() as i32).collect();
             groups.sort();
             assert_eq!(groups, [0, 1, 2], "seed {seed}");
@@ -307,7 +313,7 @@ mod tests {
         // k = n on duplicates: every draw still returns a point.
         let dup = [1.0f32, 1.0, 1.0, 2.0];
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let c = kmeans_plusplus(&dup, 1, None, 4, &mut rng);
+        let c = kmeans_plusplus(&dup, 1, None, 4, &mut rng, Watch::default()).unwrap();
         assert_eq!(c.len(), 4);
         assert!(c.contains(&2.0));
     }

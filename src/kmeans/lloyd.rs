@@ -7,6 +7,7 @@
 use crate::error::Result;
 use crate::ops::cluster_sums::{ClusterSums, Lloyd, LloydData};
 use crate::ops::{map_indices, squared_distance};
+use crate::progress::{Stage, Watch};
 
 /// Points per chunk of the inertia's partial sums, added in chunk order.
 const CHUNK: usize = 4096;
@@ -25,20 +26,26 @@ pub(crate) struct Run {
 /// and stop when the labels did not change (strict convergence) or when
 /// the total squared centre shift is `<= tol` (absolute), or after
 /// `max_iter` iterations; then, unless strictly converged, assign once
-/// more so the labels match the final centres.
+/// more so the labels match the final centres. Each iteration (one GPU
+/// submission) is reported to `watch` ([`Stage::Iterations`], of
+/// `max_iter`), which may cancel between them.
 pub(crate) async fn run(
     lloyd: &mut Lloyd<'_>,
     data: &LloydData<'_>,
     init: Vec<f32>,
     max_iter: usize,
     tol: f64,
+    watch: Watch<'_>,
 ) -> Result<Run> {
     let mut centres = init;
     let mut strict = false;
     let mut n_iter = 0;
+    let total = Some(max_iter as u64);
+    watch.report(Stage::Iterations, 0, total)?;
     for i in 0..max_iter {
         let step = lloyd.step(&centres).await?;
         n_iter = i + 1;
+        watch.report(Stage::Iterations, n_iter as u64, total)?;
         let new = update(lloyd, data, &centres, step.sums).await?;
         let shift: f64 = new
             .iter()

@@ -24,8 +24,11 @@
 
 mod init;
 mod lloyd;
+#[cfg(feature = "serde")]
+mod model;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,6 +40,7 @@ use crate::ops::cluster_sums::{Lloyd, LloydData};
 use crate::ops::nearest;
 use crate::ops::topk::{self, Score};
 use crate::points::{Points, centre, check_spread, uncentre};
+use crate::progress::{Observed, Observer, Stage};
 
 /// How the initial centres are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -94,6 +98,7 @@ pub struct KMeans {
     tol: f64,
     seed: u64,
     weights: Option<Vec<f32>>,
+    observer: Observed,
 }
 
 impl Default for KMeans {
@@ -106,6 +111,7 @@ impl Default for KMeans {
             tol: 1e-4,
             seed: 0,
             weights: None,
+            observer: Observed::default(),
         }
     }
 }
@@ -179,6 +185,30 @@ impl KMeans {
     /// the inertia and the draws of the initial centres.
     pub fn sample_weights(mut self, weights: Vec<f32>) -> Self {
         self.weights = Some(weights);
+        self
+    }
+
+    /// Reports the fit's progress to `observer`, which may also cancel it
+    /// (see [`Observer`]): the initial centres of each run
+    /// ([`Stage::Initialising`], counted of `k`), then its Lloyd
+    /// iterations ([`Stage::Iterations`], counted of `max_iter`; a run that
+    /// converges stops sooner). Cancellation is checked between centres
+    /// and between iterations (one GPU submission each), so a cancelled fit
+    /// returns [`Error::Cancelled`] within one iteration. The result is the
+    /// same, to the bit, with or without an observer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gpu_cluster::{Cancel, Context, Error, KMeans, Points};
+    /// let x = Points::new(&[0.0, 0.0, 0.2, 0.0, 10.0, 10.0, 10.2, 10.0], 2)?;
+    /// let cancel = Arc::new(Cancel::default());
+    /// cancel.cancel();
+    /// let fit = KMeans::new(2).observer(cancel).fit(&Context::cpu(), &x);
+    /// assert!(matches!(fit, Err(Error::Cancelled)));
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Observed::new(observer);
         self
     }
 
@@ -286,6 +316,8 @@ impl KMeans {
         let input = x.into();
         let x = input.points();
         let c = self.check(x)?;
+        let watch = self.observer.watch();
+        watch.check()?;
         let dim = x.dim();
         let (mean, data) = input.centred();
         // Weighted rows are formed once, in f32, so the sums are sums of
@@ -310,15 +342,18 @@ impl KMeans {
         let mut steps = Lloyd::new(ctx, ld).await?;
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
         let mut best: Option<lloyd::Run> = None;
+        let k_total = Some(c.k as u64);
         for _ in 0..c.n_init {
+            watch.report(Stage::Initialising, 0, k_total)?;
             let start = match c.init {
                 KMeansInit::KMeansPlusPlus => {
-                    init::kmeans_plusplus(&data, dim, c.weights, c.k, &mut rng)
+                    init::kmeans_plusplus(&data, dim, c.weights, c.k, &mut rng, watch)?
                 }
                 KMeansInit::Random => init::random_points(&data, dim, c.weights, c.k, &mut rng)?,
                 KMeansInit::Given(p) => centre(p, &mean),
             };
-            let run = lloyd::run(&mut steps, &ld, start, c.max_iter, tol).await?;
+            watch.report(Stage::Initialising, c.k as u64, k_total)?;
+            let run = lloyd::run(&mut steps, &ld, start, c.max_iter, tol, watch).await?;
             if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
                 best = Some(run);
             }
@@ -354,6 +389,10 @@ fn mean_variance(x: &Points, mean: &[f64]) -> f64 {
 /// ([`offset`](KMeansFit::offset)) in `f32` and moves them back in `f64`:
 /// [`cluster_centers`](KMeansFit::cluster_centers) holds those `f64`
 /// values ([`Points::to_f64`]) and their `f32` rounding.
+///
+/// With the `serde` feature a fit is saved and loaded as versioned JSON
+/// (`save`, `load`, `to_json`, `from_json`; format `gpu-cluster/kmeans`),
+/// and a loaded fit predicts what the saved one did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansFit {
     centers: Points,

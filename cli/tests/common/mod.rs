@@ -7,4 +7,6 @@ pub mod run;
 #[path = "../../../tests/common/mod.rs"]
 mod library;
 
+// Not every test file uses them.
+#[allow(unused_imports)]
 pub use library::*;
