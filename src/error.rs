@@ -129,15 +129,20 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The bandwidth estimate came out as 0 (for example, most points are
-    /// duplicates of their neighbours); scikit-learn goes on silently, which
-    /// then fails later. Give a bandwidth or a larger quantile.
+    /// The bandwidth estimate came out as 0 (every point's k-th neighbour
+    /// is a copy of it: constant data, many duplicates) and the kernel
+    /// divides by the bandwidth (gaussian, triangular, epanechnikov). The
+    /// flat kernel takes an estimate of 0 as scikit-learn does (a radius-0
+    /// window: each distinct point is a cluster). Give a bandwidth, a larger
+    /// quantile or the flat kernel.
     #[error(
-        "the estimated bandwidth is 0 (quantile {quantile}: the k-th neighbours are duplicates); give a bandwidth or a larger quantile"
+        "the estimated bandwidth is 0 (quantile {quantile}: the k-th neighbours are duplicates) and the {kernel} kernel divides by it; give a bandwidth, a larger quantile or the flat kernel"
     )]
     ZeroBandwidth {
         /// The quantile used.
         quantile: f64,
+        /// The kernel that needs a bandwidth > 0.
+        kernel: crate::kernel::Kernel,
     },
 
     /// Bin seeding kept no bin.

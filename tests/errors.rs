@@ -544,42 +544,59 @@ fn invalid_blobs_parameters() {
 #[test]
 fn zero_bandwidth() {
     // Ten copies each of two points: with quantile 0.3, k = int(20 * 0.3) =
-    // 6, and every point's 6th neighbour is one of its own copies.
+    // 6, and every point's 6th neighbour is one of its own copies. The
+    // estimate is 0, as in scikit-learn; the flat kernel takes it (each
+    // distinct point a cluster, see tests/sklearn_meanshift.rs), the kernels
+    // that divide by the bandwidth refuse it.
     let mut flat = Vec::new();
     for _ in 0..10 {
         flat.extend_from_slice(&[1.0, 2.0, -3.0, 4.0]);
     }
     let x = pts(&flat, 2);
     for ctx in contexts() {
+        assert_eq!(BandwidthEstimate::default().estimate(&ctx, &x), Ok(0.0));
+        let fit = MeanShift::default().fit(&ctx, &x).unwrap();
+        assert_eq!(fit.n_clusters(), 2);
+        assert_eq!(fit.bandwidth(), 0.0);
         assert_err!(
-            BandwidthEstimate::default().estimate(&ctx, &x),
-            Error::ZeroBandwidth { quantile: 0.3 },
+            MeanShift::default().kernel(Kernel::Gaussian).fit(&ctx, &x),
+            Error::ZeroBandwidth {
+                quantile: 0.3,
+                kernel: Kernel::Gaussian
+            },
             "bandwidth is 0",
             "quantile 0.3",
+            "gaussian kernel divides by it",
             "larger quantile"
-        );
-        assert_err!(
-            MeanShift::default().fit(&ctx, &x),
-            Error::ZeroBandwidth { quantile: 0.3 },
-            "bandwidth is 0"
         );
         assert_err!(
             MeanShift::estimated(BandwidthEstimate::new(0.45))
                 .blurring(2)
                 .fit(&ctx, &x),
-            Error::ZeroBandwidth { quantile: 0.45 },
+            Error::ZeroBandwidth { quantile: 0.45, .. },
             "quantile 0.45"
         );
         // k = int(20 * 0.5) = 10 still finds copies; k = 11 reaches the
         // other point.
-        assert!(BandwidthEstimate::new(0.5).estimate(&ctx, &x).is_err());
+        assert_eq!(BandwidthEstimate::new(0.5).estimate(&ctx, &x), Ok(0.0));
         let h = BandwidthEstimate::new(0.55).estimate(&ctx, &x).unwrap();
         assert!((h - 20f32.sqrt()).abs() < 1e-5, "{h}");
         // A single point is its own only neighbour.
         assert_err!(
-            MeanShift::default().fit(&ctx, &pts(&[3.0], 1)),
+            MeanShift::default()
+                .kernel(Kernel::Triangular)
+                .fit(&ctx, &pts(&[3.0], 1)),
             Error::ZeroBandwidth { .. },
             "bandwidth is 0"
+        );
+        // A given bandwidth of 0 stays an error, as in scikit-learn.
+        assert_err!(
+            MeanShift::new(0.0).fit(&ctx, &x),
+            Error::InvalidParameter {
+                name: "bandwidth",
+                ..
+            },
+            "invalid bandwidth = 0"
         );
     }
 }

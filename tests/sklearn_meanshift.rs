@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 
-use gpu_cluster::{BandwidthEstimate, Context, Error, MeanShift, MeanShiftFit, Points, StopReason};
+use gpu_cluster::{BandwidthEstimate, Context, MeanShift, MeanShiftFit, Points, StopReason};
 
 /// Relative tolerance on estimated bandwidths. scikit-learn measures
 /// distances in float64 on the raw data; this library in float32 on centred
@@ -323,8 +323,7 @@ fn every_case_is_run() {
 }
 
 /// scikit-learn's `estimate_bandwidth` over several quantiles. A quantile
-/// whose k is 1 (the point itself) gives 0 there; here it is an error that
-/// says so (a deliberate difference, ALGORITHMS.md).
+/// whose k is 1 (the point itself) gives 0, here as there.
 fn check_bandwidths(ctx: &Context) {
     let dir = data_dir().join("bandwidth");
     let x = read_points(&dir.join("data.csv"));
@@ -334,11 +333,7 @@ fn check_bandwidths(ctx: &Context) {
         let (q, want) = (r[0], r[1]);
         let got = BandwidthEstimate::new(q).estimate(ctx, &x);
         if want == 0.0 {
-            assert_eq!(
-                got,
-                Err(Error::ZeroBandwidth { quantile: q }),
-                "quantile {q} on {ctx}"
-            );
+            assert_eq!(got, Ok(0.0), "quantile {q} on {ctx}");
             continue;
         }
         let got = f64::from(got.unwrap_or_else(|e| panic!("quantile {q} on {ctx}: {e}")));
@@ -358,5 +353,62 @@ fn cpu_estimate_bandwidth() {
 fn gpu_estimate_bandwidth() {
     if let Some(ctx) = common::gpu() {
         check_bandwidths(&ctx);
+    }
+}
+
+/// An estimated bandwidth of 0 (scikit-learn 1.9's
+/// `test_mean_shift_zero_bandwidth` and its duplicates case, answers
+/// computed with it): with the flat kernel each distinct point is a
+/// cluster, ranked by its number of copies, then by coordinates
+/// descending; `n_iter_` is 0; bin seeding with bins of side 0 seeds from
+/// the points.
+#[test]
+fn zero_estimated_bandwidth_like_scikit_learn() {
+    let mut contexts = vec![Context::cpu()];
+    contexts.extend(common::gpu());
+    let one_d = Points::new(&[1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0], 1).unwrap();
+    let two_d = Points::from_f64(
+        &[0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 0.0, 2.0, 0.0],
+        2,
+    )
+    .unwrap();
+    for ctx in &contexts {
+        for bins in [false, true] {
+            let fit = MeanShift::default()
+                .bin_seeding(bins)
+                .fit(ctx, &one_d)
+                .unwrap();
+            assert_eq!(fit.labels(), [1, 1, 1, 0, 0, 0, 2, 2], "{ctx}");
+            assert_eq!(fit.centers().to_f64(), [2.0, 1.0, 3.0]);
+            assert_eq!((fit.n_iter(), fit.bandwidth()), (0, 0.0));
+            assert_eq!(fit.predict_on(ctx, &one_d).unwrap(), fit.labels());
+        }
+        let fit = MeanShift::default()
+            .cluster_all(false)
+            .fit(ctx, &two_d)
+            .unwrap();
+        assert_eq!(fit.labels(), [2, 1, 2, 1, 0, 0], "{ctx}");
+        assert_eq!(fit.centers().to_f64(), [2.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(fit.counts(), [2, 2, 2]);
+        // Given seeds: a seed on no point is dropped; every point goes to
+        // the one centre left.
+        let seeds = Points::new(&[0.0, 0.0, 5.0, 5.0], 2).unwrap();
+        let fit = MeanShift::default()
+            .seeds(seeds.clone())
+            .fit(ctx, &two_d)
+            .unwrap();
+        assert_eq!(fit.labels(), [0; 6], "{ctx}");
+        assert_eq!(fit.centers().to_f64(), [0.0, 0.0]);
+        let fit = MeanShift::default()
+            .seeds(seeds)
+            .cluster_all(false)
+            .fit(ctx, &two_d)
+            .unwrap();
+        assert_eq!(fit.labels(), [0, -1, 0, -1, -1, -1], "{ctx}");
+        // Constant data: one cluster (scikit-learn's issue 28926).
+        let fit = MeanShift::default()
+            .fit(ctx, &Points::new(&[1.0; 10], 1).unwrap())
+            .unwrap();
+        assert_eq!((fit.n_clusters(), fit.n_iter()), (1, 0));
     }
 }

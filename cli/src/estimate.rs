@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use gpu_cluster::{BandwidthEstimate, Error};
+use gpu_cluster::BandwidthEstimate;
 
 use crate::args::{EstimateArgs, backend_name, count, explain};
 use crate::fail::Failure;
@@ -29,15 +29,7 @@ pub fn run(args: &EstimateArgs) -> Result<(), Failure> {
     // The library's rule, for the messages: k of the rows it used.
     let rows = args.n_samples.map_or(points.len(), |m| m.min(points.len()));
     let k = ((rows as f64 * args.quantile) as usize).max(1);
-    let h = h.map_err(|e| match e {
-        Error::ZeroBandwidth { .. } => Failure::Input(format!(
-            "the estimated bandwidth is 0: with --quantile {} of {}, k = {k}, and every \
-             point's k-th nearest neighbour (itself the first) is at distance 0; give a larger --quantile",
-            args.quantile,
-            count(rows, "point"),
-        )),
-        e => explain(e, &args.input, &info),
-    })?;
+    let h = h.map_err(|e| explain(e, &args.input, &info))?;
     write_lines(None, &[h])?;
     let used = if rows < points.len() {
         let all = count(points.len(), "point");
@@ -45,8 +37,14 @@ pub fn run(args: &EstimateArgs) -> Result<(), Failure> {
     } else {
         count(rows, "point")
     };
+    // scikit-learn's estimate can be 0; mean shift then takes each
+    // distinct point as a cluster (flat kernel) or refuses (the others).
+    let zero = match h {
+        0.0 => " (every point's k-th nearest neighbour is at distance 0)",
+        _ => "",
+    };
     note(format_args!(
-        "estimate-bandwidth: bandwidth {h} from {used} x {}; quantile {}: k = {} (each point \
+        "estimate-bandwidth: bandwidth {h}{zero} from {used} x {}; quantile {}: k = {} (each point \
          its own first); backend {}: {ctx}; {:.1} ms{open_time}; input {info}",
         points.dim(),
         args.quantile,

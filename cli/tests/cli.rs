@@ -458,7 +458,10 @@ fn bad_parameters_exit_2() {
         v
     };
     let cases: [(&[&str], &str); 7] = [
-        (&[], "the estimated bandwidth is 0"),
+        (
+            &["--kernel", "gaussian"],
+            "the estimated bandwidth is 0 (quantile 0.3: the k-th neighbours are duplicates) and the gaussian kernel divides by it",
+        ),
         (&["--bandwidth", "-1"], "invalid bandwidth = -1"),
         (&["--bandwidth", "0"], "invalid bandwidth = 0"),
         (&["--quantile", "0"], "invalid quantile = 0"),
@@ -474,6 +477,13 @@ fn bad_parameters_exit_2() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         fails(2, &args, needle);
     }
+    // The estimate is 0 there, and the flat kernel takes it as
+    // scikit-learn does: each distinct point is a cluster of its own.
+    let labels = ok(&["meanshift", &toy, "--backend", "cpu"]);
+    let mut distinct: Vec<&str> = labels.lines().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!((labels.lines().count(), distinct.len()), (6, 6), "{labels}");
     // Bin seeding that keeps no bin: a parameter error from the library.
     fails(
         2,

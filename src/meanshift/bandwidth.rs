@@ -1,6 +1,12 @@
 //! scikit-learn's `estimate_bandwidth`: the mean distance from each point to
 //! its k-th nearest neighbour, `k = max(1, int(n * quantile))`, the point
 //! itself counted as its own first neighbour.
+//!
+//! The estimate is 0 when every point's k-th neighbour is a duplicate of it
+//! (constant data, many duplicates, a single point), as in scikit-learn. A
+//! fit with the flat kernel then uses a radius-0 window: each distinct point
+//! is a mode and identical points merge. Kernels that divide by the
+//! bandwidth refuse it ([`Error::ZeroBandwidth`]).
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -72,7 +78,8 @@ impl BandwidthEstimate {
     }
 
     /// Estimates the bandwidth of `x` on `ctx` (the k-th-neighbour search is
-    /// a GPU stage).
+    /// a GPU stage). The result is `>= 0`: 0 when every point's k-th
+    /// neighbour is a copy of it (scikit-learn's answer too).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn estimate<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<f32> {
         pollster::block_on(self.estimate_async(ctx, x))
@@ -115,9 +122,9 @@ impl BandwidthEstimate {
         let kth = kth_distance::kth_distance(ctx, data, data, dim, k).await?;
         let h = (kth.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64) as f32;
         if h == 0.0 {
-            Err(Error::ZeroBandwidth {
-                quantile: self.quantile,
-            })
+            // scikit-learn's answer too (constant data, many duplicates):
+            // the flat kernel then fits with a radius-0 window.
+            Ok(0.0)
         } else if !super::params::usable_bandwidth(h) {
             Err(Error::InvalidParameter {
                 name: "bandwidth",

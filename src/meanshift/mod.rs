@@ -11,6 +11,7 @@ mod bandwidth;
 mod merge;
 mod params;
 mod seeding;
+mod zero;
 
 pub use bandwidth::BandwidthEstimate;
 
@@ -75,8 +76,14 @@ pub enum StopReason {
 /// to the bandwidth: scikit-learn's fixed rule). Blurring mode defaults to
 /// the gaussian kernel.
 ///
-/// Deliberate differences from scikit-learn: an estimated bandwidth of 0 is
-/// an error; sample weights and kernels other than flat exist only here;
+/// An estimated bandwidth of 0 (constant data, many duplicates) behaves as
+/// in scikit-learn with the flat kernel: a radius-0 window, so each
+/// distinct point is a cluster and identical points merge; the kernels
+/// that divide by the bandwidth refuse it ([`Error::ZeroBandwidth`]). A
+/// given bandwidth must be > 0, as in scikit-learn.
+///
+/// Deliberate differences from scikit-learn: sample weights and kernels
+/// other than flat exist only here;
 /// data are centred (mean subtracted, in `f64`) before the `f32` work, so
 /// results can differ from scikit-learn's `float64` in the last bits.
 ///
@@ -293,6 +300,38 @@ impl MeanShift {
                 checked.estimate.estimate_centred(ctx, &data, dim).await?
             }
         };
+        if bandwidth == 0.0 {
+            // Only an estimate can be 0 (a given bandwidth must be > 0).
+            if checked.kernel != Kernel::Flat {
+                return Err(Error::ZeroBandwidth {
+                    quantile: checked.estimate.quantile,
+                    kernel: checked.kernel,
+                });
+            }
+            watch.report(Stage::Merging, 0, None)?;
+            let run = zero::fit(x, &checked)?;
+            let mut counts = vec![0usize; run.intensity.len()];
+            for &l in &run.labels {
+                if let Ok(l) = usize::try_from(l) {
+                    counts[l] += 1;
+                }
+            }
+            return Ok(MeanShiftFit {
+                centers: run.centers,
+                offset: mean.to_vec(),
+                intensity: run.intensity,
+                labels: run.labels,
+                counts,
+                n_iter: run.n_iter,
+                stop: run.stop,
+                bandwidth,
+                kernel: checked.kernel,
+                mode: checked.mode,
+                cluster_all: checked.cluster_all,
+                positions: run.positions,
+                trajectory: run.trajectory,
+            });
+        }
         params::check_resolution(&data, dim, bandwidth)?;
         let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
         let win = Window {
@@ -879,9 +918,11 @@ mod model {
     /// The fit a document describes, if its parts are valid and agree.
     fn fit_from(read: Read) -> Result<MeanShiftFit, String> {
         let bandwidth = read.bandwidth as f32;
-        if !(bandwidth.is_finite() && bandwidth > 0.0) {
+        // 0 only as an estimate used with the flat kernel.
+        let zero_ok = bandwidth == 0.0 && read.kernel == Kernel::Flat;
+        if !(bandwidth.is_finite() && (bandwidth > 0.0 || zero_ok)) {
             return Err(format!(
-                "bandwidth {:?}: it must be finite and > 0",
+                "bandwidth {:?}: it must be finite and > 0 (0 only with the flat kernel)",
                 read.bandwidth
             ));
         }

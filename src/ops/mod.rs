@@ -2,7 +2,7 @@
 //! same contract on both backends. An op's folder holds its types and
 //! backend dispatch (`mod.rs`), its CPU twin (`cpu.rs`), its GPU host code
 //! (`gpu.rs`) and its WGSL, side by side; one parity test drives both
-//! backends. Algorithms (`meanshift`, `knn`) are drivers over these ops:
+//! backends. Algorithms (`meanshift`, `knn`, `kmeans`) are drivers over these ops:
 //! they never reach into `gpu/` or `cpu/`, and no op imports an algorithm.
 //!
 //! - [`kernel_sums`]: kernel-weighted sums over the data (mean-shift steps),
@@ -11,6 +11,8 @@
 //! - [`nearest`]: the nearest data row of each query (k = 1);
 //! - [`topk`]: the k nearest data rows of each query, any k;
 //! - [`scan`]: exclusive prefix sums, for lists built by count and fill;
+//! - [`sort`]: a stable sort of `u32` keys carrying `u32` values (radix
+//!   on the GPU), for cluster members in index order and grid cells;
 //! - [`cluster_sums`]: per-cluster sums in a fixed order (k-means' update),
 //!   and the Lloyd step that records the nearest pass before them.
 
@@ -20,6 +22,7 @@ pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
 pub(crate) mod nearest;
 pub(crate) mod scan;
+pub(crate) mod sort;
 pub(crate) mod topk;
 
 use std::sync::Arc;

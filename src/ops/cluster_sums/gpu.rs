@@ -1,13 +1,12 @@
-//! Host side of `cluster_sort.wgsl` and `cluster_sums.wgsl`: the
+//! Host side of `cluster_counts.wgsl` and `cluster_sums.wgsl`: the
 //! per-cluster sums recorded into a batch, with the semantics (and the
 //! bits) of the CPU twin in `cpu.rs`, and the Lloyd step that records the
 //! nearest-centre pass before them in the same submission.
 //!
 //! Per chunk of rows, in one submission: count the labels (and how many
 //! changed), scan the counts into each cluster's first sorted position,
-//! sort the labels stably by 8-bit digits (histogram, scan, scatter per
-//! digit), then the reduction's levels (span counts, their scan, the
-//! sums). What comes back is `k` rows, the counts and the final offsets.
+//! sort the labels stably carrying each point's index (`ops/sort`), then
+//! the reduction's levels (span counts, their scan, the sums). What comes back is `k` rows, the counts and the final offsets.
 
 use std::sync::Arc;
 
@@ -21,12 +20,13 @@ use crate::gpu::buffers::{Alloc, Rows, floats, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::ops::chunking::rows_per_chunk;
 use crate::ops::scan;
+use crate::ops::sort::gpu::{Keys, SortWork, Sorter};
 use crate::ops::topk::{NearestPass, TOPK};
 
-/// The sort stage: counts, radix histogram and scatter, span counts.
-pub(crate) const SORT: StageDef = StageDef {
-    name: "cluster_sort",
-    sources: &[COMMON, include_str!("cluster_sort.wgsl")],
+/// The counts around the sort: label counts, span counts.
+pub(crate) const COUNTS: StageDef = StageDef {
+    name: "cluster_counts",
+    sources: &[COMMON, include_str!("cluster_counts.wgsl")],
     storage: &[
         Access::Read,
         Access::Read,
@@ -53,20 +53,14 @@ pub(crate) const SUMS: StageDef = StageDef {
     row_extra: 0,
 };
 
-/// Elements per radix block, per thread (`PER_THREAD` in the shader).
-const PER_THREAD: usize = 4;
-
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct SortParams {
+struct CountParams {
     n: u32,
     stride: u32,
     offset: u32,
-    shift: u32,
-    first: u32,
-    nblocks: u32,
     k: u32,
-    pad: u32,
+    pad: [u32; 4],
 }
 
 #[repr(C)]
@@ -79,14 +73,11 @@ struct SumParams {
 /// The pipelines of one (dimension, weighted) specialisation.
 struct Pipelines {
     count: Arc<Pipeline>,
-    hist: Arc<Pipeline>,
-    scatter: Arc<Pipeline>,
+    sorter: Sorter,
     span_counts: Arc<Pipeline>,
     sum_points: Arc<Pipeline>,
     sum_partials: Arc<Pipeline>,
     scan: Arc<Pipeline>,
-    /// Elements per radix block.
-    block: usize,
     width: usize,
 }
 
@@ -96,9 +87,9 @@ impl Pipelines {
         let width = dim + usize::from(weighted);
         let dim32 = u32::try_from(dim)
             .map_err(|_| Error::Gpu(format!("dimension {dim} is too large for the GPU")))?;
-        let sort = |entry: &'static str| {
+        let counts = |entry: &'static str| {
             g.pipeline(Spec {
-                stage: Stage(&SORT),
+                stage: Stage(&COUNTS),
                 entry,
                 dim: 1,
                 consts: vec![("SPAN_LEN", Const::U32(SPAN as u32))],
@@ -120,14 +111,12 @@ impl Pipelines {
             })
         };
         Ok(Self {
-            count: sort("count").await?,
-            hist: sort("hist").await?,
-            scatter: sort("scatter").await?,
-            span_counts: sort("span_counts").await?,
+            count: counts("count").await?,
+            sorter: Sorter::new(g).await?,
+            span_counts: counts("span_counts").await?,
             sum_points: sums("sum_points").await?,
             sum_partials: sums("sum_partials").await?,
             scan: scan::gpu::pipeline(g).await?,
-            block: PER_THREAD * wg as usize,
             width,
         })
     }
@@ -150,21 +139,16 @@ struct Work {
     counts: wgpu::Buffer,
     /// Cluster offsets in the sorted order (`k + 1`).
     starts: wgpu::Buffer,
-    keys: [wgpu::Buffer; 2],
-    vals: [wgpu::Buffer; 2],
-    hist: wgpu::Buffer,
-    hist_scan: wgpu::Buffer,
+    sort: SortWork,
     span_counts: wgpu::Buffer,
     span_off: [wgpu::Buffer; 2],
     partials: [wgpu::Buffer; 2],
-    nblocks: usize,
     /// Upper bounds on each level's output rows.
     levels: Vec<usize>,
 }
 
 impl Work {
     fn new(g: &Gpu, rows: usize, k: usize, p: &Pipelines) -> Self {
-        let nblocks = rows.div_ceil(p.block).max(1);
         let buf = |label: &str, n: usize| g.storage(label, (n.max(1) * 4) as u64);
         let levels = levels(rows, k);
         Self {
@@ -173,17 +157,13 @@ impl Work {
             old: buf("previous labels", rows),
             counts: buf("cluster counts", k + 1),
             starts: buf("cluster starts", k + 1),
-            keys: [buf("sorted labels", rows), buf("sorted labels", rows)],
-            vals: [buf("sorted indices", rows), buf("sorted indices", rows)],
-            hist: buf("radix histogram", 256 * nblocks),
-            hist_scan: buf("radix offsets", 256 * nblocks + 1),
+            sort: p.sorter.work(g, rows),
             span_counts: buf("span counts", k),
             span_off: [buf("span offsets", k + 1), buf("span offsets", k + 1)],
             partials: [
                 buf("partial sums", levels[0] * p.width),
                 buf("partial sums", levels[0] * p.width),
             ],
-            nblocks,
             levels,
         }
     }
@@ -206,21 +186,19 @@ impl Work {
     ) -> [usize; 3] {
         let (n, k) = (self.rows, self.k);
         let ph = g.placeholder();
-        let sort = |n: usize, stride: u32, offset: u32, shift: u32, first: bool| SortParams {
+        let params = |n: usize, stride: u32, offset: u32| CountParams {
             n: n as u32,
             stride,
             offset,
-            shift,
-            first: u32::from(first),
-            nblocks: self.nblocks as u32,
             k: k as u32,
-            pad: 0,
+            pad: [0; 4],
         };
+        let [scratch, scratch_scan] = self.sort.scratch();
         batch.clear(&self.counts);
         batch.dispatch(
             &p.count,
-            sort(n, labels.stride, labels.offset, 0, true),
-            &[labels.buffer, ph, &self.counts, &self.old, &self.keys[1]],
+            params(n, labels.stride, labels.offset),
+            &[labels.buffer, ph, &self.counts, &self.old, scratch],
             n,
         );
         scan::gpu::record(
@@ -231,46 +209,12 @@ impl Work {
             k,
             scan::gpu::SPAN,
         );
-        let bits = 32 - (k.max(2) as u32 - 1).leading_zeros();
-        let passes = bits.div_ceil(8).max(1);
-        for pass in 0..passes as usize {
-            let (src, src_vals, stride, offset) = if pass == 0 {
-                (labels.buffer, ph, labels.stride, labels.offset)
-            } else {
-                let from = (pass - 1) % 2;
-                (&self.keys[from], &self.vals[from], 1, 0)
-            };
-            let to = pass % 2;
-            let params = sort(n, stride, offset, 8 * pass as u32, pass == 0);
-            let groups = self.nblocks * p.count.rows_per_group as usize;
-            batch.dispatch(
-                &p.hist,
-                params,
-                &[src, src_vals, &self.hist, &self.keys[to], &self.vals[to]],
-                groups,
-            );
-            scan::gpu::record(
-                batch,
-                &p.scan,
-                &self.hist,
-                &self.hist_scan,
-                256 * self.nblocks,
-                scan::gpu::SPAN,
-            );
-            batch.dispatch(
-                &p.scatter,
-                params,
-                &[
-                    src,
-                    src_vals,
-                    &self.hist_scan,
-                    &self.keys[to],
-                    &self.vals[to],
-                ],
-                groups,
-            );
-        }
-        let perm = &self.vals[(passes as usize - 1) % 2];
+        let by_label = Keys {
+            buffer: labels.buffer,
+            stride: labels.stride,
+            offset: labels.offset,
+        };
+        let (_, perm) = p.sorter.record(batch, by_label, None, k as u32, &self.sort);
         let mut elem_off = &self.starts;
         let sum_params = SumParams {
             k: k as u32,
@@ -280,8 +224,8 @@ impl Work {
             let span_off = &self.span_off[level % 2];
             batch.dispatch(
                 &p.span_counts,
-                sort(0, 1, 0, 0, false),
-                &[elem_off, ph, &self.hist, &self.span_counts, &self.hist_scan],
+                params(0, 1, 0),
+                &[elem_off, ph, scratch, &self.span_counts, scratch_scan],
                 k,
             );
             scan::gpu::record(
@@ -630,9 +574,9 @@ mod tests {
     #[test]
     fn every_entry_validates() {
         let span = ("SPAN_LEN", Const::U32(SPAN as u32));
-        for entry in ["count", "hist", "scatter", "span_counts"] {
+        for entry in ["count", "span_counts"] {
             for wg in [32, 64, 256] {
-                validate(&SORT, 1, entry, &[span], &[("WG", wg)]);
+                validate(&COUNTS, 1, entry, &[span], &[("WG", wg)]);
             }
         }
         for dim in [1u32, 2, 3, 17, 300, 4096] {
