@@ -187,12 +187,9 @@ class KMeans(
     def predict(self, X):
         """The index of the closest centre of each sample."""
         X = self._check_test_data(X)
-        model = getattr(self, "_model", None)
-        if model is not None:
-            return model.predict(X, self.backend)
-        # Restored from a pickle: the nearest of the saved centres.
-        centers = np.ascontiguousarray(self.cluster_centers_)
-        return _native.nearest_centers(centers, X, self.backend).astype(np.int32)
+        # Centred on the fit's offset in float64, then compared in float32,
+        # as the fit compared: precise far from the origin too.
+        return self._model.predict(X, self.backend)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return `labels_`."""
@@ -201,14 +198,7 @@ class KMeans(
     def transform(self, X):
         """Distances from each sample to every centre, `(n_samples, n_clusters)`."""
         X = self._check_test_data(X)
-        # From the saved centres, so a pickled model gives the same values.
-        centers = np.ascontiguousarray(self.cluster_centers_)
-        k = centers.shape[0]
-        index = _native.knn_fit(centers, "euclidean", self.backend)
-        dist, idx = index.kneighbors(X, k)
-        out = np.empty_like(dist)
-        np.put_along_axis(out, idx, dist, axis=1)
-        return out.astype(X.dtype, copy=False)
+        return self._model.transform(X, self.backend)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit and return the distances to the centres."""
@@ -221,12 +211,20 @@ class KMeans(
         d = self.transform(X).min(axis=1).astype(np.float64)
         return -float(np.sum(sample_weight * d * d))
 
-    # Pickling: the fitted attributes are the model; predict and transform
-    # then use the saved centres.
+    # Pickling: the fitted model travels as the library's JSON document.
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_model", None)
+        model = state.pop("_model", None)
+        if model is not None:
+            state["_model_json"] = (model.to_json(), model.f64_out)
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved = state.pop("_model_json", None)
+        super().__setstate__(state)
+        if saved is not None:
+            self._model = _native.KMeansModel.from_json(*saved)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -450,6 +450,24 @@ impl KMeansModel {
             .map_err(to_py)?;
         points_array(py, &d, f64_out)
     }
+
+    /// The model as the library's JSON document (pickling).
+    fn to_json(&self) -> String {
+        self.fit.to_json()
+    }
+
+    #[staticmethod]
+    fn from_json(json: &str, f64_out: bool) -> PyResult<Self> {
+        Ok(Self {
+            fit: KMeansFit::from_json(json).map_err(to_py)?,
+            f64_out,
+        })
+    }
+
+    #[getter]
+    fn f64_out(&self) -> bool {
+        self.f64_out
+    }
 }
 
 /// Fits k-means. `init` is "k-means++", "random" or "given" (then
@@ -660,22 +678,6 @@ fn knn_fit(
     Ok(KnnModel { index, f64_out })
 }
 
-/// Nearest centre of each row of `x` (ties: lowest index), for models
-/// restored from a pickle without their Rust fit.
-#[pyfunction]
-fn nearest_centers<'py>(
-    py: Python<'py>,
-    centers: &Bound<'py, PyAny>,
-    x: &Bound<'py, PyAny>,
-    backend: &str,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let model = knn_fit(py, centers, "euclidean", backend)?;
-    let (_, idx) = model.kneighbors(py, Some(x), 1)?;
-    Ok(idx
-        .call_method1("ravel", ())?
-        .cast_into::<PyArray1<i64>>()?)
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MeanShiftModel>()?;
@@ -685,7 +687,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate_bandwidth, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(knn_fit, m)?)?;
-    m.add_function(wrap_pyfunction!(nearest_centers, m)?)?;
     m.add_function(wrap_pyfunction!(backend_info, m)?)?;
     m.add_function(wrap_pyfunction!(read_address, m)?)?;
     Ok(())
