@@ -35,6 +35,7 @@ pub mod blobs;
 mod context;
 mod cpu;
 mod dataset;
+pub mod dbscan;
 mod error;
 mod gpu;
 #[cfg(feature = "io")]
@@ -52,6 +53,7 @@ mod progress;
 pub use blobs::{Blobs, BlobsData};
 pub use context::{BackendKind, Context};
 pub use dataset::{Dataset, Input};
+pub use dbscan::{Dbscan, DbscanFit};
 pub use error::{Error, Result};
 pub use gpu::options::GpuOptions;
 pub use gpu::resident::DeviceStats;

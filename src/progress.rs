@@ -22,7 +22,9 @@ use crate::error::{Error, Result};
 
 /// What part of a fit is running, in the order a mean-shift fit runs them;
 /// a k-means fit runs [`Initialising`](Stage::Initialising) then
-/// [`Iterations`](Stage::Iterations), once per run (`n_init`).
+/// [`Iterations`](Stage::Iterations), once per run (`n_init`); DBSCAN runs
+/// [`Neighbourhoods`](Stage::Neighbourhoods) then
+/// [`Labelling`](Stage::Labelling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Stage {
@@ -43,6 +45,9 @@ pub enum Stage {
     /// k-means: choosing the initial centres; [`Progress::done`] counts
     /// the centres chosen, of `k`.
     Initialising,
+    /// DBSCAN: the radius searches; [`Progress::done`] counts the chunks
+    /// of points searched (each twice: weights, then pairs).
+    Neighbourhoods,
 }
 
 impl Stage {
@@ -56,6 +61,7 @@ impl Stage {
             Stage::Merging => "merging",
             Stage::Labelling => "labelling",
             Stage::Initialising => "initial centres",
+            Stage::Neighbourhoods => "neighbourhoods",
         }
     }
 }

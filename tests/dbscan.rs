@@ -1,0 +1,249 @@
+//! DBSCAN: known answers from scikit-learn's `DBSCAN` kept under
+//! `tests/data/sklearn_dbscan/` (labels, numbering and core points equal,
+//! on the CPU twin and, where there is an adapter, the GPU), plus the
+//! rules checked directly: borders, weights, duplicates, far from the
+//! origin, chunked searches, errors and cancellation.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::knn_cases::rows;
+use gpu_cluster::{Cancel, Context, Dbscan, DbscanFit, Error, Points};
+
+struct Case {
+    name: String,
+    data: Points,
+    weights: Option<Vec<f32>>,
+    eps: f32,
+    min_samples: usize,
+    labels: Vec<i32>,
+    core: Vec<usize>,
+}
+
+fn number(json: &str, key: &str) -> f64 {
+    json.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("\"{key}\": ")))
+        .unwrap_or_else(|| panic!("case.json has no {key}"))
+        .trim_end_matches(',')
+        .parse()
+        .unwrap()
+}
+
+fn ints<T: std::str::FromStr>(path: &Path) -> Vec<T> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().ok().unwrap())
+        .collect()
+}
+
+fn cases() -> Vec<Case> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sklearn_dbscan");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("case.json").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 9, "cases missing under {}", root.display());
+    dirs.into_iter()
+        .map(|dir| {
+            let json = fs::read_to_string(dir.join("case.json")).unwrap();
+            let data: Vec<Vec<f32>> = rows(&dir.join("data.csv"));
+            let weights = dir.join("weights.csv");
+            Case {
+                name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+                data: Points::from_rows(&data).unwrap(),
+                weights: weights.exists().then(|| rows::<f32>(&weights).concat()),
+                eps: number(&json, "eps") as f32,
+                min_samples: number(&json, "min_samples") as usize,
+                labels: ints(&dir.join("labels.csv")),
+                core: ints(&dir.join("core.csv")),
+            }
+        })
+        .collect()
+}
+
+fn contexts() -> Vec<Context> {
+    let mut all = vec![Context::cpu()];
+    all.extend(common::gpu());
+    all
+}
+
+fn fit(case: &Case, ctx: &Context) -> DbscanFit {
+    let mut params = Dbscan::new(case.eps, case.min_samples);
+    if let Some(w) = &case.weights {
+        params = params.sample_weights(w.clone());
+    }
+    params.fit(ctx, &case.data).unwrap()
+}
+
+#[test]
+fn labels_and_core_points_equal_scikit_learns() {
+    for ctx in contexts() {
+        for case in cases() {
+            let got = fit(&case, &ctx);
+            let what = format!("{} on {ctx}", case.name);
+            assert_eq!(got.labels(), &case.labels[..], "{what}: labels");
+            assert_eq!(got.core_sample_indices(), &case.core[..], "{what}: core");
+            let clusters = case.labels.iter().max().map_or(0, |&m| (m + 1) as usize);
+            assert_eq!(got.n_clusters(), clusters, "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_border_reached_by_two_clusters_takes_the_lower_numbered() {
+    // Cores every 0.5 over [6, 9] and over [0, 3] (eps 1.5, min_samples 4:
+    // even the ends have 4 neighbours); the point at 4.5 is exactly eps
+    // from a core of each, with 3 neighbours itself: a border.
+    let right: Vec<f32> = (0..7).map(|i| 6.0 + 0.5 * i as f32).collect();
+    let left: Vec<f32> = (0..7).map(|i| 0.5 * i as f32).collect();
+    let x = Points::new(&[&right[..], &[4.5], &left[..]].concat(), 1).unwrap();
+    for ctx in contexts() {
+        let fit = Dbscan::new(1.5, 4).fit(&ctx, &x).unwrap();
+        // The cluster of point 0 (at 6) is numbered first, and the border
+        // takes it.
+        let mut want = vec![0; 8];
+        want.extend([1; 7]);
+        assert_eq!(fit.labels(), &want[..], "{ctx}");
+        let core: Vec<usize> = (0..15).filter(|&i| i != 7).collect();
+        assert_eq!(fit.core_sample_indices(), &core[..], "{ctx}");
+    }
+}
+
+#[test]
+fn weights_count_like_repeated_points() {
+    let x = Points::new(&[0.0, 0.4, 5.0, 5.3, 5.6, 9.0], 1).unwrap();
+    let w = vec![2.0, 1.0, 1.0, 1.0, 1.0, 3.0];
+    let repeated = Points::new(&[0.0, 0.0, 0.4, 5.0, 5.3, 5.6, 9.0, 9.0, 9.0], 1).unwrap();
+    for ctx in contexts() {
+        let weighted = Dbscan::new(0.5, 3)
+            .sample_weights(w.clone())
+            .fit(&ctx, &x)
+            .unwrap();
+        let plain = Dbscan::new(0.5, 3).fit(&ctx, &repeated).unwrap();
+        // Point i of x is point first[i] of the repeated data.
+        let first = [0, 2, 3, 4, 5, 6];
+        let mapped: Vec<i32> = first.iter().map(|&j| plain.labels()[j]).collect();
+        assert_eq!(weighted.labels(), &mapped[..], "{ctx}");
+        assert_eq!(weighted.labels(), &[0, 0, 1, 1, 1, 2], "{ctx}");
+    }
+}
+
+#[test]
+fn far_from_the_origin_the_neighbourhoods_are_the_f64_ones() {
+    // Millimetre points around northing 5.1e6, 4 mm apart in a row, eps
+    // 5 mm: f32 alone would see steps of 0.5 m and merge them all.
+    let flat: Vec<f64> = (0..20)
+        .flat_map(|i| {
+            [
+                512_000.0 + 0.004 * f64::from(i % 10) + 10.0 * f64::from(i / 10),
+                5_123_000.0,
+            ]
+        })
+        .collect();
+    let x = Points::from_f64(&flat, 2).unwrap();
+    for ctx in contexts() {
+        let fit = Dbscan::new(0.005, 3).fit(&ctx, &x).unwrap();
+        let mut want = vec![0; 10];
+        want.extend([1; 10]);
+        assert_eq!(fit.labels(), &want[..], "{ctx}");
+        let fit = Dbscan::new(0.003, 2).fit(&ctx, &x).unwrap();
+        assert!(fit.labels().iter().all(|&l| l == -1), "{ctx}: 4 mm > 3 mm");
+    }
+}
+
+#[test]
+fn many_chunks_give_the_answer_of_one() {
+    // More points than one search chunk (8192), in a line of clusters.
+    let n = 9_000;
+    let flat: Vec<f32> = (0..n)
+        .map(|i| (i / 100) as f32 * 3.0 + (i % 100) as f32 * 0.01)
+        .collect();
+    let x = Points::new(&flat, 1).unwrap();
+    for ctx in contexts() {
+        let fit = Dbscan::new(0.015, 2).fit(&ctx, &x).unwrap();
+        assert_eq!(fit.n_clusters(), n / 100, "{ctx}");
+        let want: Vec<i32> = (0..n).map(|i| (i / 100) as i32).collect();
+        assert_eq!(fit.labels(), &want[..], "{ctx}");
+    }
+}
+
+#[test]
+fn bad_parameters_are_errors() {
+    let x = Points::new(&[0.0, 1.0, 2.0], 1).unwrap();
+    let ctx = Context::cpu();
+    for eps in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        let err = Dbscan::new(eps, 2).fit(&ctx, &x).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidParameter { name: "eps", .. }),
+            "{err}"
+        );
+    }
+    let err = Dbscan::new(1.0, 0).fit(&ctx, &x).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                name: "min_samples",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = Dbscan::new(1.0, 2)
+        .sample_weights(vec![1.0; 2])
+        .fit(&ctx, &x)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WeightsLength {
+                expected: 3,
+                found: 2
+            }
+        ),
+        "{err}"
+    );
+    let err = Dbscan::new(1.0, 2)
+        .sample_weights(vec![1.0, f32::NAN, 1.0])
+        .fit(&ctx, &x)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                name: "sample_weights",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Negative weights are scikit-learn's way to keep neighbours from
+    // being core: allowed.
+    let fit = Dbscan::new(1.5, 2)
+        .sample_weights(vec![1.0, -1.0, 1.0])
+        .fit(&ctx, &x)
+        .unwrap();
+    assert_eq!(fit.labels(), &[-1, -1, -1]);
+}
+
+#[test]
+fn a_cancelled_fit_stops_and_the_defaults_are_scikit_learns() {
+    let x = Points::new(&[0.0, 0.1, 0.2, 0.3, 0.4, 5.0], 1).unwrap();
+    let cancel = Arc::new(Cancel::default());
+    cancel.cancel();
+    let fit = Dbscan::default().observer(cancel).fit(&Context::cpu(), &x);
+    assert!(matches!(fit, Err(Error::Cancelled)), "{fit:?}");
+    // eps 0.5, min_samples 5: the five close points are core.
+    let fit = Dbscan::default().fit(&Context::cpu(), &x).unwrap();
+    assert_eq!(fit.labels(), &[0, 0, 0, 0, 0, -1]);
+    assert_eq!(
+        Dbscan::default().fit_predict(&Context::cpu(), &x).unwrap(),
+        fit.labels()
+    );
+}
