@@ -98,9 +98,17 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             fit.n_clusters(),
             fit.core_sample_indices().len(),
             on_gpu.as_secs_f64() * 1e3,
-            if ctx.adapter_info().is_some() { "the GPU" } else { "the CPU" },
+            if ctx.adapter_info().is_some() {
+                "the GPU"
+            } else {
+                "the CPU"
+            },
             on_cpu.as_secs_f64() * 1e3,
-            if fit == twin { "identical" } else { "DIFFERENT" },
+            if fit == twin {
+                "identical"
+            } else {
+                "DIFFERENT"
+            },
         );
         fits.push(fit);
     }

@@ -60,7 +60,7 @@ pub use gpu::resident::DeviceStats;
 pub use gpu::tune::{TunedShape, Tuning};
 pub use kernel::Kernel;
 pub use kmeans::{KMeans, KMeansFit, KMeansInit};
-pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors};
+pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors, SearchMethod};
 pub use meanshift::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, StopReason};
 #[cfg(feature = "serde")]
 pub use model::model_format;

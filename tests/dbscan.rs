@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::knn_cases::rows;
-use gpu_cluster::{Cancel, Context, Dbscan, DbscanFit, Error, Points};
+use gpu_cluster::{Cancel, Context, Dbscan, DbscanFit, Error, Points, SearchMethod};
 
+#[derive(Clone)]
 struct Case {
     name: String,
     data: Points,
@@ -73,8 +74,8 @@ fn contexts() -> Vec<Context> {
     all
 }
 
-fn fit(case: &Case, ctx: &Context) -> DbscanFit {
-    let mut params = Dbscan::new(case.eps, case.min_samples);
+fn fit(case: &Case, ctx: &Context, search: SearchMethod) -> DbscanFit {
+    let mut params = Dbscan::new(case.eps, case.min_samples).search(search);
     if let Some(w) = &case.weights {
         params = params.sample_weights(w.clone());
     }
@@ -84,9 +85,12 @@ fn fit(case: &Case, ctx: &Context) -> DbscanFit {
 #[test]
 fn labels_and_core_points_equal_scikit_learns() {
     for ctx in contexts() {
-        for case in cases() {
-            let got = fit(&case, &ctx);
-            let what = format!("{} on {ctx}", case.name);
+        for (case, search) in cases()
+            .into_iter()
+            .flat_map(|c| [SearchMethod::BruteForce, SearchMethod::Grid].map(|s| (c.clone(), s)))
+        {
+            let got = fit(&case, &ctx, search);
+            let what = format!("{} on {ctx}, {search:?}", case.name);
             assert_eq!(got.labels(), &case.labels[..], "{what}: labels");
             assert_eq!(got.core_sample_indices(), &case.core[..], "{what}: core");
             let clusters = case.labels.iter().max().map_or(0, |&m| (m + 1) as usize);

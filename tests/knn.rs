@@ -421,3 +421,49 @@ fn bad_input_is_an_error() {
     assert!(small.kneighbors(Some(&huge), 1).is_ok());
     invalid(ip.radius_neighbors(None, 0.0).map(|_| ()), "points");
 }
+
+/// The grid's radius lists are brute force's, bit for bit, and each
+/// search says how it ran: the grid for the euclidean metrics in at most
+/// 4 dimensions on the CPU twin (forced, or automatically on enough
+/// points), brute force otherwise.
+#[test]
+fn the_grid_and_brute_force_give_the_same_radius_lists() {
+    use gpu_cluster::SearchMethod;
+    for dim in [1usize, 2, 3, 4, 5] {
+        let n = 3000;
+        let x = Points::new(&common::uniform(n, dim, 10.0, dim as u64), dim).unwrap();
+        let q = Points::new(&common::uniform(200, dim, 10.0, 99), dim).unwrap();
+        for metric in [Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine] {
+            let radius = if metric == Metric::Cosine { 0.05 } else { 1.2 };
+            let fit = |search| {
+                NearestNeighbors::new()
+                    .metric(metric)
+                    .search(search)
+                    .fit(&Context::cpu(), &x)
+                    .unwrap()
+            };
+            let brute = fit(SearchMethod::BruteForce);
+            for queries in [None, Some(&q)] {
+                let want = brute.radius_neighbors(queries, radius).unwrap();
+                assert_eq!(want.method(), SearchMethod::BruteForce);
+                for search in [SearchMethod::Grid, SearchMethod::Auto] {
+                    let got = fit(search).radius_neighbors(queries, radius).unwrap();
+                    let grid = dim <= 4 && metric != Metric::Cosine;
+                    let used = if grid {
+                        SearchMethod::Grid
+                    } else {
+                        SearchMethod::BruteForce
+                    };
+                    assert_eq!(got.method(), used, "D {dim} {metric:?} {search:?}");
+                    assert_eq!(got.offsets(), want.offsets(), "D {dim} {metric:?}");
+                    assert_eq!(got.all_indices(), want.all_indices(), "D {dim} {metric:?}");
+                    assert_eq!(
+                        got.all_distances(),
+                        want.all_distances(),
+                        "D {dim} {metric:?}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -4,9 +4,10 @@
 //! [`Dbscan::fit`] returns a [`DbscanFit`] with scikit-learn's labels and
 //! core sample indices. The neighbourhoods are the exact radius search of
 //! the nearest-neighbour index ([`crate::KnnIndex::radius_neighbors`]:
-//! every pair scored, distance `<= eps` inclusive, each point its own
-//! neighbour), so they are the same on both backends; everything after
-//! them is integer work on the host:
+//! distance `<= eps` inclusive, each point its own neighbour; by brute
+//! force, or by a grid in low dimensions, with the same results), so they
+//! are the same on both backends; everything after them is integer work
+//! on the host:
 //!
 //! 1. each point's neighbourhood weight (the count, or the sum of sample
 //!    weights); core points have at least `min_samples`;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use crate::context::Context;
 use crate::dataset::Input;
 use crate::error::{Error, Result};
-use crate::knn::NearestNeighbors;
+use crate::knn::{NearestNeighbors, SearchMethod};
 use crate::points::Points;
 use crate::progress::{Observed, Observer, Stage};
 
@@ -53,6 +54,7 @@ pub struct Dbscan {
     eps: f32,
     min_samples: f64,
     weights: Option<Vec<f32>>,
+    search: SearchMethod,
     observer: Observed,
 }
 
@@ -70,6 +72,7 @@ impl Dbscan {
             eps,
             min_samples: min_samples as f64,
             weights: None,
+            search: SearchMethod::Auto,
             observer: Observed::default(),
         }
     }
@@ -79,6 +82,14 @@ impl Dbscan {
     /// negative, which keeps neighbours from being core).
     pub fn sample_weights(mut self, weights: Vec<f32>) -> Self {
         self.weights = Some(weights);
+        self
+    }
+
+    /// How the neighbourhoods are found (default: [`SearchMethod::Auto`]:
+    /// the grid for D <= 4 on enough points on the CPU twin, brute force
+    /// otherwise; both give the same neighbourhoods).
+    pub fn search(mut self, search: SearchMethod) -> Self {
+        self.search = search;
         self
     }
 
@@ -142,7 +153,10 @@ impl Dbscan {
         let watch = self.observer.watch();
         watch.check()?;
         let n = x.len();
-        let index = NearestNeighbors::new().fit_async(ctx, x).await?;
+        let index = NearestNeighbors::new()
+            .search(self.search)
+            .fit_async(ctx, x)
+            .await?;
         // The queries in chunks, with the points' f64 values where they
         // hold them, so the index centres them as it centres the points.
         let values = x.to_f64();

@@ -41,6 +41,7 @@ use std::sync::Arc;
 mod model;
 
 use crate::dataset::Input;
+use crate::ops::grid;
 use crate::ops::topk::{self, Score, sort_runs};
 use crate::ops::{self, Pinned};
 use crate::points::{Points, centre, mean_f64};
@@ -163,6 +164,47 @@ impl FromStr for Metric {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NearestNeighbors {
     metric: Metric,
+    search: SearchMethod,
+}
+
+/// How radius searches find their neighbours.
+///
+/// Brute force scores every pair: right for any dimension, and the only
+/// way for the cosine and inner-product metrics. For the euclidean
+/// metrics in 1 to 4 dimensions, a uniform grid with cells a little
+/// larger than the radius scores only the points in the 3^D cells around
+/// each query: about N x (neighbours per point) work instead of N^2, with
+/// the same results to the bit. The grid runs on the CPU twin; a GPU
+/// context searches by brute force for now (and reports it).
+///
+/// ```
+/// use gpu_cluster::{Context, NearestNeighbors, Points, SearchMethod};
+/// let x = Points::new(&[0.0, 0.0, 0.5, 0.0, 3.0, 3.0], 2)?;
+/// let index = NearestNeighbors::new().search(SearchMethod::Grid).fit(&Context::cpu(), &x)?;
+/// let near = index.radius_neighbors(None, 1.0)?;
+/// assert_eq!(near.method(), SearchMethod::Grid);
+/// assert_eq!(near.indices(0), &[1]);
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SearchMethod {
+    /// The grid where it applies (euclidean metrics, D <= 4, at least
+    /// [`SearchMethod::GRID_MIN_POINTS`] points, a CPU context), brute
+    /// force otherwise.
+    #[default]
+    Auto,
+    /// Every pair scored.
+    BruteForce,
+    /// The grid where it applies (euclidean metrics, D <= 4, a CPU
+    /// context); brute force otherwise, reported as such.
+    Grid,
+}
+
+impl SearchMethod {
+    /// Points from which [`SearchMethod::Auto`] takes the grid: below it,
+    /// building the grid costs about what it saves.
+    pub const GRID_MIN_POINTS: usize = 2048;
 }
 
 impl NearestNeighbors {
@@ -174,6 +216,12 @@ impl NearestNeighbors {
     /// The metric (default: [`Metric::Euclidean`]).
     pub fn metric(mut self, metric: Metric) -> Self {
         self.metric = metric;
+        self
+    }
+
+    /// How radius searches run (default: [`SearchMethod::Auto`]).
+    pub fn search(mut self, search: SearchMethod) -> Self {
+        self.search = search;
         self
     }
 
@@ -204,7 +252,7 @@ impl NearestNeighbors {
             (_, Some(offset)) => centre(x, offset),
             (_, None) => x.as_slice().to_vec(),
         };
-        KnnIndex::holding(ctx, self.metric, x.clone(), data, offset).await
+        KnnIndex::holding(ctx, *self, x.clone(), data, offset).await
     }
 }
 
@@ -227,6 +275,7 @@ fn normalised(flat: &[f64], dim: usize) -> Vec<f32> {
 pub struct KnnIndex {
     ctx: Context,
     metric: Metric,
+    search: SearchMethod,
     dim: usize,
     held: Arc<Held>,
 }
@@ -264,7 +313,7 @@ impl KnnIndex {
     /// `data` (centred on `offset` if any), pinned on `ctx`'s device.
     async fn holding(
         ctx: &Context,
-        metric: Metric,
+        params: NearestNeighbors,
         source: Points,
         data: Vec<f32>,
         offset: Option<Vec<f64>>,
@@ -281,7 +330,8 @@ impl KnnIndex {
         let pinned = ops::pin(ctx, &data, dim).await?;
         Ok(KnnIndex {
             ctx: ctx.clone(),
-            metric,
+            metric: params.metric,
+            search: params.search,
             dim,
             held: Arc::new(Held {
                 _pinned: pinned,
@@ -403,23 +453,51 @@ impl KnnIndex {
         }
         let prepared = self.prepare(queries)?;
         let q = prepared.as_deref().unwrap_or(&self.held.data);
-        let found = topk::within(
-            &self.ctx,
-            &self.held.data,
-            q,
-            self.dim,
-            self.metric.bound(radius),
-            self.metric.score(),
-            queries.is_none().then_some(0),
-        )
-        .await?;
+        let bound = self.metric.bound(radius);
+        let exclude = queries.is_none().then_some(0);
+        let (found, method) = match self.grid_applies() {
+            true => {
+                let data = &self.held.data;
+                grid::within(&self.ctx, data, q, self.dim, bound, exclude, true).await?
+            }
+            false => {
+                let score = self.metric.score();
+                let found = topk::within(
+                    &self.ctx,
+                    &self.held.data,
+                    q,
+                    self.dim,
+                    bound,
+                    score,
+                    exclude,
+                )
+                .await?;
+                (found, grid::Method::BruteForce)
+            }
+        };
         let mut indices = found.indices;
         let distances = self.report(&found.scores, &mut indices, &found.offsets);
         Ok(RadiusNeighbors {
             offsets: found.offsets,
             indices,
             distances,
+            method: match method {
+                grid::Method::Grid => SearchMethod::Grid,
+                grid::Method::BruteForce => SearchMethod::BruteForce,
+            },
         })
+    }
+
+    /// Whether radius searches take the grid: a euclidean metric in at
+    /// most 4 dimensions, asked for or (auto) on enough points.
+    fn grid_applies(&self) -> bool {
+        let euclidean = matches!(self.metric, Metric::Euclidean | Metric::SqEuclidean);
+        let asked = match self.search {
+            SearchMethod::BruteForce => false,
+            SearchMethod::Grid => true,
+            SearchMethod::Auto => self.len() >= SearchMethod::GRID_MIN_POINTS,
+        };
+        euclidean && asked && self.dim <= grid::MAX_DIM
     }
 
     /// Queries as the op compares them, or `None` for the indexed data.
@@ -526,9 +604,16 @@ pub struct RadiusNeighbors {
     offsets: Vec<usize>,
     indices: Vec<u32>,
     distances: Vec<f32>,
+    method: SearchMethod,
 }
 
 impl RadiusNeighbors {
+    /// How the search ran: [`SearchMethod::Grid`] or
+    /// [`SearchMethod::BruteForce`] (the results are the same).
+    pub fn method(&self) -> SearchMethod {
+        self.method
+    }
+
     /// Number of queries.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1

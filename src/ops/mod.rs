@@ -18,6 +18,7 @@
 
 mod chunking;
 pub(crate) mod cluster_sums;
+pub(crate) mod grid;
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
 pub(crate) mod nearest;

@@ -127,7 +127,12 @@ impl Sorter {
         let groups = work.nblocks * (self.block / PER_THREAD);
         for pass in 0..passes {
             let (src, src_vals, stride, offset) = match pass {
-                0 => (keys.buffer, values.unwrap_or(keys.buffer), keys.stride, keys.offset),
+                0 => (
+                    keys.buffer,
+                    values.unwrap_or(keys.buffer),
+                    keys.stride,
+                    keys.offset,
+                ),
                 _ => (&work.keys[(pass - 1) % 2], &work.vals[(pass - 1) % 2], 1, 0),
             };
             let to = pass % 2;

@@ -1,0 +1,180 @@
+//! The grid on the CPU: cells keyed by a hash of their coordinates,
+//! points sorted by key, and each query's 3^D neighbouring cells found by
+//! binary search.
+
+use super::MAX_DIM;
+use crate::cpu::map_indices;
+use crate::ops::scan::cpu::exclusive_scan;
+use crate::ops::topk::{SelfOffset, Within, order_key, sort_runs};
+
+/// The points sorted by cell, and where each distinct cell key's run
+/// starts.
+pub(crate) struct Grid {
+    dim: usize,
+    /// Coordinates minus `origin`, times `inv`, floored, give a point's
+    /// cell.
+    origin: [f32; MAX_DIM],
+    inv: f32,
+    /// The distinct keys, ascending.
+    keys: Vec<u32>,
+    /// Run `c` of `order` (the points of key `keys[c]`) is
+    /// `starts[c]..starts[c + 1]`.
+    starts: Vec<usize>,
+    /// Point indices sorted by key, ties by index.
+    order: Vec<u32>,
+}
+
+/// The cell of `x`: its coordinates minus `origin`, times `inv`, floored
+/// (all in `f32`).
+fn cell(x: &[f32], origin: &[f32; MAX_DIM], inv: f32) -> [i32; MAX_DIM] {
+    let mut c = [0i32; MAX_DIM];
+    for ((c, v), o) in c.iter_mut().zip(x).zip(origin) {
+        *c = ((v - o) * inv).floor() as i32;
+    }
+    c
+}
+
+/// A cell's key: a hash of its coordinates (the classic multiply-xor of
+/// spatial hashing), in wrapping `u32` arithmetic.
+fn key(c: &[i32; MAX_DIM]) -> u32 {
+    const PRIMES: [u32; MAX_DIM] = [73_856_093, 19_349_663, 83_492_791, 2_654_435_761];
+    c.iter()
+        .zip(PRIMES)
+        .fold(0u32, |h, (&v, p)| h ^ (v as u32).wrapping_mul(p))
+}
+
+impl Grid {
+    /// The grid for searches within squared distance `bound` of `queries`
+    /// among `data` (`dim` coordinates each), or `None` where a grid
+    /// cannot be trusted or cannot help: `dim` above [`MAX_DIM`], a
+    /// radius that is 0 or not finite, or cells too large or too fine for
+    /// the coordinates (more than 2^20 cells from the middle of the data,
+    /// where `f32` rounding is no longer small against one cell). Cells
+    /// count from the middle of the data, so data far from the origin is
+    /// no obstacle; only its extent is.
+    pub fn build(data: &[f32], queries: &[f32], dim: usize, bound: f32) -> Option<Self> {
+        if dim == 0 || dim > MAX_DIM || !(bound.is_finite() && bound > 0.0) {
+            return None;
+        }
+        // The radius, rounded up: every score `<= bound` is a distance
+        // `<= radius`.
+        let radius = f64::from(bound).sqrt() * (1.0 + 1e-6);
+        let mut lo = [f32::INFINITY; MAX_DIM];
+        let mut hi = [f32::NEG_INFINITY; MAX_DIM];
+        for x in data.chunks_exact(dim) {
+            for (a, &v) in x.iter().enumerate() {
+                lo[a] = lo[a].min(v);
+                hi[a] = hi[a].max(v);
+            }
+        }
+        let mut origin = [0.0f32; MAX_DIM];
+        for a in 0..dim {
+            origin[a] = ((f64::from(lo[a]) + f64::from(hi[a])) / 2.0) as f32;
+        }
+        let largest = data
+            .chunks_exact(dim)
+            .chain(queries.chunks_exact(dim))
+            .flat_map(|x| {
+                x.iter()
+                    .zip(&origin)
+                    .map(|(v, o)| f64::from(*v) - f64::from(*o))
+            })
+            .fold(0.0f64, |m, d| m.max(d.abs()));
+        let cells_across = largest / radius;
+        if cells_across > f64::from(1u32 << 20) {
+            return None;
+        }
+        // Two points within the radius are within `radius * inv <= 1 - s`
+        // cells of each other, and rounding `x - origin` and then its
+        // product with `inv` to f32 moves each by at most
+        // `cells_across * 2^-23` cells: with `s` above twice that, their
+        // floors differ by at most 1, so 3^D cells hold every neighbour.
+        let shrink = (4.0 * cells_across * f64::from(f32::EPSILON)).max(1e-6);
+        let inv = ((1.0 - shrink) / radius) as f32;
+        let n = data.len() / dim;
+        let keys: Vec<u32> = data
+            .chunks_exact(dim)
+            .map(|x| key(&cell(x, &origin, inv)))
+            .collect();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&i| keys[i as usize]);
+        let mut distinct: Vec<u32> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        for (at, &i) in order.iter().enumerate() {
+            let k = keys[i as usize];
+            if distinct.last() != Some(&k) {
+                distinct.push(k);
+                starts.push(at);
+            }
+        }
+        starts.push(n);
+        Some(Self {
+            dim,
+            origin,
+            inv,
+            keys: distinct,
+            starts,
+            order,
+        })
+    }
+
+    /// The run of points of `key`, if any.
+    fn run(&self, key: u32) -> &[u32] {
+        match self.keys.binary_search(&key) {
+            Ok(c) => &self.order[self.starts[c]..self.starts[c + 1]],
+            Err(_) => &[],
+        }
+    }
+
+    /// Every data row within squared distance `bound` of each query (as
+    /// `topk::within` gives them: the query's own row left out with
+    /// `exclude`, lists sorted by (score, index)).
+    pub fn within(&self, data: &[f32], queries: &[f32], bound: f32, exclude: SelfOffset) -> Within {
+        let dim = self.dim;
+        let limit = order_key(bound);
+        let neighbours = 3usize.pow(dim as u32);
+        let rows = map_indices(queries.len() / dim, |i| {
+            let q = &queries[i * dim..(i + 1) * dim];
+            let own = exclude.map(|o| o + i);
+            let home = cell(q, &self.origin, self.inv);
+            // The 3^D cells around the query's, each key once.
+            let mut seen: Vec<u32> = Vec::with_capacity(neighbours);
+            let mut found = Vec::new();
+            for n in 0..neighbours {
+                let mut c = home;
+                let mut rest = n;
+                for v in c.iter_mut().take(dim) {
+                    *v = v.wrapping_add((rest % 3) as i32 - 1);
+                    rest /= 3;
+                }
+                let k = key(&c);
+                if seen.contains(&k) {
+                    continue;
+                }
+                seen.push(k);
+                for &j in self.run(k) {
+                    let j = j as usize;
+                    if Some(j) == own {
+                        continue;
+                    }
+                    let s = crate::cpu::squared_distance(&data[j * dim..(j + 1) * dim], q);
+                    if order_key(s) <= limit {
+                        found.push((s, j as u32));
+                    }
+                }
+            }
+            found
+        });
+        let counts: Vec<usize> = rows.iter().map(Vec::len).collect();
+        let mut out = Within {
+            offsets: exclusive_scan(&counts),
+            ..Within::default()
+        };
+        for (s, j) in rows.into_iter().flatten() {
+            out.indices.push(j);
+            out.scores.push(s);
+        }
+        sort_runs(&out.offsets, &mut out.indices, &mut out.scores);
+        out
+    }
+}
