@@ -408,8 +408,8 @@ fn a_file_that_is_not_a_valid_model_is_an_error_saying_why() {
             "centers: the data is empty",
         ),
         (
-            swap(r#""bandwidth":1.0"#, r#""bandwidth":0"#),
-            "bandwidth 0.0: it must be finite and > 0",
+            swap(r#""bandwidth":1.0"#, r#""bandwidth":0"#).replace("flat", "gaussian"),
+            "bandwidth 0.0: it must be finite and > 0 (0 only with the flat kernel)",
         ),
         (
             swap(r#""bandwidth":1.0"#, r#""bandwidth":-2"#),
@@ -942,4 +942,17 @@ fn model_format_reads_the_envelope_of_any_kind() {
             other => panic!("{}: {other:?}", path.display()),
         }
     }
+}
+
+#[test]
+fn a_flat_fit_with_an_estimated_bandwidth_of_0_round_trips() {
+    // Every point's nearest neighbour is a copy of it: the estimate is 0,
+    // and the flat kernel takes each distinct point as a cluster.
+    let x = Points::new(&[1.0, 1.0, 2.0, 2.0, 7.0, 7.0], 1).expect("finite");
+    let fit = MeanShift::default().fit(&Context::cpu(), &x).expect("fits");
+    assert_eq!(fit.bandwidth(), 0.0);
+    assert_eq!(fit.n_clusters(), 3);
+    let back = MeanShiftFit::from_json(&fit.to_json()).expect("loads");
+    assert_eq!(back, fit);
+    assert_eq!(back.predict(&x).expect("predicts"), fit.labels());
 }

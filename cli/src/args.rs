@@ -31,6 +31,10 @@ pub enum Command {
     /// k-means: scikit-learn's KMeans (Lloyd, k-means++ by default).
     /// Writes one label per line, to --labels or stdout.
     Kmeans(KMeansArgs),
+    /// DBSCAN: scikit-learn's DBSCAN (euclidean): clusters of points with
+    /// at least --min-samples neighbours within --eps, -1 for noise. Writes
+    /// one label per line, to --labels or stdout.
+    Dbscan(DbscanArgs),
     /// Exact nearest neighbours (scikit-learn's NearestNeighbors, FAISS's
     /// flat index): the k nearest points, or all within --radius, of each
     /// query. Writes one CSV row of indices per query, to --indices or
@@ -166,8 +170,9 @@ pub struct MeanShiftArgs {
     pub labels: Option<PathBuf>,
 
     /// Write the cluster centres here as CSV rows, no header, label k on
-    /// row k, in the input's precision (f64 digits when INPUT has values
-    /// f32 cannot hold, such as millimetres at 5e6).
+    /// row k, to the precision of the work (millimetres at 5e6 m survive;
+    /// f32 rounding is not printed as digits); `.npy` writes an array; `-`
+    /// is stdout when --labels names a file.
     #[arg(long, value_name = "FILE")]
     pub centers: Option<PathBuf>,
 
@@ -241,8 +246,9 @@ pub struct KMeansArgs {
     pub labels: Option<PathBuf>,
 
     /// Write the cluster centres here as CSV rows, no header, label k on
-    /// row k, in the input's precision (f64 digits when INPUT has values
-    /// f32 cannot hold, such as millimetres at 5e6).
+    /// row k, to the precision of the work (millimetres at 5e6 m survive;
+    /// f32 rounding is not printed as digits); `.npy` writes an array; `-`
+    /// is stdout when --labels names a file.
     #[arg(long, value_name = "FILE")]
     pub centers: Option<PathBuf>,
 
@@ -251,6 +257,51 @@ pub struct KMeansArgs {
     /// KMeansFit::load.
     #[arg(long, value_name = "FILE")]
     pub save_model: Option<PathBuf>,
+}
+
+/// `gpu-cluster dbscan`. Defaults are scikit-learn's `DBSCAN`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct DbscanArgs {
+    /// Points to cluster: .csv (comma-separated numbers, an optional header
+    /// row) or .npy (2-D, little-endian float32 or float64, C or Fortran
+    /// order).
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Neighbourhood radius, finite and > 0: points at a euclidean distance
+    /// of at most F are neighbours.
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    pub eps: f32,
+
+    /// Points (or total weight) a neighbourhood needs for its centre to be
+    /// a core point, the point itself included; >= 1.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub min_samples: usize,
+
+    /// One weight per point, finite (negative ones keep their neighbours
+    /// from being core), summed instead of counting the neighbours: one
+    /// number per line (an optional header line), or a 1-column .npy.
+    #[arg(long, value_name = "FILE")]
+    pub sample_weights: Option<PathBuf>,
+
+    /// Where the work runs. auto: a real GPU if there is one, else the CPU
+    /// (software GPU adapters are passed over); gpu: any adapter or fail.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Write the labels here, one integer per line, -1 for noise; `-` is
+    /// stdout [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+
+    /// Write the indices of the core points here (0-based rows of INPUT,
+    /// ascending), one per line; `-` is stdout (then --labels must name a
+    /// file).
+    #[arg(long, value_name = "FILE")]
+    pub core: Option<PathBuf>,
 }
 
 /// `--init`: a method by name, or a file of centres (any other value).
@@ -592,6 +643,8 @@ fn flag(name: &str) -> &str {
         "k" => "--k",
         "n_init" => "--n-init",
         "sample_weights" => "--sample-weights",
+        "eps" => "--eps",
+        "min_samples" => "--min-samples",
         other => other,
     }
 }

@@ -12,7 +12,9 @@ use crate::fail::Failure;
 use crate::input::{read_points, read_points_with};
 use crate::meanshift::read_weights;
 use crate::note;
-use crate::output::{check_writable, destination, write_lines, write_results};
+use crate::output::{
+    check_centres_destination, check_writable, destination, write_centres, write_lines,
+};
 use crate::progress::Progress;
 
 /// Runs the subcommand.
@@ -23,6 +25,7 @@ pub fn run(args: &KMeansArgs) -> Result<(), Failure> {
         ));
     }
     let labels_to = destination(args.labels.as_deref());
+    check_centres_destination(labels_to, args.centers.as_deref())?;
     check_writable(
         labels_to
             .into_iter()
@@ -46,7 +49,7 @@ pub fn run(args: &KMeansArgs) -> Result<(), Failure> {
     // Centres and model first: if their file cannot be written, nothing has
     // gone to stdout yet, so a pipeline sees a failure and no partial labels.
     if let Some(path) = &args.centers {
-        write_results(path, fit.cluster_centers(), &points)?;
+        write_centres(path, fit.cluster_centers(), fit.offset())?;
     }
     if let Some(path) = &args.save_model {
         fit.save(path)

@@ -7,6 +7,7 @@
 
 mod args;
 mod blobs;
+mod dbscan;
 mod estimate;
 mod fail;
 mod input;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Meanshift(a) => meanshift::run(a),
         Command::Kmeans(a) => kmeans::run(a),
+        Command::Dbscan(a) => dbscan::run(a),
         Command::Knn(a) => knn::run(a),
         Command::Blobs(a) => blobs::run(a),
         Command::EstimateBandwidth(a) => estimate::run(a),
@@ -76,7 +78,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             note(format_args!(
-                "error: a subcommand is required (meanshift, kmeans, knn, estimate-bandwidth, predict or blobs); see --help"
+                "error: a subcommand is required (meanshift, kmeans, dbscan, knn, estimate-bandwidth, predict or blobs); see --help"
             ));
             ExitCode::from(2)
         }

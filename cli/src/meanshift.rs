@@ -12,13 +12,16 @@ use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explai
 use crate::fail::Failure;
 use crate::input::{read_points, read_points_with};
 use crate::note;
-use crate::output::{check_writable, destination, write_lines, write_results};
+use crate::output::{
+    check_centres_destination, check_writable, destination, write_centres, write_lines,
+};
 use crate::progress::Progress;
 
 /// Runs the subcommand.
 pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     check_args(args)?;
     let labels_to = destination(args.labels.as_deref());
+    check_centres_destination(labels_to, args.centers.as_deref())?;
     check_writable(
         labels_to
             .into_iter()
@@ -41,7 +44,7 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     // Centres and model first: if their file cannot be written, nothing has
     // gone to stdout yet, so a pipeline sees a failure and no partial labels.
     if let Some(path) = &args.centers {
-        write_results(path, fit.centers(), &points)?;
+        write_centres(path, fit.centers(), fit.offset())?;
     }
     if let Some(path) = &args.save_model {
         fit.save(path)
@@ -179,8 +182,18 @@ fn with_files(
 /// header). Each weight must be a finite `f32` and >= 0; the library checks
 /// that too, but here the message can say where the bad one is.
 pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
+    read_weights_signed(path, false)
+}
+
+/// [`read_weights`], with negative weights allowed when `negative` (DBSCAN
+/// sums them: scikit-learn allows them there).
+pub fn read_weights_signed(path: &Path, negative: bool) -> Result<Vec<f32>, Failure> {
     let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
-    let usable = |w: f32| w.is_finite() && w >= 0.0;
+    let usable = |w: f32| w.is_finite() && (negative || w >= 0.0);
+    let rule = match negative {
+        true => "weights must be finite",
+        false => "weights must be finite and >= 0",
+    };
     if Format::from_path(path) == Some(Format::Npy) {
         let w = read_points(path).map_err(|f| with_flag("--sample-weights", f))?;
         if w.dim() != 1 {
@@ -191,7 +204,7 @@ pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
         }
         return match w.as_slice().iter().position(|&v| !usable(v)) {
             Some(i) => Err(bad(format!(
-                "element [{i}, 0] is {}: weights must be >= 0",
+                "element [{i}, 0] is {}: {rule}",
                 w.as_slice()[i]
             ))),
             None => Ok(w.as_slice().to_vec()),
@@ -209,7 +222,7 @@ pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
             Ok(w) if usable(w) => weights.push(w),
             Ok(_) => {
                 return Err(bad(format!(
-                    "line {}: {field} is not a weight: weights must be finite and >= 0",
+                    "line {}: {field} is not a weight: {rule}",
                     i + 1
                 )));
             }

@@ -112,18 +112,71 @@ pub fn write_csv(path: &Path, points: &Points) -> Result<(), Failure> {
     write_rows(Some(path), points.rows())
 }
 
-/// Writes results computed from `input` (centres) to `path` as CSV rows,
-/// no header, in the precision of the input: `f64`'s shortest round-trip
-/// form when the input held `f64` values `f32` cannot (millimetres at
-/// 5e6 m), `f32`'s otherwise, which does not print the centred work's
-/// rounding as digits (`6`, not `6.00000007947286`).
-pub fn write_results(path: &Path, results: &Points, input: &Points) -> Result<(), Failure> {
-    match input.has_f64() {
-        true => to_output(Some(path), |w| {
-            gpu_cluster::io::write_points_csv(w, results)
-        }),
-        false => write_csv(path, results),
+/// Refuses `--centers -` while the labels go to standard output: one
+/// stream cannot carry both. With `--labels FILE`, `-` is standard output.
+pub fn check_centres_destination(
+    labels: Option<&Path>,
+    centres: Option<&Path>,
+) -> Result<(), Failure> {
+    match (labels, centres.map(|c| destination(Some(c)))) {
+        (None, Some(None)) => Err(Failure::Input(
+            "--centers -: standard output carries the labels; give --labels a file".into(),
+        )),
+        _ => Ok(()),
     }
+}
+
+/// Writes a fit's centres to `path` (`-`: stdout): a `.npy` array (of
+/// `float64` where they hold `f64` values), or CSV rows without a header
+/// in the precision the work has. The centres are computed around the
+/// data's mean (`offset`) in `f32` and moved back in `f64`, so their `f64`
+/// digits past the `f32` resolution of the centred values are rounding,
+/// not information: each value is written as the shortest decimal within
+/// half that resolution. Far from the origin that keeps millimetres at
+/// 5e6 m (`512329.9985`, where `f32` would write `512330`); near it,
+/// the familiar short form (`6`, not `6.00000007947286`).
+pub fn write_centres(path: &Path, centres: &Points, offset: &[f64]) -> Result<(), Failure> {
+    check_format(path)?;
+    let to = destination(Some(path));
+    if to.is_some() && Format::from_path(path) == Some(Format::Npy) {
+        return to_output(to, |w| gpu_cluster::io::write_npy(w, centres));
+    }
+    if !centres.has_f64() {
+        return write_rows(to, centres.rows());
+    }
+    let dim = centres.dim();
+    let values = centres.to_f64();
+    // Per column, half the f32 step at the centred centres' extent.
+    let tolerance: Vec<f64> = (0..dim)
+        .map(|a| {
+            let extent = values
+                .iter()
+                .skip(a)
+                .step_by(dim)
+                .fold(0.0f64, |m, v| m.max((v - offset[a]).abs()));
+            let e = (extent as f32).max(f32::MIN_POSITIVE);
+            (f64::from(e.next_up()) - f64::from(e)) / 2.0
+        })
+        .collect();
+    let rows: Vec<Vec<f64>> = values
+        .chunks_exact(dim)
+        .map(|r| {
+            r.iter()
+                .zip(&tolerance)
+                .map(|(&v, &t)| shortest_within(v, t))
+                .collect()
+        })
+        .collect();
+    write_rows(to, rows.iter().map(Vec::as_slice))
+}
+
+/// The value with the fewest significant digits within `tolerance` of
+/// `v` (`v` itself when none is).
+fn shortest_within(v: f64, tolerance: f64) -> f64 {
+    (1..=17)
+        .filter_map(|digits| format!("{:.*e}", digits - 1, v).parse::<f64>().ok())
+        .find(|p| (p - v).abs() <= tolerance)
+        .unwrap_or(v)
 }
 
 /// Writes `points` to `path` in the format its extension names: CSV rows or

@@ -1,10 +1,10 @@
 //! A progress bar on stderr for long runs, only when stderr is a terminal:
 //! logs and pipes get the summary line alone.
 //!
-//! Fits that report progress (mean shift and k-means, through the
+//! Fits that report progress (mean shift, k-means and DBSCAN, through the
 //! library's [`Observer`]) show their stage (bandwidth estimate, seeding,
-//! initial centres, iterations, merging, labelling) and, where the stage's
-//! work is known in advance, a bar with an ETA. Other work shows what is running and for how long. The
+//! initial centres, iterations, neighbourhoods, merging, labelling) and,
+//! where the stage's work is known in advance, a bar with an ETA. Other work shows what is running and for how long. The
 //! bar is erased when the work ends, before the summary is written.
 
 use std::io::IsTerminal;
@@ -128,6 +128,7 @@ mod tests {
             Stage::Iterations,
             Stage::Labelling,
             Stage::Initialising,
+            Stage::Neighbourhoods,
         ] {
             let looks = [
                 Look::Running,

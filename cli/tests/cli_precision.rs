@@ -56,12 +56,59 @@ fn centres_far_from_the_origin_are_written_with_their_f64_values() {
         .fit(&Context::cpu(), &Points::from_f64(&values, 2).unwrap())
         .unwrap();
     assert_eq!(fit.n_clusters(), 9);
-    // Bit for bit the library's f64 centres: nothing rounded to f32 on
-    // the way out.
-    assert_eq!(written, fit.centers().to_f64());
+    // The library's f64 centres to the precision of the work (half an f32
+    // step of the centred values, here about 1e-6 m): nothing rounded to
+    // f32 on the way out, where steps are 0.5 m.
+    let want = fit.centers().to_f64();
+    assert_eq!(written.len(), want.len());
+    for (w, f) in written.iter().zip(&want) {
+        assert!((w - f).abs() <= 2e-6, "{w} vs {f}");
+    }
     assert!(
         written.iter().any(|&v| f64::from(v as f32) != v),
         "the centres have more than f32's digits"
+    );
+}
+
+#[test]
+fn centres_go_to_npy_or_stdout_and_never_print_rounding_noise() {
+    let files = Scratch::new();
+    let input = files.write(
+        "near.csv",
+        "0.1,0.2\n0.3,0.1\n0.2,0.2\n10.1,10.2\n10.3,10.0\n10.2,10.1\n",
+    );
+    let base = [
+        "kmeans",
+        input.as_str(),
+        "--k",
+        "2",
+        "--backend",
+        "cpu",
+        "--seed",
+        "1",
+    ];
+    // Decimal input near the origin: short decimals, not f64 noise such
+    // as 10.100000038146973.
+    let csv = files.path("c.csv");
+    ok(&[&base[..], &["--centers", &csv]].concat());
+    let text = files.read("c.csv");
+    assert!(text.lines().all(|l| l.len() < 20), "{text}");
+    assert!(text.contains("10.2,10.1"), "{text}");
+    // A .npy path gets an array (float64: the centres hold f64 values).
+    let npy = files.path("c.npy");
+    ok(&[&base[..], &["--centers", &npy]].concat());
+    let bytes = std::fs::read(&npy).unwrap();
+    assert!(bytes.starts_with(b"\x93NUMPY"), "not a .npy file");
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'<f8'"));
+    // `-` is stdout once the labels go to a file; with the labels there
+    // too it is refused before any work.
+    let labels = files.path("l.txt");
+    let out = ok(&[&base[..], &["--labels", &labels, "--centers", "-"]].concat());
+    assert_eq!(out, text);
+    common::run::fails(
+        2,
+        &[&base[..], &["--centers", "-"]].concat(),
+        "--centers -: standard output carries the labels",
     );
 }
 

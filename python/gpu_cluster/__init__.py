@@ -11,6 +11,7 @@ Every estimator takes scikit-learn's parameters, with its defaults, and adds
 "gpu": any adapter, software ones included; "cpu").
 """
 
+from ._dbscan import DBSCAN, dbscan
 from ._kmeans import KMeans, k_means
 from ._mean_shift import MeanShift, estimate_bandwidth, get_bin_seeds, mean_shift
 from ._neighbors import NearestNeighbors
@@ -23,6 +24,8 @@ __all__ = [
     "get_bin_seeds",
     "KMeans",
     "k_means",
+    "DBSCAN",
+    "dbscan",
     "NearestNeighbors",
     "backend_info",
 ]

@@ -10,8 +10,8 @@
 use std::sync::OnceLock;
 
 use gpu_cluster::{
-    BandwidthEstimate, Context, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex, MeanShift,
-    MeanShiftFit, Metric, Mode, NearestNeighbors, Points,
+    BandwidthEstimate, Context, Dbscan, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex,
+    MeanShift, MeanShiftFit, Metric, Mode, NearestNeighbors, Points,
 };
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods,
@@ -539,6 +539,55 @@ fn kmeans_fit(
 }
 
 // ---------------------------------------------------------------------------
+// DBSCAN.
+
+/// `(labels, core_sample_indices)` of a fitted DBSCAN.
+type DbscanResult<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
+
+/// Fits DBSCAN (euclidean) and returns `(labels, core_sample_indices)`.
+/// `eps` is rounded to `f32`, the precision of the distances, and kept
+/// within `f32`'s positive range (a larger one holds every point, a
+/// smaller one only duplicates, there as in `f64`).
+#[pyfunction]
+#[pyo3(signature = (x, eps, min_samples, sample_weight, backend))]
+fn dbscan_fit<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    eps: f64,
+    min_samples: usize,
+    sample_weight: Option<PyReadonlyArray1<'_, f32>>,
+    backend: &str,
+) -> PyResult<DbscanResult<'py>> {
+    let slot = backend_slot(backend)?;
+    let held = Held::new(x)?;
+    let (values, dim) = (held.values(), held.dim());
+    let weights: Option<Vec<f32>> = sample_weight.map(|w| w.as_array().to_vec());
+    let eps = match eps {
+        e if e > 0.0 && e.is_finite() => (e as f32).clamp(f32::from_bits(1), f32::MAX),
+        // The library's error for the value given.
+        e => e as f32,
+    };
+    let fit = py
+        .detach(|| {
+            let ctx = context(slot)?;
+            let x = values.points(dim)?;
+            let mut db = Dbscan::new(eps, min_samples);
+            if let Some(w) = weights {
+                db = db.sample_weights(w);
+            }
+            db.fit(&ctx, &x)
+        })
+        .map_err(to_py)?;
+    let core = fit
+        .core_sample_indices()
+        .iter()
+        .map(|&i| i as i64)
+        .collect::<Vec<_>>()
+        .into_pyarray(py);
+    Ok((labels_array(py, fit.labels()), core))
+}
+
+// ---------------------------------------------------------------------------
 // Nearest neighbours.
 
 fn parse_metric(metric: &str) -> PyResult<Metric> {
@@ -687,6 +736,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate_bandwidth, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(knn_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(dbscan_fit, m)?)?;
     m.add_function(wrap_pyfunction!(backend_info, m)?)?;
     m.add_function(wrap_pyfunction!(read_address, m)?)?;
     Ok(())

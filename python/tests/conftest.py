@@ -68,8 +68,53 @@ _SKIP_BY_NAME = {
 }
 
 
+# test_dbscan.py: gpu_cluster's DBSCAN is euclidean on dense arrays. Each
+# of these tests uses sparse input, a precomputed distance matrix, a callable
+# or another metric somewhere in it (the dense euclidean parts of
+# test_weighted_dbscan are repeated in test_binding.py).
+_SPARSE = "sparse input: gpu_cluster's DBSCAN takes dense arrays only"
+_PRECOMPUTED = "metric='precomputed': gpu_cluster's DBSCAN computes euclidean distances only"
+_DBSCAN_SKIP_BY_NAME = {
+    "test_dbscan_similarity": _PRECOMPUTED,
+    "test_dbscan_sparse": _SPARSE,
+    "test_dbscan_sparse_precomputed": _SPARSE,
+    "test_dbscan_sparse_precomputed_different_eps": _SPARSE,
+    "test_dbscan_input_not_modified_precomputed_sparse_nodiag": _SPARSE,
+    "test_dbscan_no_core_samples": _SPARSE + " (the test fits a dense and a CSR copy)",
+    "test_dbscan_callable": "callable metric: gpu_cluster's DBSCAN is euclidean only",
+    "test_dbscan_metric_params": (
+        "minkowski with p=1 and manhattan: gpu_cluster's DBSCAN is euclidean only"
+    ),
+    "test_dbscan_balltree": _PRECOMPUTED + " (and p=1 with ball_tree)",
+    "test_weighted_dbscan": _PRECOMPUTED + " (one of its checks; the rest is in test_binding.py)",
+    "test_dbscan_precomputed_metric_with_degenerate_input_arrays": _PRECOMPUTED,
+    "test_dbscan_precomputed_metric_with_initial_rows_zero": _PRECOMPUTED,
+    "test_dbscan_no_warning_unsorted_precomputed": _PRECOMPUTED,
+    "test_dbscan_no_warning_presorted_precomputed": _PRECOMPUTED,
+}
+_DBSCAN_SKIP_BY_PARAM = {
+    "precomputed": _PRECOMPUTED,
+    "csr_matrix": _SPARSE,
+    "csr_array": _SPARSE,
+}
+
+
+def _dbscan_skip(item):
+    name = item.originalname or item.name
+    reason = _DBSCAN_SKIP_BY_NAME.get(name)
+    if reason is None:
+        params = item.name[len(name):]
+        reason = next((r for p, r in _DBSCAN_SKIP_BY_PARAM.items() if p in params), None)
+    return reason
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.fspath.basename.startswith("test_dbscan"):
+            reason = _dbscan_skip(item)
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
+            continue
         if not item.fspath.basename.startswith(("test_k_means", "test_mean_shift")):
             continue
         name = item.originalname or item.name

@@ -1,9 +1,12 @@
-"""The binding itself: labels equal to scikit-learn's on fixed cases,
+"""The binding itself: labels equal to scikit-learn's on fixed cases
+(and on the DBSCAN answers kept under tests/data/sklearn_dbscan/),
 pickling, zero-copy input, output dtypes, errors, the GIL, backends."""
 
+import json
 import pickle
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from sklearn.datasets import make_blobs
 from sklearn.utils._param_validation import InvalidParameterError
 
 import gpu_cluster
-from gpu_cluster import KMeans, MeanShift, NearestNeighbors, _native
+from gpu_cluster import DBSCAN, KMeans, MeanShift, NearestNeighbors, _native
 
 X, _ = make_blobs(
     n_samples=300,
@@ -180,6 +183,104 @@ def test_zero_bandwidth_model_pickles():
 
 
 # ---------------------------------------------------------------------------
+# DBSCAN: scikit-learn's answers, pickling.
+
+SKLEARN_DBSCAN = Path(__file__).resolve().parents[2] / "tests" / "data" / "sklearn_dbscan"
+
+
+def dbscan_cases():
+    return sorted(p.parent.name for p in SKLEARN_DBSCAN.glob("*/case.json"))
+
+
+@pytest.mark.parametrize("name", dbscan_cases())
+def test_dbscan_known_answers(name):
+    # Labels (numbering included) and core points kept from scikit-learn
+    # 1.9.1 by tests/data/sklearn_dbscan/make_dbscan_cases.py.
+    case = SKLEARN_DBSCAN / name
+    meta = json.loads((case / "case.json").read_text())
+    x = np.loadtxt(case / "data.csv", delimiter=",", ndmin=2)
+    weights = case / "weights.csv"
+    sample_weight = np.loadtxt(weights, ndmin=1) if weights.exists() else None
+    want_labels, want_core = (
+        np.array((case / f).read_text().split(), dtype=np.int64) for f in ["labels.csv", "core.csv"]
+    )
+    est = DBSCAN(eps=meta["eps"], min_samples=meta["min_samples"])
+    labels = est.fit_predict(x, sample_weight=sample_weight)
+    np.testing.assert_array_equal(labels, want_labels)
+    np.testing.assert_array_equal(est.core_sample_indices_, want_core)
+    core, labels = gpu_cluster.dbscan(
+        x, eps=meta["eps"], min_samples=meta["min_samples"], sample_weight=sample_weight
+    )
+    np.testing.assert_array_equal(labels, want_labels)
+    np.testing.assert_array_equal(core, want_core)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(), dict(eps=0.3, min_samples=10), dict(eps=0.2, min_samples=2), dict(eps=2.0, min_samples=1)],
+    ids=repr,
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dbscan_equals_scikit_learn(params, dtype):
+    x = X.astype(dtype)
+    ours = DBSCAN(**params).fit(x)
+    ref = skc.DBSCAN(**params).fit(x)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_array_equal(ours.core_sample_indices_, ref.core_sample_indices_)
+    np.testing.assert_array_equal(ours.components_, ref.components_)
+    assert ours.labels_.dtype == ref.labels_.dtype
+    assert ours.core_sample_indices_.dtype == ref.core_sample_indices_.dtype
+    assert ours.components_.dtype == ref.components_.dtype
+    assert ours.n_features_in_ == 2
+
+
+def test_dbscan_weights_equal_scikit_learn():
+    rng = np.random.RandomState(0)
+    # Negative weights included: they keep their neighbours from being core.
+    for weights in [rng.randint(0, 5, len(X)), rng.uniform(-1, 3, len(X))]:
+        ours = gpu_cluster.dbscan(X, eps=0.3, min_samples=8, sample_weight=weights)
+        ref = skc.dbscan(X, eps=0.3, min_samples=8, sample_weight=weights)
+        for a, b in zip(ours, ref):
+            np.testing.assert_array_equal(a, b)
+    # The metric scikit-learn's dbscan() defaults to is minkowski with p=2.
+    core, _ = gpu_cluster.dbscan(X, metric="minkowski", p=2, eps=0.3)
+    np.testing.assert_array_equal(core, skc.dbscan(X, eps=0.3)[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dbscan_pickle_round_trip(dtype):
+    fitted = DBSCAN(eps=0.3, min_samples=10).fit(X.astype(dtype))
+    back = pickle.loads(pickle.dumps(fitted))
+    assert back.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(back.labels_, fitted.labels_)
+    np.testing.assert_array_equal(back.core_sample_indices_, fitted.core_sample_indices_)
+    np.testing.assert_array_equal(back.components_, fitted.components_)
+    assert back.components_.dtype == dtype
+    assert back.n_features_in_ == 2
+    # A refit from the clone gives the same answer.
+    np.testing.assert_array_equal(clone(back).fit_predict(X.astype(dtype)), fitted.labels_)
+
+
+def test_dbscan_errors():
+    with pytest.raises(ValueError, match="metric 'manhattan' is not supported"):
+        DBSCAN(metric="manhattan").fit(X)
+    with pytest.raises(ValueError, match="metric 'precomputed' is not supported"):
+        gpu_cluster.dbscan(X, metric="precomputed")
+    with pytest.raises(ValueError, match="'minkowski' with p=1 is not supported"):
+        DBSCAN(metric="minkowski", p=1).fit(X)
+    with pytest.raises(ValueError, match="a callable metric"):
+        DBSCAN(metric=lambda a, b: 0.0).fit(X)
+    with pytest.raises(InvalidParameterError):
+        DBSCAN(eps=0).fit(X)
+    with pytest.raises(InvalidParameterError):
+        DBSCAN(min_samples=0).fit(X)
+    with pytest.raises(ValueError, match="sample_weight"):
+        DBSCAN().fit(X, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="NaN"):
+        DBSCAN().fit(np.array([[1.0], [np.nan]]))
+
+
+# ---------------------------------------------------------------------------
 # numpy in and out.
 
 
@@ -205,6 +306,9 @@ def test_c_contiguous_float_input_is_read_in_place(monkeypatch, dtype):
     assert _native.read_address(x) == x.ctypes.data
     seen = spy_on(monkeypatch, "kmeans_fit")
     KMeans(3, random_state=0).fit(x)
+    assert seen[0] is x
+    seen = spy_on(monkeypatch, "dbscan_fit")
+    DBSCAN(eps=0.3).fit(x)
     assert seen[0] is x
 
 
@@ -298,6 +402,10 @@ def test_backends_agree():
         km_cpu = KMeans(3, init=X[:3], backend="cpu").fit(X)
         km_gpu = KMeans(3, init=X[:3], backend="gpu").fit(X)
         np.testing.assert_array_equal(km_cpu.labels_, km_gpu.labels_)
+        db_cpu = DBSCAN(eps=0.3, min_samples=10, backend="cpu").fit(X)
+        db_gpu = DBSCAN(eps=0.3, min_samples=10, backend="gpu").fit(X)
+        np.testing.assert_array_equal(db_cpu.labels_, db_gpu.labels_)
+        np.testing.assert_array_equal(db_cpu.core_sample_indices_, db_gpu.core_sample_indices_)
         nn = NearestNeighbors(n_neighbors=3, backend="gpu").fit(X)
         np.testing.assert_array_equal(
             nn.kneighbors(X[:20])[1],

@@ -2,13 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gpu_cluster import KMeans, MeanShift, NearestNeighbors
+from gpu_cluster import DBSCAN, KMeans, MeanShift, NearestNeighbors
 
 ESTIMATORS = [
     MeanShift(),
     # A fixed seed keeps the checks deterministic.
     KMeans(n_clusters=3, random_state=0),
     NearestNeighbors(),
+    DBSCAN(),
 ]
 
 

@@ -1,0 +1,454 @@
+//! `gpu-cluster dbscan`, run as a user runs it: the labels and core points
+//! are the library's on the same data (on the CPU twin and, where there is
+//! an adapter, on the GPU), and scikit-learn's on its cases under
+//! `tests/data/sklearn_dbscan/`; sample weights; labels on stdout; bad
+//! input is exit status 2 with one line, an unwritable output exit 1
+//! before any work.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::run::{Scratch, fails, ok, run, stderr, stdout};
+
+use gpu_cluster::io::read_points;
+use gpu_cluster::{Context, Dbscan};
+
+/// A test's files.
+struct Dir(Scratch);
+
+impl std::ops::Deref for Dir {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        &self.0
+    }
+}
+
+impl Dir {
+    fn new() -> Self {
+        Dir(Scratch::new())
+    }
+
+    /// Four blobs of 50 points in 2-D, as `blobs` writes them.
+    fn blobs(&self) -> String {
+        let path = self.path("blobs.csv");
+        ok(&[
+            "blobs",
+            "--out",
+            &path,
+            "--clusters",
+            "4",
+            "--per-cluster",
+            "50",
+        ]);
+        path
+    }
+}
+
+/// The backends to run: the CPU, and the GPU when there is an adapter (any,
+/// software included; with REQUIRE_GPU=1 a missing one fails the test).
+fn backends() -> Vec<(&'static str, Context)> {
+    let mut b = vec![("cpu", Context::cpu())];
+    if let Some(gpu) = common::gpu() {
+        b.push(("gpu", gpu));
+    }
+    b
+}
+
+fn parse<T: std::str::FromStr>(text: &str) -> Vec<T> {
+    text.lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|_| panic!("not an integer: {l:?}"))
+        })
+        .collect()
+}
+
+/// Runs `dbscan` with `args` after the input, labels and core points to
+/// files; returns the labels, the core points and the summary line.
+fn dbscan(dir: &Dir, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, String) {
+    let (labels, core) = (dir.path("labels.txt"), dir.path("core.txt"));
+    let mut all = vec!["dbscan", input, "--labels", &labels, "--core", &core];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{all:?}: {err}");
+    assert!(out.stdout.is_empty(), "{all:?}: wrote to stdout");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    (
+        parse(&dir.read("labels.txt")),
+        parse(&dir.read("core.txt")),
+        err,
+    )
+}
+
+#[test]
+fn labels_and_core_points_are_the_librarys() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let points = read_points(&data).unwrap();
+    for (backend, ctx) in backends() {
+        for (eps, min_samples) in [("1.5", "5"), ("0.8", "10"), ("3", "1"), ("0.05", "2")] {
+            let fit = Dbscan::new(eps.parse().unwrap(), min_samples.parse().unwrap())
+                .fit(&ctx, &points)
+                .unwrap();
+            let args = ["--eps", eps, "--min-samples", min_samples];
+            let (labels, core, summary) =
+                dbscan(&dir, &data, &[&args[..], &["--backend", backend]].concat());
+            assert_eq!(labels, fit.labels(), "{backend} {args:?}");
+            assert_eq!(core, fit.core_sample_indices(), "{backend} {args:?}");
+            let noise = labels.iter().filter(|&&l| l == -1).count();
+            for needle in [
+                format!("dbscan: {} cluster", fit.n_clusters()),
+                " from 200 points x 2; ".to_string(),
+                format!("{noise} noise point"),
+                format!("{} core point", core.len()),
+                format!("; eps {eps}, min_samples {min_samples}; "),
+                format!("backend {backend}: "),
+                "input ".to_string(),
+            ] {
+                assert!(summary.contains(&needle), "{summary:?} lacks {needle:?}");
+            }
+        }
+    }
+}
+
+/// scikit-learn's own answers (`tests/data/sklearn_dbscan/make_dbscan_cases.py`):
+/// the labels, numbered as scikit-learn numbers them, and the core points.
+#[test]
+fn scikit_learns_cases_through_the_command_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/sklearn_dbscan");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("case.json").exists())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.iter().any(|c| c.ends_with("moons")),
+        "the moons case is missing under {}",
+        root.display()
+    );
+    let dir = Dir::new();
+    for case in &cases {
+        let json = fs::read_to_string(case.join("case.json")).unwrap();
+        let number = |key: &str| -> String {
+            json.lines()
+                .find_map(|l| l.trim().strip_prefix(&format!("\"{key}\": ")))
+                .unwrap_or_else(|| panic!("{}: no {key}", case.display()))
+                .trim_end_matches(',')
+                .to_string()
+        };
+        let (eps, min_samples) = (number("eps"), number("min_samples"));
+        let want_labels: Vec<i32> = parse(&fs::read_to_string(case.join("labels.csv")).unwrap());
+        let want_core: Vec<usize> = parse(&fs::read_to_string(case.join("core.csv")).unwrap());
+        let data = case.join("data.csv").display().to_string();
+        let weights = case.join("weights.csv").display().to_string();
+        let mut args = vec!["--eps", &eps, "--min-samples", &min_samples];
+        if case.join("weights.csv").exists() {
+            args.extend(["--sample-weights", &weights]);
+        }
+        for (backend, _) in backends() {
+            let all = [&args[..], &["--backend", backend]].concat();
+            let (labels, core, summary) = dbscan(&dir, &data, &all);
+            assert_eq!(labels, want_labels, "{} on {backend}", case.display());
+            assert_eq!(core, want_core, "{} on {backend}", case.display());
+            let clusters = number("clusters");
+            let noise = number("noise");
+            assert!(
+                summary.starts_with(&format!("dbscan: {clusters} cluster")),
+                "{summary}"
+            );
+            assert!(
+                summary.contains(&format!("; {noise} noise point")),
+                "{summary}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sample_weights_are_summed_as_in_the_library() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let points = read_points(&data).unwrap();
+    // Negative weights are allowed, as in scikit-learn: they keep their
+    // neighbours from being core.
+    let weights: Vec<f32> = (0..200).map(|i| 0.5 * (i % 5) as f32 - 0.5).collect();
+    let text: String = std::iter::once("weight\n".to_string())
+        .chain(weights.iter().map(|w| format!("{w}\n")))
+        .collect();
+    let file = dir.write("w.txt", &text);
+    for (backend, ctx) in backends() {
+        let fit = Dbscan::new(1.5, 5)
+            .sample_weights(weights.clone())
+            .fit(&ctx, &points)
+            .unwrap();
+        let (labels, core, summary) = dbscan(
+            &dir,
+            &data,
+            &[
+                "--eps",
+                "1.5",
+                "--sample-weights",
+                &file,
+                "--backend",
+                backend,
+            ],
+        );
+        assert_eq!(labels, fit.labels(), "{backend}");
+        assert_eq!(core, fit.core_sample_indices(), "{backend}");
+        assert!(summary.contains("200 points x 2 (weighted);"), "{summary}");
+        // The weights change the answer: unweighted, more points are core.
+        let plain = Dbscan::new(1.5, 5).fit(&ctx, &points).unwrap();
+        assert_ne!(core, plain.core_sample_indices(), "{backend}");
+    }
+    let base = ["dbscan", data.as_str(), "--backend", "cpu"];
+    let short = dir.write("short.txt", "1\n2\n");
+    fails(
+        2,
+        &[&base[..], &["--sample-weights", &short]].concat(),
+        "--sample-weights",
+    );
+    fails(
+        2,
+        &[&base[..], &["--sample-weights", &short]].concat(),
+        "2 weights for the 200 points",
+    );
+    let inf = dir.write("inf.txt", &text.replacen("-0.5\n", "inf\n", 1));
+    fails(
+        2,
+        &[&base[..], &["--sample-weights", &inf]].concat(),
+        "is not a weight: weights must be finite",
+    );
+    let word = dir.write("word.txt", &text.replacen("-0.5\n", "heavy\n", 1));
+    fails(
+        2,
+        &[&base[..], &["--sample-weights", &word]].concat(),
+        "\"heavy\" is not a number",
+    );
+    let missing = dir.path("missing.txt");
+    fails(
+        2,
+        &[&base[..], &["--sample-weights", &missing]].concat(),
+        "--sample-weights",
+    );
+}
+
+#[test]
+fn labels_go_to_stdout_by_default_and_for_dash() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let args = ["dbscan", data.as_str(), "--eps", "1.5", "--backend", "cpu"];
+    let plain = ok(&args);
+    assert_eq!(plain.lines().count(), 200);
+    assert_eq!(ok(&[&args[..], &["--labels", "-"]].concat()), plain);
+    assert!(!dir.dir().join("-").exists());
+    // The core points on stdout, the labels in a file.
+    let labels = dir.path("labels.txt");
+    let core = ok(&[&args[..], &["--labels", &labels, "--core", "-"]].concat());
+    assert_eq!(dir.read("labels.txt"), plain);
+    let points = read_points(&data).unwrap();
+    let fit = Dbscan::new(1.5, 5).fit(&Context::cpu(), &points).unwrap();
+    assert_eq!(parse::<usize>(&core), fit.core_sample_indices());
+    // Both cannot go to stdout.
+    fails(
+        2,
+        &[&args[..], &["--core", "-"]].concat(),
+        "--core - writes to stdout, where the labels go: give --labels a file",
+    );
+}
+
+#[test]
+fn defaults_are_scikit_learns_and_the_summary_uses_singular_nouns() {
+    let dir = Dir::new();
+    // eps 0.5 and min_samples 5 by default: five points within 0.5 of the
+    // first make it core, the sixth is noise.
+    let five = dir.write("five.csv", "0\n0.1\n0.2\n0.3\n0.4\n9\n");
+    let out = run(&["dbscan", &five, "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0\n0\n0\n0\n0\n-1\n");
+    let summary = stderr(&out);
+    assert!(
+        summary.starts_with(
+            "dbscan: 1 cluster from 6 points x 1; 1 noise point, 5 core points; \
+             eps 0.5, min_samples 5; backend cpu: "
+        ),
+        "{summary:?}"
+    );
+    let one = dir.write("one.csv", "3.5\n");
+    let out = run(&["dbscan", &one, "--min-samples", "1", "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0\n");
+    assert!(
+        stderr(&out)
+            .starts_with("dbscan: 1 cluster from 1 point x 1; 0 noise points, 1 core point;"),
+        "{}",
+        stderr(&out)
+    );
+    // All noise: no clusters, no core points.
+    let out = run(&["dbscan", &one, "--backend", "cpu"]);
+    assert_eq!(stdout(&out), "-1\n");
+    assert!(
+        stderr(&out)
+            .starts_with("dbscan: 0 clusters from 1 point x 1; 1 noise point, 0 core points;"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let base = ["dbscan", data.as_str(), "--backend", "cpu"];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
+    fails(
+        2,
+        &with(&["--eps", "0"]),
+        "invalid --eps = 0: must be finite and > 0",
+    );
+    fails(2, &with(&["--eps", "-1"]), "invalid --eps = -1");
+    fails(2, &with(&["--eps", "inf"]), "invalid --eps = inf");
+    fails(2, &with(&["--eps", "NaN"]), "invalid --eps = NaN");
+    fails(
+        2,
+        &with(&["--min-samples", "0"]),
+        "invalid --min-samples = 0: must be at least 1",
+    );
+    fails(2, &with(&["--min-samples", "-3"]), "--min-samples");
+    fails(2, &with(&["--eps", "wide"]), "--eps");
+    // Input problems are the readers'.
+    let missing = dir.path("missing.csv");
+    fails(2, &["dbscan", &missing, "--backend", "cpu"], "missing.csv");
+    let nan = dir.write("nan.csv", "1,2\nnan,3\n");
+    fails(2, &["dbscan", &nan, "--backend", "cpu"], "nan.csv");
+    let ragged = dir.write("ragged.csv", "1,2\n3\n");
+    fails(2, &["dbscan", &ragged, "--backend", "cpu"], "ragged.csv");
+    // A bad parameter is reported before the input is read.
+    fails(
+        2,
+        &["dbscan", &missing, "--eps", "0", "--backend", "cpu"],
+        "invalid --eps = 0",
+    );
+}
+
+/// Outputs are checked before the input is read: a run that could not
+/// write its results does not start.
+#[test]
+fn unwritable_output_fails_before_any_work() {
+    let dir = Dir::new();
+    let data = dir.blobs();
+    let no_dir = dir.path("no/such/dir/out.txt");
+    let a_dir = dir.dir().display().to_string();
+    let base = ["dbscan", data.as_str(), "--backend", "cpu"];
+    for flag in ["--labels", "--core"] {
+        fails(1, &[&base[..], &[flag, &no_dir]].concat(), "cannot write");
+        fails(1, &[&base[..], &[flag, &a_dir]].concat(), "cannot write");
+    }
+    // Before reading the input: the missing file is not what is reported.
+    let missing = dir.path("missing.csv");
+    fails(1, &["dbscan", &missing, "--core", &no_dir], "cannot write");
+    // An existing file is left as it was when the run then fails.
+    let kept = dir.write("kept.txt", "keep me\n");
+    let nan = dir.write("nan.csv", "1,2\nnan,3\n");
+    fails(
+        2,
+        &["dbscan", &nan, "--backend", "cpu", "--core", &kept],
+        "nan.csv",
+    );
+    assert_eq!(dir.read("kept.txt"), "keep me\n");
+    // Two outputs naming one file.
+    let same = dir.path("same.txt");
+    fails(
+        2,
+        &[&base[..], &["--labels", &same, "--core", &same]].concat(),
+        "named by two outputs",
+    );
+}
+
+#[test]
+fn help_lists_every_option_and_default() {
+    let help = ok(&["dbscan", "--help"]);
+    for needle in [
+        "--eps <F>",
+        "[default: 0.5]",
+        "--min-samples <N>",
+        "[default: 5]",
+        "--sample-weights <FILE>",
+        "[default: auto] [possible values: auto, gpu, cpu]",
+        "--labels <FILE>",
+        "--core <FILE>",
+        "--delimiter <C>",
+        "--header <yes|no>",
+        "--columns <LIST>",
+    ] {
+        assert!(
+            help.contains(needle),
+            "dbscan --help lacks {needle:?}:\n{help}"
+        );
+    }
+    let top = ok(&["--help"]);
+    assert!(top.contains("dbscan"), "{top}");
+}
+
+/// On a terminal the neighbourhood searches show as a bar counted in
+/// chunks of queries (two passes over two chunks here), erased before the
+/// summary; without one, only the summary.
+#[test]
+fn on_a_terminal_the_searches_show_as_a_bar() {
+    let dir = Dir::new();
+    // 12 000 points in 8-D: two chunks of queries, by brute force.
+    let data = dir.path("big.npy");
+    ok(&[
+        "blobs",
+        "--out",
+        &data,
+        "--per-cluster",
+        "2000",
+        "--dim",
+        "8",
+    ]);
+    let labels = dir.path("labels.txt");
+    let args = [
+        "dbscan",
+        data.as_str(),
+        "--eps",
+        "3",
+        "--backend",
+        "cpu",
+        "--labels",
+        labels.as_str(),
+    ];
+    let out = run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+    let line = std::iter::once(env!("CARGO_BIN_EXE_gpu-cluster"))
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // `script -qec CMD /dev/null` runs CMD on a pseudo-terminal and copies
+    // what it writes there to our stdout.
+    let Ok(out) = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+    else {
+        eprintln!("no `script` here: the terminal half of the progress test is skipped");
+        return;
+    };
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("dbscan: neighbourhoods"), "{screen:?}");
+    assert!(screen.contains("/4"), "no bar with a total: {screen:?}");
+    let summary = screen.rfind("dbscan: ").expect("the summary");
+    let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
+    assert!(erase < summary, "{screen:?}");
+    assert!(
+        screen[summary..].contains("from 12000 points x 8;"),
+        "{screen:?}"
+    );
+}
