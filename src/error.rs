@@ -213,5 +213,40 @@ pub enum Error {
     Cancelled,
 }
 
+impl Error {
+    /// Whether the error is the input's fault: the data, a parameter, a
+    /// file to read. A command line exits with a usage status for these
+    /// and a binding raises its value error; everything else (the device,
+    /// a file that cannot be written, a saved model, cancellation, and
+    /// variants added later) is a failure at run time.
+    ///
+    /// ```
+    /// use gpu_cluster::{Error, Points};
+    /// assert!(Points::new(&[], 2).unwrap_err().is_input());
+    /// assert!(!Error::DeviceLost("reset".into()).is_input());
+    /// ```
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::EmptyData
+                | Error::ZeroDimension
+                | Error::LengthNotMultiple { .. }
+                | Error::RaggedRows { .. }
+                | Error::NonFinite { .. }
+                | Error::SpreadTooLarge { .. }
+                | Error::PrecisionLoss { .. }
+                | Error::DimensionMismatch { .. }
+                | Error::InitCentersCount { .. }
+                | Error::WeightsLength { .. }
+                | Error::InvalidWeight { .. }
+                | Error::InvalidParameter { .. }
+                | Error::ZeroBandwidth { .. }
+                | Error::NoSeeds { .. }
+                | Error::NoPointInRange { .. }
+                | Error::Read { .. }
+        )
+    }
+}
+
 /// `Result` with this crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -54,29 +54,14 @@ impl fmt::Display for Failure {
 }
 
 impl From<Error> for Failure {
-    /// Errors caused by the data, the parameters or an input file
-    /// ([`Error::Read`]) are input errors; the rest (a file that cannot be
-    /// written, no adapter, out of memory, device lost, driver errors, and
-    /// any variant added later) are run-time failures.
+    /// The library's classification ([`Error::is_input`]): errors caused
+    /// by the data, the parameters or an input file are input errors; the
+    /// rest (a file that cannot be written, no adapter, out of memory,
+    /// device lost, driver errors) are run-time failures.
     fn from(e: Error) -> Self {
-        match e {
-            Error::EmptyData
-            | Error::ZeroDimension
-            | Error::LengthNotMultiple { .. }
-            | Error::RaggedRows { .. }
-            | Error::NonFinite { .. }
-            | Error::SpreadTooLarge { .. }
-            | Error::PrecisionLoss { .. }
-            | Error::DimensionMismatch { .. }
-            | Error::WeightsLength { .. }
-            | Error::InvalidWeight { .. }
-            | Error::InvalidParameter { .. }
-            | Error::ZeroBandwidth { .. }
-            | Error::NoSeeds { .. }
-            | Error::NoPointInRange { .. }
-            | Error::Read { .. } => Failure::Input(e.to_string()),
-            Error::Write { .. } => Failure::Runtime(e.to_string()),
-            _ => Failure::Runtime(e.to_string()),
+        match e.is_input() {
+            true => Failure::Input(e.to_string()),
+            false => Failure::Runtime(e.to_string()),
         }
     }
 }

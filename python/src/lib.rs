@@ -29,22 +29,9 @@ fn to_py(e: Error) -> PyErr {
             "No point was within bandwidth={bandwidth:.6} of any seed. Try a different \
              seeding strategy or increase the bandwidth. ({e})"
         )),
-        Error::EmptyData
-        | Error::ZeroDimension
-        | Error::LengthNotMultiple { .. }
-        | Error::RaggedRows { .. }
-        | Error::NonFinite { .. }
-        | Error::SpreadTooLarge { .. }
-        | Error::PrecisionLoss { .. }
-        | Error::DimensionMismatch { .. }
-        | Error::InitCentersCount { .. }
-        | Error::WeightsLength { .. }
-        | Error::InvalidWeight { .. }
-        | Error::InvalidParameter { .. }
-        | Error::ZeroBandwidth { .. }
-        | Error::NoSeeds { .. }
-        | Error::Model(_)
-        | Error::Read { .. } => PyValueError::new_err(e.to_string()),
+        // A saved model that cannot be used came from the caller too.
+        Error::Model(_) => PyValueError::new_err(e.to_string()),
+        e if e.is_input() => PyValueError::new_err(e.to_string()),
         _ => PyRuntimeError::new_err(e.to_string()),
     }
 }

@@ -12,11 +12,10 @@
 //! change a bit, and every span is independent, so the spans are spread
 //! over threads without changing a result.
 
+use super::assign::Assign;
 use super::{ClusterSums, SPAN, Step};
-use crate::context::Context;
 use crate::cpu::map_indices;
 use crate::error::Result;
-use crate::ops::nearest;
 
 /// Per-cluster sums of `values` (`n x dim`, row-major) and, when given,
 /// of `weights`, for `labels` (each `< k`), cut into chunks of
@@ -147,51 +146,36 @@ fn spans_of(offsets: &[usize]) -> (Vec<usize>, Vec<(usize, usize)>) {
     (starts, spans)
 }
 
-/// Lloyd steps on the CPU: the nearest op's twin, then [`cluster_sums`].
+/// Lloyd steps on the CPU: the assignment (`assign.rs`: the nearest op's
+/// twin's labels, through a GEMM screen and bounds kept from step to
+/// step), then [`cluster_sums`].
 pub(crate) struct Lloyd<'a> {
-    ctx: Context,
     data: super::LloydData<'a>,
-    labels: Vec<u32>,
+    assign: Assign<'a>,
 }
 
 impl<'a> Lloyd<'a> {
     pub fn new(data: super::LloydData<'a>) -> Self {
         Self {
-            ctx: Context::cpu(),
             data,
-            labels: Vec::new(),
+            assign: Assign::new(data.points, data.dim),
         }
     }
 
-    /// The nearest of `centres` for every point.
-    async fn nearest(&self, centres: &[f32]) -> Result<Vec<u32>> {
-        let found = nearest::nearest(&self.ctx, centres, self.data.points, self.data.dim).await?;
-        Ok(found.index)
-    }
-
     pub async fn step(&mut self, centres: &[f32]) -> Result<Step> {
-        let labels = self.nearest(centres).await?;
-        let changed = if self.labels.len() == labels.len() {
-            labels
-                .iter()
-                .zip(&self.labels)
-                .filter(|(a, b)| a != b)
-                .count() as u64
-        } else {
-            labels.len() as u64
-        };
+        let changed = self.assign.assign(centres);
         let d = &self.data;
-        let sums = cluster_sums(&labels, d.values, d.weights, d.k, d.dim, usize::MAX);
-        self.labels = labels;
+        let labels = self.assign.labels();
+        let sums = cluster_sums(labels, d.values, d.weights, d.k, d.dim, usize::MAX);
         Ok(Step { sums, changed })
     }
 
     pub fn labels(&self) -> Vec<u32> {
-        self.labels.clone()
+        self.assign.labels().to_vec()
     }
 
     pub async fn assign(&mut self, centres: &[f32]) -> Result<Vec<u32>> {
-        self.labels = self.nearest(centres).await?;
-        Ok(self.labels.clone())
+        self.assign.assign(centres);
+        Ok(self.labels())
     }
 }

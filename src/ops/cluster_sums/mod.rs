@@ -20,10 +20,25 @@
 //! labels (integer counts, integer atomics only), which yields exactly the
 //! index order.
 //!
+//! # Assignment
+//!
+//! A point's label is its nearest centre by the nearest op's score, the
+//! difference form `sum_d (x_d - c_d)^2` in `f32`, ties to the lower index.
+//! The GPU computes it directly (`topk.wgsl`'s register pass). The CPU
+//! twin (`assign.rs`) gets the same labels faster: a GEMM-form screen
+//! (`|c|^2 - 2 x.c` through `sgemm`) whose near-ties, those within its
+//! rigorous rounding bound, are refereed in the difference form, and
+//! Hamerly bounds, with a rounding margin, that skip points whose centre
+//! cannot have changed. Its labels are the nearest op's twin's, bit for
+//! bit; GPU and CPU labels agree except where a GPU compiler's fused
+//! multiply-adds break a near-tie differently, which the parity tests
+//! avoid.
+//!
 //! Data past one device buffer is reduced chunk by chunk and the chunks'
 //! rows added in chunk order; the twin takes the same chunk length to give
 //! the same bits (a CPU fit uses one chunk).
 
+mod assign;
 pub(crate) mod cpu;
 pub(crate) mod gpu;
 

@@ -104,7 +104,7 @@ mod tests {
                     .iter()
                     .map(|v| v + offset)
                     .collect();
-                data.extend_from_slice(&data[..20 * dim].to_vec());
+                data.extend_from_within(..20 * dim);
                 let queries = values(50 * dim, scale, 7)
                     .iter()
                     .map(|v| v + offset)
