@@ -248,9 +248,9 @@ impl NearestNeighbors {
             _ => None,
         };
         let data = match (self.metric, &offset) {
-            (Metric::Cosine, _) => normalised(&x.to_f64(), x.dim()),
-            (_, Some(offset)) => centre(x, offset),
-            (_, None) => x.as_slice().to_vec(),
+            (Metric::Cosine, _) => Some(normalised(&x.to_f64(), x.dim())),
+            (_, Some(offset)) => Some(centre(x, offset)),
+            (_, None) => None,
         };
         KnnIndex::holding(ctx, *self, x.clone(), data, offset).await
     }
@@ -286,11 +286,21 @@ struct Held {
     /// First, so the device copy is let go before the values it names.
     _pinned: Option<Pinned>,
     source: Points,
-    data: Vec<f32>,
+    /// The rows as compared where they differ from the source's `f32`
+    /// values (normalised or centred); `None`: those values themselves,
+    /// so the index holds one host copy of its points.
+    compared: Option<Vec<f32>>,
     /// The `f64` point the data and queries are centred on, if any.
     offset: Option<Vec<f64>>,
     /// The largest magnitude among the points' coordinates.
     max_abs: f32,
+}
+
+impl Held {
+    /// The rows as the op compares them.
+    fn data(&self) -> &[f32] {
+        self.compared.as_deref().unwrap_or(self.source.as_slice())
+    }
 }
 
 fn max_abs(values: &[f32]) -> f32 {
@@ -315,7 +325,7 @@ impl KnnIndex {
         ctx: &Context,
         params: NearestNeighbors,
         source: Points,
-        data: Vec<f32>,
+        compared: Option<Vec<f32>>,
         offset: Option<Vec<f64>>,
     ) -> Result<Self> {
         let dim = source.dim();
@@ -327,7 +337,9 @@ impl KnnIndex {
                 reason: "an index holds at most 2^32 - 1 points (indices are 32-bit)",
             });
         }
-        let pinned = ops::pin(ctx, &data, dim).await?;
+        let data = compared.as_deref().unwrap_or(source.as_slice());
+        let pinned = ops::pin(ctx, data, dim).await?;
+        let max_abs = max_abs(data);
         Ok(KnnIndex {
             ctx: ctx.clone(),
             metric: params.metric,
@@ -335,9 +347,9 @@ impl KnnIndex {
             dim,
             held: Arc::new(Held {
                 _pinned: pinned,
-                max_abs: max_abs(&data),
+                max_abs,
                 source,
-                data,
+                compared,
                 offset,
             }),
         })
@@ -345,12 +357,12 @@ impl KnnIndex {
 
     /// Points indexed.
     pub fn len(&self) -> usize {
-        self.held.data.len() / self.dim
+        self.held.data().len() / self.dim
     }
 
     /// Always false: an index holds at least one point.
     pub fn is_empty(&self) -> bool {
-        self.held.data.is_empty()
+        self.held.data().is_empty()
     }
 
     /// Coordinates per point.
@@ -395,11 +407,11 @@ impl KnnIndex {
             });
         }
         let prepared = self.prepare(queries)?;
-        let q = prepared.as_deref().unwrap_or(&self.held.data);
+        let q = prepared.as_deref().unwrap_or(self.held.data());
         let exclude = queries.is_none().then_some(0);
         let found = topk::topk(
             &self.ctx,
-            &self.held.data,
+            self.held.data(),
             q,
             self.dim,
             k,
@@ -452,19 +464,19 @@ impl KnnIndex {
             });
         }
         let prepared = self.prepare(queries)?;
-        let q = prepared.as_deref().unwrap_or(&self.held.data);
+        let q = prepared.as_deref().unwrap_or(self.held.data());
         let bound = self.metric.bound(radius);
         let exclude = queries.is_none().then_some(0);
         let (found, method) = match self.grid_applies() {
             true => {
-                let data = &self.held.data;
+                let data = self.held.data();
                 grid::within(&self.ctx, data, q, self.dim, bound, exclude, true).await?
             }
             false => {
                 let score = self.metric.score();
                 let found = topk::within(
                     &self.ctx,
-                    &self.held.data,
+                    self.held.data(),
                     q,
                     self.dim,
                     bound,
