@@ -68,12 +68,6 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn contexts() -> Vec<Context> {
-    let mut all = vec![Context::cpu()];
-    all.extend(common::gpu());
-    all
-}
-
 fn fit(case: &Case, ctx: &Context, search: SearchMethod) -> DbscanFit {
     let mut params = Dbscan::new(case.eps, case.min_samples).search(search);
     if let Some(w) = &case.weights {
@@ -84,7 +78,7 @@ fn fit(case: &Case, ctx: &Context, search: SearchMethod) -> DbscanFit {
 
 #[test]
 fn labels_and_core_points_equal_scikit_learns() {
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for (case, search) in cases()
             .into_iter()
             .flat_map(|c| [SearchMethod::BruteForce, SearchMethod::Grid].map(|s| (c.clone(), s)))
@@ -107,7 +101,7 @@ fn a_border_reached_by_two_clusters_takes_the_lower_numbered() {
     let right: Vec<f32> = (0..7).map(|i| 6.0 + 0.5 * i as f32).collect();
     let left: Vec<f32> = (0..7).map(|i| 0.5 * i as f32).collect();
     let x = Points::new(&[&right[..], &[4.5], &left[..]].concat(), 1).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = Dbscan::new(1.5, 4).fit(&ctx, &x).unwrap();
         // The cluster of point 0 (at 6) is numbered first, and the border
         // takes it.
@@ -124,7 +118,7 @@ fn weights_count_like_repeated_points() {
     let x = Points::new(&[0.0, 0.4, 5.0, 5.3, 5.6, 9.0], 1).unwrap();
     let w = vec![2.0, 1.0, 1.0, 1.0, 1.0, 3.0];
     let repeated = Points::new(&[0.0, 0.0, 0.4, 5.0, 5.3, 5.6, 9.0, 9.0, 9.0], 1).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let weighted = Dbscan::new(0.5, 3)
             .sample_weights(w.clone())
             .fit(&ctx, &x)
@@ -151,7 +145,7 @@ fn far_from_the_origin_the_neighbourhoods_are_the_f64_ones() {
         })
         .collect();
     let x = Points::from_f64(&flat, 2).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = Dbscan::new(0.005, 3).fit(&ctx, &x).unwrap();
         let mut want = vec![0; 10];
         want.extend([1; 10]);
@@ -169,7 +163,7 @@ fn many_chunks_give_the_answer_of_one() {
         .map(|i| (i / 100) as f32 * 3.0 + (i % 100) as f32 * 0.01)
         .collect();
     let x = Points::new(&flat, 1).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = Dbscan::new(0.015, 2).fit(&ctx, &x).unwrap();
         assert_eq!(fit.n_clusters(), n / 100, "{ctx}");
         let want: Vec<i32> = (0..n).map(|i| (i / 100) as i32).collect();

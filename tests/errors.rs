@@ -45,13 +45,6 @@ fn two_groups() -> Points {
     )
 }
 
-/// The backends to check fits on: the CPU twin and, if present, a GPU.
-fn contexts() -> Vec<Context> {
-    let mut v = vec![Context::cpu()];
-    v.extend(common::gpu());
-    v
-}
-
 // ---------------------------------------------------------------------------
 // Points: shape and values.
 
@@ -190,7 +183,7 @@ fn non_finite_values() {
 fn spread_too_large() {
     // Column 1 spans about 2e15 (> 1e15); column 0 is fine.
     let x = pts(&[0.0, -1e15, 1.0, 1e15, 2.0, 0.0], 2);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let err = assert_err!(
             MeanShift::new(1.0).fit(&ctx, &x),
             Error::SpreadTooLarge { col: 1, .. },
@@ -223,7 +216,7 @@ fn spread_too_large() {
 #[test]
 fn spread_too_large_in_bandwidth_estimate() {
     let x = pts(&[-1e20, 1e20, 0.0], 1);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_err!(
             BandwidthEstimate::new(1.0).estimate(&ctx, &x),
             Error::SpreadTooLarge { col: 0, .. },
@@ -238,7 +231,7 @@ fn spread_too_large_in_bandwidth_estimate() {
 #[test]
 fn dimension_mismatch() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let seeds = pts(&[0.0, 0.0, 0.0], 3);
         assert_err!(
             MeanShift::new(1.0).seeds(seeds).fit(&ctx, &x),
@@ -275,7 +268,7 @@ fn dimension_mismatch() {
 #[test]
 fn weights_length() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_err!(
             MeanShift::new(1.0)
                 .sample_weights(vec![1.0; 5])
@@ -304,7 +297,7 @@ fn weights_length() {
 #[test]
 fn invalid_weight() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for (bad, shown) in [(-1.0f32, "-1"), (f32::NAN, "NaN"), (f32::INFINITY, "inf")] {
             let mut w = vec![1.0; 6];
             w[4] = bad;
@@ -354,7 +347,7 @@ fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, name: &str, value: &s
 #[test]
 fn invalid_bandwidth() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for (h, shown) in [
             (0.0f32, "0"),
             (-0.0, "-0"),
@@ -379,7 +372,7 @@ fn invalid_bandwidth() {
 #[test]
 fn invalid_quantile_and_n_samples() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for (q, shown) in [
             (0.0, "0"),
             (-0.25, "-0.25"),
@@ -403,7 +396,7 @@ fn invalid_quantile_and_n_samples() {
 #[test]
 fn invalid_tol() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for (tol, shown) in [
             (-1e-3f32, "-0.001"),
             (f32::NAN, "NaN"),
@@ -419,7 +412,7 @@ fn invalid_tol() {
 #[test]
 fn invalid_min_bin_freq() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_invalid(
             MeanShift::new(1.0)
                 .bin_seeding(true)
@@ -434,7 +427,7 @@ fn invalid_min_bin_freq() {
 #[test]
 fn seeds_in_blurring_mode() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let ms = MeanShift::new(1.0).seeds(pts(&[0.0, 0.0], 2));
         assert_invalid(ms.clone().blurring(3).fit(&ctx, &x), "seeds", "given");
         assert_invalid(ms.blurring_until_stable().fit(&ctx, &x), "seeds", "given");
@@ -444,7 +437,7 @@ fn seeds_in_blurring_mode() {
 #[test]
 fn bin_seeding_in_blurring_mode() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let ms = MeanShift::new(1.0).bin_seeding(true);
         assert_invalid(ms.clone().blurring(3).fit(&ctx, &x), "bin_seeding", "true");
         assert_invalid(
@@ -458,7 +451,7 @@ fn bin_seeding_in_blurring_mode() {
 #[test]
 fn invalid_max_iter() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         // Blurring until stable needs at least one iteration.
         assert_invalid(
             MeanShift::new(1.0)
@@ -553,7 +546,7 @@ fn zero_bandwidth() {
         flat.extend_from_slice(&[1.0, 2.0, -3.0, 4.0]);
     }
     let x = pts(&flat, 2);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_eq!(BandwidthEstimate::default().estimate(&ctx, &x), Ok(0.0));
         let fit = MeanShift::default().fit(&ctx, &x).unwrap();
         assert_eq!(fit.n_clusters(), 2);
@@ -604,7 +597,7 @@ fn zero_bandwidth() {
 #[test]
 fn no_seeds() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_err!(
             MeanShift::new(1.0)
                 .bin_seeding(true)
@@ -627,7 +620,7 @@ fn no_seeds() {
 #[test]
 fn no_point_in_range() {
     let x = two_groups();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let far = pts(&[100.0, 100.0, -50.0, 0.0], 2);
         assert_err!(
             MeanShift::new(1.5).seeds(far).fit(&ctx, &x),
@@ -823,7 +816,7 @@ fn adopted_device_with_too_few_storage_buffers() {
 fn estimated_bandwidth_too_small() {
     let flat: Vec<f32> = (0..40).map(|i| i as f32 * 3e-21).collect();
     let x = pts(&flat, 1);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for kernel in Kernel::ALL {
             assert_err!(
                 MeanShift::default().kernel(kernel).fit(&ctx, &x),
@@ -850,7 +843,7 @@ fn estimated_bandwidth_too_small() {
 /// any work (a huge count would otherwise try to record that many steps).
 #[test]
 fn blurring_iterations_capped() {
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         assert_err!(
             MeanShift::new(1.0)
                 .blurring(usize::MAX)

@@ -140,7 +140,7 @@ fn plus_plus_finds_the_blobs() {
 fn one_cluster_is_the_weighted_mean() {
     let x = Points::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], 2).unwrap();
     let w = vec![1.0, 0.0, 3.0, 0.0];
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = KMeans::new(1).fit(&ctx, &x).unwrap();
         assert_eq!(fit.labels(), &[0, 0, 0, 0]);
         assert_eq!(fit.cluster_centers().row(0), &[4.0, 5.0]);
@@ -157,7 +157,7 @@ fn one_cluster_is_the_weighted_mean() {
 #[test]
 fn k_equals_n_puts_every_point_alone() {
     let x = Points::new(&common::uniform(40, 3, 10.0, 1), 3).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for init in [KMeansInit::KMeansPlusPlus, KMeansInit::Random] {
             let fit = KMeans::new(40).init(init).fit(&ctx, &x).unwrap();
             let mut labels = fit.labels().to_vec();
@@ -179,7 +179,7 @@ fn duplicates_and_clusters_that_stay_empty() {
         flat.extend_from_slice(&[[0.0f32, 0.0], [5.0, 5.0], [9.0, 0.0]][i % 3]);
     }
     let x = Points::new(&flat, 2).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         // Means of equal centred f32 values: equal up to rounding.
         let fit = KMeans::new(3).n_init(5).fit(&ctx, &x).unwrap();
         assert!(fit.inertia() < 1e-9, "{ctx}: {}", fit.inertia());
@@ -209,7 +209,7 @@ fn duplicates_and_clusters_that_stay_empty() {
 fn an_empty_cluster_takes_the_farthest_point() {
     let x = Points::new(&[0.0, 1.0, 2.0, 10.0, 11.0, 30.0], 1).unwrap();
     let init = Points::new(&[1.0, 10.5, 1000.0], 1).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = KMeans::new(3)
             .init(KMeansInit::Given(init.clone()))
             .fit(&ctx, &x)
@@ -223,7 +223,7 @@ fn an_empty_cluster_takes_the_farthest_point() {
 #[test]
 fn predict_and_transform_agree_with_the_fit() {
     let x = blobs(4, 50, 3, 9);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = KMeans::new(4).fit(&ctx, &x).unwrap();
         assert_eq!(fit.predict(&x).unwrap(), fit.labels());
         assert_eq!(fit.predict_on(&ctx, &x).unwrap(), fit.labels());
@@ -292,7 +292,7 @@ fn data_far_from_the_origin() {
     )
     .unwrap();
     let init = |p: &Points| KMeansInit::Given(Points::new(&p.as_slice()[..6], 2).unwrap());
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let a = KMeans::new(3).init(init(&x)).fit(&ctx, &x).unwrap();
         let b = KMeans::new(3).init(init(&moved)).fit(&ctx, &moved).unwrap();
         assert_eq!(a.labels(), b.labels());
@@ -314,7 +314,7 @@ fn data_far_from_the_origin() {
 #[test]
 fn a_dataset_fits_like_its_points() {
     let x = blobs(4, 30, 2, 8);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let data = Dataset::new(&ctx, &x).unwrap();
         let a = KMeans::new(4).seed(3).fit(&ctx, &x).unwrap();
         let b = KMeans::new(4).seed(3).fit(&ctx, &data).unwrap();
@@ -429,13 +429,6 @@ fn bad_parameters_are_errors() {
     assert!(Points::new(&[f32::NAN, 0.0], 1).is_err());
 }
 
-/// The CPU twin, and the GPU where there is one.
-fn contexts() -> Vec<Context> {
-    let mut out = vec![Context::cpu()];
-    out.extend(common::gpu());
-    out
-}
-
 /// What seed 0 draws on fixed data, pinned: the stream (ChaCha8, explicit
 /// u64 draws, f64 sums) must give these centres on every platform, so a
 /// dependency bump or a platform difference cannot silently change them.
@@ -455,4 +448,19 @@ fn seeded_centres_are_pinned() {
     assert_eq!(random.labels()[..12], [1, 3, 2, 3, 0, 1, 3, 2, 3, 3, 2, 3]);
     assert_eq!(pp.inertia().to_bits(), 4661253995126253280);
     assert_eq!(random.inertia().to_bits(), 4660457673409027565);
+}
+
+/// The widest rows the issue asks for, end to end: D = 4096 on both
+/// backends, the same bits.
+#[test]
+fn rows_of_4096_dimensions() {
+    let x = blobs(4, 16, 4096, 3);
+    let fits: Vec<KMeansFit> = common::contexts()
+        .iter()
+        .map(|ctx| KMeans::new(4).seed(2).fit(ctx, &x).unwrap())
+        .collect();
+    assert_eq!(fits[0].n_clusters(), 4);
+    for f in &fits[1..] {
+        assert_same("D 4096", &fits[0], f);
+    }
 }

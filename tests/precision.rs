@@ -10,7 +10,7 @@
 
 mod common;
 
-use gpu_cluster::{Context, Error, Kernel, MeanShift, Metric, NearestNeighbors, Points};
+use gpu_cluster::{Error, KMeans, KMeansInit, Kernel, MeanShift, Metric, NearestNeighbors, Points};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -74,12 +74,6 @@ fn reference_modes(x: &[f64], h: f64) -> Vec<[f64; 2]> {
     kept
 }
 
-fn contexts() -> Vec<Context> {
-    let mut all = vec![Context::cpu()];
-    all.extend(common::gpu());
-    all
-}
-
 /// Each centre (its f64 values) is within `tol` of a distinct reference
 /// mode, and there are as many of each.
 fn assert_centres_near(centres: &Points, reference: &[[f64; 2]], tol: f64, what: &str) {
@@ -105,7 +99,7 @@ fn survey_data_far_from_the_origin_gives_centres_within_a_millimetre() {
     let x = Points::from_f64(&flat, 2).unwrap();
     assert!(x.has_f64(), "millimetres at 5e6 are not f32 values");
     let reference = reference_modes(&flat, 2.0);
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let fit = MeanShift::new(2.0).fit(&ctx, &x).unwrap();
         assert_centres_near(fit.centers(), &reference, 1e-3, &ctx.to_string());
         // The f32 view of the same centres is off by up to f32's half step
@@ -137,7 +131,7 @@ fn a_1e9_offset_changes_nothing_but_the_offset() {
     let far: Vec<f64> = near.iter().map(|v| v + 1e9).collect();
     let reference = reference_modes(&near, 2.5);
     let shifted: Vec<[f64; 2]> = reference.iter().map(|m| [m[0] + 1e9, m[1] + 1e9]).collect();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for kernel in [Kernel::Flat, Kernel::Gaussian] {
             let ms = MeanShift::new(2.5).kernel(kernel);
             let at_origin = ms.fit(&ctx, &Points::from_f64(&near, 2).unwrap()).unwrap();
@@ -167,7 +161,7 @@ fn a_spread_f32_cannot_resolve_after_centring_is_an_error() {
     let mut flat = survey([0.0, 0.0], 3, 20, 0.3, 3);
     flat.extend(survey([1e9, 1e9], 3, 20, 0.3, 4));
     let x = Points::from_f64(&flat, 2).unwrap();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         match MeanShift::new(1.0).fit(&ctx, &x) {
             Err(Error::PrecisionLoss {
                 col: 0,
@@ -198,7 +192,7 @@ fn nearest_neighbours_of_f64_data_far_out_are_those_of_an_f64_search() {
     let queries = survey([512_000.0, 5_123_000.0], 6, 5, 0.4, 6);
     let q = Points::from_f64(&queries, 2).unwrap();
     let k = 5;
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         for metric in [Metric::Euclidean, Metric::SqEuclidean] {
             let index = NearestNeighbors::new()
                 .metric(metric)
@@ -231,5 +225,64 @@ fn nearest_neighbours_of_f64_data_far_out_are_those_of_an_f64_search() {
                 }
             }
         }
+    }
+}
+
+/// Lloyd in f64 from `init` until the labels stop changing: the reference
+/// k-means centres.
+fn reference_lloyd(x: &[f64], init: &[f64], dim: usize) -> Vec<f64> {
+    let mut centres = init.to_vec();
+    let k = centres.len() / dim;
+    let mut labels = vec![usize::MAX; x.len() / dim];
+    loop {
+        let mut changed = false;
+        for (i, p) in x.chunks_exact(dim).enumerate() {
+            let d2 = |c: &[f64]| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+            let best = (0..k)
+                .min_by(|&a, &b| {
+                    d2(&centres[a * dim..][..dim]).total_cmp(&d2(&centres[b * dim..][..dim]))
+                })
+                .unwrap();
+            changed |= labels[i] != best;
+            labels[i] = best;
+        }
+        if !changed {
+            return centres;
+        }
+        let mut sums = vec![0.0f64; k * dim];
+        let mut counts = vec![0usize; k];
+        for (p, &l) in x.chunks_exact(dim).zip(&labels) {
+            counts[l] += 1;
+            for (s, v) in sums[l * dim..][..dim].iter_mut().zip(p) {
+                *s += v;
+            }
+        }
+        for (c, n) in counts.iter().enumerate() {
+            for a in 0..dim {
+                centres[c * dim + a] = sums[c * dim + a] / *n as f64;
+            }
+        }
+    }
+}
+
+#[test]
+fn k_means_on_survey_data_gives_centres_within_a_millimetre() {
+    let flat = survey([512_000.0, 5_123_000.0], 9, 60, 0.4, 8);
+    let x = Points::from_f64(&flat, 2).unwrap();
+    // One point of each cluster as the start, on both sides.
+    let init: Vec<f64> = (0..9)
+        .flat_map(|c| flat[c * 120..c * 120 + 2].to_vec())
+        .collect();
+    let want = reference_lloyd(&flat, &init, 2);
+    for ctx in common::contexts() {
+        let fit = KMeans::new(9)
+            .init(KMeansInit::Given(Points::from_f64(&init, 2).unwrap()))
+            .fit(&ctx, &x)
+            .unwrap();
+        for (got, want) in fit.cluster_centers().to_f64().iter().zip(&want) {
+            assert!((got - want).abs() < 1e-3, "{ctx}: {got} vs {want}");
+        }
+        // Predicting the data far out gives the fit's labels.
+        assert_eq!(fit.predict_on(&ctx, &x).unwrap(), fit.labels(), "{ctx}");
     }
 }

@@ -60,12 +60,6 @@ impl Observer for Log {
     }
 }
 
-fn contexts() -> Vec<Context> {
-    let mut all = vec![Context::cpu()];
-    all.extend(common::gpu());
-    all
-}
-
 fn blobs() -> Points {
     Blobs::default().generate().unwrap().points
 }
@@ -87,7 +81,7 @@ fn assert_counts_grow(reports: &[Progress]) {
 #[test]
 fn standard_mode_reports_every_stage_in_order() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let log = Arc::new(Log::default());
         let fit = MeanShift::estimated(BandwidthEstimate::default())
             .bin_seeding(true)
@@ -120,7 +114,7 @@ fn standard_mode_reports_every_stage_in_order() {
 #[test]
 fn blurring_counts_iterations_and_gives_the_same_bits_observed() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let plain = MeanShift::new(2.5).blurring(7).fit(&ctx, &x).unwrap();
         let log = Arc::new(Log::default());
         let observed = MeanShift::new(2.5)
@@ -153,7 +147,7 @@ fn blurring_counts_iterations_and_gives_the_same_bits_observed() {
 #[test]
 fn blurring_until_stable_counts_iterations_without_a_total() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let log = Arc::new(Log::default());
         let fit = MeanShift::new(2.5)
             .blurring_until_stable()
@@ -173,7 +167,7 @@ fn blurring_until_stable_counts_iterations_without_a_total() {
 #[test]
 fn a_cancelled_fit_stops_and_the_context_stays_usable() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         // Cancelled at the third check: during the iterations.
         let log = Arc::new(Log::cancelling_at(3));
         let fit = MeanShift::new(2.5)
@@ -205,7 +199,7 @@ fn a_cancelled_fit_stops_and_the_context_stays_usable() {
 #[test]
 fn cancel_before_the_fit_stops_it_at_once() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let cancel = Arc::new(Cancel::default());
         cancel.cancel();
         let fit = MeanShift::default().observer(cancel).fit(&ctx, &x);
@@ -227,7 +221,7 @@ fn observers_compare_by_identity() {
 #[test]
 fn kmeans_reports_its_initial_centres_then_its_iterations() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         let plain = KMeans::new(6).seed(4).fit(&ctx, &x).unwrap();
         let log = Arc::new(Log::default());
         let observed = KMeans::new(6)
@@ -318,7 +312,7 @@ fn kmeans_reports_each_run_and_given_centres() {
 #[test]
 fn a_cancelled_kmeans_fit_stops_and_the_context_stays_usable() {
     let x = blobs();
-    for ctx in contexts() {
+    for ctx in common::contexts() {
         // k = 6: one check before any work, seven reports of initial
         // centres, then iterations from 0: the eleventh check is after the
         // second iteration.

@@ -5,6 +5,14 @@ pub mod knn_cases;
 
 use gpu_cluster::{Context, GpuOptions};
 
+/// The CPU twin, and a GPU context where there is an adapter (see
+/// [`gpu`]): the backends a test runs on.
+pub fn contexts() -> Vec<Context> {
+    let mut all = vec![Context::cpu()];
+    all.extend(gpu());
+    all
+}
+
 /// A GPU context on whatever adapter is present (software ones included),
 /// or `None` with a message when there is none. With `REQUIRE_GPU=1` a
 /// missing adapter fails the test instead, so CI really runs the GPU path.
