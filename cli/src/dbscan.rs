@@ -8,8 +8,7 @@ use gpu_cluster::{Dbscan, Points};
 
 use crate::args::{DbscanArgs, backend_name, count, explain};
 use crate::fail::Failure;
-use crate::input::read_points_with;
-use crate::meanshift::read_weights_signed;
+use crate::input::{read_points_with, read_weights_signed};
 use crate::note;
 use crate::output::{check_writable, destination, write_lines};
 use crate::progress::Progress;

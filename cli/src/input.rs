@@ -8,12 +8,17 @@
 //! line), each note (a dropped column, one that looks like a row index) is
 //! a `note:` line as soon as the file is read, and a guess that cannot be
 //! trusted is refused (exit 2) with the option that settles it.
+//!
+//! Also the `--sample-weights` files of `meanshift`, `kmeans` and
+//! `dbscan` ([`read_weights`], [`read_weights_signed`]).
 
+use std::fs;
 use std::path::Path;
 
 use gpu_cluster::Points;
-use gpu_cluster::io::{self, ReadInfo, ReadOptions};
+use gpu_cluster::io::{self, Format, ReadInfo, ReadOptions};
 
+use crate::args::with_flag;
 use crate::fail::Failure;
 use crate::output::note;
 
@@ -33,4 +38,67 @@ pub fn read_points_with(path: &Path, options: &ReadOptions) -> Result<(Points, R
         note(format_args!("note: {}: {line}", path.display()));
     }
     Ok((points, info))
+}
+
+/// `--sample-weights`: a 1-column `.npy`, or else text with one number per
+/// line (blank lines skipped; a first line that is not a number is a
+/// header). Each weight must be a finite `f32` and >= 0; the library checks
+/// that too, but here the message can say where the bad one is.
+pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
+    read_weights_signed(path, false)
+}
+
+/// [`read_weights`], with negative weights allowed when `negative` (DBSCAN
+/// sums them: scikit-learn allows them there).
+pub fn read_weights_signed(path: &Path, negative: bool) -> Result<Vec<f32>, Failure> {
+    let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
+    let usable = |w: f32| w.is_finite() && (negative || w >= 0.0);
+    let rule = match negative {
+        true => "weights must be finite",
+        false => "weights must be finite and >= 0",
+    };
+    if Format::from_path(path) == Some(Format::Npy) {
+        let w = read_points(path).map_err(|f| with_flag("--sample-weights", f))?;
+        if w.dim() != 1 {
+            return Err(bad(format!(
+                "{} columns: give one weight per point",
+                w.dim()
+            )));
+        }
+        return match w.as_slice().iter().position(|&v| !usable(v)) {
+            Some(i) => Err(bad(format!(
+                "element [{i}, 0] is {}: {rule}",
+                w.as_slice()[i]
+            ))),
+            None => Ok(w.as_slice().to_vec()),
+        };
+    }
+    let text = fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut weights = Vec::new();
+    let mut first = true;
+    for (i, line) in text.lines().enumerate() {
+        let field = line.trim();
+        if field.is_empty() {
+            continue;
+        }
+        match field.parse::<f32>() {
+            Ok(w) if usable(w) => weights.push(w),
+            Ok(_) => {
+                return Err(bad(format!(
+                    "line {}: {field} is not a weight: {rule}",
+                    i + 1
+                )));
+            }
+            // A header: a first line that is neither a number nor a row.
+            Err(_) if first && !field.contains(',') => {}
+            Err(_) => {
+                return Err(bad(format!(
+                    "line {}: {field:?} is not a number (one weight per line)",
+                    i + 1
+                )));
+            }
+        }
+        first = false;
+    }
+    Ok(weights)
 }

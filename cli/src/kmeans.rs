@@ -9,8 +9,7 @@ use gpu_cluster::{Error, KMeans, KMeansInit, Points};
 
 use crate::args::{InitArg, KMeansArgs, backend_name, count, explain, with_flag};
 use crate::fail::Failure;
-use crate::input::{read_points, read_points_with};
-use crate::meanshift::read_weights;
+use crate::input::{read_points, read_points_with, read_weights};
 use crate::note;
 use crate::output::{
     check_centres_destination, check_writable, destination, write_centres, write_lines,

@@ -1,16 +1,14 @@
 //! `gpu-cluster meanshift`: read points (and seeds and weights), fit, write
 //! labels and centres, and summarise the run on stderr.
 
-use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use gpu_cluster::io::Format;
 use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, Points, StopReason};
 
 use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explain, with_flag};
 use crate::fail::Failure;
-use crate::input::{read_points, read_points_with};
+use crate::input::{read_points, read_points_with, read_weights};
 use crate::note;
 use crate::output::{
     check_centres_destination, check_writable, destination, write_centres, write_lines,
@@ -175,69 +173,6 @@ fn with_files(
         ms = ms.sample_weights(weights);
     }
     Ok((ms, given))
-}
-
-/// `--sample-weights`: a 1-column `.npy`, or else text with one number per
-/// line (blank lines skipped; a first line that is not a number is a
-/// header). Each weight must be a finite `f32` and >= 0; the library checks
-/// that too, but here the message can say where the bad one is.
-pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
-    read_weights_signed(path, false)
-}
-
-/// [`read_weights`], with negative weights allowed when `negative` (DBSCAN
-/// sums them: scikit-learn allows them there).
-pub fn read_weights_signed(path: &Path, negative: bool) -> Result<Vec<f32>, Failure> {
-    let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
-    let usable = |w: f32| w.is_finite() && (negative || w >= 0.0);
-    let rule = match negative {
-        true => "weights must be finite",
-        false => "weights must be finite and >= 0",
-    };
-    if Format::from_path(path) == Some(Format::Npy) {
-        let w = read_points(path).map_err(|f| with_flag("--sample-weights", f))?;
-        if w.dim() != 1 {
-            return Err(bad(format!(
-                "{} columns: give one weight per point",
-                w.dim()
-            )));
-        }
-        return match w.as_slice().iter().position(|&v| !usable(v)) {
-            Some(i) => Err(bad(format!(
-                "element [{i}, 0] is {}: {rule}",
-                w.as_slice()[i]
-            ))),
-            None => Ok(w.as_slice().to_vec()),
-        };
-    }
-    let text = fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let mut weights = Vec::new();
-    let mut first = true;
-    for (i, line) in text.lines().enumerate() {
-        let field = line.trim();
-        if field.is_empty() {
-            continue;
-        }
-        match field.parse::<f32>() {
-            Ok(w) if usable(w) => weights.push(w),
-            Ok(_) => {
-                return Err(bad(format!(
-                    "line {}: {field} is not a weight: {rule}",
-                    i + 1
-                )));
-            }
-            // A header: a first line that is neither a number nor a row.
-            Err(_) if first && !field.contains(',') => {}
-            Err(_) => {
-                return Err(bad(format!(
-                    "line {}: {field:?} is not a number (one weight per line)",
-                    i + 1
-                )));
-            }
-        }
-        first = false;
-    }
-    Ok(weights)
 }
 
 /// Why the iterations stopped, in words.

@@ -180,7 +180,9 @@ fn shortest_within(v: f64, tolerance: f64) -> f64 {
 }
 
 /// Writes `points` to `path` in the format its extension names: CSV rows or
-/// a 2-D little-endian `float32` `.npy` in C order; `-` is CSV on stdout.
+/// a 2-D little-endian `.npy` in C order (`float64` when the points hold
+/// `f64` values, `Points::has_f64`, `float32` otherwise); `-` is CSV on
+/// stdout.
 pub fn write_points(path: &Path, points: &Points) -> Result<(), Failure> {
     check_format(path)?;
     match destination(Some(path)) {

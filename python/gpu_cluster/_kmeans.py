@@ -19,10 +19,6 @@ from . import _native
 from ._common import BACKENDS, FLOAT_DTYPES, check_input, seed_from
 
 
-def _is_array_like(x):
-    return hasattr(x, "__len__") or hasattr(x, "shape") or hasattr(x, "__array__")
-
-
 class KMeans(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
 ):

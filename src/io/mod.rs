@@ -6,8 +6,9 @@
 //!   spaces, as pandas, R, spreadsheets and `numpy.savetxt` write them.
 //!   Blank lines are skipped, fields trimmed, double quotes understood.
 //! - **`.npy`**: a 2-D array of little-endian `float32` or `float64`, C or
-//!   Fortran order. `float64` values are rounded to `f32`; one too large
-//!   for `f32` is an error, not an infinity.
+//!   Fortran order. `float64` values that `f32` cannot hold are kept in
+//!   `f64` ([`Points::from_f64`], [`Points::has_f64`]) beside their `f32`
+//!   roundings; one too large for `f32` is an error, not an infinity.
 //!
 //! A CSV file leaves three things open, and a wrong guess would cluster the
 //! wrong numbers without a word, so each guess is either safe or refused,

@@ -1,5 +1,7 @@
 //! NPY: numpy's binary array format, read as 2-D float32 or float64 in
-//! either order and written as 2-D little-endian float32 in C order.
+//! either order and written as a 2-D little-endian array in C order:
+//! float64 when the points hold `f64` values (`Points::has_f64`), float32
+//! otherwise.
 
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;

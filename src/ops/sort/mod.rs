@@ -8,6 +8,12 @@
 //! The CPU twin (`cpu.rs`) is any stable sort: a stable sort's result is
 //! unique (equal keys keep their input order), so both backends give the
 //! same pairs, whatever the algorithm or the split into blocks.
+//!
+//! Who uses which: the GPU recorder (`gpu::Sorter`) is used by
+//! `ops/cluster_sums`, which sorts k-means' members by cluster on the
+//! device. The CPU twin is used only by the parity test against the GPU
+//! sort, until the grid (`ops/grid`, which today sorts its points on the
+//! CPU with the standard library) or another CPU caller needs it.
 
 pub(crate) mod cpu;
 pub(crate) mod gpu;
