@@ -217,3 +217,21 @@ impl fmt::Debug for Context {
         write!(f, "Context({self})")
     }
 }
+
+/// A GPU context for unit tests on whatever adapter is present, or `None`
+/// (the test then passes without its GPU half, saying so). With
+/// `REQUIRE_GPU=1`, as CI sets it, a missing adapter fails the test.
+#[cfg(test)]
+pub(crate) fn test_gpu() -> Option<Context> {
+    match Context::gpu() {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            assert!(
+                !std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1"),
+                "REQUIRE_GPU is set but there is no adapter: {e}"
+            );
+            eprintln!("skipping: no GPU adapter");
+            None
+        }
+    }
+}

@@ -224,6 +224,23 @@ pub(crate) fn check_spread(x: &Points) -> Result<()> {
     }
 }
 
+/// Checks sample weights for `n` points: one each, finite and `>= 0`.
+pub(crate) fn check_weights(w: &[f32], n: usize) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::WeightsLength {
+            expected: n,
+            found: w.len(),
+        });
+    }
+    match w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+        Some(index) => Err(Error::InvalidWeight {
+            index,
+            value: w[index],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Per-coordinate mean in `f64`, of the `f64` values where the points
 /// hold them.
 pub(crate) fn mean_f64(x: &Points) -> Vec<f64> {

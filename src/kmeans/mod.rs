@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::ops::cluster_sums::{Lloyd, LloydData};
 use crate::ops::nearest;
 use crate::ops::topk::{self, Score};
-use crate::points::{Points, centre, check_spread, uncentre};
+use crate::points::{Points, centre, check_spread, check_weights, uncentre};
 use crate::progress::{Observed, Observer, Stage};
 
 /// How the initial centres are chosen.
@@ -238,19 +238,7 @@ impl KMeans {
             return Err(invalid("tol", self.tol, "must be finite and >= 0"));
         }
         if let Some(w) = &self.weights {
-            if w.len() != n {
-                return Err(Error::WeightsLength {
-                    expected: n,
-                    found: w.len(),
-                });
-            }
-            if let Some((index, &value)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(Error::InvalidWeight { index, value });
-            }
+            check_weights(w, n)?;
             if w.iter().all(|&v| v == 0.0) {
                 return Err(invalid(
                     "sample_weights",

@@ -3,7 +3,7 @@
 use super::{BandwidthEstimate, MeanShift, Mode};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
-use crate::points::{MAX_SPREAD, Points, check_spread};
+use crate::points::{MAX_SPREAD, Points, check_spread, check_weights};
 
 /// Cap on an explicit blurring iteration count: gaussian blurring merges
 /// everything long before it, and each iteration is recorded into one GPU
@@ -105,19 +105,7 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
         }
     }
     if let Some(w) = &ms.weights {
-        if w.len() != x.len() {
-            return Err(Error::WeightsLength {
-                expected: x.len(),
-                found: w.len(),
-            });
-        }
-        if let Some((index, &value)) = w
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-        {
-            return Err(Error::InvalidWeight { index, value });
-        }
+        check_weights(w, x.len())?;
     }
     check_spread(x)?;
     let kernel = ms.kernel.unwrap_or(match ms.mode {

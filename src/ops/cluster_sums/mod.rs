@@ -227,16 +227,8 @@ mod tests {
     /// an adapter unless `REQUIRE_GPU=1`.
     #[test]
     fn the_gpu_sums_are_the_twins_bits() {
-        let ctx = match Context::gpu() {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                assert!(
-                    !std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1"),
-                    "REQUIRE_GPU is set but there is no adapter: {e}"
-                );
-                eprintln!("skipping: no GPU adapter");
-                return;
-            }
+        let Some(ctx) = crate::context::test_gpu() else {
+            return;
         };
         let cases = [
             (1, 1, 1),

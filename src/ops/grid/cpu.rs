@@ -4,8 +4,7 @@
 
 use super::MAX_DIM;
 use crate::cpu::map_indices;
-use crate::ops::scan::cpu::exclusive_scan;
-use crate::ops::topk::{SelfOffset, Within, order_key, sort_runs};
+use crate::ops::topk::{SelfOffset, Within, order_key};
 
 /// The points sorted by cell, and where each distinct cell key's run
 /// starts.
@@ -165,16 +164,6 @@ impl Grid {
             }
             found
         });
-        let counts: Vec<usize> = rows.iter().map(Vec::len).collect();
-        let mut out = Within {
-            offsets: exclusive_scan(&counts),
-            ..Within::default()
-        };
-        for (s, j) in rows.into_iter().flatten() {
-            out.indices.push(j);
-            out.scores.push(s);
-        }
-        sort_runs(&out.offsets, &mut out.indices, &mut out.scores);
-        out
+        Within::from_lists(rows)
     }
 }

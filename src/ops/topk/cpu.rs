@@ -36,10 +36,9 @@
 
 use std::ops::Range;
 
-use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
+use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key};
 use crate::cpu::lanes::{LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
-use crate::ops::scan::cpu::exclusive_scan;
 
 /// For each query row (`queries`: `m x dim`, row-major), the `k` data rows
 /// (`data`: `n x dim`) with the smallest score, sorted by `(score, index)`.
@@ -578,17 +577,7 @@ pub(crate) fn within(
             .filter(|&(s, _)| order_key(s) <= limit)
             .collect::<Vec<_>>()
     });
-    let counts: Vec<usize> = rows.iter().map(Vec::len).collect();
-    let mut out = Within {
-        offsets: exclusive_scan(&counts),
-        ..Within::default()
-    };
-    for (s, j) in rows.into_iter().flatten() {
-        out.indices.push(j);
-        out.scores.push(s);
-    }
-    sort_runs(&out.offsets, &mut out.indices, &mut out.scores);
-    out
+    Within::from_lists(rows)
 }
 
 #[cfg(test)]

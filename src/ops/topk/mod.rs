@@ -65,6 +65,25 @@ pub(crate) struct Within {
     pub scores: Vec<f32>,
 }
 
+impl Within {
+    /// The lists of `(score, index)` pairs, one per query in query order,
+    /// packed and each sorted by (score, index): how a CPU search that
+    /// collects its candidates per query hands them over.
+    pub(crate) fn from_lists(lists: Vec<Vec<(f32, u32)>>) -> Self {
+        let counts: Vec<usize> = lists.iter().map(Vec::len).collect();
+        let mut out = Within {
+            offsets: crate::ops::scan::cpu::exclusive_scan(&counts),
+            ..Within::default()
+        };
+        for (s, j) in lists.into_iter().flatten() {
+            out.indices.push(j);
+            out.scores.push(s);
+        }
+        sort_runs(&out.offsets, &mut out.indices, &mut out.scores);
+        out
+    }
+}
+
 /// The `k` best data rows of each query. Data a caller keeps on the
 /// device (a pinned index) is found there; other data is uploaded for the
 /// call. Requires `1 <= k <= n` (`n - 1`
