@@ -467,3 +467,26 @@ fn the_grid_and_brute_force_give_the_same_radius_lists() {
         }
     }
 }
+
+/// An index keeps its grid between searches of one radius and builds a
+/// new one for another: every answer still equals brute force's.
+#[test]
+fn the_kept_grid_follows_the_radius() {
+    use gpu_cluster::SearchMethod;
+    let x = Points::new(&common::uniform(3000, 2, 10.0, 5), 2).unwrap();
+    let fit = |search| {
+        NearestNeighbors::new()
+            .search(search)
+            .fit(&Context::cpu(), &x)
+            .unwrap()
+    };
+    let (grid, brute) = (fit(SearchMethod::Grid), fit(SearchMethod::BruteForce));
+    for radius in [1.2, 0.5, 1.2, 3.0, 0.5] {
+        let got = grid.radius_neighbors(None, radius).unwrap();
+        let want = brute.radius_neighbors(None, radius).unwrap();
+        assert_eq!(got.method(), SearchMethod::Grid);
+        assert_eq!(got.offsets(), want.offsets(), "radius {radius}");
+        assert_eq!(got.all_indices(), want.all_indices(), "radius {radius}");
+        assert_eq!(got.all_distances(), want.all_distances(), "radius {radius}");
+    }
+}

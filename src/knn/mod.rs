@@ -290,6 +290,8 @@ struct Held {
     /// values (normalised or centred); `None`: those values themselves,
     /// so the index holds one host copy of its points.
     compared: Option<Vec<f32>>,
+    /// The radius search's grid, built on its first use.
+    grids: grid::Grids,
     /// The `f64` point the data and queries are centred on, if any.
     offset: Option<Vec<f64>>,
     /// The largest magnitude among the points' coordinates.
@@ -350,6 +352,7 @@ impl KnnIndex {
                 max_abs,
                 source,
                 compared,
+                grids: grid::Grids::default(),
                 offset,
             }),
         })
@@ -470,7 +473,10 @@ impl KnnIndex {
         let (found, method) = match self.grid_applies() {
             true => {
                 let data = self.held.data();
-                grid::within(&self.ctx, data, q, self.dim, bound, exclude, true).await?
+                let grids = &self.held.grids;
+                grids
+                    .within(&self.ctx, data, q, self.dim, bound, exclude)
+                    .await?
             }
             false => {
                 let score = self.metric.score();

@@ -14,6 +14,9 @@ pub(crate) struct Grid {
     /// cell.
     origin: [f32; MAX_DIM],
     inv: f32,
+    /// How far from `origin` (per coordinate) a query may lie for its
+    /// cells to be trusted: twice the data's extent, plus the radius.
+    reach: f64,
     /// The distinct keys, ascending.
     keys: Vec<u32>,
     /// Run `c` of `order` (the points of key `keys[c]`) is
@@ -43,15 +46,15 @@ fn key(c: &[i32; MAX_DIM]) -> u32 {
 }
 
 impl Grid {
-    /// The grid for searches within squared distance `bound` of `queries`
-    /// among `data` (`dim` coordinates each), or `None` where a grid
-    /// cannot be trusted or cannot help: `dim` above [`MAX_DIM`], a
-    /// radius that is 0 or not finite, or cells too large or too fine for
-    /// the coordinates (more than 2^20 cells from the middle of the data,
-    /// where `f32` rounding is no longer small against one cell). Cells
-    /// count from the middle of the data, so data far from the origin is
-    /// no obstacle; only its extent is.
-    pub fn build(data: &[f32], queries: &[f32], dim: usize, bound: f32) -> Option<Self> {
+    /// The grid for searches within squared distance `bound` among `data`
+    /// (`dim` coordinates each), for queries within its reach (see
+    /// [`Grid::covers`]), or `None` where a grid cannot be trusted or
+    /// cannot help: `dim` above [`MAX_DIM`], a radius that is 0 or not
+    /// finite, or cells too fine for the coordinates (more than 2^20 cells
+    /// across the reach, where `f32` rounding is no longer small against
+    /// one cell). Cells count from the middle of the data, so data far
+    /// from the origin is no obstacle; only its extent is.
+    pub fn build(data: &[f32], dim: usize, bound: f32) -> Option<Self> {
         if dim == 0 || dim > MAX_DIM || !(bound.is_finite() && bound > 0.0) {
             return None;
         }
@@ -70,16 +73,11 @@ impl Grid {
         for a in 0..dim {
             origin[a] = ((f64::from(lo[a]) + f64::from(hi[a])) / 2.0) as f32;
         }
-        let largest = data
-            .chunks_exact(dim)
-            .chain(queries.chunks_exact(dim))
-            .flat_map(|x| {
-                x.iter()
-                    .zip(&origin)
-                    .map(|(v, o)| f64::from(*v) - f64::from(*o))
-            })
-            .fold(0.0f64, |m, d| m.max(d.abs()));
-        let cells_across = largest / radius;
+        let largest = (0..dim)
+            .map(|a| (f64::from(hi[a]) - f64::from(lo[a])) / 2.0)
+            .fold(0.0f64, f64::max);
+        let reach = 2.0 * largest + radius;
+        let cells_across = reach / radius;
         if cells_across > f64::from(1u32 << 20) {
             return None;
         }
@@ -111,9 +109,20 @@ impl Grid {
             dim,
             origin,
             inv,
+            reach,
             keys: distinct,
             starts,
             order,
+        })
+    }
+
+    /// Whether every query lies within the grid's reach, where its cells
+    /// hold all its neighbours.
+    pub fn covers(&self, queries: &[f32]) -> bool {
+        queries.chunks_exact(self.dim).all(|q| {
+            q.iter()
+                .zip(&self.origin)
+                .all(|(v, o)| (f64::from(*v) - f64::from(*o)).abs() <= self.reach)
         })
     }
 
@@ -125,7 +134,8 @@ impl Grid {
         }
     }
 
-    /// Every data row within squared distance `bound` of each query (as
+    /// Every data row within squared distance `bound` (the grid's) of
+    /// each query, all within [`Grid::covers`]'s reach (as
     /// `topk::within` gives them: the query's own row left out with
     /// `exclude`, lists sorted by (score, index)).
     pub fn within(&self, data: &[f32], queries: &[f32], bound: f32, exclude: SelfOffset) -> Within {

@@ -21,6 +21,8 @@
 
 pub(crate) mod cpu;
 
+use std::sync::{Arc, Mutex};
+
 use crate::context::{Context, Inner};
 use crate::error::Result;
 use crate::ops::topk::{self, Score, SelfOffset, Within};
@@ -37,28 +39,47 @@ pub(crate) enum Method {
     Grid,
 }
 
-/// Every data row within squared distance `bound` of each query, by the
-/// grid where `use_grid` asks for it and the backend has one (the CPU),
-/// by brute force otherwise; and which of the two ran.
-pub(crate) async fn within(
-    ctx: &Context,
-    data: &[f32],
-    queries: &[f32],
-    dim: usize,
-    bound: f32,
-    exclude: SelfOffset,
-    use_grid: bool,
-) -> Result<(Within, Method)> {
-    match ctx.inner() {
-        Inner::Cpu if use_grid => {
-            if let Some(grid) = cpu::Grid::build(data, queries, dim, bound) {
-                return Ok((grid.within(data, queries, bound, exclude), Method::Grid));
-            }
+/// The grid of an index's data, kept between its searches of one radius
+/// (a search chunk after chunk, as DBSCAN's, builds it once).
+#[derive(Default)]
+pub(crate) struct Grids(Mutex<Option<(u32, Arc<cpu::Grid>)>>);
+
+impl Grids {
+    /// Every row of `data` (the same data on every call) within squared
+    /// distance `bound` of each query: by the grid on a CPU context where
+    /// one can be built and reaches every query, by brute force otherwise;
+    /// and which of the two ran.
+    pub async fn within(
+        &self,
+        ctx: &Context,
+        data: &[f32],
+        queries: &[f32],
+        dim: usize,
+        bound: f32,
+        exclude: SelfOffset,
+    ) -> Result<(Within, Method)> {
+        if matches!(ctx.inner(), Inner::Cpu)
+            && let Some(grid) = self.for_bound(data, dim, bound)
+            && grid.covers(queries)
+        {
+            return Ok((grid.within(data, queries, bound, exclude), Method::Grid));
         }
-        _ => {}
+        let found = topk::within(ctx, data, queries, dim, bound, Score::SquaredL2, exclude).await?;
+        Ok((found, Method::BruteForce))
     }
-    let found = topk::within(ctx, data, queries, dim, bound, Score::SquaredL2, exclude).await?;
-    Ok((found, Method::BruteForce))
+
+    /// The grid for `bound`: the kept one, or a new one kept instead.
+    fn for_bound(&self, data: &[f32], dim: usize, bound: f32) -> Option<Arc<cpu::Grid>> {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((bits, grid)) = &*kept
+            && *bits == bound.to_bits()
+        {
+            return Some(Arc::clone(grid));
+        }
+        let grid = Arc::new(cpu::Grid::build(data, dim, bound)?);
+        *kept = Some((bound.to_bits(), Arc::clone(&grid)));
+        Some(grid)
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +133,8 @@ mod tests {
                 let bound = radius * radius;
                 for (q, exclude) in [(&queries, None), (&data, Some(0))] {
                     let brute = brute_force(&data, q, dim, bound, exclude);
-                    let grid = cpu::Grid::build(&data, q, dim, bound).expect("a grid");
+                    let grid = cpu::Grid::build(&data, dim, bound).expect("a grid");
+                    assert!(grid.covers(q));
                     let found = grid.within(&data, q, bound, exclude);
                     assert_eq!(
                         found, brute,
@@ -123,7 +145,7 @@ mod tests {
             // Integer points, radius 1: many pairs exactly at the radius.
             let ints: Vec<f32> = (0..300 * dim).map(|i| ((i * 7) % 11) as f32).collect();
             let brute = brute_force(&ints, &ints, dim, 1.0, Some(0));
-            let grid = cpu::Grid::build(&ints, &ints, dim, 1.0).unwrap();
+            let grid = cpu::Grid::build(&ints, dim, 1.0).unwrap();
             assert_eq!(
                 grid.within(&ints, &ints, 1.0, Some(0)),
                 brute,
@@ -137,16 +159,17 @@ mod tests {
         let data = values(40, 1.0, 1);
         // Too many dimensions, a zero or infinite radius, or data spanning
         // so many cells that f32 steps are no longer small against one.
-        assert!(cpu::Grid::build(&data, &data, 5, 0.1).is_none());
-        assert!(cpu::Grid::build(&data, &data, 2, 0.0).is_none());
-        assert!(cpu::Grid::build(&data, &data, 2, f32::INFINITY).is_none());
-        assert!(cpu::Grid::build(&data, &data, 2, 1e-14).is_none());
+        assert!(cpu::Grid::build(&data, 5, 0.1).is_none());
+        assert!(cpu::Grid::build(&data, 2, 0.0).is_none());
+        assert!(cpu::Grid::build(&data, 2, f32::INFINITY).is_none());
+        assert!(cpu::Grid::build(&data, 2, 1e-14).is_none());
         // Far from the origin is no obstacle: cells count from the data's
         // middle.
         let far: Vec<f32> = data.iter().map(|v| v + 1e9).collect();
-        assert!(cpu::Grid::build(&far, &far, 2, 1e-3).is_some());
-        // Queries far from the data are.
+        assert!(cpu::Grid::build(&far, 2, 1e-3).is_some_and(|g| g.covers(&far)));
+        // Queries far from the data are: those searches go brute force.
         let away: Vec<f32> = data.iter().map(|v| v - 1e9).collect();
-        assert!(cpu::Grid::build(&data, &away, 2, 1e-3).is_none());
+        let grid = cpu::Grid::build(&data, 2, 1e-3).unwrap();
+        assert!(grid.covers(&data) && !grid.covers(&away));
     }
 }
