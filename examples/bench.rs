@@ -571,21 +571,8 @@ fn measure(
             }
         })
     };
-    for _ in 0..args.warmup {
-        once()?;
-    }
-    let mut times_ms = Vec::with_capacity(args.reps);
-    let mut last = (None, 0);
-    let budget_ms = args.time_budget.map(|s| s * 1e3);
-    for _ in 0..args.reps {
-        let t = Instant::now();
-        last = once()?;
-        times_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if budget_ms.is_some_and(|b| times_ms.iter().sum::<f64>() >= b) {
-            break;
-        }
-    }
-    let (clusters, iterations) = last;
+    let (times, _, (clusters, iterations)) = timed_runs(args, once)?;
+    let times_ms = times.iter().map(|t| t * 1e3).collect();
     // Nominal pair evaluations: N^2 per blurring iteration (what the peers'
     // batched blurring computes too). Standard mode's depends on how long
     // each seed climbs, which a fit does not report: none given.
@@ -784,33 +771,7 @@ fn knn_run(args: &Args, backend: &str, ctx: &Context, kd: &KnnData) {
             .fit(ctx, &kd.x)?;
         Ok(index.kneighbors(Some(&kd.q), kd.k)?)
     };
-    let timed = |f: &dyn Fn() -> Result<Neighbors, Box<dyn Error>>| {
-        let t = Instant::now();
-        let nn = f()?;
-        Ok::<_, Box<dyn Error>>((t.elapsed().as_secs_f64(), nn))
-    };
-    let result = (|| -> Result<_, Box<dyn Error>> {
-        let mut first = None;
-        for _ in 0..args.warmup {
-            let (t, _) = timed(&once)?;
-            first.get_or_insert(t);
-        }
-        let mut times = Vec::with_capacity(args.reps);
-        let mut last = None;
-        for _ in 0..args.reps {
-            let (t, nn) = timed(&once)?;
-            first.get_or_insert(t);
-            times.push(t);
-            last = Some(nn);
-            if args
-                .time_budget
-                .is_some_and(|b| times.iter().sum::<f64>() >= b)
-            {
-                break;
-            }
-        }
-        Ok((times, first.unwrap_or(f64::NAN), last.expect("reps >= 1")))
-    })();
+    let result = timed_runs(args, once);
     let (times, first, nn) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -966,33 +927,9 @@ fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
         .init(KMeansInit::Given(km.init.clone()))
         .max_iter(args.kmeans_max_iter)
         .tol(0.0);
-    let timed = || -> Result<(f64, KMeansFit), Box<dyn Error>> {
-        let t = Instant::now();
-        let fit = model.fit(ctx, &km.x)?;
-        Ok((t.elapsed().as_secs_f64(), fit))
-    };
-    let result = (|| -> Result<_, Box<dyn Error>> {
-        let mut first = None;
-        for _ in 0..args.warmup {
-            let (t, _) = timed()?;
-            first.get_or_insert(t);
-        }
-        let mut times = Vec::with_capacity(args.reps);
-        let mut last = None;
-        for _ in 0..args.reps {
-            let (t, fit) = timed()?;
-            first.get_or_insert(t);
-            times.push(t);
-            last = Some(fit);
-            if args
-                .time_budget
-                .is_some_and(|b| times.iter().sum::<f64>() >= b)
-            {
-                break;
-            }
-        }
-        Ok((times, first.unwrap_or(f64::NAN), last.expect("reps >= 1")))
-    })();
+    let result = timed_runs(args, || -> Result<KMeansFit, Box<dyn Error>> {
+        Ok(model.fit(ctx, &km.x)?)
+    });
     let (times, first, fit) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -1171,4 +1108,38 @@ fn fmt_float6(v: f64) -> String {
     } else {
         "null".into()
     }
+}
+
+/// `--warmup` untimed runs of `once`, then up to `--reps` timed ones
+/// (fewer once `--time-budget` seconds are spent): the times, the first
+/// run's time (warm-up included: the cold start), and the last result.
+fn timed_runs<T>(
+    args: &Args,
+    once: impl Fn() -> Result<T, Box<dyn Error>>,
+) -> Result<(Vec<f64>, f64, T), Box<dyn Error>> {
+    let timed = || -> Result<(f64, T), Box<dyn Error>> {
+        let t = Instant::now();
+        let out = once()?;
+        Ok((t.elapsed().as_secs_f64(), out))
+    };
+    let mut first = None;
+    for _ in 0..args.warmup {
+        let (t, _) = timed()?;
+        first.get_or_insert(t);
+    }
+    let mut times = Vec::with_capacity(args.reps);
+    let mut last = None;
+    for _ in 0..args.reps {
+        let (t, out) = timed()?;
+        first.get_or_insert(t);
+        times.push(t);
+        last = Some(out);
+        if args
+            .time_budget
+            .is_some_and(|b| times.iter().sum::<f64>() >= b)
+        {
+            break;
+        }
+    }
+    Ok((times, first.unwrap_or(f64::NAN), last.expect("reps >= 1")))
 }
