@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::knn_cases::rows;
-use gpu_cluster::{Cancel, Context, Dbscan, DbscanFit, Error, Points, SearchMethod};
+use gpu_cluster::{Blobs, Cancel, Context, Dbscan, DbscanFit, Error, Points, SearchMethod};
 
 #[derive(Clone)]
 struct Case {
@@ -168,6 +168,68 @@ fn many_chunks_give_the_answer_of_one() {
         assert_eq!(fit.n_clusters(), n / 100, "{ctx}");
         let want: Vec<i32> = (0..n).map(|i| (i / 100) as i32).collect();
         assert_eq!(fit.labels(), &want[..], "{ctx}");
+    }
+}
+
+#[test]
+fn the_grid_and_brute_force_give_the_same_fit() {
+    // Seeded points in two dimensions with weights of both signs, and
+    // weights whose f64 sum depends on its order: the grid visits
+    // neighbours in cell order, the search lists them by distance, and
+    // both must sum them in index order.
+    let x = Blobs::default().generate().unwrap().points;
+    let n = x.len();
+    let mut s = 7u64;
+    let weights: Vec<f32> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            3.0 * (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    let ordered = [1e16f32, -1e16, 1.0, 1e16, -1e16, 1.0];
+    let pinned = Points::new(
+        &[0.0, 0.0, 0.1, 0.0, 0.2, 0.0, 9.0, 0.0, 9.1, 0.0, 9.2, 0.0],
+        2,
+    )
+    .unwrap();
+    for ctx in common::contexts() {
+        for (eps, min_samples, w) in [(0.5, 5, None), (0.4, 3, Some(&weights)), (1.2, 10, None)] {
+            let fits = [SearchMethod::BruteForce, SearchMethod::Grid].map(|search| {
+                let mut params = Dbscan::new(eps, min_samples).search(search);
+                if let Some(w) = w {
+                    params = params.sample_weights(w.clone());
+                }
+                params.fit(&ctx, &x).unwrap()
+            });
+            assert_eq!(
+                fits[0], fits[1],
+                "{ctx}: eps {eps}, min_samples {min_samples}"
+            );
+            let noise = fits[0].labels().iter().filter(|&&l| l < 0).count();
+            assert!(
+                fits[0].n_clusters() > 1 && noise > 0,
+                "{ctx}: eps {eps} gives a case worth comparing"
+            );
+        }
+        // Each group's three points are each other's neighbours. In index
+        // order their weights sum to (1e16 - 1e16) + 1 = 1, so all are
+        // core; in distance order from the third, (1 - 1e16) + 1e16 = 0
+        // in f64, which would make it a border point.
+        for search in [SearchMethod::BruteForce, SearchMethod::Grid] {
+            let fit = Dbscan::new(0.25, 1)
+                .search(search)
+                .sample_weights(ordered.to_vec())
+                .fit(&ctx, &pinned)
+                .unwrap();
+            assert_eq!(fit.labels(), &[0, 0, 0, 1, 1, 1], "{ctx}, {search:?}");
+            assert_eq!(
+                fit.core_sample_indices(),
+                &[0, 1, 2, 3, 4, 5],
+                "{ctx}, {search:?}"
+            );
+        }
     }
 }
 

@@ -2,15 +2,15 @@
 //!
 //! [`Dbscan`] holds `eps`, `min_samples` and optional sample weights;
 //! [`Dbscan::fit`] returns a [`DbscanFit`] with scikit-learn's labels and
-//! core sample indices. The neighbourhoods are the exact radius search of
-//! the nearest-neighbour index ([`crate::KnnIndex::radius_neighbors`]:
-//! distance `<= eps` inclusive, each point its own neighbour; by brute
-//! force, or by a grid in low dimensions, with the same results), so they
-//! are the same on both backends; everything after them is integer work
-//! on the host:
+//! core sample indices. The neighbourhoods are those of the exact radius
+//! search of the nearest-neighbour index
+//! ([`crate::KnnIndex::radius_neighbors`]: distance `<= eps` inclusive,
+//! each point its own neighbour), so they are the same on both backends
+//! and by either search method; everything after them is integer work on
+//! the host:
 //!
 //! 1. each point's neighbourhood weight (the count, or the sum of sample
-//!    weights); core points have at least `min_samples`;
+//!    weights in index order); core points have at least `min_samples`;
 //! 2. the connected components of the core points (union-find over the
 //!    core-core pairs), numbered in the order of their lowest-index core
 //!    point, which is the order scikit-learn's scan creates them;
@@ -19,19 +19,25 @@
 //!    scikit-learn's expansion reaches it from first; the rest is noise,
 //!    -1.
 //!
-//! Memory is bounded by the points plus the neighbour lists of one chunk
-//! of queries (and the border pairs): the search runs twice, chunk by
-//! chunk, once for the weights and once for the pairs, rather than holding
-//! every neighbour list at once.
+//! Where the index searches through its grid (the CPU twin, D <= 4), the
+//! neighbourhoods are visited in place, in parallel, with no sorted lists:
+//! counting stops once a point is core, and a core point keeps only its
+//! core neighbours of lower index. Elsewhere the queries go through the
+//! index's radius search in chunks. Either way memory is bounded by the
+//! points plus the neighbour lists of one chunk of queries (and the border
+//! pairs): the search runs twice, chunk by chunk, once for the weights and
+//! once for the pairs, rather than holding every neighbour list at once.
 
 use std::sync::Arc;
 
 use crate::context::Context;
+use crate::cpu::map_indices;
 use crate::dataset::Input;
 use crate::error::{Error, Result};
-use crate::knn::{NearestNeighbors, SearchMethod};
+use crate::knn::{KnnIndex, NearestNeighbors, SearchMethod};
+use crate::ops::grid::cpu::Grid;
 use crate::points::Points;
-use crate::progress::{Observed, Observer, Stage};
+use crate::progress::{Observed, Observer, Stage, Watch};
 
 /// Queries per radius search: the neighbour lists of this many points are
 /// held at once.
@@ -157,48 +163,19 @@ impl Dbscan {
             .search(self.search)
             .fit_async(ctx, x)
             .await?;
-        // The queries in chunks, with the points' f64 values where they
-        // hold them, so the index centres them as it centres the points.
-        let values = x.to_f64();
-        let chunks: Vec<Points> = values
-            .chunks(CHUNK * x.dim())
-            .map(|rows| Points::from_f64(rows, x.dim()))
-            .collect::<Result<_>>()?;
-        let weight = |j: usize| self.weights.as_ref().map_or(1.0, |w| f64::from(w[j]));
-
-        // 1. Neighbourhood weights, chunk by chunk.
-        let total = Some(2 * chunks.len() as u64);
-        watch.report(Stage::Neighbourhoods, 0, total)?;
-        let mut core = vec![false; n];
-        for (c, chunk) in chunks.iter().enumerate() {
-            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
-            for q in 0..found.len() {
-                let sum: f64 = found.indices(q).iter().map(|&j| weight(j as usize)).sum();
-                core[c * CHUNK + q] = sum >= self.min_samples;
-            }
-            watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
-        }
-
-        // 2. Core-core pairs join components; border pairs are kept.
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        let mut border: Vec<(u32, u32)> = Vec::new();
-        for (c, chunk) in chunks.iter().enumerate() {
-            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
-            for q in 0..found.len() {
-                let i = c * CHUNK + q;
-                for &j in found.indices(q).iter().filter(|&&j| core[j as usize]) {
-                    match core[i] {
-                        true => union(&mut parent, i as u32, j),
-                        false => border.push((i as u32, j)),
-                    }
-                }
-            }
-            watch.report(Stage::Neighbourhoods, (chunks.len() + c) as u64 + 1, total)?;
-        }
+        let graph = match index.radius_grid(self.eps) {
+            Some((grid, data, bound)) => self.grid_graph(&grid, data, bound, watch)?,
+            None => self.search_graph(&index, x, watch).await?,
+        };
 
         // 3. Clusters numbered by their lowest-index core point; borders
         // take their core neighbours' lowest-numbered cluster.
         watch.report(Stage::Labelling, 0, None)?;
+        let Graph {
+            core,
+            mut parent,
+            border,
+        } = graph;
         let mut labels = vec![-1i32; n];
         let mut cluster_of_root = vec![-1i32; n];
         let mut n_clusters = 0;
@@ -224,6 +201,138 @@ impl Dbscan {
             labels,
             n_clusters: n_clusters as usize,
         })
+    }
+
+    /// Whether a point whose neighbours are `neighbours` (itself
+    /// included) is core: their count, or their weights summed in `f64`
+    /// in index order (so the search's order cannot move a sum that lands
+    /// on `min_samples`), reaches `min_samples`.
+    fn is_core(&self, neighbours: &mut [u32]) -> bool {
+        match &self.weights {
+            None => neighbours.len() as f64 >= self.min_samples,
+            Some(w) => {
+                neighbours.sort_unstable();
+                let sum: f64 = neighbours.iter().map(|&j| f64::from(w[j as usize])).sum();
+                sum >= self.min_samples
+            }
+        }
+    }
+
+    /// Steps 1 and 2 through the nearest-neighbour index's radius search,
+    /// on any backend: the queries in chunks of [`CHUNK`], searched twice
+    /// (once for the core points, once for the pairs), so only one chunk's
+    /// neighbour lists are held at a time.
+    async fn search_graph(&self, index: &KnnIndex, x: &Points, watch: Watch<'_>) -> Result<Graph> {
+        let n = x.len();
+        // The queries with the points' f64 values where they hold them,
+        // so the index centres them as it centres the points.
+        let values = x.to_f64();
+        let chunks: Vec<Points> = values
+            .chunks(CHUNK * x.dim())
+            .map(|rows| Points::from_f64(rows, x.dim()))
+            .collect::<Result<_>>()?;
+        let total = Some(2 * chunks.len() as u64);
+        watch.report(Stage::Neighbourhoods, 0, total)?;
+        let mut core = vec![false; n];
+        for (c, chunk) in chunks.iter().enumerate() {
+            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
+            for q in 0..found.len() {
+                core[c * CHUNK + q] = self.is_core(&mut found.indices(q).to_vec());
+            }
+            watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
+        }
+        let mut graph = Graph::new(core);
+        for (c, chunk) in chunks.iter().enumerate() {
+            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
+            for q in 0..found.len() {
+                graph.join(c * CHUNK + q, found.indices(q));
+            }
+            watch.report(Stage::Neighbourhoods, (chunks.len() + c) as u64 + 1, total)?;
+        }
+        Ok(graph)
+    }
+
+    /// Steps 1 and 2 through the index's grid (CPU, low dimensions):
+    /// each point's neighbourhood visited in place, in parallel, with no
+    /// sorted lists; a core point keeps only its core neighbours of lower
+    /// index (the pairs' other halves are the same edges).
+    fn grid_graph(&self, grid: &Grid, data: &[f32], bound: f32, watch: Watch<'_>) -> Result<Graph> {
+        let dim = grid.dim();
+        let n = data.len() / dim;
+        let chunks = n.div_ceil(CHUNK);
+        let total = Some(2 * chunks as u64);
+        let row = |i: usize| &data[i * dim..(i + 1) * dim];
+        watch.report(Stage::Neighbourhoods, 0, total)?;
+        let mut core = Vec::with_capacity(n);
+        for c in 0..chunks {
+            let start = c * CHUNK;
+            core.extend(map_indices(CHUNK.min(n - start), |q| {
+                let i = start + q;
+                if self.weights.is_some() {
+                    let mut found = Vec::new();
+                    grid.visit(data, row(i), bound, |j, _| found.push(j));
+                    return self.is_core(&mut found);
+                }
+                // Counting stops at `min_samples`: a dense neighbourhood
+                // is core long before it is all visited.
+                let mut count = 0.0;
+                grid.visit_until(data, row(i), bound, |_, _| {
+                    count += 1.0;
+                    count >= self.min_samples
+                })
+            }));
+            watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
+        }
+        let mut graph = Graph::new(core);
+        for c in 0..chunks {
+            let start = c * CHUNK;
+            let core = &graph.core;
+            let lists = map_indices(CHUNK.min(n - start), |q| {
+                let i = start + q;
+                let mut found = Vec::new();
+                grid.visit(data, row(i), bound, |j, _| {
+                    if core[j as usize] && (!core[i] || (j as usize) < i) {
+                        found.push(j);
+                    }
+                });
+                found
+            });
+            for (q, list) in lists.iter().enumerate() {
+                graph.join(start + q, list);
+            }
+            watch.report(Stage::Neighbourhoods, (chunks + c) as u64 + 1, total)?;
+        }
+        Ok(graph)
+    }
+}
+
+/// The core points, their components so far, and the border pairs.
+struct Graph {
+    core: Vec<bool>,
+    /// Union-find forest over the points; only core points are joined.
+    parent: Vec<u32>,
+    /// `(border point, core neighbour)` pairs.
+    border: Vec<(u32, u32)>,
+}
+
+impl Graph {
+    fn new(core: Vec<bool>) -> Self {
+        Self {
+            parent: (0..core.len() as u32).collect(),
+            core,
+            border: Vec::new(),
+        }
+    }
+
+    /// Takes point `i`'s neighbours: a core point joins its core
+    /// neighbours' components; a border point keeps its core neighbours.
+    fn join(&mut self, i: usize, neighbours: &[u32]) {
+        for &j in neighbours.iter().filter(|&&j| self.core[j as usize]) {
+            match self.core[i] {
+                true => union(&mut self.parent, i as u32, j),
+                false => self.border.push((i as u32, j)),
+            }
+        }
     }
 }
 

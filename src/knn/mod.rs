@@ -506,6 +506,19 @@ impl KnnIndex {
         })
     }
 
+    /// The grid that radius searches of `radius` take on a CPU context,
+    /// with the rows as compared and the squared bound: DBSCAN visits its
+    /// neighbourhoods through it without building sorted lists. `None`
+    /// where radius searches go brute force.
+    pub(crate) fn radius_grid(&self, radius: f32) -> Option<(Arc<grid::cpu::Grid>, &[f32], f32)> {
+        if !self.grid_applies() {
+            return None;
+        }
+        let (data, bound) = (self.held.data(), self.metric.bound(radius));
+        let grid = self.held.grids.cpu_grid(&self.ctx, data, self.dim, bound)?;
+        Some((grid, data, bound))
+    }
+
     /// Whether radius searches take the grid: a euclidean metric in at
     /// most 4 dimensions, asked for or (auto) on enough points.
     fn grid_applies(&self) -> bool {

@@ -116,6 +116,11 @@ impl Grid {
         })
     }
 
+    /// Coordinates per point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
     /// Whether every query lies within the grid's reach, where its cells
     /// hold all its neighbours.
     pub fn covers(&self, queries: &[f32]) -> bool {
@@ -134,44 +139,70 @@ impl Grid {
         }
     }
 
+    /// Calls `f(j, score)` for every data row `j` within squared distance
+    /// `bound` (the grid's) of `q`, which lies within [`Grid::covers`]'s
+    /// reach: in cell order, not sorted, the query's own row included
+    /// when it is a data row. Each row is visited once.
+    pub fn visit(&self, data: &[f32], q: &[f32], bound: f32, mut f: impl FnMut(u32, f32)) {
+        self.visit_until(data, q, bound, |j, s| {
+            f(j, s);
+            false
+        });
+    }
+
+    /// [`Grid::visit`] until `f` returns `true`; returns whether it did.
+    pub fn visit_until(
+        &self,
+        data: &[f32],
+        q: &[f32],
+        bound: f32,
+        mut f: impl FnMut(u32, f32) -> bool,
+    ) -> bool {
+        let dim = self.dim;
+        let limit = order_key(bound);
+        let home = cell(q, &self.origin, self.inv);
+        // The 3^D cells around the query's, each key once (cells with one
+        // hash share a run).
+        let mut seen = [0u32; 3usize.pow(MAX_DIM as u32)];
+        let mut distinct = 0;
+        for n in 0..3usize.pow(dim as u32) {
+            let mut c = home;
+            let mut rest = n;
+            for v in c.iter_mut().take(dim) {
+                *v = v.wrapping_add((rest % 3) as i32 - 1);
+                rest /= 3;
+            }
+            let k = key(&c);
+            if seen[..distinct].contains(&k) {
+                continue;
+            }
+            seen[distinct] = k;
+            distinct += 1;
+            for &j in self.run(k) {
+                let at = j as usize * dim;
+                let s = crate::cpu::squared_distance(&data[at..at + dim], q);
+                if order_key(s) <= limit && f(j, s) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Every data row within squared distance `bound` (the grid's) of
     /// each query, all within [`Grid::covers`]'s reach (as
     /// `topk::within` gives them: the query's own row left out with
     /// `exclude`, lists sorted by (score, index)).
     pub fn within(&self, data: &[f32], queries: &[f32], bound: f32, exclude: SelfOffset) -> Within {
         let dim = self.dim;
-        let limit = order_key(bound);
-        let neighbours = 3usize.pow(dim as u32);
         let rows = map_indices(queries.len() / dim, |i| {
-            let q = &queries[i * dim..(i + 1) * dim];
-            let own = exclude.map(|o| o + i);
-            let home = cell(q, &self.origin, self.inv);
-            // The 3^D cells around the query's, each key once.
-            let mut seen: Vec<u32> = Vec::with_capacity(neighbours);
+            let own = exclude.map(|o| (o + i) as u32);
             let mut found = Vec::new();
-            for n in 0..neighbours {
-                let mut c = home;
-                let mut rest = n;
-                for v in c.iter_mut().take(dim) {
-                    *v = v.wrapping_add((rest % 3) as i32 - 1);
-                    rest /= 3;
+            self.visit(data, &queries[i * dim..(i + 1) * dim], bound, |j, s| {
+                if Some(j) != own {
+                    found.push((s, j));
                 }
-                let k = key(&c);
-                if seen.contains(&k) {
-                    continue;
-                }
-                seen.push(k);
-                for &j in self.run(k) {
-                    let j = j as usize;
-                    if Some(j) == own {
-                        continue;
-                    }
-                    let s = crate::cpu::squared_distance(&data[j * dim..(j + 1) * dim], q);
-                    if order_key(s) <= limit {
-                        found.push((s, j as u32));
-                    }
-                }
-            }
+            });
             found
         });
         Within::from_lists(rows)

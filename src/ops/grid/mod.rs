@@ -58,14 +58,28 @@ impl Grids {
         bound: f32,
         exclude: SelfOffset,
     ) -> Result<(Within, Method)> {
-        if matches!(ctx.inner(), Inner::Cpu)
-            && let Some(grid) = self.for_bound(data, dim, bound)
+        if let Some(grid) = self.cpu_grid(ctx, data, dim, bound)
             && grid.covers(queries)
         {
             return Ok((grid.within(data, queries, bound, exclude), Method::Grid));
         }
         let found = topk::within(ctx, data, queries, dim, bound, Score::SquaredL2, exclude).await?;
         Ok((found, Method::BruteForce))
+    }
+
+    /// The grid of `data` for `bound` on a CPU context (kept for later
+    /// calls), `None` on a GPU context or where no grid can be built.
+    pub fn cpu_grid(
+        &self,
+        ctx: &Context,
+        data: &[f32],
+        dim: usize,
+        bound: f32,
+    ) -> Option<Arc<cpu::Grid>> {
+        match ctx.inner() {
+            Inner::Cpu => self.for_bound(data, dim, bound),
+            _ => None,
+        }
     }
 
     /// The grid for `bound`: the kept one, or a new one kept instead.
