@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use gpu_cluster::meanshift::Method;
 use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, Points, StopReason};
 
 use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explain, with_flag};
@@ -64,7 +65,7 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     };
     note(format_args!(
         "meanshift: {} from {} x {}{given}; {} ({}); {} mode, {} kernel, {bandwidth}; \
-         backend {}: {ctx}; fit {:.1} ms{open_time}; input {info}",
+         {}; backend {}: {ctx}; fit {:.1} ms{open_time}; input {info}",
         count(fit.n_clusters(), "cluster"),
         count(points.len(), "point"),
         points.dim(),
@@ -75,23 +76,34 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
             Mode::Blurring => "blurring",
         },
         fit.kernel(),
+        method_used(&fit),
         backend_name(&ctx),
         fit_time.as_secs_f64() * 1e3,
     ));
     Ok(())
 }
 
+/// How the kernel sums ran, for the summary: dense, or the grid with the
+/// bound on the gaussian weight it left out.
+fn method_used(fit: &MeanShiftFit) -> String {
+    match (fit.method(), fit.gaussian_tail()) {
+        (Method::Grid, Some(tail)) => {
+            format!(
+                "grid (gaussian cut: at most {:.2}% of a window's weight left out)",
+                100.0 * tail
+            )
+        }
+        (Method::Grid, None) => "grid".into(),
+        _ => "dense".into(),
+    }
+}
+
 /// Usage errors that clap cannot see, reported before any work.
 fn check_args(args: &MeanShiftArgs) -> Result<(), Failure> {
-    let unavailable = match args.method {
-        MethodArg::Auto | MethodArg::Dense => None,
-        MethodArg::Grid => Some("grid"),
-        MethodArg::Knn => Some("knn"),
-    };
-    if let Some(name) = unavailable {
-        return Err(Failure::Input(format!(
-            "--method {name} is not available yet: use auto or dense"
-        )));
+    if args.method == MethodArg::Knn {
+        return Err(Failure::Input(
+            "--method knn is not available yet: use auto, dense or grid".into(),
+        ));
     }
     if args.save_model.as_deref() == Some(Path::new("-")) {
         return Err(Failure::Input(
@@ -130,6 +142,12 @@ fn params(args: &MeanShiftArgs) -> MeanShift {
         ms = ms.kernel(kernel.into());
     }
     ms.tol(args.tol)
+        .method(match args.method {
+            MethodArg::Dense => Method::Dense,
+            MethodArg::Grid => Method::Grid,
+            MethodArg::Auto | MethodArg::Knn => Method::Auto,
+        })
+        .gaussian_cutoff(args.gaussian_cutoff.0)
         .bin_seeding(args.bin_seeding)
         .min_bin_freq(args.min_bin_freq)
         .cluster_all(!args.no_cluster_all)

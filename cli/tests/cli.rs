@@ -465,7 +465,10 @@ fn bad_parameters_exit_2() {
         (&["--bandwidth", "-1"], "invalid bandwidth = -1"),
         (&["--bandwidth", "0"], "invalid bandwidth = 0"),
         (&["--quantile", "0"], "invalid quantile = 0"),
-        (&["--method", "grid"], "--method grid is not available yet"),
+        (
+            &["--bandwidth", "2", "--gaussian-cutoff", "0"],
+            "invalid gaussian_cutoff = 0",
+        ),
         (&["--method", "knn"], "--method knn is not available yet"),
         (
             &["--bandwidth", "2", "--mode", "blurring", "--bin-seeding"],
@@ -500,17 +503,19 @@ fn bad_parameters_exit_2() {
         ],
         "no bin",
     );
-    // The dense method is the one there is; auto picks it.
-    ok(&[
-        "meanshift",
-        &toy,
-        "--bandwidth",
-        "2",
-        "--method",
-        "dense",
-        "--backend",
-        "cpu",
-    ]);
+    // Dense and grid give the same labels for the flat kernel, and the
+    // summary says which ran.
+    let by = |method: &str| {
+        let args = ["meanshift", &toy, "--bandwidth", "2", "--method", method];
+        let out = run(&[&args[..], &cpu].concat());
+        assert!(out.status.success(), "{method}: {}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    let (dense, dense_note) = by("dense");
+    let (grid, grid_note) = by("grid");
+    assert_eq!(dense, grid);
+    assert!(dense_note.contains("; dense;"), "{dense_note}");
+    assert!(grid_note.contains("; grid;"), "{grid_note}");
 }
 
 #[test]

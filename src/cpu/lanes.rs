@@ -48,7 +48,7 @@ const ROUNDER: f32 = 12_582_912.0;
 /// are too small to change a sum that holds any normal weight (every
 /// blurring window holds its own point, with weight 1). Where `f32::exp2`
 /// underflows to 0 (`x <= -150`), this gives 0 too.
-const EXP2_FLUSH: f32 = -126.0;
+pub(crate) const EXP2_FLUSH: f32 = -126.0;
 
 /// Inputs above this are clamped so the exponent field cannot overflow:
 /// `2^x` for `x > 127` gives about `2^127`. The kernels pass only `x <= 0`.

@@ -9,11 +9,13 @@
 
 mod bandwidth;
 mod merge;
+mod method;
 mod params;
 mod seeding;
 mod zero;
 
 pub use bandwidth::BandwidthEstimate;
+pub use method::Method;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -111,6 +113,8 @@ pub struct MeanShift {
     pub(crate) seeds: Option<Points>,
     pub(crate) weights: Option<Vec<f32>>,
     pub(crate) record_trajectory: bool,
+    pub(crate) method: Method,
+    pub(crate) gaussian_cutoff: Option<f32>,
     pub(crate) observer: Observed,
 }
 
@@ -130,6 +134,8 @@ impl Default for MeanShift {
             seeds: None,
             weights: None,
             record_trajectory: false,
+            method: Method::Auto,
+            gaussian_cutoff: Some(3.0),
             observer: Observed::default(),
         }
     }
@@ -254,6 +260,39 @@ impl MeanShift {
         self
     }
 
+    /// How the kernel sums find their data (default [`Method::Auto`]): see
+    /// [`Method`].
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Where the grid cuts the gaussian kernel: `Some(c)` at `c * h`
+    /// (default 3: in two dimensions at most `exp(-c^2 / 2)` = 1.1% of a
+    /// window's weight is left out; see [`MeanShiftFit::gaussian_tail`]),
+    /// `None` where its `f32` weights flush to 0 (about `13.2 h`), which
+    /// gives the dense sums' bits at a larger cost. Dense sums and the
+    /// other kernels ignore it. `c` must be finite and > 0.
+    ///
+    /// ```
+    /// use gpu_cluster::meanshift::Method;
+    /// use gpu_cluster::{Blobs, Context, MeanShift};
+    /// let x = Blobs::default().generate()?.points;
+    /// let ms = MeanShift::new(2.5).blurring(5);
+    /// let ctx = Context::cpu();
+    /// let dense = ms.clone().method(Method::Dense).fit(&ctx, &x)?;
+    /// let cut = ms.clone().method(Method::Grid).fit(&ctx, &x)?;
+    /// assert_eq!(cut.labels(), dense.labels()); // 1.1% left out changes no label here
+    /// assert!(cut.gaussian_tail().unwrap() < 0.012);
+    /// let exact = ms.method(Method::Grid).gaussian_cutoff(None).fit(&ctx, &x)?;
+    /// assert_eq!(exact.final_positions(), dense.final_positions()); // the same bits
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn gaussian_cutoff(mut self, c: Option<f32>) -> Self {
+        self.gaussian_cutoff = c;
+        self
+    }
+
     /// Fits on `ctx`, blocking until the GPU is done.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn fit<'a>(&self, ctx: &Context, x: impl Into<Input<'a>>) -> Result<MeanShiftFit> {
@@ -330,15 +369,31 @@ impl MeanShift {
                 cluster_all: checked.cluster_all,
                 positions: run.positions,
                 trajectory: run.trajectory,
+                method: Method::Dense,
+                cutoff: None,
             });
         }
         params::check_resolution(&data, dim, bandwidth)?;
         let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
+        let seeds = match (checked.mode, checked.seeds) {
+            (Mode::Standard, Some(s)) => Some(centre(s, &mean)),
+            _ => None,
+        };
+        let support2 = method::grid_support(
+            checked.method,
+            ctx,
+            &coeffs,
+            checked.gaussian_cutoff,
+            &data,
+            dim,
+            seeds.as_deref(),
+        );
         let win = Window {
             data: &data,
             weights: checked.weights,
             dim,
             coeffs,
+            grid: support2,
         };
         let run = match checked.mode {
             Mode::Standard => run_standard(ctx, &win, x, &mean, &checked, watch).await?,
@@ -381,6 +436,14 @@ impl MeanShift {
                 .iter()
                 .map(|t| uncentre(t, &mean))
                 .collect::<Result<_>>()?,
+            method: match support2 {
+                Some(_) => Method::Grid,
+                None => Method::Dense,
+            },
+            cutoff: match (support2, checked.kernel) {
+                (Some(_), Kernel::Gaussian) => checked.gaussian_cutoff,
+                _ => None,
+            },
         })
     }
 }
@@ -550,6 +613,7 @@ pub async fn blur_async<'a>(
         weights: None,
         dim: x.dim(),
         coeffs: KernelCoeffs::new(kernel, bandwidth),
+        grid: None,
     };
     let out = kernel_sums::blur(ctx, &win, iterations, false, false, Watch::default()).await?;
     uncentre(&out.positions, &mean)
@@ -590,6 +654,9 @@ pub struct MeanShiftFit {
     cluster_all: bool,
     positions: Option<Points>,
     trajectory: Vec<Points>,
+    method: Method,
+    /// The gaussian's cut `c`, when the grid cut it.
+    cutoff: Option<f32>,
 }
 
 impl MeanShiftFit {
@@ -658,6 +725,25 @@ impl MeanShiftFit {
     /// The mode used.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// How the kernel sums found their data: [`Method::Dense`] or
+    /// [`Method::Grid`].
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// When the grid cut the gaussian kernel at `c * h`
+    /// ([`MeanShift::gaussian_cutoff`]): the bound on the weight left out of
+    /// a window, relative to the window's whole weight, `P(chi^2_D > c^2)`
+    /// (the kernel's mass beyond the cut; D = 2: `exp(-c^2 / 2)`, 1.1% at
+    /// c = 3). `None` when nothing was left out.
+    pub fn gaussian_tail(&self) -> Option<f64> {
+        let c = self.cutoff?;
+        Some(kernel_sums::grid::gaussian_tail(
+            self.centers.dim(),
+            f64::from(c),
+        ))
     }
 
     /// Blurring mode: every point's final position (with `f64` values,
@@ -800,7 +886,7 @@ impl MeanShiftFit {
 /// [`MeanShiftFit`]).
 #[cfg(feature = "serde")]
 mod model {
-    use super::{MeanShiftFit, Mode, StopReason};
+    use super::{MeanShiftFit, Method, Mode, StopReason};
     use crate::kernel::Kernel;
     use crate::model::Kind;
     use crate::points::Points;
@@ -835,6 +921,10 @@ mod model {
         labels: &'a [i32],
         #[serde(skip_serializing_if = "Option::is_none")]
         final_positions: Option<&'a Points>,
+        method: Method,
+        /// The gaussian's cut `c`, when the grid cut it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gaussian_cutoff: Option<f64>,
     }
 
     /// `f32` values written as the `f64` they widen to (exactly).
@@ -865,6 +955,15 @@ mod model {
         labels: Vec<i32>,
         #[serde(default, deserialize_with = "final_positions")]
         final_positions: Option<Points>,
+        /// Absent from documents written before the grid: dense.
+        #[serde(default = "dense")]
+        method: Method,
+        #[serde(default)]
+        gaussian_cutoff: Option<f64>,
+    }
+
+    fn dense() -> Method {
+        Method::Dense
     }
 
     /// `centers`, named in its errors (the points' own say only "row 2").
@@ -895,6 +994,8 @@ mod model {
                 counts: &self.counts,
                 labels: &self.labels,
                 final_positions: self.positions.as_ref(),
+                method: self.method,
+                gaussian_cutoff: self.cutoff.map(f64::from),
             }
             .serialize(serializer)
         }
@@ -998,6 +1099,18 @@ mod model {
         if read.final_positions.is_some() && read.mode == Mode::Standard {
             return Err("final_positions are given, but standard mode has none".into());
         }
+        let cutoff = match (read.gaussian_cutoff, read.method, read.kernel) {
+            (None, _, _) => None,
+            (Some(c), Method::Grid, Kernel::Gaussian) if c.is_finite() && c > 0.0 => Some(c as f32),
+            (Some(c), _, _) => {
+                return Err(format!(
+                    "gaussian_cutoff {c:?}: only a gaussian fit by the grid has one, finite and > 0"
+                ));
+            }
+        };
+        if read.method == Method::Auto {
+            return Err("method auto: a fit records the method it used, dense or grid".into());
+        }
         let offset = read.offset.unwrap_or_else(|| vec![0.0; dim]);
         if offset.len() != dim || offset.iter().any(|v| !v.is_finite()) {
             return Err(format!(
@@ -1018,6 +1131,8 @@ mod model {
             cluster_all: read.cluster_all,
             positions: read.final_positions,
             trajectory: Vec::new(),
+            method: read.method,
+            cutoff,
         })
     }
 

@@ -39,6 +39,10 @@ pub(crate) struct Checked<'a> {
     pub seeds: Option<&'a Points>,
     pub weights: Option<&'a [f32]>,
     pub record_trajectory: bool,
+    pub method: super::Method,
+    /// The gaussian's cut for the grid, `c` in `c * h`; `None`: the flush
+    /// radius.
+    pub gaussian_cutoff: Option<f32>,
 }
 
 fn invalid(name: &'static str, value: impl ToString, reason: &'static str) -> Error {
@@ -107,6 +111,11 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
     if let Some(w) = &ms.weights {
         check_weights(w, x.len())?;
     }
+    if let Some(c) = ms.gaussian_cutoff
+        && !(c.is_finite() && c > 0.0)
+    {
+        return Err(invalid("gaussian_cutoff", c, "must be finite and > 0"));
+    }
     check_spread(x)?;
     let kernel = ms.kernel.unwrap_or(match ms.mode {
         Mode::Standard => Kernel::Flat,
@@ -126,6 +135,8 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
         seeds: ms.seeds.as_ref(),
         weights: ms.weights.as_deref(),
         record_trajectory: ms.record_trajectory,
+        method: ms.method,
+        gaussian_cutoff: ms.gaussian_cutoff,
     })
 }
 

@@ -26,9 +26,12 @@ pub(crate) struct Grid {
     order: Vec<u32>,
 }
 
+/// A cell's integer coordinates (zeros past the grid's dimension).
+pub(crate) type Cell = [i32; MAX_DIM];
+
 /// The cell of `x`: its coordinates minus `origin`, times `inv`, floored
 /// (all in `f32`).
-fn cell(x: &[f32], origin: &[f32; MAX_DIM], inv: f32) -> [i32; MAX_DIM] {
+fn cell(x: &[f32], origin: &[f32; MAX_DIM], inv: f32) -> Cell {
     let mut c = [0i32; MAX_DIM];
     for ((c, v), o) in c.iter_mut().zip(x).zip(origin) {
         *c = ((v - o) * inv).floor() as i32;
@@ -38,7 +41,7 @@ fn cell(x: &[f32], origin: &[f32; MAX_DIM], inv: f32) -> [i32; MAX_DIM] {
 
 /// A cell's key: a hash of its coordinates (the classic multiply-xor of
 /// spatial hashing), in wrapping `u32` arithmetic.
-fn key(c: &[i32; MAX_DIM]) -> u32 {
+fn key(c: &Cell) -> u32 {
     const PRIMES: [u32; MAX_DIM] = [73_856_093, 19_349_663, 83_492_791, 2_654_435_761];
     c.iter()
         .zip(PRIMES)
@@ -116,6 +119,11 @@ impl Grid {
         })
     }
 
+    /// Non-empty cells (distinct keys; cells sharing a hash count once).
+    pub fn cells(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Coordinates per point.
     pub fn dim(&self) -> usize {
         self.dim
@@ -160,24 +168,8 @@ impl Grid {
     ) -> bool {
         let dim = self.dim;
         let limit = order_key(bound);
-        let home = cell(q, &self.origin, self.inv);
-        // The 3^D cells around the query's, each key once (cells with one
-        // hash share a run).
-        let mut seen = [0u32; 3usize.pow(MAX_DIM as u32)];
-        let mut distinct = 0;
-        for n in 0..3usize.pow(dim as u32) {
-            let mut c = home;
-            let mut rest = n;
-            for v in c.iter_mut().take(dim) {
-                *v = v.wrapping_add((rest % 3) as i32 - 1);
-                rest /= 3;
-            }
-            let k = key(&c);
-            if seen[..distinct].contains(&k) {
-                continue;
-            }
-            seen[distinct] = k;
-            distinct += 1;
+        let (keys, distinct) = self.keys_around(&cell(q, &self.origin, self.inv));
+        for &k in &keys[..distinct] {
             for &j in self.run(k) {
                 let at = j as usize * dim;
                 let s = crate::cpu::squared_distance(&data[at..at + dim], q);
@@ -187,6 +179,62 @@ impl Grid {
             }
         }
         false
+    }
+
+    /// The keys of the 3^D cells around `home` (itself included), each
+    /// once (cells with one hash share a run), and how many there are.
+    fn keys_around(&self, home: &Cell) -> ([u32; 3usize.pow(MAX_DIM as u32)], usize) {
+        let mut keys = [0u32; 3usize.pow(MAX_DIM as u32)];
+        let mut distinct = 0;
+        for n in 0..3usize.pow(self.dim as u32) {
+            let mut c = *home;
+            let mut rest = n;
+            for v in c.iter_mut().take(self.dim) {
+                *v = v.wrapping_add((rest % 3) as i32 - 1);
+                rest /= 3;
+            }
+            let k = key(&c);
+            if !keys[..distinct].contains(&k) {
+                keys[distinct] = k;
+                distinct += 1;
+            }
+        }
+        (keys, distinct)
+    }
+
+    /// The queries grouped by the cell each lies in: every group's cell
+    /// and its queries' indices, ascending. Queries of one cell share the
+    /// cells around it, so a group can be searched as a block.
+    pub fn home_cells(&self, queries: &[f32]) -> Vec<(Cell, Vec<u32>)> {
+        let cells: Vec<Cell> = queries
+            .chunks_exact(self.dim)
+            .map(|q| cell(q, &self.origin, self.inv))
+            .collect();
+        let mut order: Vec<u32> = (0..cells.len() as u32).collect();
+        // Stable: each group's indices stay ascending.
+        order.sort_by_key(|&i| cells[i as usize]);
+        let mut groups: Vec<(Cell, Vec<u32>)> = Vec::new();
+        for i in order {
+            let c = cells[i as usize];
+            match groups.last_mut() {
+                Some((last, members)) if *last == c => members.push(i),
+                _ => groups.push((c, vec![i])),
+            }
+        }
+        groups
+    }
+
+    /// The data rows in the 3^D cells around `home`, ascending: every row
+    /// within the grid's radius of any point of `home`, and others.
+    pub fn around(&self, home: &Cell) -> Vec<u32> {
+        let (keys, distinct) = self.keys_around(home);
+        let mut rows: Vec<u32> = keys[..distinct]
+            .iter()
+            .flat_map(|&k| self.run(k))
+            .copied()
+            .collect();
+        rows.sort_unstable();
+        rows
     }
 
     /// Every data row within squared distance `bound` (the grid's) of

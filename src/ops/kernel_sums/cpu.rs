@@ -23,11 +23,12 @@
 //! dropped, often after a few coordinates. Dropping changes no bit: the
 //! scalar form adds nothing for such a row either.
 
-use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window};
+use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window, grid};
 use crate::cpu::lanes::{self, LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
 use crate::error::Result;
 use crate::kernel::{Kernel, KernelCoeffs};
+use crate::ops::grid::cpu::Grid;
 use crate::progress::{Stage, Watch};
 
 /// Window sums of a block of up to [`LANES`] queries, lane by lane.
@@ -680,27 +681,63 @@ fn all_block_sums(win: &Window<'_>, queries: &[f32]) -> Vec<BlockSums> {
     })
 }
 
-/// `(lane's block, lane)` for every real query, in order.
-fn lanes_of(blocks: &[BlockSums]) -> impl Iterator<Item = (&BlockSums, usize)> {
-    blocks.iter().flat_map(|b| (0..b.rows).map(move |l| (b, l)))
+/// Each query's window sums, flat and in query order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Sums {
+    /// Displacement sums, row-major (`m x dim`).
+    pub num: Vec<f32>,
+    /// Total kernel weight.
+    pub den: Vec<f32>,
+    /// Total sample weight within distance `h`.
+    pub count: Vec<f32>,
+}
+
+impl Sums {
+    pub fn with_capacity(m: usize, dim: usize) -> Self {
+        Self {
+            num: Vec::with_capacity(m * dim),
+            den: Vec::with_capacity(m),
+            count: Vec::with_capacity(m),
+        }
+    }
+}
+
+/// The window sums of every query: through `grid` (the window's, from
+/// `grid::build`) where there is one and it reaches every query (the same
+/// bits: see `grid.rs`), over every row in blocks of [`LANES`] otherwise.
+pub(super) fn window_sums(win: &Window<'_>, grid: Option<&Grid>, queries: &[f32]) -> Sums {
+    if let Some(sums) = grid.and_then(|g| grid::sums(win, g, queries)) {
+        return sums;
+    }
+    let m = queries.len() / win.dim;
+    let mut out = Sums::with_capacity(m, win.dim);
+    for b in all_block_sums(win, queries) {
+        for l in 0..b.rows {
+            out.num.extend(b.num.iter().map(|n| n[l]));
+            out.den.push(b.den[l]);
+            out.count.push(b.count[l]);
+        }
+    }
+    out
 }
 
 /// One shift of every query over the window's data. A query with zero total
 /// weight stays where it is.
 pub(crate) fn shift(win: &Window<'_>, queries: &[f32]) -> ShiftOutput {
     let d = win.dim;
-    let blocks = all_block_sums(win, queries);
+    let sums = window_sums(win, grid::build(win).as_ref(), queries);
     let mut out = ShiftOutput::with_capacity(queries.len() / d, d);
-    for ((s, l), q) in lanes_of(&blocks).zip(queries.chunks_exact(d)) {
-        let den = s.den[l];
+    for (i, q) in queries.chunks_exact(d).enumerate() {
+        let den = sums.den[i];
         if den > 0.0 {
+            let num = &sums.num[i * d..(i + 1) * d];
             out.positions
-                .extend(q.iter().zip(&s.num).map(|(qk, n)| qk + n[l] / den));
+                .extend(q.iter().zip(num).map(|(qk, n)| qk + n / den));
         } else {
             out.positions.extend_from_slice(q);
         }
         out.weight_sums.push(den);
-        out.counts.push(s.count[l]);
+        out.counts.push(sums.count[i]);
     }
     out
 }
@@ -711,6 +748,9 @@ pub(crate) fn shift(win: &Window<'_>, queries: &[f32]) -> ShiftOutput {
 /// and displacements (and dropping, early, data rows beyond `h` of every
 /// query of a block), so at a fraction of the cost.
 pub(crate) fn counts(win: &Window<'_>, queries: &[f32]) -> Vec<f32> {
+    if let Some(counts) = win.grid.and_then(|_| grid::counts(win, queries)) {
+        return counts;
+    }
     let d = win.dim;
     let m = queries.len() / d;
     let blocks = map_indices(m.div_ceil(LANES), |b| {
@@ -793,6 +833,8 @@ pub(crate) fn seek(
     let mut iterations = vec![0u32; m];
     let mut status: Vec<Option<SeekStatus>> = vec![None; m];
     let mut moving: Vec<usize> = (0..m).collect();
+    // The data stay put: one grid serves every round.
+    let grid = grid::build(win);
     let total = Some(m as u64);
     watch.report(Stage::Climbing, 0, total)?;
     while !moving.is_empty() {
@@ -801,20 +843,21 @@ pub(crate) fn seek(
             .flat_map(|&i| &pos[i * d..(i + 1) * d])
             .copied()
             .collect();
-        let blocks = all_block_sums(win, &queries);
-        for ((s, l), &i) in lanes_of(&blocks).zip(&moving) {
-            let den = s.den[l];
+        let sums = window_sums(win, grid.as_ref(), &queries);
+        for (at, &i) in moving.iter().enumerate() {
+            let den = sums.den[at];
             if den <= 0.0 {
                 status[i] = Some(SeekStatus::Dropped);
                 continue;
             }
             let mut shift2 = 0.0f32;
-            for (p, n) in pos[i * d..(i + 1) * d].iter_mut().zip(&s.num) {
-                let s = n[l] / den;
+            let num = &sums.num[at * d..(at + 1) * d];
+            for (p, n) in pos[i * d..(i + 1) * d].iter_mut().zip(num) {
+                let s = n / den;
                 *p += s;
                 shift2 += s * s;
             }
-            intensity[i] = s.count[l];
+            intensity[i] = sums.count[at];
             if shift2 <= tol2 {
                 status[i] = Some(SeekStatus::Converged);
             } else if iterations[i] == max_iter {
@@ -943,6 +986,7 @@ mod tests {
             weights,
             dim,
             coeffs: KernelCoeffs::new(kernel, h),
+            grid: None,
         }
     }
 
@@ -1090,6 +1134,40 @@ mod tests {
                     e.count
                 );
             }
+        }
+    }
+
+    /// Through a grid of the kernel's whole support (`h`, or where the
+    /// gaussian flushes to 0) the sums and counts are the dense ones' bits:
+    /// every dimension the grid serves, every kernel, with and without
+    /// weights, windows holding a fair share of the data or one cluster.
+    #[test]
+    fn grid_sums_give_the_dense_bits() {
+        for (n, dim, kernel, weighted, layout) in cases() {
+            if dim > crate::ops::grid::MAX_DIM {
+                continue;
+            }
+            let (data, weights, queries, h) = data_for(n, dim, weighted, layout);
+            let dense = window(&data, weights.as_deref(), dim, kernel, h);
+            let gridded = Window {
+                grid: Some(grid::exact_support2(&dense.coeffs)),
+                ..dense
+            };
+            let g = grid::build(&gridded).expect("a grid");
+            let case = format!("n {n}, D {dim}, {kernel:?}, weighted {weighted}, {layout:?}");
+            // The queries within the grid's reach (the data's own rows
+            // always are); the others go dense.
+            let near: Vec<f32> = queries
+                .chunks_exact(dim)
+                .filter(|q| g.covers(q))
+                .flatten()
+                .copied()
+                .collect();
+            assert!(near.len() >= data.len(), "{case}");
+            let got = grid::sums(&gridded, &g, &near).expect("queries within reach");
+            assert_eq!(got, window_sums(&dense, None, &near), "{case}");
+            assert_eq!(counts(&gridded, &near), counts(&dense, &near), "{case}");
+            assert_eq!(shift(&gridded, &queries), shift(&dense, &queries), "{case}");
         }
     }
 

@@ -455,6 +455,7 @@ async fn time_shapes(
         weights: weights.as_deref(),
         dim,
         coeffs: win.coeffs,
+        grid: None,
     };
     let per_chunk = rows_per_chunk(g, dim, &SHIFT);
     let (data, queries, sums) = g
@@ -899,6 +900,7 @@ mod tests {
                     weights: Some(&weights),
                     dim,
                     coeffs: KernelCoeffs::new(kernel, h),
+                    grid: None,
                 };
                 g.max_dispatch_work = u64::MAX;
                 let whole = run(&g, &win);
@@ -933,6 +935,7 @@ mod tests {
                 weights: weighted.then_some(&weights[..]),
                 dim,
                 coeffs: KernelCoeffs::new(kernel, h),
+                grid: None,
             };
             let key = tune_key(&win, n);
             let shapes = candidates(&g, dim).unwrap();
@@ -972,6 +975,7 @@ mod tests {
             dim,
             // Every pair within the window.
             coeffs: KernelCoeffs::new(Kernel::Flat, 1e4),
+            grid: None,
         };
         let seeds = &data[..4 * dim];
         let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5, Watch::default())).unwrap();
@@ -1000,6 +1004,7 @@ mod tests {
             weights: None,
             dim,
             coeffs: KernelCoeffs::new(Kernel::Gaussian, 4.0),
+            grid: None,
         };
         assert_eq!(run(&tuned, &win), run(&fixed, &win));
         let report = tuned.tuned_shapes();

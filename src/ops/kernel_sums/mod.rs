@@ -9,6 +9,7 @@
 
 mod cpu;
 mod gpu;
+pub(crate) mod grid;
 mod shape;
 
 use std::borrow::Cow;
@@ -33,6 +34,11 @@ pub(crate) struct Window<'a> {
     pub weights: Option<&'a [f32]>,
     pub dim: usize,
     pub coeffs: KernelCoeffs,
+    /// On the CPU twin: sum over only the rows within this squared radius
+    /// of each query, found through a grid over the data (`grid.rs`: the
+    /// dense bits where the radius holds the kernel's whole support).
+    /// `None`, and always on a GPU: every row.
+    pub grid: Option<f32>,
 }
 
 /// One shift of a set of queries.

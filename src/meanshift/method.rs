@@ -1,0 +1,103 @@
+//! How the kernel sums find their data: every pair (dense), or a grid over
+//! the points that visits only those within the kernel's support.
+
+use crate::context::{Context, Inner};
+use crate::kernel::{Kernel, KernelCoeffs};
+use crate::ops::grid::{MAX_DIM, cpu::Grid};
+use crate::ops::kernel_sums::grid::exact_support2;
+
+/// How the kernel sums of a mean-shift fit find their data
+/// ([`MeanShift::method`](super::MeanShift::method)); a fit reports the one
+/// it used ([`MeanShiftFit::method`](super::MeanShiftFit::method)).
+///
+/// Dense sums cost N² work per iteration (N seeds x N points in standard
+/// mode); the grid's cost N x (points within the kernel's support), which
+/// in low dimensions is what makes 10^6 points feasible. For the flat,
+/// triangular and epanechnikov kernels the grid gives the dense result bit
+/// for bit (the terms it leaves out are exactly 0). The gaussian has no
+/// edge: the grid cuts it at `c * h`
+/// ([`MeanShift::gaussian_cutoff`](super::MeanShift::gaussian_cutoff), 3 by
+/// default), leaving out at most the fraction
+/// [`MeanShiftFit::gaussian_tail`](super::MeanShiftFit::gaussian_tail) of a
+/// window's weight, or at the radius where `f32` weights flush to 0, which
+/// gives the dense bits again.
+///
+/// ```
+/// use gpu_cluster::meanshift::Method;
+/// use gpu_cluster::{Blobs, Context, Kernel, MeanShift};
+/// let x = Blobs::default().generate()?.points;
+/// let ms = MeanShift::new(1.0).kernel(Kernel::Epanechnikov);
+/// let ctx = Context::cpu();
+/// let dense = ms.clone().method(Method::Dense).fit(&ctx, &x)?;
+/// let grid = ms.method(Method::Grid).fit(&ctx, &x)?;
+/// assert_eq!(grid.method(), Method::Grid);
+/// assert_eq!(grid.centers(), dense.centers()); // the same bits
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum Method {
+    /// The grid where it applies and pays: a CPU context, D <= 4, at least
+    /// [`Method::GRID_MIN_POINTS`] points, a compact kernel or a cut
+    /// gaussian, and a support small against the data (many cells); dense
+    /// otherwise.
+    #[default]
+    Auto,
+    /// Every pair.
+    Dense,
+    /// The grid where it applies (a CPU context, D <= 4, cells not too fine
+    /// for the coordinates, seeds within reach of the data); dense
+    /// otherwise, reported as such.
+    Grid,
+}
+
+impl Method {
+    /// Points from which [`Method::Auto`] takes the grid: below it, the
+    /// dense CPU sums, in blocks of lanes, are as fast.
+    pub const GRID_MIN_POINTS: usize = 8192;
+
+    /// Non-empty cells [`Method::Auto`] asks of the grid: with fewer, most
+    /// points see most of the data and the grid saves little.
+    const AUTO_MIN_CELLS: usize = 64;
+}
+
+/// The squared support radius the sums run with, when `method` takes the
+/// grid on `ctx` for `data` (centred, `dim` columns) and `seeds` (standard
+/// mode's starting points, `None` for the data themselves); `None` for
+/// dense sums. `cutoff` is the gaussian's `c` (`None`: the flush radius).
+pub(super) fn grid_support(
+    method: Method,
+    ctx: &Context,
+    coeffs: &KernelCoeffs,
+    cutoff: Option<f32>,
+    data: &[f32],
+    dim: usize,
+    seeds: Option<&[f32]>,
+) -> Option<f32> {
+    if method == Method::Dense || !matches!(ctx.inner(), Inner::Cpu) || dim > MAX_DIM {
+        return None;
+    }
+    let support2 = match (coeffs.kernel, cutoff) {
+        (Kernel::Gaussian, Some(c)) => (c * coeffs.h) * (c * coeffs.h),
+        _ => exact_support2(coeffs),
+    };
+    if method == Method::Auto {
+        let exact_gaussian = coeffs.kernel == Kernel::Gaussian && cutoff.is_none();
+        if data.len() / dim < Method::GRID_MIN_POINTS || exact_gaussian {
+            return None;
+        }
+    }
+    let grid = Grid::build(data, dim, support2)?;
+    if !seeds.is_none_or(|s| grid.covers(s)) {
+        return None;
+    }
+    if method == Method::Auto && grid.cells() < Method::AUTO_MIN_CELLS {
+        return None;
+    }
+    Some(support2)
+}
