@@ -29,6 +29,7 @@
 //! once for the pairs, rather than holding every neighbour list at once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::context::Context;
 use crate::cpu::map_indices;
@@ -173,7 +174,7 @@ impl Dbscan {
         watch.report(Stage::Labelling, 0, None)?;
         let Graph {
             core,
-            mut parent,
+            forest,
             border,
         } = graph;
         let mut labels = vec![-1i32; n];
@@ -181,7 +182,7 @@ impl Dbscan {
         let mut n_clusters = 0;
         for i in 0..n {
             if core[i] {
-                let root = find(&mut parent, i as u32) as usize;
+                let root = forest.find(i as u32) as usize;
                 if cluster_of_root[root] < 0 {
                     cluster_of_root[root] = n_clusters;
                     n_clusters += 1;
@@ -276,7 +277,7 @@ impl Dbscan {
                 // Counting stops at `min_samples`: a dense neighbourhood
                 // is core long before it is all visited.
                 let mut count = 0.0;
-                grid.visit_until(data, row(i), bound, |_, _| {
+                grid.visit_until(data, row(i), bound, u32::MAX, |_, _| {
                     count += 1.0;
                     count >= self.min_samples
                 })
@@ -286,15 +287,25 @@ impl Dbscan {
         let mut graph = Graph::new(core);
         for c in 0..chunks {
             let start = c * CHUNK;
-            let core = &graph.core;
+            let Graph { core, forest, .. } = &graph;
+            // Core pairs join as they are found, from every thread (the
+            // forest's links are atomic); border points list their core
+            // neighbours.
             let lists = map_indices(CHUNK.min(n - start), |q| {
                 let i = start + q;
                 let mut found = Vec::new();
-                grid.visit(data, row(i), bound, |j, _| {
-                    if core[j as usize] && (!core[i] || (j as usize) < i) {
-                        found.push(j);
-                    }
-                });
+                match core[i] {
+                    true => grid.visit_below(data, row(i), bound, i as u32, |j, _| {
+                        if core[j as usize] {
+                            forest.union(i as u32, j);
+                        }
+                    }),
+                    false => grid.visit(data, row(i), bound, |j, _| {
+                        if core[j as usize] {
+                            found.push(j);
+                        }
+                    }),
+                }
                 found
             });
             for (q, list) in lists.iter().enumerate() {
@@ -309,8 +320,8 @@ impl Dbscan {
 /// The core points, their components so far, and the border pairs.
 struct Graph {
     core: Vec<bool>,
-    /// Union-find forest over the points; only core points are joined.
-    parent: Vec<u32>,
+    /// Only core points are joined.
+    forest: Forest,
     /// `(border point, core neighbour)` pairs.
     border: Vec<(u32, u32)>,
 }
@@ -318,7 +329,7 @@ struct Graph {
 impl Graph {
     fn new(core: Vec<bool>) -> Self {
         Self {
-            parent: (0..core.len() as u32).collect(),
+            forest: Forest::new(core.len()),
             core,
             border: Vec::new(),
         }
@@ -329,30 +340,69 @@ impl Graph {
     fn join(&mut self, i: usize, neighbours: &[u32]) {
         for &j in neighbours.iter().filter(|&&j| self.core[j as usize]) {
             match self.core[i] {
-                true => union(&mut self.parent, i as u32, j),
+                true => self.forest.union(i as u32, j),
                 false => self.border.push((i as u32, j)),
             }
         }
     }
 }
 
-/// The root of `i`'s tree, halving the path on the way.
-fn find(parent: &mut [u32], mut i: u32) -> u32 {
-    while parent[i as usize] != i {
-        let up = parent[parent[i as usize] as usize];
-        parent[i as usize] = up;
-        i = up;
-    }
-    i
-}
+/// Union-find over the points whose links are atomic, so that threads can
+/// join pairs at once. A root only ever links to a lower root, so every
+/// link points to a lower index and no cycle can form; the components are
+/// the connected ones in any order of the unions (only the trees' shapes
+/// vary, and nothing reads those: clusters are numbered by their lowest
+/// core point).
+struct Forest(Vec<AtomicU32>);
 
-/// Joins the trees of `a` and `b`, the lower root becoming the root: the
-/// components do not depend on the order of the unions.
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent[high as usize] = low;
+impl Forest {
+    fn new(n: usize) -> Self {
+        Self((0..n as u32).map(AtomicU32::new).collect())
+    }
+
+    fn parent(&self, i: u32) -> u32 {
+        self.0[i as usize].load(Ordering::Relaxed)
+    }
+
+    /// The root of `i`'s tree, halving the path on the way (a node's link
+    /// only moves to one of its ancestors, which stays one).
+    fn find(&self, mut i: u32) -> u32 {
+        loop {
+            let up = self.parent(i);
+            if up == i {
+                return i;
+            }
+            let above = self.parent(up);
+            if above == up {
+                return up;
+            }
+            // Written only when it changes: a store, even of the same
+            // value, takes the cache line from the other threads.
+            self.0[i as usize].store(above, Ordering::Relaxed);
+            i = above;
+        }
+    }
+
+    /// Joins the trees of `a` and `b`: the higher root links to the lower
+    /// one if it is still a root; if another thread linked it first, again
+    /// from the new roots.
+    fn union(&self, a: u32, b: u32) {
+        loop {
+            let (ra, rb) = (self.find(a), self.find(b));
+            if ra == rb {
+                return;
+            }
+            let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            let linked = self.0[high as usize].compare_exchange(
+                high,
+                low,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            if linked.is_ok() {
+                return;
+            }
+        }
     }
 }
 
@@ -379,5 +429,41 @@ impl DbscanFit {
     /// Number of clusters (noise is none).
     pub fn n_clusters(&self) -> usize {
         self.n_clusters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unions from every thread at once give the components of the same
+    /// unions made one after another: a chain, a star and seeded random
+    /// pairs, over many rounds so that threads race.
+    #[test]
+    fn parallel_unions_give_the_sequential_components() {
+        let n = 20_000u32;
+        let mut s = 11u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % u64::from(n)) as u32
+        };
+        let mut pairs: Vec<(u32, u32)> = (1..n / 4).map(|i| (i, i - 1)).collect();
+        pairs.extend((n / 4..n / 2).map(|i| (n / 4, i)));
+        pairs.extend((0..n / 3).map(|_| (next(), next())));
+        let roots = |f: &Forest| (0..n).map(|i| f.find(i)).collect::<Vec<_>>();
+        let sequential = Forest::new(n as usize);
+        for &(a, b) in &pairs {
+            sequential.union(a, b);
+        }
+        let want = roots(&sequential);
+        for _ in 0..5 {
+            let parallel = Forest::new(n as usize);
+            map_indices(pairs.len(), |p| parallel.union(pairs[p].0, pairs[p].1));
+            // Links only go down, so each root is its component's lowest
+            // index, whatever the order.
+            assert_eq!(roots(&parallel), want);
+        }
     }
 }

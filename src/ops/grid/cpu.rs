@@ -151,26 +151,42 @@ impl Grid {
     /// `bound` (the grid's) of `q`, which lies within [`Grid::covers`]'s
     /// reach: in cell order, not sorted, the query's own row included
     /// when it is a data row. Each row is visited once.
-    pub fn visit(&self, data: &[f32], q: &[f32], bound: f32, mut f: impl FnMut(u32, f32)) {
-        self.visit_until(data, q, bound, |j, s| {
+    pub fn visit(&self, data: &[f32], q: &[f32], bound: f32, f: impl FnMut(u32, f32)) {
+        self.visit_below(data, q, bound, u32::MAX, f);
+    }
+
+    /// [`Grid::visit`] for the rows of index below `below` only, which
+    /// costs no distance for the others (a run holds its rows in index
+    /// order).
+    pub fn visit_below(
+        &self,
+        data: &[f32],
+        q: &[f32],
+        bound: f32,
+        below: u32,
+        mut f: impl FnMut(u32, f32),
+    ) {
+        self.visit_until(data, q, bound, below, |j, s| {
             f(j, s);
             false
         });
     }
 
-    /// [`Grid::visit`] until `f` returns `true`; returns whether it did.
+    /// [`Grid::visit_below`] until `f` returns `true`; returns whether it
+    /// did.
     pub fn visit_until(
         &self,
         data: &[f32],
         q: &[f32],
         bound: f32,
+        below: u32,
         mut f: impl FnMut(u32, f32) -> bool,
     ) -> bool {
         let dim = self.dim;
         let limit = order_key(bound);
         let (keys, distinct) = self.keys_around(&cell(q, &self.origin, self.inv));
         for &k in &keys[..distinct] {
-            for &j in self.run(k) {
+            for &j in self.run(k).iter().take_while(|&&j| j < below) {
                 let at = j as usize * dim;
                 let s = crate::cpu::squared_distance(&data[at..at + dim], q);
                 if order_key(s) <= limit && f(j, s) {
