@@ -16,6 +16,13 @@ difference from scikit-learn's, and the ratio to scikit-learn's time per
 iteration in the same run; it checks both sides timed the same points and
 initial centres (fingerprints) and warns where ours' inertia is off
 scikit-learn's by more than 1e-4 relative after the same iterations.
+Lines of the DBSCAN workload (`"workload": "dbscan"`: ours' `--modes
+dbscan` and `bench/peers/dbscan_peers.py`'s) make a fourth, "DBSCAN":
+seconds per fit pooled over the rounds, per-round medians, the clusters,
+noise and core points found, whether each row's labels are identical to
+scikit-learn's, and the ratio of each scikit-learn configuration's time
+to the row's in the same run; it checks both sides fitted the same points
+(fingerprints) and warns where labels differ.
 
     python3 bench/table.py OURS.jsonl PEERS.jsonl [--out TABLE.md]
         [--plot SCALING.png] [--command "the command that ran"]
@@ -116,16 +123,23 @@ def is_kmeans(r):
     return r.get("workload") == "kmeans"
 
 
+def is_dbscan(r):
+    return r.get("workload") == "dbscan"
+
+
 def build(lines, command=None):
     knn_lines = [r for r in lines if is_knn(r)]
     kmeans_lines = [r for r in lines if is_kmeans(r)]
-    lines = [r for r in lines if not (is_knn(r) or is_kmeans(r))]
+    dbscan_lines = [r for r in lines if is_dbscan(r)]
+    lines = [r for r in lines if not (is_knn(r) or is_kmeans(r) or is_dbscan(r))]
     if not any(r.get("kind") in ("ours", "peer") for r in lines):
         md = [f"Command: `{command}`\n"] if command else []
         if knn_lines:
             md.append(build_knn(knn_lines))
         if kmeans_lines:
             md.append(build_kmeans(kmeans_lines))
+        if dbscan_lines:
+            md.append(build_dbscan(dbscan_lines))
         return "\n".join(md), []
     ours = [r for r in lines if r.get("kind") == "ours"]
     peers = [r for r in lines if r.get("kind") == "peer"]
@@ -283,6 +297,9 @@ def build(lines, command=None):
     if kmeans_lines:
         md.append("")
         md.append(build_kmeans(kmeans_lines).rstrip("\n"))
+    if dbscan_lines:
+        md.append("")
+        md.append(build_dbscan(dbscan_lines).rstrip("\n"))
     return "\n".join(md) + "\n", warnings
 
 
@@ -851,6 +868,236 @@ def build_kmeans(lines):
     return "\n".join(md) + "\n"
 
 
+# ---------------------------------------------------------------- DBSCAN
+
+DBSCAN_PEER_TEXT = {"cuml-dbscan": "cuML `DBSCAN`"}
+DBSCAN_REF = "sklearn-dbscan"  # scikit-learn's default call: the labels' yardstick
+
+
+def dbscan_peer_text(who, r):
+    if who.startswith("sklearn-dbscan"):
+        jobs = who.removeprefix("sklearn-dbscan-j") if who != DBSCAN_REF else None
+        return f"scikit-learn `DBSCAN` (n_jobs={r.get('n_jobs') if r and 'n_jobs' in r else jobs})"
+    text = DBSCAN_PEER_TEXT.get(who, who)
+    return text + (f" ({r['device']})" if r and r.get("device") else "")
+
+
+def dbscan_rows(lines):
+    """Per (n, d, eps, min_samples): each backend's / peer's timed fits
+    pooled over the rounds, with the per-round medians; absent ones with
+    their reason."""
+    groups = defaultdict(lambda: {"rows": {}, "absent": {}})
+    for r in lines:
+        kind = r.get("kind")
+        if kind not in ("ours", "peer", "skip", "error") or not all(k in r for k in ("n", "d", "eps")):
+            continue
+        g = groups[(r["n"], r["d"], float(r["eps"]), r.get("min_samples"))]
+        name = ("peer", r["peer"]) if kind == "peer" else ("ours", r.get("backend", "?"))
+        if kind in ("skip", "error") or (kind == "peer" and r.get("status") != "ok"):
+            why = r.get("reason") or r.get("error") or r.get("status")
+            g["absent"].setdefault(name, (r.get("status") or ("not run" if kind == "skip" else "error"), why, r))
+            continue
+        row = g["rows"].setdefault(name, {"lines": [], "times": [], "rounds": []})
+        row["lines"].append(r)
+        row["times"].extend(r.get("times_s") or [r["median_s"]])
+        row["rounds"].append((r.get("round"), r["median_s"]))
+    for g in groups.values():
+        for name in g["rows"]:
+            g["absent"].pop(name, None)
+    return groups
+
+
+def dbscan_order(item):
+    (kind, who), _ = item
+    if kind == "ours":
+        return (0, {"cpu": 0, "gpu": 1}.get(who, 2), who)
+    return (1, 0 if who.startswith("sklearn") else 1, who != DBSCAN_REF, who)
+
+
+def label_checks(verdicts):
+    """One cell from the label checks of every round: "identical" where all
+    agree, else each verdict with its count of rounds."""
+    if not verdicts:
+        return "not checked"
+    counts = defaultdict(int)
+    for v in verdicts:
+        counts[v] += 1
+    if len(counts) == 1:
+        v = next(iter(counts))
+        return (f"**{v}**" if v == "identical" else f"*{v}*") + f" ({len(verdicts)} checks)"
+    return "; ".join(f"*{v}* ×{c}" for v, c in counts.items())
+
+
+def side_ratio(ref, row, software):
+    """The ref row's median ÷ this row's, its range round by round, and the
+    best ÷ best: two cells."""
+    if ref is None or software:
+        return "—", "—"
+    x = statistics.median(ref["times"]) / statistics.median(row["times"])
+    ref_rounds = dict(ref["rounds"])
+    by_round = [ref_rounds[rd] / m for rd, m in row["rounds"] if rd in ref_rounds]
+    text = f"{x:.3g}×"
+    if len(by_round) > 1 and ref is not row:
+        text += f" ({min(by_round):.3g}–{max(by_round):.3g})"
+    return text, f"{min(ref['times']) / min(row['times']):.3g}×"
+
+
+def dbscan_peer_notes(envs, lines, loads, versions):
+    """The peers' environment, their versions and the load average."""
+    notes = []
+    for t, e in {(e.get("python"), e.get("numpy")): e for e in envs}.items():
+        tp = e.get("threadpools")
+        pools = "; ".join(
+            f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} × {p.get('num_threads')} threads"
+            for p in tp
+        ) if isinstance(tp, list) else str(tp)
+        notes.append(
+            f"DBSCAN peers' environment: Python {t[0]}, numpy {t[1]}"
+            + (f", CPU {e['cpu_model']}" if e.get("cpu_model") else "")
+            + f", {e.get('cpu_count')} CPUs; threadpools: {pools}."
+        )
+    if versions:
+        notes.append("Peers: " + "; ".join(sorted(versions)) + ".")
+    avgs = [x["loadavg_1m"] for x in lines if isinstance(x.get("loadavg_1m"), (int, float))]
+    when = {w: [x["loadavg"] for x in loads if x.get("when") == w] for w in ("start", "end")}
+    if avgs or when["start"]:
+        text = "Load average (1, 5, 15 min)"
+        text += f": {when['start'][0]} before the DBSCAN runs" if when["start"] else ""
+        text += f", {when['end'][-1]} after" if when["end"] else ""
+        if avgs:
+            text += f"; 1-minute load after each measurement {min(avgs):.2f}–{max(avgs):.2f}"
+        notes.append(text + ".")
+    return notes
+
+
+def build_dbscan(lines):
+    groups = dbscan_rows(lines)
+    envs = [r for r in lines if r.get("kind") == "env"]
+    refs = sorted({who for g in groups.values() for (kind, who) in g["rows"] if who.startswith("sklearn-dbscan")},
+                  key=lambda w: (w != DBSCAN_REF, w))
+    ref_text = {
+        who: next(dbscan_peer_text(who, row["lines"][-1]) for g in groups.values()
+                  for (_, w), row in g["rows"].items() if w == who).removeprefix("scikit-learn `DBSCAN` ")
+        for who in refs
+    }
+    cols = ["N", "D", "eps", "min_samples", "backend / peer", "timed fits (rounds)", "seconds per fit (median)",
+            "best", "per-round medians (s)", "clusters", "noise", "core points", "labels vs scikit-learn's"]
+    cols += [c for w in refs for c in (f"scikit-learn {ref_text[w]} time ÷ this", "best ÷ best")]
+    out = ["### DBSCAN", "", "| " + " | ".join(cols) + " |"]
+    out.append("|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|" + "---:|---:|" * len(refs))
+    warnings = []
+    notes = []
+    versions = set()
+    for key in sorted(groups, key=lambda t: tuple(-1 if v is None else v for v in t)):
+        n, d, eps, ms = key
+        g = groups[key]
+        ref_lines = g["rows"].get(("peer", DBSCAN_REF), {}).get("lines", [])
+        items = list(g["rows"].items()) + [(name, None) for name in g["absent"]]
+        names = {name for name, _ in items}
+        items += [(name, None) for name in (("ours", "gpu"), ("peer", "cuml-dbscan")) if name not in names]
+        items.sort(key=dbscan_order)
+        lead = f"| {n:,} | {d} | {eps:g} | {ms} "
+        for name, row in items:
+            kind, who = name
+            if row is None:
+                status, why, r = g["absent"].get(name, ("not in this run", None, None))
+                label = knn_name(kind, who, r) if kind == "ours" else dbscan_peer_text(who, r)
+                text = f"*{status}*" + (f": {why}" if why else "")
+                out.append(lead + f"| {label} | — | {text} |" + " — |" * (len(cols) - 7))
+                continue
+            last = row["lines"][-1]
+            label = knn_name(kind, who, last) if kind == "ours" else dbscan_peer_text(who, last)
+            rounds = sorted(row["rounds"], key=lambda t: (t[0] is None, t[0] or 0))
+            found = {(x.get("clusters"), x.get("noise"), x.get("core_points")) for x in row["lines"]}
+            if len(found) > 1:
+                warnings.append(f"N={n} eps={eps:g}: {label}: the result changed between rounds: {sorted(found)}")
+            if kind == "ours":
+                verdicts = [x["labels_vs_ours"][who]["verdict"] for x in ref_lines
+                            if who in (x.get("labels_vs_ours") or {})]
+            elif who == DBSCAN_REF:
+                verdicts = None
+            else:
+                verdicts = [x["labels_vs_sklearn"]["verdict"] for x in row["lines"] if x.get("labels_vs_sklearn")]
+            if verdicts and any(v != "identical" for v in verdicts):
+                warnings.append(f"N={n} eps={eps:g}: {label}: labels vs scikit-learn's: {label_checks(verdicts)}")
+            software = kind == "ours" and last.get("software")
+            ratios = [c for w in refs for c in side_ratio(g["rows"].get(("peer", w)), row, software)]
+            if kind == "peer":
+                versions.add(f"scikit-learn {last.get('version')}" if who.startswith("sklearn")
+                             else f"{who} {last.get('version')}")
+            out.append(lead + "| " + " | ".join([
+                label,
+                f"{len(row['times'])} ({len(rounds)})",
+                fmt_s(statistics.median(row["times"])),
+                fmt_s(min(row["times"])),
+                " / ".join(fmt_s(m) for _, m in rounds),
+                *(f"{last[c]:,}" if last.get(c) is not None else "—" for c in ("clusters", "noise", "core_points")),
+                "— (the reference)" if verdicts is None else label_checks(verdicts),
+                *ratios,
+            ]) + " |")
+
+        # The same points on both sides?
+        ours_fp = {x.get("data_fingerprint") for (kind, _), row in g["rows"].items() if kind == "ours"
+                   for x in row["lines"]}
+        peer_fp = {e.get("data_fingerprint") for e in envs
+                   if e.get("n") == n and e.get("d") == d and e.get("data_fingerprint")}
+        fps = ours_fp | peer_fp
+        if len(fps) == 1 and ours_fp and peer_fp:
+            notes.append(f"N={n:,} D={d} eps={eps:g}: ours and the peers fitted byte-identical points "
+                         f"(fingerprint {next(iter(fps))}, the same in every line of both sides).")
+        elif len(fps) > 1:
+            warnings.append(f"N={n} D={d}: the data differ between the lines: fingerprints {sorted(fps)}")
+        elif ours_fp and not peer_fp:
+            notes.append(f"N={n:,} D={d} eps={eps:g}: no peer fingerprint to compare ours' with.")
+
+    notes.insert(
+        0,
+        "Every side fits the same float32 points (dbscan_peers.py's: knn_peers.py's seeded blobs, or uniform "
+        "points, scaled so every N has the density of N = 100,000) with the same eps and min_samples: ours "
+        "`Dbscan::new(eps, min_samples).fit(ctx, &x)` (the neighbour index built in each fit: on the CPU twin "
+        "a grid at low D, on a GPU brute force), scikit-learn `DBSCAN(eps, min_samples, algorithm=\"auto\", "
+        "n_jobs=J).fit(X)` (a k-d tree at low D; n_jobs spreads its neighbourhood queries over the cores, "
+        "the cluster expansion is single-threaded), cuML `DBSCAN(eps, min_samples).fit(X)` where it imports.",
+    )
+    notes.insert(
+        1,
+        "Seconds per fit: median of every timed fit of every round pooled (each round is a fresh process "
+        "with its own warm-up fits first), wall clock from host points to host labels. \"scikit-learn … ÷ "
+        "this\" > 1: this row is faster than that scikit-learn call on the same points in the same run; in "
+        "brackets its range round by round (ours and the peers ran back to back in each round, the order "
+        "swapped every round); \"best ÷ best\" sets the fastest single fits side by side, the least disturbed "
+        "by other work on the machine. Neither is given for a software adapter.",
+    )
+    notes.insert(
+        2,
+        "Labels: ours writes its labels once (round 1, each backend) and dbscan_peers.py compares the labels "
+        "of scikit-learn's default call with them in every round; the other peers' labels are compared with "
+        "that same call's. \"identical\": every point has the same label, cluster numbers included (ours "
+        "numbers clusters as scikit-learn does); \"same partition, renumbered\": the same clusters and noise "
+        "under other numbers; otherwise the number of points that differ.",
+    )
+    firsts = [x.get("first_s") for x in lines if x.get("kind") == "ours" and x.get("backend") == "gpu"
+              and x.get("first_s") is not None]
+    if firsts:
+        notes.append(
+            "Ours GPU: every timed fit uploads the points and builds the index; the first fit of each round "
+            f"(a warm-up, untimed) also builds the pipelines: {', '.join(fmt_s(f) for f in firsts)} s."
+        )
+    if any(x.get("kind") == "ours" and x.get("software") for x in lines):
+        notes.append(
+            f"GPU rows marked *{SOFTWARE}* ran on a software Vulkan driver on the same CPU cores: "
+            "they check the GPU path end to end (its labels included) and say nothing about GPU speed."
+        )
+    loads = [r for r in lines if r.get("kind") == "load"]
+    notes += dbscan_peer_notes(envs, lines, loads, versions)
+    md = out + [""] + [f"- {x}" for x in notes]
+    if warnings:
+        md += ["", "DBSCAN warnings:"] + [f"- {w}" for w in warnings]
+        for w in warnings:
+            print(f"table: warning: dbscan: {w}", file=sys.stderr)
+    return "\n".join(md) + "\n"
+
+
 def plot(lines, path):
     try:
         import matplotlib
@@ -864,7 +1111,7 @@ def plot(lines, path):
     rows = [
         r
         for r in lines
-        if not (is_knn(r) or is_kmeans(r))
+        if not (is_knn(r) or is_kmeans(r) or is_dbscan(r))
         and (r.get("kind") == "ours" or (r.get("kind") == "peer" and r.get("status") == "ok"))
     ]
     if not rows:

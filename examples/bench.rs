@@ -12,7 +12,8 @@
 //!     [--knn-data X.npy --knn-queries Q.npy] [--knn-k 10]
 //!     [--knn-recall-queries 100]
 //!     [--kmeans-data X.npy --kmeans-init C.npy] [--kmeans-max-iter 50]
-//!     [--round R]
+//!     [--dbscan-data X.npy] [--dbscan-eps 0.3] [--dbscan-min-samples 10]
+//!     [--dbscan-labels PREFIX] [--round R]
 //! ```
 //!
 //! Data: for every N in `--n` and D in `--d`, blobs of 250 points each
@@ -63,6 +64,17 @@
 //!   `kmeans_peers.py` does for every peer (`own_inertia` is the fit's
 //!   own `inertia()`), so the table can show both sides did the same work.
 //!   `first_s` and `--round` as for `knn`.
+//! - `dbscan`: DBSCAN (`--modes dbscan`): `Dbscan::new(eps, min_samples)
+//!   .fit(ctx, &data)`, eps = `--dbscan-eps`, min_samples =
+//!   `--dbscan-min-samples`. It reads the float32 `.npy` file that
+//!   `bench/peers/dbscan_peers.py` wrote (`--dbscan-data`, N x D), which its
+//!   peers fit too. Its line (`"workload":"dbscan"`) gives seconds per fit
+//!   (host points to host labels, the neighbour index built in each), the
+//!   clusters, noise points and core points found, and the data's
+//!   fingerprint. With `--dbscan-labels PREFIX` it also writes the last
+//!   fit's labels, untimed, to `PREFIX-{backend}.npy` (int32, `cpu` or
+//!   `gpu`), which `dbscan_peers.py` compares with scikit-learn's.
+//!   `first_s` and `--round` as for `knn`.
 //!
 //! `--kernels` applies to the blurring modes; standard modes use
 //! `--standard-kernel` (flat, the only kernel scikit-learn has).
@@ -95,8 +107,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use gpu_cluster::{
-    Blobs, Context, KMeans, KMeansFit, KMeansInit, Kernel, MeanShift, Metric, NearestNeighbors,
-    Neighbors, Points, meanshift,
+    Blobs, Context, Dbscan, DbscanFit, KMeans, KMeansFit, KMeansInit, Kernel, MeanShift, Metric,
+    NearestNeighbors, Neighbors, Points, meanshift,
 };
 use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
@@ -120,7 +132,7 @@ struct Args {
     /// Kernel for the standard modes.
     #[arg(long, default_value = "flat")]
     standard_kernel: Kernel,
-    /// Modes: blurring, blur1, standard, standard-bin, knn, kmeans.
+    /// Modes: blurring, blur1, standard, standard-bin, knn, kmeans, dbscan.
     #[arg(
         long,
         value_delimiter = ',',
@@ -192,19 +204,32 @@ struct Args {
     /// only on strict convergence).
     #[arg(long, default_value_t = 50)]
     kmeans_max_iter: usize,
-    /// A round number put on the `knn` and `kmeans` lines (bench/run's
-    /// interleaving).
+    /// The `dbscan` mode's points: an N x D float32 .npy file.
+    #[arg(long)]
+    dbscan_data: Option<PathBuf>,
+    /// The `dbscan` mode's neighbourhood radius.
+    #[arg(long, default_value_t = 0.3)]
+    dbscan_eps: f32,
+    /// The `dbscan` mode's core-point threshold (neighbours, self included).
+    #[arg(long, default_value_t = 10)]
+    dbscan_min_samples: usize,
+    /// Write the `dbscan` mode's labels to PREFIX-{backend}.npy (int32).
+    #[arg(long)]
+    dbscan_labels: Option<String>,
+    /// A round number put on the `knn`, `kmeans` and `dbscan` lines
+    /// (bench/run's interleaving).
     #[arg(long)]
     round: Option<usize>,
 }
 
-const MODES: [&str; 6] = [
+const MODES: [&str; 7] = [
     "blurring",
     "blur1",
     "standard",
     "standard-bin",
     "knn",
     "kmeans",
+    "dbscan",
 ];
 
 fn main() -> ExitCode {
@@ -238,7 +263,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let meanshift_modes: Vec<&String> = args
         .modes
         .iter()
-        .filter(|m| *m != "knn" && *m != "kmeans")
+        .filter(|m| !matches!(m.as_str(), "knn" | "kmeans" | "dbscan"))
         .collect();
     let wants_knn = args.modes.iter().any(|m| m == "knn");
     let wants_kmeans = args.modes.iter().any(|m| m == "kmeans");
@@ -248,6 +273,12 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                     bench/peers/kmeans_peers.py --data-only --save-dir DIR writes them)"
                 .into(),
         );
+    }
+    let wants_dbscan = args.modes.iter().any(|m| m == "dbscan");
+    if wants_dbscan && args.dbscan_data.is_none() {
+        return Err("--modes dbscan needs --dbscan-data (a float32 .npy file: \
+                    bench/peers/dbscan_peers.py --data-only --save-dir DIR writes it)"
+            .into());
     }
     if args.kmeans_max_iter == 0 {
         return Err("--kmeans-max-iter must be >= 1".into());
@@ -291,6 +322,10 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         Some(KMeansData::load(args)?)
     } else {
         None
+    };
+    let dbscan = match &args.dbscan_data {
+        Some(file) if wants_dbscan && !args.data_only => Some(read_npy_f32(file)?),
+        _ => None,
     };
     let mut sets = Vec::new();
     let ms_dims: &[usize] = if meanshift_modes.is_empty() {
@@ -389,6 +424,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
         if let Some(km) = &kmeans {
             kmeans_run(args, backend, ctx, km);
+        }
+        if let Some(db) = &dbscan {
+            dbscan_run(args, backend, ctx, db);
         }
         // The launch shapes the GPU chose (timed on hardware adapters).
         for shape in ctx.tuned_shapes() {
@@ -520,13 +558,22 @@ fn data(n: usize, dim: usize) -> Result<(Points, usize), Box<dyn Error>> {
 }
 
 fn write_npy(path: &Path, x: &Points) -> Result<(), Box<dyn Error>> {
-    let shape = [x.len() as u64, x.dim() as u64];
-    let mut w = npyz::WriteOptions::<f32>::new()
+    write_npy_of(path, &[x.len() as u64, x.dim() as u64], x.as_slice())
+}
+
+/// `values` (C order, `shape`) as a .npy file of npyz's default dtype for
+/// `T` (`<f4` for the points, `<i4` for the `dbscan` mode's labels).
+fn write_npy_of<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    shape: &[u64],
+    values: &[T],
+) -> Result<(), Box<dyn Error>> {
+    let mut w = npyz::WriteOptions::<T>::new()
         .default_dtype()
-        .shape(&shape)
+        .shape(shape)
         .writer(BufWriter::new(File::create(path)?))
         .begin_nd()?;
-    w.extend(x.as_slice().iter().copied())?;
+    w.extend(values.iter().copied())?;
     w.finish()?;
     Ok(())
 }
@@ -982,6 +1029,98 @@ fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
         km.x.len(),
         km.x.dim(),
         med / n_iter.max(1) as f64 * 1e3,
+        if ctx.is_software() {
+            " (SOFTWARE adapter: not a GPU timing)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// Times the `dbscan` workload on one backend on the points `db` (as
+/// `read_npy_f32` returns them) and prints its line (or a skip or error
+/// line); writes the labels where `--dbscan-labels` asks.
+fn dbscan_run(args: &Args, backend: &str, ctx: &Context, db: &(Points, String)) {
+    let (x, fingerprint) = db;
+    let file = args.dbscan_data.as_deref().unwrap_or(Path::new("?"));
+    let (eps, min_samples) = (args.dbscan_eps, args.dbscan_min_samples);
+    let base = |kind: &str| {
+        let mut line = Json::new(kind);
+        line.str("workload", "dbscan")
+            .str("mode", "dbscan")
+            .str("backend", backend)
+            .str("adapter", &ctx.to_string())
+            .bool("software", ctx.is_software())
+            .num("n", x.len())
+            .num("d", x.dim())
+            .num("eps", eps)
+            .num("min_samples", min_samples)
+            .opt_num("round", args.round);
+        line
+    };
+    if let Some(reason) = too_big(args, backend, ctx, x.len()) {
+        let mut line = base("skip");
+        line.str("reason", &reason);
+        println!("{}", line.finish());
+        eprintln!("bench: {backend}: dbscan not run: {reason}");
+        return;
+    }
+    let model = Dbscan::new(eps, min_samples);
+    let result = timed_runs(args, || -> Result<DbscanFit, Box<dyn Error>> {
+        Ok(model.fit(ctx, x)?)
+    })
+    .and_then(|(times, first, fit)| {
+        let labels_file = args
+            .dbscan_labels
+            .as_ref()
+            .map(|prefix| PathBuf::from(format!("{prefix}-{backend}.npy")));
+        if let Some(path) = &labels_file {
+            write_npy_of(path, &[fit.labels().len() as u64], fit.labels())?;
+        }
+        Ok((times, first, fit, labels_file))
+    });
+    let (times, first, fit, labels_file) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut line = base("error");
+            line.str("error", &e.to_string());
+            println!("{}", line.finish());
+            eprintln!("bench: {backend}: dbscan failed: {e}");
+            return;
+        }
+    };
+    let med = median(&times);
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let noise = fit.labels().iter().filter(|&&l| l < 0).count();
+    let mut line = base("ours");
+    line.str("data", &file.display().to_string())
+        .str("data_fingerprint", fingerprint)
+        .num("reps", times.len())
+        .num("reps_asked", args.reps)
+        .num("warmup", args.warmup)
+        .float6("median_s", med)
+        .float6("best_s", best)
+        .float6("first_s", first)
+        .floats6("times_s", &times)
+        .num("clusters", fit.n_clusters())
+        .num("noise", noise)
+        .num("core_points", fit.core_sample_indices().len());
+    match &labels_file {
+        Some(path) => line.str("labels_file", &path.display().to_string()),
+        None => line.opt_num("labels_file", None::<u8>),
+    };
+    line.opt_float("loadavg_1m", loadavg()).str(
+        "note",
+        "Dbscan::new(eps, min_samples).fit in each timed run (the neighbour index built in each)",
+    );
+    println!("{}", line.finish());
+    eprintln!(
+        "bench: {backend}: dbscan N={} D={} eps={eps} min_samples={min_samples}: median {med:.3} s \
+         (best {best:.3}, first {first:.3}), {} clusters, {noise} noise, {} core{}",
+        x.len(),
+        x.dim(),
+        fit.n_clusters(),
+        fit.core_sample_indices().len(),
         if ctx.is_software() {
             " (SOFTWARE adapter: not a GPU timing)"
         } else {
