@@ -28,6 +28,11 @@ Workloads (the same names as `examples/bench.rs` uses for ours):
   written on faiss range_search (a hand-rolled peer, labelled as such).
 
 cuML has no MeanShift: where it is importable it is reported as skipped.
+
+The "python" family is this crate's own Python package (`pip install
+./python`): `gpu_cluster.MeanShift` with scikit-learn's call, in the
+standard modes, on the CPU twin and on a hardware GPU where there is one,
+so the table shows the binding beside the Rust rows it wraps.
 A peer that cannot run is reported with "status": "missing" (not importable,
 no device) or "skipped" (not applicable, or not run at this N: --skip),
 never timed with something else. --time-budget stops adding timed
@@ -417,6 +422,41 @@ def faiss_peers(x, args, base, kernel):
     )
 
 
+def python_peers(x, args, base, kernel):
+    """This library's own Python estimator, `gpu_cluster.MeanShift`, with
+    scikit-learn's call on the CPU twin (and a hardware GPU where there is
+    one): beside our Rust rows, the binding's overhead on the same work."""
+    bin_seeding = base["mode"] == "standard-bin"
+    name = "gpu_cluster-python" + ("-bin" if bin_seeding else "")
+    try:
+        import gpu_cluster
+    except Exception as e:  # noqa: BLE001
+        yield absent(base, name, "missing", f"gpu_cluster not importable (pip install ./python): {e}")
+        return
+    backends = ["cpu"]
+    if "software" not in gpu_cluster.backend_info("auto").lower() and not gpu_cluster.backend_info(
+        "auto"
+    ).startswith("CPU"):
+        backends.append("gpu")
+    for backend in backends:
+
+        def run():
+            return gpu_cluster.MeanShift(
+                bandwidth=args.bandwidth, bin_seeding=bin_seeding, kernel=kernel, backend=backend
+            ).fit(x)
+
+        times, model = timed(run, args.reps, args.warmup)
+        yield result(
+            base,
+            f"{name}, {gpu_cluster.backend_info(backend)}",
+            times,
+            len(model.cluster_centers_),
+            None,
+            version=getattr(gpu_cluster, "__version__", None),
+            n_iter=int(model.n_iter_),
+        )
+
+
 def cuml_peers(base):
     try:
         import cuml
@@ -501,7 +541,7 @@ def main():
     ap.add_argument("--sklearn-warmup", type=int, default=None, help="untimed scikit-learn runs (default: --warmup)")
     ap.add_argument(
         "--peers",
-        default="numpy,cupy,torch,sklearn,faiss,cuml",
+        default="numpy,cupy,torch,sklearn,faiss,cuml,python",
         help="which peer families to run (comma-separated)",
     )
     args = ap.parse_args()
@@ -565,6 +605,8 @@ def main():
                     gens.append(faiss_peers(x, args, base, kernel))
                 if "cuml" in families:
                     gens.append(cuml_peers(base))
+                if "python" in families:
+                    gens.append(python_peers(x, args, base, kernel))
             for g in gens:
                 for line in guarded(g, base):
                     emit(line)
