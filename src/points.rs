@@ -11,6 +11,8 @@
 //! differences that matter are small, and add it back in `f64` to what
 //! they return.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 
 /// A non-empty `n x d` matrix of finite `f32`, stored row-major, and the
@@ -50,13 +52,73 @@ use crate::error::{Error, Result};
 /// other input: no rows, empty rows, ragged rows and values not finite as
 /// `f32` (`1e39`) are errors, with the messages of [`Error`]. Points that
 /// hold `f64` values write those, and read back holding them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Points {
-    data: Vec<f32>,
+    data: Values,
     dim: usize,
     /// The `f64` values `data` was rounded from, when at least one of them
     /// is not an `f32`; `None` when `data` says it all.
     exact: Option<Vec<f64>>,
+}
+
+/// Where a `Points`' `f32` values live: its own buffer, or one it was lent
+/// ([`Points::from_owner`]).
+#[derive(Clone)]
+enum Values {
+    Owned(Vec<f32>),
+    Shared(Arc<dyn AsRef<[f32]> + Send + Sync>),
+}
+
+impl std::ops::Deref for Values {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            Values::Owned(v) => v,
+            Values::Shared(owner) => (**owner).as_ref(),
+        }
+    }
+}
+
+impl PartialEq for Points {
+    fn eq(&self, other: &Self) -> bool {
+        self.dim == other.dim && self.as_slice() == other.as_slice() && self.exact == other.exact
+    }
+}
+
+impl std::fmt::Debug for Points {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Points")
+            .field("data", &self.as_slice())
+            .field("dim", &self.dim)
+            .field("exact", &self.exact)
+            .finish()
+    }
+}
+
+/// The checks every constructor makes on a flat buffer: a dimension, some
+/// values, whole rows, all finite.
+fn check_flat(data: &[f32], dim: usize) -> Result<()> {
+    if dim == 0 {
+        return Err(Error::ZeroDimension);
+    }
+    if data.is_empty() {
+        return Err(Error::EmptyData);
+    }
+    if !data.len().is_multiple_of(dim) {
+        return Err(Error::LengthNotMultiple {
+            len: data.len(),
+            dim,
+        });
+    }
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            row: i / dim,
+            col: i % dim,
+            value: f64::from(data[i]),
+        });
+    }
+    Ok(())
 }
 
 impl Points {
@@ -67,27 +129,38 @@ impl Points {
 
     /// Takes ownership of a flat row-major buffer.
     pub fn from_vec(data: Vec<f32>, dim: usize) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::ZeroDimension);
-        }
-        if data.is_empty() {
-            return Err(Error::EmptyData);
-        }
-        if !data.len().is_multiple_of(dim) {
-            return Err(Error::LengthNotMultiple {
-                len: data.len(),
-                dim,
-            });
-        }
-        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                row: i / dim,
-                col: i % dim,
-                value: f64::from(data[i]),
-            });
-        }
+        check_flat(&data, dim)?;
         Ok(Self {
-            data,
+            data: Values::Owned(data),
+            dim,
+            exact: None,
+        })
+    }
+
+    /// Reads the values of `owner` in place, without copying them: for a
+    /// buffer that already exists and may be large (a memory map, an
+    /// `Arc<[f32]>` shared with other code, another language's array).
+    /// The points keep `owner` (and clones of the points share it) until
+    /// the last of them is dropped. The values are checked as
+    /// [`Points::from_vec`] checks them; `owner.as_ref()` must give the same
+    /// values every time.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gpu_cluster::Points;
+    /// let values: Arc<[f32]> = Arc::from([0.0, 1.0, 2.0, 3.0]);
+    /// let x = Points::from_owner(Arc::clone(&values), 2)?;
+    /// assert_eq!(x.as_slice().as_ptr(), values.as_ptr()); // not copied
+    /// assert_eq!(x.row(1), &[2.0, 3.0]);
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn from_owner(
+        owner: impl AsRef<[f32]> + Send + Sync + 'static,
+        dim: usize,
+    ) -> Result<Self> {
+        check_flat(owner.as_ref(), dim)?;
+        Ok(Self {
+            data: Values::Shared(Arc::new(owner)),
             dim,
             exact: None,
         })
@@ -168,9 +241,12 @@ impl Points {
         self.data.chunks_exact(self.dim)
     }
 
-    /// Gives the flat `f32` buffer back.
+    /// Gives the flat `f32` buffer back (a copy of a lent one).
     pub fn into_vec(self) -> Vec<f32> {
-        self.data
+        match self.data {
+            Values::Owned(v) => v,
+            Values::Shared(owner) => (*owner).as_ref().to_vec(),
+        }
     }
 
     /// The values in `f64`, flat and row-major: the `f64` values the points

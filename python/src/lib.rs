@@ -3,11 +3,12 @@
 //! Thin functions over the `gpu-cluster` API; the scikit-learn estimators
 //! (parameter handling, validation, fitted attributes) are the Python layer
 //! in `gpu_cluster/`. Data arrive as 2-D `float32` or `float64` numpy
-//! arrays: C-contiguous ones are read in place (no numpy copy), others are
-//! copied element by element. Every fit runs with the GIL released, on one
+//! arrays: a C-contiguous `float32` one is lent to the points as it is (no
+//! copy at all), a C-contiguous `float64` one is read in place and rounded
+//! once, others are copied element by element. Every fit runs with the GIL released, on one
 //! [`Context`] per backend opened once per process and shared.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use gpu_cluster::{
     BandwidthEstimate, Context, Dbscan, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex,
@@ -79,10 +80,41 @@ fn backend_info(py: Python<'_>, backend: &str) -> PyResult<String> {
 
 /// The values of a 2-D array, borrowed when they can be.
 enum Values<'a> {
-    F32(&'a [f32]),
+    /// A C-contiguous float32 array, lent to the points as it is.
+    F32(Lent),
     F64(&'a [f64]),
     F32Owned(Vec<f32>),
     F64Owned(Vec<f64>),
+}
+
+/// A C-contiguous float32 numpy array lent to [`Points::from_owner`]: the
+/// points read its buffer in place, with no copy, for as long as they live.
+/// The reference keeps the array, and so its buffer, alive (numpy refuses
+/// to resize an array others refer to), wherever the points go: a fitted
+/// nearest-neighbour index keeps reading it, as scikit-learn's keeps the
+/// array it was fitted on. As with any code that reads numpy data without
+/// the GIL, writing to the array from Python while a fit reads it is the
+/// caller's race.
+#[derive(Clone)]
+struct Lent {
+    _array: Arc<Py<PyArray2<f32>>>,
+    values: *const f32,
+    len: usize,
+}
+
+// SAFETY: `values` points into the buffer `_array` keeps alive and is only
+// read; a `Py` may be moved and dropped on any thread (pyo3 defers the
+// decrement to a thread holding the GIL).
+unsafe impl Send for Lent {}
+// SAFETY: as above: shared access only reads.
+unsafe impl Sync for Lent {}
+
+impl AsRef<[f32]> for Lent {
+    fn as_ref(&self) -> &[f32] {
+        // SAFETY: `len` values, C-contiguous and aligned (checked when lent),
+        // in a buffer that lives as long as `_array`.
+        unsafe { std::slice::from_raw_parts(self.values, self.len) }
+    }
 }
 
 /// A 2-D float32 or float64 array, held for reading.
@@ -120,7 +152,11 @@ impl<'py> Held<'py> {
     fn values(&self) -> Values<'_> {
         match self {
             Held::F32(a) => match a.as_slice() {
-                Ok(s) if a.is_c_contiguous() => Values::F32(s),
+                Ok(s) if a.is_c_contiguous() => Values::F32(Lent {
+                    _array: Arc::new((**a).clone().unbind()),
+                    values: s.as_ptr(),
+                    len: s.len(),
+                }),
                 _ => Values::F32Owned(a.as_array().iter().copied().collect()),
             },
             Held::F64(a) => match a.as_slice() {
@@ -129,22 +165,14 @@ impl<'py> Held<'py> {
             },
         }
     }
-
-    /// The address of the first value as read (for the zero-copy test).
-    fn address(&self) -> usize {
-        match self.values() {
-            Values::F32(s) => s.as_ptr() as usize,
-            Values::F64(s) => s.as_ptr() as usize,
-            _ => 0,
-        }
-    }
 }
 
 impl Values<'_> {
-    /// The points (a copy into Rust, made without the GIL).
+    /// The points (checked without the GIL): a float32 C-contiguous array
+    /// read in place, others converted.
     fn points(&self, dim: usize) -> Result<Points, Error> {
         match self {
-            Values::F32(s) => Points::new(s, dim),
+            Values::F32(lent) => Points::from_owner(lent.clone(), dim),
             Values::F64(s) => Points::from_f64(s, dim),
             Values::F32Owned(v) => Points::new(v, dim),
             Values::F64Owned(v) => Points::from_f64(v, dim),
@@ -152,11 +180,13 @@ impl Values<'_> {
     }
 }
 
-/// The address of the values `x` is read from: `x.ctypes.data` when it is
-/// read in place, 0 when it had to be copied.
+/// The address of the `f32` values of the points a fit makes of `x`:
+/// `x.ctypes.data` when they are read in place (the zero-copy test).
 #[pyfunction]
-fn read_address(x: &Bound<'_, PyAny>) -> PyResult<usize> {
-    Ok(Held::new(x)?.address())
+fn points_address(x: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let held = Held::new(x)?;
+    let points = held.values().points(held.dim()).map_err(to_py)?;
+    Ok(points.as_slice().as_ptr() as usize)
 }
 
 /// Points as an array of the input's dtype (`float64`: the `f64` values).
@@ -725,6 +755,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(knn_fit, m)?)?;
     m.add_function(wrap_pyfunction!(dbscan_fit, m)?)?;
     m.add_function(wrap_pyfunction!(backend_info, m)?)?;
-    m.add_function(wrap_pyfunction!(read_address, m)?)?;
+    m.add_function(wrap_pyfunction!(points_address, m)?)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 (and on the DBSCAN answers kept under tests/data/sklearn_dbscan/),
 pickling, zero-copy input, output dtypes, errors, the GIL, backends."""
 
+import gc
 import json
 import os
 import pickle
@@ -303,9 +304,9 @@ def test_c_contiguous_float_input_is_read_in_place(monkeypatch, dtype):
     seen = spy_on(monkeypatch, "mean_shift_fit")
     MeanShift(bandwidth=1.2).fit(x)
     assert seen[0] is x  # the Python layer passes the array itself
-    # ... and the binding borrows the array's own buffer (which the library
-    # then copies once into its points).
-    assert _native.read_address(x) == x.ctypes.data
+    # ... and the points a fit makes read a float32 array's own buffer
+    # (float64 is rounded to float32: a new buffer).
+    assert (_native.points_address(x) == x.ctypes.data) == (dtype == np.float32)
     seen = spy_on(monkeypatch, "kmeans_fit")
     KMeans(3, random_state=0).fit(x)
     assert seen[0] is x
@@ -323,8 +324,19 @@ def test_other_layouts_and_dtypes_are_converted(monkeypatch):
         got = seen[-1]
         assert got.dtype == dtype and got.flags.c_contiguous
         assert fit.cluster_centers_.dtype == dtype
-    # A strided view is read without numpy's copy too (element by element).
-    assert _native.read_address(fortran) == 0
+    # Other layouts are copied into row-major points.
+    assert _native.points_address(fortran) != fortran.ctypes.data
+
+
+def test_an_index_keeps_the_array_it_reads_in_place():
+    x = np.ascontiguousarray(X, dtype=np.float32)
+    want = NearestNeighbors(n_neighbors=3).fit(x.copy()).kneighbors(X[:5])
+    nn = NearestNeighbors(n_neighbors=3).fit(x)
+    del x  # the index holds the only reference: the buffer stays alive
+    gc.collect()
+    got = nn.kneighbors(X[:5])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])
 
 
 def test_labels_and_attributes():
