@@ -156,6 +156,23 @@ impl Context {
         }
     }
 
+    /// The wgpu device of a GPU context (also one adopted with
+    /// [`Context::from_wgpu`]); `None` for the CPU.
+    ///
+    /// For reading what [`adapter_info`](Context::adapter_info) cannot
+    /// carry: in the browser wgpu fills in only the adapter's description,
+    /// which is empty for some adapters (SwiftShader's), and leaves out
+    /// the vendor and architecture that WebGPU's `GPUDevice.adapterInfo`
+    /// holds (reached through `wgpu::Device::as_webgpu`). The device is
+    /// shared with this context: work submitted to it queues with the
+    /// context's own.
+    pub fn wgpu_device(&self) -> Option<&wgpu::Device> {
+        match &self.inner {
+            Inner::Gpu(gpu) => Some(&gpu.device),
+            Inner::Cpu => None,
+        }
+    }
+
     /// True for software adapters (lavapipe, SwiftShader, WARP): correct,
     /// but their timings say nothing about GPUs.
     pub fn is_software(&self) -> bool {
@@ -232,6 +249,19 @@ pub(crate) fn test_gpu() -> Option<Context> {
             );
             eprintln!("skipping: no GPU adapter");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_gpu_context_has_a_wgpu_device() {
+        assert!(Context::cpu().wgpu_device().is_none());
+        if let Some(gpu) = test_gpu() {
+            assert!(gpu.wgpu_device().is_some());
         }
     }
 }
