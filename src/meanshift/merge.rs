@@ -2,9 +2,11 @@
 //! bandwidth (scikit-learn's rule) and label points by their nearest centre.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::ops::grid::cpu::{Cell, Cells};
 use crate::ops::nearest::nearest;
 use crate::ops::squared_distance;
 
@@ -33,6 +35,19 @@ pub(crate) fn merge_modes(
     dim: usize,
     h: f32,
 ) -> Merged {
+    merge_with(modes, intensity, keep, dim, h, true)
+}
+
+/// [`merge_modes`], looking for nearby survivors through grid cells where
+/// `by_cells` and they apply, among all survivors otherwise.
+fn merge_with(
+    modes: &[f32],
+    intensity: &[f32],
+    keep: &[bool],
+    dim: usize,
+    h: f32,
+    by_cells: bool,
+) -> Merged {
     let mut entries: Vec<(&[f32], f32)> = modes
         .chunks_exact(dim)
         .zip(intensity)
@@ -56,12 +71,35 @@ pub(crate) fn merge_modes(
         centers: Vec::new(),
         intensity: Vec::new(),
     };
+    // In low dimensions the survivors are kept by grid cell (cells a
+    // little wider than h, over the entries' extent), and an entry looks
+    // only at those in the 3^D cells around its own, which hold every
+    // survivor within h of it: the same answer as looking at all of them,
+    // for N x (survivors nearby) work rather than N x survivors.
+    let flat: Vec<f32> = unique.iter().flat_map(|e| e.0).copied().collect();
+    let cells = Cells::new(&flat, dim, h2).filter(|_| by_cells);
+    let mut by_cell: HashMap<Cell, Vec<usize>> = HashMap::new();
     for (pos, inten) in unique {
-        let near = merged
-            .centers
-            .chunks_exact(dim)
-            .any(|c| squared_distance(c, pos) <= h2);
+        let survivor = |s: &usize| &merged.centers[s * dim..(s + 1) * dim];
+        let near = match &cells {
+            Some(cells) => cells.around(&cells.cell(pos)).any(|c| {
+                by_cell.get(&c).is_some_and(|list| {
+                    list.iter()
+                        .any(|s| squared_distance(survivor(s), pos) <= h2)
+                })
+            }),
+            None => merged
+                .centers
+                .chunks_exact(dim)
+                .any(|c| squared_distance(c, pos) <= h2),
+        };
         if !near {
+            if let Some(cells) = &cells {
+                by_cell
+                    .entry(cells.cell(pos))
+                    .or_default()
+                    .push(merged.intensity.len());
+            }
             merged.centers.extend_from_slice(pos);
             merged.intensity.push(inten);
         }
@@ -114,6 +152,38 @@ mod tests {
         // Collapsed (0,0) carries 1: order is (9,9):2, (0.5,0):2, (0,0):1.
         assert_eq!(m.centers, vec![9.0, 9.0, 0.5, 0.0]);
         assert_eq!(m.intensity, vec![2.0, 2.0]);
+    }
+
+    /// Through grid cells the merge keeps the survivors of the plain walk:
+    /// one to five dimensions (five: no cells), modes spread or packed,
+    /// integer modes exactly h apart, ties of intensity.
+    #[test]
+    fn cells_find_the_survivors_all_of_them_find() {
+        let mut s = 5u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for dim in 1..=5 {
+            for (n, scale, h) in [(400, 20.0, 1.0), (400, 3.0, 0.7), (300, 100.0, 0.05)] {
+                let modes: Vec<f32> = (0..n * dim).map(|_| scale * next()).collect();
+                let inten: Vec<f32> = (0..n).map(|_| (8.0 * next()).floor()).collect();
+                let keep: Vec<bool> = (0..n).map(|i| i % 7 != 3).collect();
+                let plain = merge_with(&modes, &inten, &keep, dim, h, false);
+                let cells = merge_with(&modes, &inten, &keep, dim, h, true);
+                assert_eq!(cells, plain, "D {dim}, scale {scale}, h {h}");
+            }
+            let ints: Vec<f32> = (0..200 * dim).map(|i| ((i * 7) % 5) as f32).collect();
+            let inten = vec![1.0; 200];
+            let keep = vec![true; 200];
+            assert_eq!(
+                merge_with(&ints, &inten, &keep, dim, 1.0, true),
+                merge_with(&ints, &inten, &keep, dim, 1.0, false),
+                "D {dim}, integers"
+            );
+        }
     }
 
     #[test]

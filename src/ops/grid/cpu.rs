@@ -9,14 +9,7 @@ use crate::ops::topk::{SelfOffset, Within, order_key};
 /// The points sorted by cell, and where each distinct cell key's run
 /// starts.
 pub(crate) struct Grid {
-    dim: usize,
-    /// Coordinates minus `origin`, times `inv`, floored, give a point's
-    /// cell.
-    origin: [f32; MAX_DIM],
-    inv: f32,
-    /// How far from `origin` (per coordinate) a query may lie for its
-    /// cells to be trusted: twice the data's extent, plus the radius.
-    reach: f64,
+    cells: Cells,
     /// The distinct keys, ascending.
     keys: Vec<u32>,
     /// Run `c` of `order` (the points of key `keys[c]`) is
@@ -26,18 +19,22 @@ pub(crate) struct Grid {
     order: Vec<u32>,
 }
 
+/// How coordinates map to cells for a search radius: cells a little wider
+/// than the radius, counted from the middle of some data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cells {
+    dim: usize,
+    /// Coordinates minus `origin`, times `inv`, floored, give a point's
+    /// cell.
+    origin: [f32; MAX_DIM],
+    inv: f32,
+    /// How far from `origin` (per coordinate) a query may lie for its
+    /// cells to be trusted: twice the data's extent, plus the radius.
+    reach: f64,
+}
+
 /// A cell's integer coordinates (zeros past the grid's dimension).
 pub(crate) type Cell = [i32; MAX_DIM];
-
-/// The cell of `x`: its coordinates minus `origin`, times `inv`, floored
-/// (all in `f32`).
-fn cell(x: &[f32], origin: &[f32; MAX_DIM], inv: f32) -> Cell {
-    let mut c = [0i32; MAX_DIM];
-    for ((c, v), o) in c.iter_mut().zip(x).zip(origin) {
-        *c = ((v - o) * inv).floor() as i32;
-    }
-    c
-}
 
 /// A cell's key: a hash of its coordinates (the classic multiply-xor of
 /// spatial hashing), in wrapping `u32` arithmetic.
@@ -48,16 +45,16 @@ fn key(c: &Cell) -> u32 {
         .fold(0u32, |h, (&v, p)| h ^ (v as u32).wrapping_mul(p))
 }
 
-impl Grid {
-    /// The grid for searches within squared distance `bound` among `data`
-    /// (`dim` coordinates each), for queries within its reach (see
-    /// [`Grid::covers`]), or `None` where a grid cannot be trusted or
-    /// cannot help: `dim` above [`MAX_DIM`], a radius that is 0 or not
-    /// finite, or cells too fine for the coordinates (more than 2^20 cells
-    /// across the reach, where `f32` rounding is no longer small against
-    /// one cell). Cells count from the middle of the data, so data far
-    /// from the origin is no obstacle; only its extent is.
-    pub fn build(data: &[f32], dim: usize, bound: f32) -> Option<Self> {
+impl Cells {
+    /// Cells for searches within squared distance `bound` among `data`
+    /// (`dim` coordinates each), for queries within their reach (see
+    /// [`Cells::covers`]), or `None` where cells cannot be trusted: `dim`
+    /// above [`MAX_DIM`], a radius that is 0 or not finite, or cells too
+    /// fine for the coordinates (more than 2^20 cells across the reach,
+    /// where `f32` rounding is no longer small against one cell). Cells
+    /// count from the middle of the data, so data far from the origin is no
+    /// obstacle; only its extent is.
+    pub fn new(data: &[f32], dim: usize, bound: f32) -> Option<Self> {
         if dim == 0 || dim > MAX_DIM || !(bound.is_finite() && bound > 0.0) {
             return None;
         }
@@ -91,10 +88,60 @@ impl Grid {
         // floors differ by at most 1, so 3^D cells hold every neighbour.
         let shrink = (4.0 * cells_across * f64::from(f32::EPSILON)).max(1e-6);
         let inv = ((1.0 - shrink) / radius) as f32;
+        Some(Self {
+            dim,
+            origin,
+            inv,
+            reach,
+        })
+    }
+
+    /// The cell of `x`: its coordinates minus `origin`, times `inv`,
+    /// floored (all in `f32`).
+    pub fn cell(&self, x: &[f32]) -> Cell {
+        let mut c = [0i32; MAX_DIM];
+        for ((c, v), o) in c.iter_mut().zip(x).zip(&self.origin) {
+            *c = ((v - o) * self.inv).floor() as i32;
+        }
+        c
+    }
+
+    /// Whether every point of `queries` lies within the cells' reach,
+    /// where the cells around a point's hold every point within the
+    /// radius of it.
+    pub fn covers(&self, queries: &[f32]) -> bool {
+        queries.chunks_exact(self.dim).all(|q| {
+            q.iter()
+                .zip(&self.origin)
+                .all(|(v, o)| (f64::from(*v) - f64::from(*o)).abs() <= self.reach)
+        })
+    }
+
+    /// The 3^D cells around `home`, itself included.
+    pub fn around(&self, home: &Cell) -> impl Iterator<Item = Cell> {
+        let (dim, home) = (self.dim, *home);
+        (0..3usize.pow(dim as u32)).map(move |n| {
+            let mut c = home;
+            let mut rest = n;
+            for v in c.iter_mut().take(dim) {
+                *v = v.wrapping_add((rest % 3) as i32 - 1);
+                rest /= 3;
+            }
+            c
+        })
+    }
+}
+
+impl Grid {
+    /// The grid for searches within squared distance `bound` among `data`
+    /// (`dim` coordinates each): see [`Cells::new`] for when there is
+    /// none.
+    pub fn build(data: &[f32], dim: usize, bound: f32) -> Option<Self> {
+        let cells = Cells::new(data, dim, bound)?;
         let n = data.len() / dim;
         let keys: Vec<u32> = data
             .chunks_exact(dim)
-            .map(|x| key(&cell(x, &origin, inv)))
+            .map(|x| key(&cells.cell(x)))
             .collect();
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by_key(|&i| keys[i as usize]);
@@ -109,10 +156,7 @@ impl Grid {
         }
         starts.push(n);
         Some(Self {
-            dim,
-            origin,
-            inv,
-            reach,
+            cells,
             keys: distinct,
             starts,
             order,
@@ -126,17 +170,13 @@ impl Grid {
 
     /// Coordinates per point.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.cells.dim
     }
 
     /// Whether every query lies within the grid's reach, where its cells
     /// hold all its neighbours.
     pub fn covers(&self, queries: &[f32]) -> bool {
-        queries.chunks_exact(self.dim).all(|q| {
-            q.iter()
-                .zip(&self.origin)
-                .all(|(v, o)| (f64::from(*v) - f64::from(*o)).abs() <= self.reach)
-        })
+        self.cells.covers(queries)
     }
 
     /// The run of points of `key`, if any.
@@ -182,9 +222,9 @@ impl Grid {
         below: u32,
         mut f: impl FnMut(u32, f32) -> bool,
     ) -> bool {
-        let dim = self.dim;
+        let dim = self.cells.dim;
         let limit = order_key(bound);
-        let (keys, distinct) = self.keys_around(&cell(q, &self.origin, self.inv));
+        let (keys, distinct) = self.keys_around(&self.cells.cell(q));
         for &k in &keys[..distinct] {
             for &j in self.run(k).iter().take_while(|&&j| j < below) {
                 let at = j as usize * dim;
@@ -202,13 +242,7 @@ impl Grid {
     fn keys_around(&self, home: &Cell) -> ([u32; 3usize.pow(MAX_DIM as u32)], usize) {
         let mut keys = [0u32; 3usize.pow(MAX_DIM as u32)];
         let mut distinct = 0;
-        for n in 0..3usize.pow(self.dim as u32) {
-            let mut c = *home;
-            let mut rest = n;
-            for v in c.iter_mut().take(self.dim) {
-                *v = v.wrapping_add((rest % 3) as i32 - 1);
-                rest /= 3;
-            }
+        for c in self.cells.around(home) {
             let k = key(&c);
             if !keys[..distinct].contains(&k) {
                 keys[distinct] = k;
@@ -223,8 +257,8 @@ impl Grid {
     /// cells around it, so a group can be searched as a block.
     pub fn home_cells(&self, queries: &[f32]) -> Vec<(Cell, Vec<u32>)> {
         let cells: Vec<Cell> = queries
-            .chunks_exact(self.dim)
-            .map(|q| cell(q, &self.origin, self.inv))
+            .chunks_exact(self.cells.dim)
+            .map(|q| self.cells.cell(q))
             .collect();
         let mut order: Vec<u32> = (0..cells.len() as u32).collect();
         // Stable: each group's indices stay ascending.
@@ -258,7 +292,7 @@ impl Grid {
     /// `topk::within` gives them: the query's own row left out with
     /// `exclude`, lists sorted by (score, index)).
     pub fn within(&self, data: &[f32], queries: &[f32], bound: f32, exclude: SelfOffset) -> Within {
-        let dim = self.dim;
+        let dim = self.cells.dim;
         let rows = map_indices(queries.len() / dim, |i| {
             let own = exclude.map(|o| (o + i) as u32);
             let mut found = Vec::new();
