@@ -345,6 +345,28 @@ fn max_iter_and_tol_are_honoured() {
     assert_eq!(one.predict(&x).unwrap(), one.labels());
 }
 
+/// A GPU runs several iterations to a submission and replays the
+/// stopping rules on the host: every stop, at any place in a submission,
+/// gives the twin's fit, iteration count included.
+#[test]
+fn stops_anywhere_in_a_gpu_submission_match_the_twin() {
+    let Some(gpu) = common::gpu() else { return };
+    let cpu = Context::cpu();
+    let x = blobs(7, 80, 3, 4);
+    let init = KMeansInit::Given(Points::new(&x.as_slice()[..9 * 3], 3).unwrap());
+    for max_iter in [1, 2, 7, 8, 9, 16, 17, 300] {
+        for tol in [0.0, 1e-4, 1e3] {
+            let km = KMeans::new(9)
+                .init(init.clone())
+                .max_iter(max_iter)
+                .tol(tol);
+            let what = format!("max_iter {max_iter} tol {tol}");
+            let (a, b) = (km.fit(&cpu, &x).unwrap(), km.fit(&gpu, &x).unwrap());
+            assert_same(&what, &a, &b);
+        }
+    }
+}
+
 #[test]
 fn bad_parameters_are_errors() {
     let x = Points::new(&[0.0, 0.0, 1.0, 1.0, 2.0, 2.0], 2).unwrap();

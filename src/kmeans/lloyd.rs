@@ -5,7 +5,7 @@
 //! run and a CPU run that see the same sums make the same centres.
 
 use crate::error::Result;
-use crate::ops::cluster_sums::{ClusterSums, Lloyd, LloydData};
+use crate::ops::cluster_sums::{ClusterSums, Lloyd, LloydData, Step};
 use crate::ops::{map_indices, squared_distance};
 use crate::progress::{Stage, Watch};
 
@@ -22,13 +22,24 @@ pub(crate) struct Run {
     pub n_iter: usize,
 }
 
+/// Steps a GPU records into one submission, the centres updated on the
+/// device between them: at most this many - 1 steps run past a stop.
+const BATCH: usize = 8;
+
 /// Lloyd iterations from `init` (`k x dim`, centred): assign, update,
 /// and stop when the labels did not change (strict convergence) or when
 /// the total squared centre shift is `<= tol` (absolute), or after
 /// `max_iter` iterations; then, unless strictly converged, assign once
-/// more so the labels match the final centres. Each iteration (one GPU
-/// submission) is reported to `watch` ([`Stage::Iterations`], of
-/// `max_iter`), which may cancel between them.
+/// more so the labels match the final centres. Each iteration is reported
+/// to `watch` ([`Stage::Iterations`], of `max_iter`), which may cancel
+/// between them.
+///
+/// On a GPU, iterations go [`BATCH`] to a submission with the centres
+/// updated on the device (the bits of [`update`]); the host replays each
+/// one's stopping rule on the centres read back, and takes the update over
+/// where the device leaves it (empty clusters). Steps past a stop changed
+/// nothing that is read: after a strict stop they repeat it (the same
+/// labels give the same sums), and a stop on `tol` assigns afresh.
 pub(crate) async fn run(
     lloyd: &mut Lloyd<'_>,
     data: &LloydData<'_>,
@@ -42,27 +53,48 @@ pub(crate) async fn run(
     let mut n_iter = 0;
     let total = Some(max_iter as u64);
     watch.report(Stage::Iterations, 0, total)?;
-    for i in 0..max_iter {
-        let step = lloyd.step(&centres).await?;
-        n_iter = i + 1;
-        watch.report(Stage::Iterations, n_iter as u64, total)?;
-        let new = update(lloyd, data, &centres, step.sums).await?;
-        let shift: f64 = new
-            .iter()
-            .zip(&centres)
-            .map(|(a, b)| {
-                let d = f64::from(*a) - f64::from(*b);
-                d * d
-            })
-            .sum();
-        centres = new;
-        // The first step has no previous labels (scikit-learn's -1s).
-        if i > 0 && step.changed == 0 {
-            strict = true;
-            break;
-        }
-        if shift <= tol {
-            break;
+    'steps: while n_iter < max_iter {
+        let left = max_iter - n_iter;
+        let steps: Vec<(Step, Option<Vec<f32>>)> = match lloyd.batched() {
+            Some(gpu) if left > 1 => gpu
+                .steps(&centres, left.min(BATCH))
+                .await?
+                .into_iter()
+                .map(|b| (b.step, b.centres))
+                .collect(),
+            _ => vec![(lloyd.step(&centres).await?, None)],
+        };
+        for (step, made) in steps {
+            let first = n_iter == 0;
+            n_iter += 1;
+            watch.report(Stage::Iterations, n_iter as u64, total)?;
+            let by_host = made.is_none();
+            let new = match made {
+                Some(new) => new,
+                None => update(lloyd, data, &centres, step.sums).await?,
+            };
+            let shift: f64 = new
+                .iter()
+                .zip(&centres)
+                .map(|(a, b)| {
+                    let d = f64::from(*a) - f64::from(*b);
+                    d * d
+                })
+                .sum();
+            centres = new;
+            // The first step has no previous labels (scikit-learn's -1s).
+            if !first && step.changed == 0 {
+                strict = true;
+                break 'steps;
+            }
+            if shift <= tol {
+                break 'steps;
+            }
+            // The host's update starts a new batch: the device's later
+            // steps repeated this one.
+            if by_host {
+                continue 'steps;
+            }
         }
     }
     let labels = if strict {

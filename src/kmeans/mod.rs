@@ -13,7 +13,10 @@
 //! of two centres: the GPU may fuse multiply-adds in distances). The
 //! sums are the same bits on both backends (`ops::cluster_sums`), and
 //! everything after them (means, empty clusters, shifts, inertia) is
-//! computed on the host by the same code.
+//! computed on the host by the same code, but for the means of a GPU's
+//! batched iterations: the device divides them with the host's bits
+//! (`cluster_update.wgsl`), so several iterations go in one submission
+//! with one small readback.
 //!
 //! Precision far from the origin: the data are centred once (mean
 //! subtracted in `f64`, from the `f64` values where the points hold them,
@@ -193,9 +196,10 @@ impl KMeans {
     /// ([`Stage::Initialising`], counted of `k`), then its Lloyd
     /// iterations ([`Stage::Iterations`], counted of `max_iter`; a run that
     /// converges stops sooner). Cancellation is checked between centres
-    /// and between iterations (one GPU submission each), so a cancelled fit
-    /// returns [`Error::Cancelled`] within one iteration. The result is the
-    /// same, to the bit, with or without an observer.
+    /// and between iterations (on a GPU, between submissions of up to 8
+    /// iterations), so a cancelled fit returns [`Error::Cancelled`] within
+    /// a few iterations. The result is the same, to the bit, with or
+    /// without an observer.
     ///
     /// ```
     /// use std::sync::Arc;

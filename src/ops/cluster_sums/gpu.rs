@@ -53,6 +53,22 @@ pub(crate) const SUMS: StageDef = StageDef {
     row_extra: 0,
 };
 
+/// The centre update on the device (`cluster_update.wgsl`): a Lloyd
+/// step's sums divided by the masses, with the host's bits.
+pub(crate) const UPDATE: StageDef = StageDef {
+    name: "cluster_update",
+    sources: &[COMMON, include_str!("cluster_update.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
+    row_extra: 0,
+};
+
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct CountParams {
@@ -78,6 +94,8 @@ struct Pipelines {
     sum_points: Arc<Pipeline>,
     sum_partials: Arc<Pipeline>,
     scan: Arc<Pipeline>,
+    divide: Arc<Pipeline>,
+    commit: Arc<Pipeline>,
     width: usize,
 }
 
@@ -110,7 +128,19 @@ impl Pipelines {
                 rows_per_group: wg,
             })
         };
+        let update = |entry: &'static str| {
+            g.pipeline(Spec {
+                stage: Stage(&UPDATE),
+                entry,
+                dim: dim32,
+                consts: vec![("W", Const::U32(width as u32))],
+                overrides: vec![("WG", wg)],
+                rows_per_group: wg,
+            })
+        };
         Ok(Self {
+            divide: update("divide").await?,
+            commit: update("commit").await?,
             count: counts("count").await?,
             sorter: Sorter::new(g).await?,
             span_counts: counts("span_counts").await?,
@@ -166,6 +196,17 @@ impl Work {
             ],
             levels,
         }
+    }
+
+    /// The buffers the centre update reads after [`Work::record`]: the
+    /// counts, the final level's span offsets and its rows.
+    fn finals(&self) -> [&wgpu::Buffer; 3] {
+        let last = self.levels.len() - 1;
+        [
+            &self.counts,
+            &self.span_off[last % 2],
+            &self.partials[last % 2],
+        ]
     }
 
     /// Rows the last level leaves: at most one per cluster.
@@ -417,6 +458,28 @@ pub(crate) struct Lloyd<'a> {
     /// and the sums' working buffers.
     state: Vec<wgpu::Buffer>,
     work: Vec<Work>,
+    /// The device update's new centres, and its status word.
+    next: wgpu::Buffer,
+    status: wgpu::Buffer,
+}
+
+/// Most centre coordinates a batched step reads back (4 MiB): wider
+/// centres go a step per submission, whose cost is then all work.
+const MAX_BATCHED_CENTRES: usize = 1 << 20;
+
+/// One step of [`Lloyd::steps`]: its sums, as [`Lloyd::step`] gives them,
+/// and the centres the device made from them, or `None` where it left the
+/// update to the host.
+pub(crate) struct Batched {
+    pub step: Step,
+    pub centres: Option<Vec<f32>>,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct UpdateParams {
+    k: u32,
+    pad: [u32; 7],
 }
 
 impl<'a> Lloyd<'a> {
@@ -448,10 +511,12 @@ impl<'a> Lloyd<'a> {
                     .iter()
                     .map(|c| Work::new(g, c.rows(), data.k, &pipelines))
                     .collect::<Vec<_>>();
-                (points, values, weights, centres, state, work)
+                let next = g.storage("next centres", (data.k * dim * 4) as u64);
+                let status = g.storage("update status", 4);
+                (points, values, weights, centres, state, work, next, status)
             })
             .await?;
-        let (points, values, weights, centres, state, work) = made;
+        let (points, values, weights, centres, state, work, next, status) = made;
         Ok(Self {
             g,
             data,
@@ -463,7 +528,82 @@ impl<'a> Lloyd<'a> {
             centres,
             state,
             work,
+            next,
+            status,
         })
+    }
+
+    /// Whether [`Lloyd::steps`] can batch: the points in one chunk (the
+    /// update reads one chunk's sums) and the centres in one buffer.
+    pub fn batches(&self) -> bool {
+        self.work.len() == 1
+            && self.centres.chunks.len() == 1
+            && self.data.k * self.data.dim <= MAX_BATCHED_CENTRES
+    }
+
+    /// `m` steps from `centres` in one submission, each followed by the
+    /// centre update on the device (`cluster_update.wgsl`: the host's
+    /// bits); per step, its sums and the centres made from them, or `None`
+    /// from the first step whose update the device left to the host (the
+    /// steps after it repeat it: the centres did not move). Requires
+    /// [`Lloyd::batches`].
+    pub async fn steps(&mut self, centres: &[f32], m: usize) -> Result<Vec<Batched>> {
+        let g = self.g;
+        let (k, dim) = (self.data.k, self.data.dim);
+        let weighted = self.data.weights.is_some();
+        let (readback, at) = g
+            .scoped(|| {
+                self.write_centres(centres);
+                let mut batch = Batch::new(g);
+                let values = self.values.as_ref().unwrap_or(&self.points);
+                let work = &self.work[0];
+                let labels = Labels {
+                    buffer: &self.state[0],
+                    stride: 2,
+                    offset: 1,
+                };
+                let weights = self.weights.as_ref().map(|w| &w.chunks[0].buffer);
+                let centres = &self.centres.chunks[0].buffer;
+                let params = UpdateParams {
+                    k: k as u32,
+                    pad: [0; 7],
+                };
+                let at: Vec<([usize; 3], usize, usize)> = (0..m)
+                    .map(|_| {
+                        self.record_nearest(&mut batch);
+                        let sums = work.record(
+                            g,
+                            &mut batch,
+                            &self.pipelines,
+                            &labels,
+                            &values.chunks[0].buffer,
+                            weights,
+                        );
+                        let [counts, span_off, rows] = work.finals();
+                        let bindings = [counts, span_off, rows, &self.next, &self.status, centres];
+                        batch.clear(&self.status);
+                        batch.dispatch(&self.pipelines.divide, params, &bindings, k * dim);
+                        batch.dispatch(&self.pipelines.commit, params, &bindings, k * dim);
+                        let status = batch.read(&self.status, 0, 4);
+                        let made = batch.read(centres, 0, (k * dim * 4) as u64);
+                        (sums, status, made)
+                    })
+                    .collect();
+                (batch.submit(), at)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        let mut out = Vec::with_capacity(m);
+        for (sums, status, made) in at {
+            let (sums, changed) = self.work[0].decode(&bytes, sums, dim, weighted);
+            let left = words(&bytes[status])[0] != 0
+                || out.last().is_some_and(|b: &Batched| b.centres.is_none());
+            out.push(Batched {
+                step: Step { sums, changed },
+                centres: (!left).then(|| floats(&bytes[made])),
+            });
+        }
+        Ok(out)
     }
 
     fn write_centres(&self, centres: &[f32]) {
@@ -581,6 +721,15 @@ mod tests {
         }
         for dim in [1u32, 2, 3, 17, 300, 4096] {
             for width in [dim, dim + 1] {
+                for entry in ["divide", "commit"] {
+                    validate(
+                        &UPDATE,
+                        dim,
+                        entry,
+                        &[("W", Const::U32(width))],
+                        &[("WG", 64)],
+                    );
+                }
                 for entry in ["sum_points", "sum_partials"] {
                     validate(
                         &SUMS,
@@ -592,6 +741,124 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `(quotients, status)` of the update's `divide` over clusters whose
+    /// single rows are `rows` (W wide) with label counts `counts`.
+    fn divide(
+        g: &Gpu,
+        dim: usize,
+        weighted: bool,
+        rows: &[f32],
+        counts: &[u32],
+    ) -> (Vec<u32>, u32) {
+        let p = pollster::block_on(Pipelines::new(g, dim, weighted)).unwrap();
+        let k = rows.len() / p.width;
+        let mut with_changed = counts.to_vec();
+        with_changed.push(0);
+        let span_off: Vec<u32> = (0..=k as u32).collect();
+        let readback = pollster::block_on(g.scoped(|| {
+            let counts = g.upload("counts", &with_changed);
+            let span_off = g.upload("span offsets", &span_off);
+            let rows = g.upload("rows", rows);
+            let next = g.storage("next", (k * dim * 4) as u64);
+            let status = g.storage("status", 4);
+            let centres = g.storage("centres", (k * dim * 4) as u64);
+            let bindings = [&counts, &span_off, &rows, &next, &status, &centres];
+            let params = UpdateParams {
+                k: k as u32,
+                pad: [0; 7],
+            };
+            let mut batch = Batch::new(g);
+            batch.clear(&status);
+            batch.dispatch(&p.divide, params, &bindings, k * dim);
+            batch.read(&next, 0, (k * dim * 4) as u64);
+            batch.read(&status, 0, 4);
+            batch.submit()
+        }))
+        .unwrap();
+        let bytes = pollster::block_on(readback.wait(g)).unwrap();
+        (words(&bytes[0]), words(&bytes[1])[0])
+    }
+
+    /// The device's division is the host's `f32(f64(a) / f64(b))`, bit
+    /// for bit, over seeded operands of every sign and a wide range of
+    /// exponents, masses that are weights or counts, and zeros; and it
+    /// leaves to the host what it cannot do exactly.
+    #[test]
+    fn the_device_update_divides_with_the_hosts_bits() {
+        let Some(ctx) = crate::context::test_gpu() else {
+            return;
+        };
+        let crate::context::Inner::Gpu(g) = ctx.inner() else {
+            unreachable!("a GPU context")
+        };
+        let host = |a: f32, b: f32| ((f64::from(a) / f64::from(b)) as f32).to_bits();
+        let mut s = 99u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as u32
+        };
+        // Weighted: sums and masses from bits, exponents kept where the
+        // quotient stays normal.
+        let mut rows = Vec::new();
+        for _ in 0..20_000 {
+            let a = f32::from_bits((next() & 0x807f_ffff) | ((next() % 120 + 60) << 23));
+            let b = f32::from_bits((next() & 0x007f_ffff) | ((next() % 40 + 107) << 23));
+            rows.extend([a, b]);
+        }
+        rows.extend([
+            0.0,
+            3.0,
+            -0.0,
+            0.5,
+            1.0,
+            3.0,
+            -7.0,
+            3.0,
+            1.0,
+            1.0 + f32::EPSILON,
+        ]);
+        let (got, status) = divide(g, 1, true, &rows, &vec![1; rows.len() / 2]);
+        assert_eq!(status, 0);
+        for (i, pair) in rows.chunks_exact(2).enumerate() {
+            assert_eq!(got[i], host(pair[0], pair[1]), "{} / {}", pair[0], pair[1]);
+        }
+        // Counts as masses, up to the last f32 integer.
+        let counts: Vec<u32> = (0..5000)
+            .map(|i| 1 + next() % (1 << 24) * (i % 2) + i)
+            .collect();
+        let sums: Vec<f32> = (0..5000)
+            .map(|_| f32::from_bits((next() & 0x807f_ffff) | (150 << 23)))
+            .collect();
+        let (got, status) = divide(g, 1, false, &sums, &counts);
+        assert_eq!(status, 0);
+        for i in 0..5000 {
+            assert_eq!(
+                got[i],
+                host(sums[i], counts[i] as f32),
+                "{} / {}",
+                sums[i],
+                counts[i]
+            );
+        }
+        // Left to the host: an empty cluster, a count past 2^24, a
+        // quotient too large or too small, an operand not normal.
+        for (rows, counts) in [
+            (vec![1.0f32, 0.0], vec![1]),
+            (vec![1.0, f32::MAX], vec![1]),
+            (vec![f32::MAX, 0.5], vec![1]),
+            (vec![1e-30, 1e10], vec![1]),
+            (vec![1e-40, 1.0], vec![1]),
+            (vec![f32::INFINITY, 1.0], vec![1]),
+        ] {
+            assert_eq!(divide(g, 1, true, &rows, &counts).1, 1, "{rows:?}");
+        }
+        assert_eq!(divide(g, 1, false, &[1.0], &[0]).1, 1, "empty");
+        assert_eq!(divide(g, 1, false, &[1.0], &[1 << 24]).1, 1, "2^24 members");
+        assert_eq!(divide(g, 1, false, &[1.0], &[(1 << 24) - 1]).1, 0);
     }
 
     #[test]

@@ -128,7 +128,9 @@ pub(crate) struct Step {
 
 /// Lloyd steps on a context's backend. On a GPU the data, the labels and
 /// the working buffers stay on the device from step to step: a step is
-/// one submission (assignment, sort, sums) whose readback is `k` rows.
+/// one submission (assignment, sort, sums) whose readback is `k` rows, or
+/// several steps go in one submission with the centre update on the
+/// device ([`Lloyd::batched`]).
 pub(crate) enum Lloyd<'a> {
     Cpu(cpu::Lloyd<'a>),
     Gpu(Box<gpu::Lloyd<'a>>),
@@ -148,6 +150,16 @@ impl<'a> Lloyd<'a> {
         match self {
             Lloyd::Cpu(l) => l.step(centres).await,
             Lloyd::Gpu(l) => l.step(centres).await,
+        }
+    }
+
+    /// The GPU's batched steps ([`gpu::Lloyd::steps`]) where they apply;
+    /// `None` on the CPU twin, which has no submissions to save, and where
+    /// the data span several device buffers.
+    pub fn batched(&mut self) -> Option<&mut gpu::Lloyd<'a>> {
+        match self {
+            Lloyd::Gpu(l) if l.batches() => Some(l),
+            _ => None,
         }
     }
 
