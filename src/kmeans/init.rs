@@ -5,15 +5,24 @@
 //! Every random number is one `u64` turned into an `f64` in `[0, 1)` by
 //! [`unit`]; every sum is `f64`, in index order or in fixed chunks added
 //! in order, so neither the thread count nor the platform's `usize` or
-//! maths library changes a choice. Distances are the `f32` squared
-//! distances of the CPU twins (coordinates summed in order), computed on
-//! the CPU on every backend: the GPU's fused multiply-adds could move a
-//! near-tie, and a seed must name one set of centres.
+//! maths library changes a choice.
+//!
+//! Distances are `f32` squared distances, coordinates summed in order.
+//! k-means++ spends its time in them (every point against every
+//! candidate, `k` rounds), so on a GPU the device computes them (the
+//! top-k op's difference form, against the points the fit keeps there),
+//! and the host keeps the draws and the `f64` sums. A GPU compiler may
+//! fuse a multiply-add in a distance, as in the labels: a GPU's centres
+//! are then the CPU twin's unless a draw or a comparison of potentials
+//! falls within that rounding of a boundary. On one backend a seed gives
+//! the same centres run after run.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::context::{Context, Inner};
 use crate::error::{Error, Result};
+use crate::ops::topk::{self, Score};
 use crate::ops::{map_indices, squared_distance};
 use crate::progress::{Stage, Watch};
 
@@ -62,6 +71,42 @@ fn running_total(n: usize, mass: impl Fn(usize) -> f64) -> Vec<f64> {
         .collect()
 }
 
+/// On a GPU, the squared distance of every point of `x` to each of the
+/// rows `candidates`, candidate-major (`t * n + i`), computed on the
+/// device; `None` on the CPU twin, whose loops compute them in place.
+async fn device_distances(
+    ctx: &Context,
+    x: &[f32],
+    dim: usize,
+    candidates: &[usize],
+) -> Result<Option<Vec<f32>>> {
+    if !matches!(ctx.inner(), Inner::Gpu(_)) {
+        return Ok(None);
+    }
+    let n = x.len() / dim;
+    let t = candidates.len();
+    let rows: Vec<f32> = candidates
+        .iter()
+        .flat_map(|&c| &x[c * dim..(c + 1) * dim])
+        .copied()
+        .collect();
+    // Every candidate is among each point's t nearest: the lists hold
+    // them all, in order of distance, by index.
+    let found = topk::topk(ctx, &rows, x, dim, t, Score::SquaredL2, None).await?;
+    let mut out = vec![0.0f32; t * n];
+    for (i, (indices, scores)) in found
+        .indices
+        .chunks_exact(t)
+        .zip(found.scores.chunks_exact(t))
+        .enumerate()
+    {
+        for (&j, &d) in indices.iter().zip(scores) {
+            out[j as usize * n + i] = d;
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): the first centre
 /// drawn with probability proportional to the sample weight; then, for
 /// each next centre, [`local_trials`] candidates drawn proportional to
@@ -69,8 +114,10 @@ fn running_total(n: usize, mass: impl Fn(usize) -> f64) -> Vec<f64> {
 /// one that lowers the potential `sum weight * D^2` most (ties: the first
 /// drawn). Returns `k x dim` centres, rows of `x`. Reports each centre
 /// chosen to `watch` ([`Stage::Initialising`], of `k`), which may cancel
-/// between them.
-pub(crate) fn kmeans_plusplus(
+/// between them. The distances come from the device on a GPU (see the
+/// module's notes).
+pub(crate) async fn kmeans_plusplus(
+    ctx: &Context,
     x: &[f32],
     dim: usize,
     weights: Option<&[f32]>,
@@ -86,12 +133,15 @@ pub(crate) fn kmeans_plusplus(
     let first = draw(&by_weight, unit(rng) * by_weight[n - 1]);
     let mut centres = Vec::with_capacity(k * dim);
     centres.extend_from_slice(row(first));
-    let mut closest: Vec<f32> = map_indices(chunks, |c| {
-        (c * CHUNK..((c + 1) * CHUNK).min(n))
-            .map(|i| squared_distance(row(i), row(first)))
-            .collect::<Vec<_>>()
-    })
-    .concat();
+    let mut closest: Vec<f32> = match device_distances(ctx, x, dim, &[first]).await? {
+        Some(d) => d,
+        None => map_indices(chunks, |c| {
+            (c * CHUNK..((c + 1) * CHUNK).min(n))
+                .map(|i| squared_distance(row(i), row(first)))
+                .collect::<Vec<_>>()
+        })
+        .concat(),
+    };
     let mut potential = running_total(n, |i| weight(weights, i) * f64::from(closest[i]))[n - 1];
     let total = Some(k as u64);
     for chosen_so_far in 1..k {
@@ -100,6 +150,11 @@ pub(crate) fn kmeans_plusplus(
         let candidates: Vec<usize> = (0..trials)
             .map(|_| draw(&cumulative, unit(rng) * potential))
             .collect();
+        let device = device_distances(ctx, x, dim, &candidates).await?;
+        let distance = |t: usize, i: usize| match &device {
+            Some(d) => d[t * n + i],
+            None => squared_distance(row(i), row(candidates[t])),
+        };
         // Each candidate's potential, chunk by chunk, chunks in order.
         let parts: Vec<Vec<f64>> = map_indices(chunks, |c| {
             let mut acc = vec![0.0f64; trials];
@@ -111,9 +166,8 @@ pub(crate) fn kmeans_plusplus(
                 .skip(first)
             {
                 let w = weight(weights, i);
-                for (a, &cand) in acc.iter_mut().zip(&candidates) {
-                    let d = squared_distance(row(i), row(cand)).min(near);
-                    *a += w * f64::from(d);
+                for (t, a) in acc.iter_mut().enumerate() {
+                    *a += w * f64::from(distance(t, i).min(near));
                 }
             }
             acc
@@ -134,7 +188,7 @@ pub(crate) fn kmeans_plusplus(
         potential = potentials[best];
         closest = map_indices(chunks, |c| {
             (c * CHUNK..((c + 1) * CHUNK).min(n))
-                .map(|i| squared_distance(row(i), row(chosen)).min(closest[i]))
+                .map(|i| distance(best, i).min(closest[i]))
                 .collect::<Vec<_>>()
         })
         .concat();
@@ -305,7 +359,16 @@ mod tests {
         }
         for seed in 0..20 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let c = kmeans_plusplus(&x, 1, None, 3, &mut rng, Watch::default()).unwrap();
+            let c = pollster::block_on(kmeans_plusplus(
+                &Context::cpu(),
+                &x,
+                1,
+                None,
+                3,
+                &mut rng,
+                Watch::default(),
+            ))
+            .unwrap();
             let mut groups: Vec<i32> = c.iter().map(|v| (v / 100.0).round() as i32).collect();
             groups.sort();
             assert_eq!(groups, [0, 1, 2], "seed {seed}");
@@ -313,7 +376,16 @@ mod tests {
         // k = n on duplicates: every draw still returns a point.
         let dup = [1.0f32, 1.0, 1.0, 2.0];
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let c = kmeans_plusplus(&dup, 1, None, 4, &mut rng, Watch::default()).unwrap();
+        let c = pollster::block_on(kmeans_plusplus(
+            &Context::cpu(),
+            &dup,
+            1,
+            None,
+            4,
+            &mut rng,
+            Watch::default(),
+        ))
+        .unwrap();
         assert_eq!(c.len(), 4);
         assert!(c.contains(&2.0));
     }

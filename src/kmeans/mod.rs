@@ -9,8 +9,10 @@
 //!
 //! Reproducible: the same seed gives the same centres on every platform
 //! and thread count, and the GPU gives the CPU twin's bits whenever its
-//! assignments agree (they do unless a point is within a rounding error
-//! of two centres: the GPU may fuse multiply-adds in distances). The
+//! distances agree (they do unless a point is within a rounding error of
+//! two centres, or a k-means++ draw within one of a boundary: the GPU may
+//! fuse multiply-adds in distances, which it computes for the assignment
+//! and for k-means++'s distance updates). The
 //! sums are the same bits on both backends (`ops::cluster_sums`), and
 //! everything after them (means, empty clusters, shifts, inertia) is
 //! computed on the host by the same code, but for the means of a GPU's
@@ -339,7 +341,7 @@ impl KMeans {
             watch.report(Stage::Initialising, 0, k_total)?;
             let start = match c.init {
                 KMeansInit::KMeansPlusPlus => {
-                    init::kmeans_plusplus(&data, dim, c.weights, c.k, &mut rng, watch)?
+                    init::kmeans_plusplus(ctx, &data, dim, c.weights, c.k, &mut rng, watch).await?
                 }
                 KMeansInit::Random => init::random_points(&data, dim, c.weights, c.k, &mut rng)?,
                 KMeansInit::Given(p) => centre(p, &mean),
