@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Writes OUT/SUMMARY.md for a bench/device-run: the machine, the GPU adapter
-the timings come from, the build, each stage's status, a few headline
-figures and the combined table (OUT/table.md).
+"""Writes DIR/SUMMARY.md for a bench/device-run, from its work directory DIR:
+whether the run stopped after the preflight (and why), whether the adapter
+is a software one, the machine, the preflight's report, the GPU adapter the
+timings come from, the build, each stage's status, a few headline figures,
+the launch shapes the tuner chose, the GPU tests' results and the combined
+table (DIR/table.md).
 
-    python3 bench/device_summary.py OUT
+    python3 bench/device_summary.py DIR
 
 Only the standard library is needed.
 """
@@ -212,26 +215,61 @@ def kmeans_headline(rows):
     return out
 
 
+def shapes(rows):
+    """The launch shapes the GPU stages ran in, once each."""
+    seen = {}
+    for r in rows:
+        if r.get("kind") == "shape" and r.get("backend") == "gpu":
+            seen.setdefault(r.get("shape"), r)
+    if not seen:
+        return []
+    out = ["## Launch shapes", "", "Chosen by the tuner on this adapter (timed, or read from the run's tuning cache; "
+           "built in on software adapters):", ""]
+    out += [f"- {text}" for text in sorted(seen)]
+    return out + [""]
+
+
+def tests(out):
+    """The GPU tests' result lines (stage f), and any failure named."""
+    files = sorted(Path(out, "stages", "f-tests").glob("*.txt"))
+    if not files:
+        return []
+    md = ["## GPU tests on this adapter", "", "```"]
+    for f in files:
+        lines = read(f).splitlines()
+        results = [line for line in lines if line.startswith("test result")]
+        failed = [line for line in lines if line.startswith("test ") and line.endswith("FAILED")]
+        md.append(f"{f.stem}: " + ("; ".join(results) if results else (lines[-1] if lines else "no output")))
+        md += [f"  {line}" for line in failed]
+    return md + ["```", ""]
+
+
 def main():
     out = Path(sys.argv[1])
     rows = lines_of(out)
-    md = ["# GPU benchmark run (bench/device-run)", ""]
-    if (out / "env" / "NO-GPU").exists():
-        md += ["**NO REAL GPU ADAPTER OPENED: ours GPU was not measured.** See env/vulkan-diagnostics.txt.", ""]
-    software = [r for r in rows if r.get("kind") == "adapter" and r.get("backend") == "gpu" and r.get("software")]
-    if software:
-        md += [f"**The GPU adapter is a software one ({software[0]['adapter']}): its timings are not GPU figures.**", ""]
+    system = read(out / "env" / "system.txt").splitlines()
+    phase = next((line.split(":", 1)[1].split(";")[0].strip() for line in system if line.startswith("phase:")), "")
+    md = [f"# GPU benchmark run (bench/device-run{', ' + phase if phase else ''})", ""]
+    stopped = read(out / "env" / "STOPPED").strip()
+    if stopped:
+        md += [f"**STOPPED AFTER THE PREFLIGHT: {stopped}.** Nothing was measured.", ""]
+    adapter = read(out / "env" / "adapter.json").strip()
+    if '"software":true' in adapter:
+        name = json.loads(adapter.splitlines()[0]).get("adapter", "?") if adapter.startswith("{") else "?"
+        md += [f"**NOT A GPU: the adapter is a software one ({name}); its timings are not GPU figures.**", ""]
 
     md += ["## Machine", "", "```"]
     smi = read(out / "env" / "nvidia-smi.txt").splitlines()
     csv = [line for line in smi if line.startswith("name,") or line.count(",") >= 5]
     md += csv or ["nvidia-smi: " + (smi[0] if smi else "not run")]
-    md += [line for line in read(out / "env" / "system.txt").splitlines() if line]
+    md += [line for line in system if line]
     md += read(out / "env" / "glibc.txt").splitlines()[:1]
     md += ["```", ""]
+    preflight = read(out / "preflight.txt").strip()
+    if preflight:
+        md += ["## Preflight", "", "```", preflight, "```", ""]
 
     adapters = [r for r in rows if r.get("kind") == "adapter"]
-    adapter = read(out / "env" / "adapter.json").strip()
     md += ["## Adapter and build", "", "```"]
     md += [adapter or "(no adapter line)"]
     seen = {adapter}
@@ -245,14 +283,17 @@ def main():
     md += read(out / "env" / "python.txt").splitlines()
     md += ["```", ""]
 
-    md += ["## Stages", "", "| stage | status | seconds | timeout (s) |", "|---|---|---:|---:|"]
-    for line in read(out / "stages" / "status.tsv").splitlines()[1:]:
-        md.append("| " + " | ".join(line.split("\t")) + " |")
-    md.append("")
-
-    md += ["## Headline", ""] + (headline(rows) or ["(nothing measured yet)", ""])
-    md += ["## All measurements", "", "Scaling plot: scaling.png (where matplotlib is installed).", ""]
-    md += [read(out / "table.md")]
+    status = read(out / "stages" / "status.tsv").splitlines()[1:]
+    if status:
+        md += ["## Stages", "", "| stage | status | seconds | timeout (s) |", "|---|---|---:|---:|"]
+        md += ["| " + " | ".join(line.split("\t")) + " |" for line in status]
+        md.append("")
+        md += ["## Headline", ""] + (headline(rows) or ["(nothing measured yet)", ""])
+    md += shapes(rows)
+    md += tests(out)
+    table = read(out / "table.md")
+    if table:
+        md += ["## All measurements", "", "Scaling plot: scaling.png (where matplotlib is installed).", "", table]
     (out / "SUMMARY.md").write_text("\n".join(md))
     print(f"device_summary: wrote {out / 'SUMMARY.md'}", file=sys.stderr)
 

@@ -57,7 +57,7 @@ pub use dbscan::{Dbscan, DbscanFit};
 pub use error::{Error, Result};
 pub use gpu::options::GpuOptions;
 pub use gpu::resident::DeviceStats;
-pub use gpu::tune::{TunedShape, Tuning};
+pub use gpu::tune::{TuneCache, TunedShape, Tuning};
 pub use kernel::Kernel;
 pub use kmeans::{KMeans, KMeansFit, KMeansInit};
 pub use knn::{KnnIndex, Metric, NearestNeighbors, Neighbors, RadiusNeighbors, SearchMethod};

@@ -22,6 +22,12 @@ Workloads (the same names as `examples/bench.rs` uses for ours):
   counted afterwards, untimed, with this crate's (scikit-learn's) merge rule.
   The batch shrinks below 1250 only where a batch's batch x N x D temporary
   would pass --batch-bytes (large N x D; the line's "batch" says which ran).
+  Beside the pingpong variant, PyTorch also runs "torch-cuda-cdist": what a
+  strong PyTorch user writes, `torch.cdist` (matrix products inside, no
+  batch x N x D temporary), the kernel on its output (the gaussian as
+  `exp(-0.5 d^2 / h^2)`, without the constant that cancels), then
+  `w @ X / w.sum(1)`; its temporary is batch x N, so its batch shrinks only
+  where that would pass --batch-bytes.
 - blur1: the same with one iteration, no clustering.
 - standard / standard-bin: scikit-learn's MeanShift (flat kernel) without /
   with bin_seeding; and, where faiss is importable, the same algorithm
@@ -129,6 +135,25 @@ def blur_torch(torch, X, kernel, h, iterations, bs, inplace):
             s = slice(i, min(i + bs, n))
             d = (((src[None] - src[s][:, None]) ** 2).sum(2)).sqrt()
             w = torch_kernel_of_distance(torch, d, kernel, h)
+            X[s] = (w @ src) / w.sum(1, keepdim=True)
+    return X
+
+
+def blur_torch_cdist(torch, X, kernel, h, iterations, bs):
+    """The same iterations (pingpong) as a strong PyTorch user writes them:
+    distances by torch.cdist, which works through matrix products, the
+    kernel on them, and one more matrix product for the weighted sums.
+    Modifies and returns X."""
+    n = len(X)
+    for _ in range(iterations):
+        src = X.clone()
+        for i in range(0, n, bs):
+            s = slice(i, min(i + bs, n))
+            d = torch.cdist(src[s], src)
+            if kernel == "gaussian":
+                w = torch.exp(d.square_().mul_(-0.5 / (h * h)))
+            else:
+                w = torch_kernel_of_distance(torch, d, kernel, h)
             X[s] = (w @ src) / w.sum(1, keepdim=True)
     return X
 
@@ -288,13 +313,21 @@ def torch_peers(x, args, base, iterations, kernel):
     device = torch.cuda.get_device_name(0)
     n = len(x)
     pairs = iterations * n * n
-    bs = batch_for(n, x.shape[1], args)
-    for inplace in args.inplace_variants:
-        name = "torch-cuda-" + ("inplace" if inplace else "pingpong")
+    # (name, variant, batch): the broadcast formulation in each variant
+    # asked for, and cdist beside pingpong, whose semantics it has (its
+    # temporary is batch x N, with no D).
+    runs = [(f"torch-cuda-{v}", v, batch_for(n, x.shape[1], args)) for v in args.variants]
+    if "pingpong" in args.variants:
+        runs.append(("torch-cuda-cdist", "cdist", batch_for(n, 1, args)))
+    for name, variant, bs in runs:
 
         def run():
             xd = torch.from_numpy(x).to("cuda")
-            return blur_torch(torch, xd, kernel, args.bandwidth, iterations, bs, inplace).cpu().numpy()
+            if variant == "cdist":
+                out = blur_torch_cdist(torch, xd, kernel, args.bandwidth, iterations, bs)
+            else:
+                out = blur_torch(torch, xd, kernel, args.bandwidth, iterations, bs, variant == "inplace")
+            return out.cpu().numpy()
 
         try:
             times, out = timed(run, args.reps, args.warmup, torch.cuda.synchronize)
@@ -563,7 +596,8 @@ def main():
     for v in variants:
         if v not in ("inplace", "pingpong"):
             ap.error(f"unknown variant {v!r}: use inplace, pingpong")
-    args.inplace_variants = [v == "inplace" for v in ("inplace", "pingpong") if v in variants]
+    args.variants = [v for v in ("inplace", "pingpong") if v in variants]
+    args.inplace_variants = [v == "inplace" for v in args.variants]
     if args.time_budget is not None:
         if not args.time_budget > 0:
             ap.error("--time-budget must be > 0 seconds")

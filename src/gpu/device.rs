@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use super::{Gpu, pipelines, plan};
+use super::{Gpu, pipelines, plan, tune};
 use crate::error::{Error, Result};
 use crate::gpu::options::GpuOptions;
 
@@ -147,6 +147,7 @@ impl Gpu {
         let limits = device.limits();
         let info = device.adapter_info();
         let loop_budget = super::is_llvmpipe(&info).then_some(LLVMPIPE_LOOP_BUDGET);
+        let tune_cache = tune::DiskCache::open(&options.tune_cache, &info);
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
@@ -174,6 +175,7 @@ impl Gpu {
             uploaded_bytes: Default::default(),
             tuning: options.tuning,
             shapes: Default::default(),
+            tune_cache,
         }
     }
 

@@ -55,6 +55,9 @@ pub(crate) struct Gpu {
     tuning: tune::Tuning,
     /// The launch shapes chosen so far, every op's.
     pub(crate) shapes: tune::Chosen,
+    /// Where timed shapes are kept between processes; `None` where
+    /// nothing is kept (see [`TuneCache`](crate::TuneCache)).
+    tune_cache: Option<tune::DiskCache>,
 }
 
 impl Gpu {

@@ -1,6 +1,6 @@
 //! [`GpuOptions`]: how a GPU context is opened.
 
-use super::tune::Tuning;
+use super::tune::{TuneCache, Tuning};
 
 /// Options for opening a GPU context.
 ///
@@ -21,10 +21,16 @@ pub struct GpuOptions {
     pub max_binding_bytes: Option<u64>,
     /// Whether the launch shapes of the tuned stages (the kernel sums) are
     /// timed on this device the first time each dimension, kernel and size
-    /// class runs (compiling and running each candidate a few times on
-    /// synthetic data), or built in.
+    /// class runs (compiling each candidate, then running them in turn a
+    /// few times on synthetic data of the call's size), or built in.
     /// Default: [`Tuning::Auto`].
     pub tuning: Tuning,
+    /// Where the shapes timed on this device are kept for later processes
+    /// (a file in the user's cache directory by default), so that a program
+    /// run again times nothing; the environment variable
+    /// `GPU_CLUSTER_TUNE_CACHE=off` turns it off whatever this says.
+    /// Default: [`TuneCache::Auto`].
+    pub tune_cache: TuneCache,
 }
 
 impl Default for GpuOptions {
@@ -33,6 +39,7 @@ impl Default for GpuOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             max_binding_bytes: None,
             tuning: Tuning::Auto,
+            tune_cache: TuneCache::Auto,
         }
     }
 }

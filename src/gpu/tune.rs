@@ -1,5 +1,6 @@
 //! Launch shapes chosen per adapter by timing a few candidates once and
-//! remembered for the context's life, keyed by op.
+//! remembered for the context's life, keyed by op, and on disk between
+//! processes ([`cache`]).
 //!
 //! An op that has several launch shapes giving the same bits (threads per
 //! workgroup, queries per thread, data rows per tile) lists its
@@ -9,11 +10,15 @@
 //! choice changes speed, never results: each op tests that every
 //! candidate gives the built-in shape's bits.
 
+mod cache;
+
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use super::Gpu;
+pub(crate) use cache::DiskCache;
 
 /// How the GPU stages choose their shape (workgroup size, queries per
 /// thread, tile rows). Results never depend on it, only speed.
@@ -35,6 +40,37 @@ pub enum Tuning {
     /// only: in the browser this is [`Tuning::Off`]).
     Measure,
     /// Always the built-in shape.
+    Off,
+}
+
+/// Where the shapes timed on a device are kept between processes, so a
+/// program run again on the same GPU (a command-line run, say) does not
+/// time them again. Choices are kept per adapter, driver and release of
+/// this crate; a file that cannot be read, or that holds anything else, is
+/// ignored and the shapes are timed again. Only timed shapes are kept:
+/// nothing is written where [`Tuning`] uses the built-in ones.
+///
+/// The environment variable `GPU_CLUSTER_TUNE_CACHE` overrides this:
+/// `off` (or `0`, `false`, `no`) keeps nothing whatever the options say,
+/// and a directory stands for [`TuneCache::Auto`]'s.
+///
+/// ```no_run
+/// use gpu_cluster::{Context, GpuOptions, TuneCache};
+/// // Time the shapes in every process, keeping nothing on disk.
+/// let ctx = Context::gpu_with(&GpuOptions { tune_cache: TuneCache::Off, ..Default::default() })?;
+/// # Ok::<(), gpu_cluster::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TuneCache {
+    /// `gpu-cluster/` in the user's cache directory: `$XDG_CACHE_HOME`
+    /// (else `~/.cache`) on Linux and other Unix systems,
+    /// `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows; nothing
+    /// in the browser, which has no files.
+    #[default]
+    Auto,
+    /// This directory (created where missing).
+    Dir(PathBuf),
+    /// Nothing kept: each process times its shapes again.
     Off,
 }
 
@@ -88,16 +124,6 @@ impl TuneKey {
             queries_class: class,
         }
     }
-
-    /// Queries in a timing run: the class's size, within `max_floats`
-    /// coordinates.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn trial_queries(&self, max_floats: usize) -> usize {
-        4usize
-            .pow(self.queries_class)
-            .min(max_floats / self.dim.max(1))
-            .max(1)
-    }
 }
 
 /// A shape in use, as [`Context::tuned_shapes`](crate::Context::tuned_shapes)
@@ -123,11 +149,15 @@ pub struct TunedShape {
     pub threads_per_query: u32,
     /// Data rows per tile.
     pub tile_rows: u32,
-    /// The best timing run, in microseconds, when the shape was measured;
-    /// `None` for the built-in shape.
+    /// The best timing run, in microseconds, when the shape was measured
+    /// (in this process or, where [`remembered`](Self::remembered), an
+    /// earlier one); `None` for the built-in shape.
     pub micros: Option<f64>,
     /// Shapes timed to choose this one (0 for the built-in shape).
     pub candidates: usize,
+    /// Whether the choice was read from the tuning cache on disk (see
+    /// [`TuneCache`]), timed by an earlier process, rather than timed now.
+    pub remembered: bool,
 }
 
 impl fmt::Display for TunedShape {
@@ -152,14 +182,49 @@ impl fmt::Display for TunedShape {
         }
         write!(f, "{} rows per tile", self.tile_rows)?;
         match self.micros {
-            Some(us) => write!(f, " (fastest of {}: {us:.1} us a trial)", self.candidates),
-            None => f.write_str(" (built in)"),
+            Some(us) => write!(f, " (fastest of {}: {us:.1} us a trial", self.candidates)?,
+            None => return f.write_str(" (built in)"),
         }
+        if self.remembered {
+            f.write_str(", from the tuning cache")?;
+        }
+        f.write_str(")")
     }
 }
 
-/// A chosen shape with its best time and how many shapes were timed.
-type Choice = (Shape, Option<f64>, usize);
+/// A shape chosen for a key, and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Choice {
+    pub shape: Shape,
+    /// The best trial in microseconds; `None` for the built-in shape.
+    pub micros: Option<f64>,
+    /// Shapes timed to choose it; 0 for the built-in shape.
+    pub candidates: usize,
+    /// Read from the cache on disk rather than timed in this process.
+    pub remembered: bool,
+}
+
+impl Choice {
+    /// The built-in shape, untimed.
+    pub fn builtin(shape: Shape) -> Self {
+        Self {
+            shape,
+            micros: None,
+            candidates: 0,
+            remembered: false,
+        }
+    }
+
+    /// The fastest of `candidates` shapes, timed now.
+    pub fn timed(shape: Shape, micros: f64, candidates: usize) -> Self {
+        Self {
+            shape,
+            micros: Some(micros),
+            candidates,
+            remembered: false,
+        }
+    }
+}
 
 /// The shapes chosen so far on one device.
 #[derive(Default)]
@@ -169,14 +234,13 @@ pub(crate) struct Chosen {
 
 impl Chosen {
     pub fn get(&self, key: &TuneKey) -> Option<Shape> {
-        self.shapes.lock().ok()?.get(key).map(|c| c.0)
+        self.shapes.lock().ok()?.get(key).map(|c| c.shape)
     }
 
-    /// Remembers `shape` for `key`, with its best time and how many shapes
-    /// were timed (`None`, 0 for the built-in one).
-    pub fn put(&self, key: TuneKey, shape: Shape, micros: Option<f64>, candidates: usize) {
+    /// Remembers `choice` for `key` for the device's life.
+    pub fn put(&self, key: TuneKey, choice: Choice) {
         if let Ok(mut m) = self.shapes.lock() {
-            m.insert(key, (shape, micros, candidates));
+            m.insert(key, choice);
         }
     }
 
@@ -186,17 +250,18 @@ impl Chosen {
         };
         let mut out: Vec<TunedShape> = m
             .iter()
-            .map(|(k, (s, micros, candidates))| TunedShape {
+            .map(|(k, c)| TunedShape {
                 op: k.op,
                 variant: k.variant.clone(),
                 dim: k.dim,
                 max_queries: 4usize.pow(k.queries_class),
-                workgroup: s.workgroup,
-                queries_per_thread: s.queries_per_thread,
-                threads_per_query: s.threads_per_query,
-                tile_rows: s.tile,
-                micros: *micros,
-                candidates: *candidates,
+                workgroup: c.shape.workgroup,
+                queries_per_thread: c.shape.queries_per_thread,
+                threads_per_query: c.shape.threads_per_query,
+                tile_rows: c.shape.tile,
+                micros: c.micros,
+                candidates: c.candidates,
+                remembered: c.remembered,
             })
             .collect();
         out.sort_by(|a, b| {
@@ -217,6 +282,37 @@ impl Gpu {
             }
     }
 
+    /// The shape an earlier process timed for `key` on this adapter and
+    /// driver, read from the cache on disk, where it is one of
+    /// `candidates` (the op's shapes on this device today: a shape from a
+    /// file is never trusted further than that). Kept for the device's
+    /// life once read.
+    pub(crate) fn remembered_shape(&self, key: &TuneKey, candidates: &[Shape]) -> Option<Shape> {
+        let choice = self.tune_cache.as_ref()?.lookup(key)?;
+        if !candidates.contains(&choice.shape) {
+            log::debug!("tuning cache: {:?} is no longer a candidate", choice.shape);
+            return None;
+        }
+        log::debug!(
+            "tuning cache: {} D {} {}: {:?}",
+            key.op,
+            key.dim,
+            key.variant,
+            choice.shape
+        );
+        self.shapes.put(key.clone(), choice);
+        Some(choice.shape)
+    }
+
+    /// Keeps a shape timed now for `key`, for the device's life and in the
+    /// cache on disk (where there is one).
+    pub(crate) fn remember_shape(&self, key: TuneKey, choice: Choice) {
+        if let Some(cache) = &self.tune_cache {
+            cache.store(&key, &choice);
+        }
+        self.shapes.put(key, choice);
+    }
+
     pub(crate) fn tuned_shapes(&self) -> Vec<TunedShape> {
         self.shapes.report()
     }
@@ -231,7 +327,5 @@ mod tests {
         let key = |n| TuneKey::new("op", String::new(), 2, n).queries_class;
         assert_eq!([key(1), key(4), key(5), key(1500)], [0, 1, 2, 6]);
         assert_eq!(key(usize::MAX), MAX_CLASS);
-        let k = TuneKey::new("op", String::new(), 1000, 1 << 20);
-        assert_eq!(k.trial_queries(1 << 20), 1048);
     }
 }

@@ -16,7 +16,7 @@ use crate::gpu::batch::Batch;
 use crate::gpu::buffers::{Alloc, Readback, Rows, gather, read_block, read_rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef, TILE};
 use crate::gpu::plan;
-use crate::gpu::tune::{Shape, TuneKey};
+use crate::gpu::tune::{Choice, Shape, TuneKey};
 use crate::kernel::KernelCoeffs;
 use crate::ops::chunking::rows_per_chunk;
 use crate::progress::{self, Watch};
@@ -373,6 +373,14 @@ const TRIAL_DISPATCHES: usize = 4;
 #[cfg(not(target_arch = "wasm32"))]
 const TRIAL_REPS: usize = 3;
 
+/// Query rows of a timing run: the call's own (the size class's bound
+/// would mistime small sets, whose few workgroups leave a GPU idle), within
+/// [`TRIAL_FLOATS`] coordinates.
+#[cfg(not(target_arch = "wasm32"))]
+fn trial_queries(queries: usize, dim: usize) -> usize {
+    queries.min(TRIAL_FLOATS / dim.max(1)).max(1)
+}
+
 /// What the sums' shape is chosen for: the dimension, kernel, weighting
 /// and size class of the query set.
 fn tune_key(win: &Window<'_>, queries: usize) -> TuneKey {
@@ -386,7 +394,8 @@ fn tune_key(win: &Window<'_>, queries: usize) -> TuneKey {
 }
 
 /// The shift stage's shape for this window and `queries` query rows: the
-/// one chosen earlier for the same key ([`tune_key`]), else the fastest
+/// one chosen earlier for the same key ([`tune_key`]) by this context or,
+/// through the tuning cache on disk, an earlier process, else the fastest
 /// candidate timed now (see [`crate::gpu::tune`]), else the built-in one.
 async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
     let key = tune_key(win, queries);
@@ -396,17 +405,20 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
     let candidates = candidates(g, win.dim)?;
     let builtin = candidates[0];
     if !g.measures_shapes() || candidates.len() == 1 {
-        g.shapes.put(key.clone(), builtin, None, 0);
+        g.shapes.put(key.clone(), Choice::builtin(builtin));
         return Ok(builtin);
     }
-    let (shape, micros) = match time_shapes(g, win, &key, &candidates).await {
+    if let Some(shape) = g.remembered_shape(&key, &candidates) {
+        return Ok(shape);
+    }
+    let (shape, micros) = match time_shapes(g, win, queries, &candidates).await {
         Ok(timed) => timed,
         Err(lost @ Error::DeviceLost(_)) => return Err(lost),
         Err(e) => {
             // Timing is an optimisation: a device too small for the trial
             // data still runs the work itself in the built-in shape.
             log::warn!("timing launch shapes failed ({e}); using the built-in one");
-            g.shapes.put(key.clone(), builtin, None, 0);
+            g.shapes.put(key.clone(), Choice::builtin(builtin));
             return Ok(builtin);
         }
     };
@@ -421,23 +433,30 @@ async fn shape_for(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Shape> {
         shape.tile,
         candidates.len()
     );
-    g.shapes.put(key, shape, Some(micros), candidates.len());
+    g.remember_shape(key, Choice::timed(shape, micros, candidates.len()));
     Ok(shape)
 }
 
-/// Times blurring sums with each candidate shape on synthetic data of the
-/// key's size and returns the fastest (the earlier on ties) with its best
-/// time in microseconds. A candidate the device rejects is passed over;
-/// the built-in one (first) must run, or the error is returned.
+/// Times blurring sums with each candidate shape on synthetic data of
+/// `queries` query rows (see [`trial_queries`]) and returns the fastest
+/// (the earlier on ties) with its best time in microseconds. A candidate
+/// the device rejects is passed over; the built-in one (first) must run,
+/// or the error is returned.
+///
+/// Every pipeline is built before any timing, and the timed runs are
+/// interleaved: each round runs every candidate once, in turn (in reverse
+/// order every other round), the first round untimed. A change of clock
+/// speed, or other work on the device, then weighs on all candidates
+/// alike instead of on whichever ran while it lasted.
 #[cfg(not(target_arch = "wasm32"))]
 async fn time_shapes(
     g: &Gpu,
     win: &Window<'_>,
-    key: &TuneKey,
+    queries: usize,
     candidates: &[Shape],
 ) -> Result<(Shape, f64)> {
     let dim = win.dim;
-    let queries = key.trial_queries(TRIAL_FLOATS);
+    let queries = trial_queries(queries, dim);
     // Within the work and memory bounds even for very wide rows.
     let rows = (TRIAL_WORK / (queries * dim))
         .clamp(*TRIAL_DATA_ROWS.start(), *TRIAL_DATA_ROWS.end())
@@ -471,13 +490,30 @@ async fn time_shapes(
             (data, queries, sums)
         })
         .await?;
-    let mut best: Option<(Shape, f64)> = None;
+    // Compiling is not timed: every candidate's pipeline first. Each keeps
+    // its best time, NaN once it has failed.
+    let mut trials = Vec::with_capacity(candidates.len());
     for (i, &shape) in candidates.iter().enumerate() {
-        let run = async {
-            let stage = Sums::with_shape(g, &trial, Terms::MOVE, shape).await?;
-            let mut fastest = f64::INFINITY;
-            for rep in 0..=TRIAL_REPS {
-                let start = std::time::Instant::now();
+        match Sums::with_shape(g, &trial, Terms::MOVE, shape).await {
+            Ok(stage) => trials.push((shape, stage, f64::INFINITY)),
+            Err(e) if i > 0 && !matches!(e, Error::DeviceLost(_)) => {
+                log::debug!("shape {shape:?} passed over: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for round in 0..=TRIAL_REPS {
+        let order: Vec<usize> = match round % 2 {
+            0 => (0..trials.len()).collect(),
+            _ => (0..trials.len()).rev().collect(),
+        };
+        for i in order {
+            let (shape, stage, best) = &mut trials[i];
+            if best.is_nan() {
+                continue;
+            }
+            let start = std::time::Instant::now();
+            let run = async {
                 let readback = g
                     .scoped(|| {
                         let mut batch = Batch::new(g);
@@ -488,24 +524,26 @@ async fn time_shapes(
                         batch.submit()
                     })
                     .await?;
-                readback.wait(g).await?;
-                if rep > 0 {
-                    fastest = fastest.min(start.elapsed().as_secs_f64() * 1e6);
+                readback.wait(g).await
+            };
+            match run.await {
+                Ok(_) if round > 0 => *best = best.min(start.elapsed().as_secs_f64() * 1e6),
+                Ok(_) => {}
+                Err(e) if i > 0 && !matches!(e, Error::DeviceLost(_)) => {
+                    log::debug!("shape {shape:?} passed over: {e}");
+                    *best = f64::NAN;
                 }
+                Err(e) => return Err(e),
             }
-            Ok::<f64, Error>(fastest)
-        };
-        match run.await {
-            Ok(micros) => {
-                if best.is_none_or(|(_, b)| micros < b) {
-                    best = Some((shape, micros));
-                }
-            }
-            Err(e) if i > 0 => log::debug!("shape {shape:?} passed over: {e}"),
-            Err(e) => return Err(e),
         }
     }
-    best.ok_or_else(|| Error::Gpu("no launch shape ran".into()))
+    // The first of the fastest: `min_by` keeps the earlier of equals.
+    trials
+        .into_iter()
+        .map(|(shape, _, best)| (shape, best))
+        .filter(|(_, best)| !best.is_nan())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .ok_or_else(|| Error::Gpu("no launch shape ran".into()))
 }
 
 /// In the browser there is no clock to time shapes with.
@@ -513,7 +551,7 @@ async fn time_shapes(
 async fn time_shapes(
     _: &Gpu,
     _: &Window<'_>,
-    _: &TuneKey,
+    _: usize,
     candidates: &[Shape],
 ) -> Result<(Shape, f64)> {
     Ok((candidates[0], 0.0))
@@ -846,12 +884,15 @@ mod tests {
     use super::*;
     use crate::gpu::options::GpuOptions;
     use crate::gpu::pipelines::validate;
-    use crate::gpu::tune::Tuning;
+    use crate::gpu::tune::{TuneCache, Tuning};
     use crate::kernel::Kernel;
 
+    /// A device with `tuning` that keeps nothing on disk, so a test times
+    /// what it means to time and leaves no file behind.
     fn gpu(tuning: Tuning) -> Option<Gpu> {
         let options = GpuOptions {
             tuning,
+            tune_cache: TuneCache::Off,
             ..GpuOptions::default()
         };
         match pollster::block_on(Gpu::request(&options, true)) {
@@ -944,10 +985,10 @@ mod tests {
                 dim > WIDE_ABOVE_DIM
             );
             assert!(shapes.len() > 1, "D {dim}: {shapes:?}");
-            g.shapes.put(key.clone(), shapes[0], None, 0);
+            g.shapes.put(key.clone(), Choice::builtin(shapes[0]));
             let builtin = run(&g, &win);
             for &shape in &shapes[1..] {
-                g.shapes.put(key.clone(), shape, None, 0);
+                g.shapes.put(key.clone(), Choice::builtin(shape));
                 assert_eq!(builtin, run(&g, &win), "D {dim} {kernel}: {shape:?}");
             }
         }
@@ -1020,6 +1061,7 @@ mod tests {
                     == (t.workgroup, t.queries_per_thread, t.tile_rows))
         );
         assert_eq!((t.dim, t.max_queries), (dim, 256));
+        assert!(!t.remembered);
         let builtin = &fixed.tuned_shapes()[0];
         assert!(builtin.micros.is_none() && builtin.candidates == 0);
     }

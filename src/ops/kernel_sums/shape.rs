@@ -19,8 +19,10 @@
 use crate::gpu::plan;
 use crate::gpu::tune::Shape;
 
-/// Workgroup widths tried, where the device allows them.
-const WORKGROUPS: [u32; 2] = [64, 256];
+/// Workgroup widths tried, where the device allows them. All are
+/// multiples of 32 (an NVIDIA warp) and of every wide split
+/// ([`SLICES`]); the shaders take the width as an override constant.
+const WORKGROUPS: [u32; 3] = [64, 128, 256];
 
 /// Queries per thread tried; at most [`MAX_PRIVATE_FLOATS`] coordinates of
 /// queries per thread (and as many of sums), so they stay in registers.
@@ -105,9 +107,9 @@ pub(crate) fn wide_min_storage(dim: usize) -> u64 {
 /// The shapes of the wide strategy for rows of `dim` coordinates within
 /// `limits`, the built-in one first: [`plan::WORKGROUP`] threads (as many
 /// whole queries as fit it, at least one) and tiles of 8 rows. Workgroups
-/// of 64 and 256 threads and tiles of 8 and 16 rows are tried where the
-/// device's invocations and workgroup memory allow them. Empty when not
-/// even one query's threads fit.
+/// of 64, 128 and 256 threads and tiles of 8 and 16 rows are tried where
+/// the device's invocations and workgroup memory allow them. Empty when
+/// not even one query's threads fit.
 pub(crate) fn wide_candidates(dim: usize, limits: &wgpu::Limits) -> Vec<Shape> {
     let slices = slices(dim);
     let max_threads = limits
@@ -162,7 +164,8 @@ mod tests {
                 threads_per_query: 1,
             }
         );
-        assert_eq!(c.len(), 6, "{c:?}");
+        // 64, 128 and 256 threads, 1, 2 and 4 queries each.
+        assert_eq!(c.len(), 9, "{c:?}");
         assert!(c.iter().all(|s| s.workgroup <= 256));
         // Wide rows: one query per thread, tiles of what fits.
         let wide = candidates(1024, 1, &limits);
@@ -219,7 +222,7 @@ mod tests {
         }
         // 64 threads per query, 4 queries and 16 rows: 17 KiB, too much.
         let c = wide_candidates(300, &limits);
-        assert_eq!(c.len(), 3, "{c:?}");
+        assert_eq!(c.len(), 5, "{c:?}");
         // Few invocations: one query per workgroup where its threads fit.
         let few = wgpu::Limits {
             max_compute_invocations_per_workgroup: 32,
