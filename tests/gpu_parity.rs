@@ -367,6 +367,47 @@ fn gpu_runs_are_deterministic() {
     assert_eq!(seeks[0].n_iter(), seeks[1].n_iter());
 }
 
+/// Audited stages built without wgpu's runtime checks
+/// (`GpuOptions::trusted_shaders`) give the checked build's bits: over
+/// sizes that cut tiles and workgroups unevenly, weights, both modes.
+#[test]
+fn trusted_shaders_give_the_same_bits() {
+    let Some(checked) = common::gpu() else { return };
+    let options = GpuOptions {
+        trusted_shaders: true,
+        ..GpuOptions::default()
+    };
+    let Some(trusted) = common::gpu_with(&options) else {
+        return;
+    };
+    for (n, dim) in [(1, 1), (257, 2), (700, 3), (300, 17)] {
+        let x = points(n, dim, 5 + n as u64);
+        let w: Vec<f32> = (0..n).map(|i| 0.5 + (i % 3) as f32).collect();
+        for kernel in Kernel::ALL {
+            let blurring = MeanShift::new(typical_distance(dim))
+                .kernel(kernel)
+                .blurring(3)
+                .sample_weights(w.clone());
+            let (a, b) = (
+                blurring.fit(&checked, &x).unwrap(),
+                blurring.fit(&trusted, &x).unwrap(),
+            );
+            let what = format!("n {n} dim {dim} {kernel:?}");
+            assert_eq!(
+                bits(a.final_positions().unwrap()),
+                bits(b.final_positions().unwrap()),
+                "{what}"
+            );
+            let standard = MeanShift::new(typical_distance(dim)).kernel(kernel);
+            let (a, b) = (
+                standard.fit(&checked, &x).unwrap(),
+                standard.fit(&trusted, &x).unwrap(),
+            );
+            assert_eq!(bits(a.centers()), bits(b.centers()), "{what}, standard");
+        }
+    }
+}
+
 #[test]
 fn dimension_1024_works() {
     let Some(gpu) = common::gpu() else { return };

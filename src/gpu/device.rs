@@ -176,6 +176,7 @@ impl Gpu {
             tuning: options.tuning,
             shapes: Default::default(),
             tune_cache,
+            trusted_shaders: options.trusted_shaders,
         }
     }
 

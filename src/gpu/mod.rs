@@ -58,6 +58,9 @@ pub(crate) struct Gpu {
     /// Where timed shapes are kept between processes; `None` where
     /// nothing is kept (see [`TuneCache`](crate::TuneCache)).
     tune_cache: Option<tune::DiskCache>,
+    /// Whether audited stages are built without runtime checks
+    /// ([`GpuOptions::trusted_shaders`](crate::GpuOptions)).
+    trusted_shaders: bool,
 }
 
 impl Gpu {

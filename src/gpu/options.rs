@@ -31,6 +31,14 @@ pub struct GpuOptions {
     /// `GPU_CLUSTER_TUNE_CACHE=off` turns it off whatever this says.
     /// Default: [`TuneCache::Auto`].
     pub tune_cache: TuneCache,
+    /// Build the audited stages (the mean-shift sums, the hottest loop)
+    /// without wgpu's bounds checks and loop bounding. Their results are
+    /// the same bits either way; on some drivers they run faster without.
+    /// An audited shader's indices are proven in range from the host's
+    /// own guarantees, so this does not expose memory to a caller's data,
+    /// but it is a promise about this crate's shaders that a change to
+    /// them must keep: off by default. Default: `false`.
+    pub trusted_shaders: bool,
 }
 
 impl Default for GpuOptions {
@@ -40,6 +48,7 @@ impl Default for GpuOptions {
             max_binding_bytes: None,
             tuning: Tuning::Auto,
             tune_cache: TuneCache::Auto,
+            trusted_shaders: false,
         }
     }
 }

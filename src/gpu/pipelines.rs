@@ -49,6 +49,12 @@ pub(crate) struct StageDef {
     /// buffer the stage makes in the chunking shared by every stage (see
     /// `ops::rows_per_chunk`).
     pub row_extra: usize,
+    /// Audited: its WGSL header lists the host's guarantees that keep
+    /// every index in range and every loop finite, so that with
+    /// [`GpuOptions::trusted_shaders`](crate::GpuOptions) it is built
+    /// without wgpu's bounds checks and loop bounding (which cost time in
+    /// the hottest loops and change no result of a correct shader).
+    pub audited: bool,
 }
 
 impl StageDef {
@@ -254,13 +260,25 @@ impl Gpu {
             let module = lock(&cache.modules)?
                 .entry(module_key.clone())
                 .or_insert_with(|| {
-                    self.device
-                        .create_shader_module(wgpu::ShaderModuleDescriptor {
-                            label: Some(spec.stage.0.name),
-                            source: wgpu::ShaderSource::Wgsl(
-                                spec.stage.0.source(spec.dim, &spec.consts).into(),
-                            ),
-                        })
+                    let desc = wgpu::ShaderModuleDescriptor {
+                        label: Some(spec.stage.0.name),
+                        source: wgpu::ShaderSource::Wgsl(
+                            spec.stage.0.source(spec.dim, &spec.consts).into(),
+                        ),
+                    };
+                    if self.trusted_shaders && spec.stage.0.audited {
+                        // SAFETY: an audited stage's indices stay in range and
+                        // its loops end, given the host's guarantees that its
+                        // header lists (see `StageDef::audited`).
+                        unsafe {
+                            self.device.create_shader_module_trusted(
+                                desc,
+                                wgpu::ShaderRuntimeChecks::unchecked(),
+                            )
+                        }
+                    } else {
+                        self.device.create_shader_module(desc)
+                    }
                 })
                 .clone();
             let constants: Vec<(&str, f64)> = spec
@@ -354,6 +372,7 @@ mod tests {
         sources: &[COMMON],
         storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
         row_extra: 0,
+        audited: false,
     };
 
     #[test]
@@ -379,6 +398,7 @@ mod tests {
             sources: &[COMMON],
             storage: &[Access::Read],
             row_extra: 0,
+            audited: false,
         };
         assert_eq!(Stage(&FOUR), Stage(&FOUR));
         assert_ne!(Stage(&FOUR), Stage(&OTHER));

@@ -35,6 +35,7 @@ pub(crate) const COUNTS: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 0,
+    audited: false,
 };
 
 /// The sums stage: one level of the reduction.
@@ -51,6 +52,7 @@ pub(crate) const SUMS: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 0,
+    audited: false,
 };
 
 /// The centre update on the device (`cluster_update.wgsl`): a Lloyd
@@ -67,6 +69,7 @@ pub(crate) const UPDATE: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 0,
+    audited: false,
 };
 
 #[repr(C)]

@@ -30,6 +30,7 @@ pub(crate) const SHIFT: StageDef = StageDef {
     sources: &[COMMON, SHIFT_COMMON, TILE, include_str!("shift.wgsl")],
     storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
     row_extra: 2 + SEEK_STATE,
+    audited: true,
 };
 
 /// The same sums with the feature axis split over several threads per
@@ -39,6 +40,7 @@ pub(crate) const SHIFT_WIDE: StageDef = StageDef {
     sources: &[COMMON, SHIFT_COMMON, include_str!("shift_wide.wgsl")],
     storage: SHIFT.storage,
     row_extra: 2 + SEEK_STATE,
+    audited: false,
 };
 
 /// Shifted positions from the sums: queries, sums, moved positions,
@@ -53,6 +55,7 @@ pub(crate) const SHIFT_FINISH: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 2,
+    audited: false,
 };
 
 /// One standard mean-shift step per seed: positions, sums and seek
@@ -62,6 +65,7 @@ pub(crate) const SEEK: StageDef = StageDef {
     sources: &[COMMON, include_str!("seek.wgsl")],
     storage: &[Access::ReadWrite, Access::ReadWrite, Access::ReadWrite],
     row_extra: 2 + SEEK_STATE,
+    audited: false,
 };
 
 /// The op's name in tuning keys and reports.

@@ -9,6 +9,23 @@
 // index order, so the workgroup size, QPT and TILE, which the host tunes
 // per adapter, never change a bit.
 
+// Audited (StageDef::audited: built without wgpu's runtime checks under
+// GpuOptions::trusted_shaders). Every index stays in range and every loop
+// ends, given what the host (gpu.rs, `Sums::record`) guarantees:
+// - `queries` holds query_rows x DIM values and `sums` (DIM + 2) or, in
+//   standard mode, (DIM + 5) x query_rows words, all of one chunk of rows:
+//   only rows i < query_rows are read or written (query_is_live), and
+//   the seek status read at (DIM + 4) x query_rows + i exists whenever
+//   SKIP_SETTLED is set;
+// - data_begin <= data_end <= the rows of the bound `data` chunk (and of
+//   `weights`, read only when WEIGHTED): tiles read rows first + t with
+//   t < rows = min(TILE, data_end - first);
+// - a chunk holds fewer than 2^30 rows (bindings are below 4 GiB), so
+//   `first += TILE` cannot wrap, and every loop's bound is a constant or
+//   one of these counts;
+// - private and workgroup arrays are indexed below QPT x DIM and
+//   TILE x DIM by construction; there is no integer division.
+
 // Constants the host prepends besides those of shift_common.wgsl:
 //   QPT: u32           queries per thread
 //   TILE: u32          data rows per tile (shaders/tile.wgsl)

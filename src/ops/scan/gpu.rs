@@ -15,6 +15,7 @@ pub(crate) const SCAN: StageDef = StageDef {
     sources: &[COMMON, include_str!("scan.wgsl")],
     storage: &[Access::Read, Access::ReadWrite],
     row_extra: 0,
+    audited: false,
 };
 
 /// Counts one dispatch covers: a workgroup of 64 threads with 4096 each,

@@ -23,6 +23,7 @@ pub(crate) const SORT: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 0,
+    audited: false,
 };
 
 /// Elements per block, per thread (`PER_THREAD` in the shader).

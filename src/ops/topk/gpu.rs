@@ -34,6 +34,7 @@ pub(crate) const TOPK: StageDef = StageDef {
     ],
     // The threshold passes' state: 8 words per query.
     row_extra: STATE_WORDS,
+    audited: false,
 };
 
 /// Largest k kept in registers by `best_k`; above it, the threshold
