@@ -148,6 +148,16 @@ fn auto_takes_the_grid_on_many_points_in_few_dimensions() {
         .fit(&cpu, &x)
         .unwrap();
     assert_eq!(uncut.method(), Method::Dense);
+    // Bin seeding leaves few seeds: the dense sums are cheap, auto stays.
+    let binned = MeanShift::new(2.5).bin_seeding(true).fit(&cpu, &x).unwrap();
+    assert_eq!(binned.method(), Method::Dense);
+    let forced = MeanShift::new(2.5)
+        .bin_seeding(true)
+        .method(Method::Grid)
+        .fit(&cpu, &x)
+        .unwrap();
+    assert_eq!(forced.method(), Method::Grid);
+    assert_same_fit(&forced, &binned, "bin seeding");
 }
 
 #[test]

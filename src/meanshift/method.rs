@@ -43,9 +43,10 @@ use crate::ops::kernel_sums::grid::exact_support2;
 #[non_exhaustive]
 pub enum Method {
     /// The grid where it applies and pays: a CPU context, D <= 4, at least
-    /// [`Method::GRID_MIN_POINTS`] points, a compact kernel or a cut
-    /// gaussian, and a support small against the data (many cells); dense
-    /// otherwise.
+    /// [`Method::GRID_MIN_POINTS`] points and enough query x point pairs
+    /// (bin seeding's few seeds make dense cheap), a compact kernel or a
+    /// cut gaussian, and a support small against the data (many cells);
+    /// dense otherwise.
     #[default]
     Auto,
     /// Every pair.
@@ -64,12 +65,18 @@ impl Method {
     /// Non-empty cells [`Method::Auto`] asks of the grid: with fewer, most
     /// points see most of the data and the grid saves little.
     const AUTO_MIN_CELLS: usize = 64;
+
+    /// Query x point pairs below which [`Method::Auto`] stays dense: few
+    /// seeds (bin seeding) make dense sums cheap, and building the grid
+    /// then costs about what it saves (measured crossing over near 2^23).
+    const AUTO_MIN_PAIRS: usize = 1 << 23;
 }
 
 /// The squared support radius the sums run with, when `method` takes the
-/// grid on `ctx` for `data` (centred, `dim` columns) and `seeds` (standard
-/// mode's starting points, `None` for the data themselves); `None` for
-/// dense sums. `cutoff` is the gaussian's `c` (`None`: the flush radius).
+/// grid on `ctx` for `data` (centred, `dim` columns) and `queries` (the
+/// points whose sums are taken: standard mode's seeds, or the data);
+/// `None` for dense sums. `cutoff` is the gaussian's `c` (`None`: the
+/// flush radius).
 pub(super) fn grid_support(
     method: Method,
     ctx: &Context,
@@ -77,7 +84,7 @@ pub(super) fn grid_support(
     cutoff: Option<f32>,
     data: &[f32],
     dim: usize,
-    seeds: Option<&[f32]>,
+    queries: &[f32],
 ) -> Option<f32> {
     if method == Method::Dense || !matches!(ctx.inner(), Inner::Cpu) || dim > MAX_DIM {
         return None;
@@ -88,12 +95,14 @@ pub(super) fn grid_support(
     };
     if method == Method::Auto {
         let exact_gaussian = coeffs.kernel == Kernel::Gaussian && cutoff.is_none();
-        if data.len() / dim < Method::GRID_MIN_POINTS || exact_gaussian {
+        let n = data.len() / dim;
+        let pairs = (queries.len() / dim).saturating_mul(n);
+        if n < Method::GRID_MIN_POINTS || pairs < Method::AUTO_MIN_PAIRS || exact_gaussian {
             return None;
         }
     }
     let grid = Grid::build(data, dim, support2)?;
-    if !seeds.is_none_or(|s| grid.covers(s)) {
+    if !grid.covers(queries) {
         return None;
     }
     if method == Method::Auto && grid.cells() < Method::AUTO_MIN_CELLS {

@@ -375,9 +375,11 @@ impl MeanShift {
         }
         params::check_resolution(&data, dim, bandwidth)?;
         let coeffs = KernelCoeffs::new(checked.kernel, bandwidth);
-        let seeds = match (checked.mode, checked.seeds) {
-            (Mode::Standard, Some(s)) => Some(centre(s, &mean)),
-            _ => None,
+        // Standard mode's seeds (blurring moves the data themselves): the
+        // method depends on how many there are.
+        let seeds = match checked.mode {
+            Mode::Standard => Some(standard_seeds(&data, x, &mean, &checked, bandwidth, watch)?),
+            Mode::Blurring => None,
         };
         let support2 = method::grid_support(
             checked.method,
@@ -386,7 +388,7 @@ impl MeanShift {
             checked.gaussian_cutoff,
             &data,
             dim,
-            seeds.as_deref(),
+            seeds.as_deref().unwrap_or(&data),
         );
         let win = Window {
             data: &data,
@@ -395,9 +397,9 @@ impl MeanShift {
             coeffs,
             grid: support2,
         };
-        let run = match checked.mode {
-            Mode::Standard => run_standard(ctx, &win, x, &mean, &checked, watch).await?,
-            Mode::Blurring => run_blurring(ctx, &win, &checked, watch).await?,
+        let run = match &seeds {
+            Some(seeds) => run_standard(ctx, &win, seeds, &checked, watch).await?,
+            None => run_blurring(ctx, &win, &checked, watch).await?,
         };
         watch.report(Stage::Labelling, 0, None)?;
         let labels = merge::nearest_labels(
@@ -448,17 +450,18 @@ impl MeanShift {
     }
 }
 
-/// Standard mode: every seed climbs on its own; modes merge into clusters.
-async fn run_standard(
-    ctx: &Context,
-    win: &Window<'_>,
+/// Standard mode's seeds, centred: the given ones, the bins' (bin
+/// seeding, with bandwidth `h`), or the data itself (`data`, centred),
+/// borrowed so that its device copy is the data's.
+fn standard_seeds<'d>(
+    data: &'d [f32],
     x: &Points,
     mean: &[f64],
     checked: &Checked<'_>,
+    h: f32,
     watch: Watch<'_>,
-) -> Result<Run> {
-    let h = win.coeffs.h;
-    let seeds = match (checked.seeds, checked.bin_seeding) {
+) -> Result<Cow<'d, [f32]>> {
+    Ok(match (checked.seeds, checked.bin_seeding) {
         (Some(s), _) => Cow::Owned(centre(s, mean)),
         (None, true) => {
             watch.report(Stage::Seeding, 0, None)?;
@@ -470,11 +473,22 @@ async fn run_standard(
             }
             Cow::Owned(centre(&Points::from_f64(&raw, x.dim())?, mean))
         }
-        // The data itself, by reference: its device copy is the data's.
-        (None, false) => Cow::Borrowed(win.data),
-    };
+        (None, false) => Cow::Borrowed(data),
+    })
+}
+
+/// Standard mode: every seed (centred) climbs on its own; modes merge
+/// into clusters.
+async fn run_standard(
+    ctx: &Context,
+    win: &Window<'_>,
+    seeds: &[f32],
+    checked: &Checked<'_>,
+    watch: Watch<'_>,
+) -> Result<Run> {
+    let h = win.coeffs.h;
     let max_iter = checked.max_iter;
-    let out = kernel_sums::seek(ctx, win, &seeds, checked.tol * h, max_iter, watch).await?;
+    let out = kernel_sums::seek(ctx, win, seeds, checked.tol * h, max_iter, watch).await?;
     let keep: Vec<bool> = out
         .status
         .iter()
