@@ -143,7 +143,8 @@ impl Points {
     /// The points keep `owner` (and clones of the points share it) until
     /// the last of them is dropped. The values are checked as
     /// [`Points::from_vec`] checks them; `owner.as_ref()` must give the same
-    /// values every time.
+    /// values every time (the crate reads them more than once, and an index
+    /// built on them keeps a copy of its own).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -239,6 +240,20 @@ impl Points {
     /// Iterates over the rows.
     pub fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
         self.data.chunks_exact(self.dim)
+    }
+
+    /// The same points holding their own values: a copy where they were
+    /// lent ([`Points::from_owner`]), themselves otherwise. For whoever
+    /// keeps points beyond the call that received them (an index), so
+    /// that the values cannot change under it.
+    pub(crate) fn into_owned(self) -> Self {
+        match self.data {
+            Values::Owned(_) => self,
+            Values::Shared(owner) => Self {
+                data: Values::Owned((*owner).as_ref().to_vec()),
+                ..self
+            },
+        }
     }
 
     /// Gives the flat `f32` buffer back (a copy of a lent one).

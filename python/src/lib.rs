@@ -90,11 +90,11 @@ enum Values<'a> {
 /// A C-contiguous float32 numpy array lent to [`Points::from_owner`]: the
 /// points read its buffer in place, with no copy, for as long as they live.
 /// The reference keeps the array, and so its buffer, alive (numpy refuses
-/// to resize an array others refer to), wherever the points go: a fitted
-/// nearest-neighbour index keeps reading it, as scikit-learn's keeps the
-/// array it was fitted on. As with any code that reads numpy data without
-/// the GIL, writing to the array from Python while a fit reads it is the
-/// caller's race.
+/// to resize an array others refer to). What outlives a call keeps its own
+/// copy (a fitted nearest-neighbour index), so changing the array between
+/// calls changes nothing already fitted. As with any code that reads numpy
+/// data without the GIL, writing to the array from Python while a fit
+/// reads it is the caller's race.
 #[derive(Clone)]
 struct Lent {
     _array: Arc<Py<PyArray2<f32>>>,

@@ -328,15 +328,24 @@ def test_other_layouts_and_dtypes_are_converted(monkeypatch):
     assert _native.points_address(fortran) != fortran.ctypes.data
 
 
-def test_an_index_keeps_the_array_it_reads_in_place():
+@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+def test_changing_a_lent_array_changes_nothing_fitted(backend):
+    if backend == "gpu" and not gpu_available() and os.environ.get("REQUIRE_GPU") != "1":
+        pytest.skip("no GPU adapter")
     x = np.ascontiguousarray(X, dtype=np.float32)
+    y = np.ascontiguousarray(X[::-1] * 1.5, dtype=np.float32)
     want = NearestNeighbors(n_neighbors=3).fit(x.copy()).kneighbors(X[:5])
-    nn = NearestNeighbors(n_neighbors=3).fit(x)
-    del x  # the index holds the only reference: the buffer stays alive
-    gc.collect()
+    nn = NearestNeighbors(n_neighbors=3, backend=backend).fit(x)
+    x[:] = y  # after the fit: the index keeps what it was given
     got = nn.kneighbors(X[:5])
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_array_equal(got[0], want[0])
+    # ... and a later fit on the changed array sees the new values, not a
+    # device copy of the old ones found by address.
+    labels = DBSCAN(eps=0.3, min_samples=5, backend=backend).fit_predict(x)
+    np.testing.assert_array_equal(labels, DBSCAN(eps=0.3, min_samples=5).fit_predict(y.copy()))
+    del x, nn  # the buffer outlives neither
+    gc.collect()
 
 
 def test_labels_and_attributes():

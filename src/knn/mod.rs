@@ -330,6 +330,10 @@ impl KnnIndex {
         compared: Option<Vec<f32>>,
         offset: Option<Vec<f64>>,
     ) -> Result<Self> {
+        // An index outlives the call: points lent to it are copied, so
+        // what it searches (and pins on the device, found by address) is
+        // what it was given.
+        let source = source.into_owned();
         let dim = source.dim();
         let n = source.len();
         if u32::try_from(n).is_err() {
