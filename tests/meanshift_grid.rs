@@ -140,14 +140,15 @@ fn auto_takes_the_grid_on_many_points_in_few_dimensions() {
     assert_eq!(auto.method(), Method::Grid);
     let dense = ms.method(Method::Dense).fit(&cpu, &x).unwrap();
     assert_same_fit(&auto, &dense, "auto");
-    // The uncut gaussian costs as much as dense through a grid: auto
-    // stays dense.
-    let uncut = MeanShift::new(0.4)
-        .blurring(1)
-        .gaussian_cutoff(None)
-        .fit(&cpu, &x)
-        .unwrap();
-    assert_eq!(uncut.method(), Method::Dense);
+    // Auto never changes a result: the gaussian, cut or not, stays dense.
+    for cutoff in [Some(3.0), None] {
+        let gaussian = MeanShift::new(0.4)
+            .blurring(1)
+            .gaussian_cutoff(cutoff)
+            .fit(&cpu, &x)
+            .unwrap();
+        assert_eq!(gaussian.method(), Method::Dense, "{cutoff:?}");
+    }
     // Bin seeding leaves few seeds: the dense sums are cheap, auto stays.
     let binned = MeanShift::new(2.5).bin_seeding(true).fit(&cpu, &x).unwrap();
     assert_eq!(binned.method(), Method::Dense);

@@ -158,8 +158,9 @@ pub struct MeanShiftArgs {
     /// grid: only the points within the kernel's support, through a grid
     /// (D <= 4, the CPU backend; the dense result for the flat, triangular
     /// and epanechnikov kernels, the gaussian cut at --gaussian-cutoff);
-    /// auto: the grid from 8192 points and 2^23 seed x point pairs where
-    /// it applies; knn: not available yet. The summary says which ran.
+    /// auto: the grid for the compact kernels from 8192 points and 2^23
+    /// seed x point pairs where it applies (auto never changes a result);
+    /// knn: not available yet. The summary says which ran.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
 

@@ -208,12 +208,13 @@ impl Dbscan {
     /// included) is core: their count, or their weights summed in `f64`
     /// in index order (so the search's order cannot move a sum that lands
     /// on `min_samples`), reaches `min_samples`.
-    fn is_core(&self, neighbours: &mut [u32]) -> bool {
+    fn is_core(&self, neighbours: &[u32]) -> bool {
         match &self.weights {
             None => neighbours.len() as f64 >= self.min_samples,
             Some(w) => {
-                neighbours.sort_unstable();
-                let sum: f64 = neighbours.iter().map(|&j| f64::from(w[j as usize])).sum();
+                let mut sorted = neighbours.to_vec();
+                sorted.sort_unstable();
+                let sum: f64 = sorted.iter().map(|&j| f64::from(w[j as usize])).sum();
                 sum >= self.min_samples
             }
         }
@@ -238,7 +239,7 @@ impl Dbscan {
         for (c, chunk) in chunks.iter().enumerate() {
             let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
             for q in 0..found.len() {
-                core[c * CHUNK + q] = self.is_core(&mut found.indices(q).to_vec());
+                core[c * CHUNK + q] = self.is_core(found.indices(q));
             }
             watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
         }
@@ -272,7 +273,7 @@ impl Dbscan {
                 if self.weights.is_some() {
                     let mut found = Vec::new();
                     grid.visit(data, row(i), bound, |j, _| found.push(j));
-                    return self.is_core(&mut found);
+                    return self.is_core(&found);
                 }
                 // Counting stops at `min_samples`: a dense neighbourhood
                 // is core long before it is all visited.

@@ -5,7 +5,7 @@
 //! run and a CPU run that see the same sums make the same centres.
 
 use crate::error::Result;
-use crate::ops::cluster_sums::{ClusterSums, Lloyd, LloydData, Step};
+use crate::ops::cluster_sums::{ClusterSums, Lloyd, LloydData};
 use crate::ops::{map_indices, squared_distance};
 use crate::progress::{Stage, Watch};
 
@@ -55,23 +55,29 @@ pub(crate) async fn run(
     watch.report(Stage::Iterations, 0, total)?;
     'steps: while n_iter < max_iter {
         let left = max_iter - n_iter;
-        let steps: Vec<(Step, Option<Vec<f32>>)> = match lloyd.batched() {
-            Some(gpu) if left > 1 => gpu
-                .steps(&centres, left.min(BATCH))
-                .await?
-                .into_iter()
-                .map(|b| (b.step, b.centres))
-                .collect(),
-            _ => vec![(lloyd.step(&centres).await?, None)],
+        // Per step: the labels that changed and the device's centres, or
+        // `None` for the host to update from `sums` (the first such step's).
+        let (steps, mut sums) = match lloyd.batched() {
+            Some(gpu) if left > 1 => {
+                let batched = gpu.steps(&centres, left.min(BATCH)).await?;
+                (batched.steps, Some(batched.sums))
+            }
+            _ => {
+                let step = lloyd.step(&centres).await?;
+                (vec![(step.changed, None)], Some(step.sums))
+            }
         };
-        for (step, made) in steps {
+        for (changed, made) in steps {
             let first = n_iter == 0;
             n_iter += 1;
             watch.report(Stage::Iterations, n_iter as u64, total)?;
             let by_host = made.is_none();
             let new = match made {
                 Some(new) => new,
-                None => update(lloyd, data, &centres, step.sums).await?,
+                None => {
+                    let sums = sums.take().expect("one host update per batch");
+                    update(lloyd, data, &centres, sums).await?
+                }
             };
             let shift: f64 = new
                 .iter()
@@ -83,7 +89,7 @@ pub(crate) async fn run(
                 .sum();
             centres = new;
             // The first step has no previous labels (scikit-learn's -1s).
-            if !first && step.changed == 0 {
+            if !first && changed == 0 {
                 strict = true;
                 break 'steps;
             }

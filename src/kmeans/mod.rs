@@ -17,8 +17,9 @@
 //! everything after them (means, empty clusters, shifts, inertia) is
 //! computed on the host by the same code, but for the means of a GPU's
 //! batched iterations: the device divides them with the host's bits
-//! (`cluster_update.wgsl`), so several iterations go in one submission
-//! with one small readback.
+//! (`cluster_update.wgsl`), so several iterations go in one submission,
+//! reading back per iteration only the centres and how many labels
+//! changed.
 //!
 //! Precision far from the origin: the data are centred once (mean
 //! subtracted in `f64`, from the `f64` values where the points hold them,

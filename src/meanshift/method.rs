@@ -42,11 +42,13 @@ use crate::ops::kernel_sums::grid::exact_support2;
 )]
 #[non_exhaustive]
 pub enum Method {
-    /// The grid where it applies and pays: a CPU context, D <= 4, at least
+    /// The grid where it gives the dense result and pays: a CPU context,
+    /// D <= 4, a compact kernel (flat, triangular, epanechnikov), at least
     /// [`Method::GRID_MIN_POINTS`] points and enough query x point pairs
-    /// (bin seeding's few seeds make dense cheap), a compact kernel or a
-    /// cut gaussian, and a support small against the data (many cells);
-    /// dense otherwise.
+    /// (bin seeding's few seeds make dense cheap), and a support small
+    /// against the data (many cells); dense otherwise. The gaussian takes
+    /// the grid only when [`Method::Grid`] asks for it, since the cut
+    /// changes the result (and uncut, the grid saves nothing).
     #[default]
     Auto,
     /// Every pair.
@@ -94,10 +96,14 @@ pub(super) fn grid_support(
         _ => exact_support2(coeffs),
     };
     if method == Method::Auto {
-        let exact_gaussian = coeffs.kernel == Kernel::Gaussian && cutoff.is_none();
+        // Auto never changes a result: the gaussian (cut, or uncut at the
+        // cost of dense sums) takes the grid only when asked.
         let n = data.len() / dim;
         let pairs = (queries.len() / dim).saturating_mul(n);
-        if n < Method::GRID_MIN_POINTS || pairs < Method::AUTO_MIN_PAIRS || exact_gaussian {
+        if n < Method::GRID_MIN_POINTS
+            || pairs < Method::AUTO_MIN_PAIRS
+            || coeffs.kernel == Kernel::Gaussian
+        {
             return None;
         }
     }

@@ -1115,7 +1115,9 @@ mod model {
         }
         let cutoff = match (read.gaussian_cutoff, read.method, read.kernel) {
             (None, _, _) => None,
-            (Some(c), Method::Grid, Kernel::Gaussian) if c.is_finite() && c > 0.0 => Some(c as f32),
+            (Some(c), Method::Grid, Kernel::Gaussian) if (c as f32).is_finite() && c > 0.0 => {
+                Some(c as f32)
+            }
             (Some(c), _, _) => {
                 return Err(format!(
                     "gaussian_cutoff {c:?}: only a gaussian fit by the grid has one, finite and > 0"

@@ -217,8 +217,9 @@ impl Work {
         self.levels.last().map_or(1, |&r| r.min(self.k))
     }
 
-    /// Records the sums of this chunk; returns the readback indices of
-    /// (counts and changed, final span offsets, final rows).
+    /// Records the sums of this chunk and their readback; returns the
+    /// readback indices of (counts and changed, final span offsets, final
+    /// rows).
     fn record(
         &self,
         g: &Gpu,
@@ -228,6 +229,20 @@ impl Work {
         values: &wgpu::Buffer,
         weights: Option<&wgpu::Buffer>,
     ) -> [usize; 3] {
+        self.record_sums(g, batch, p, labels, values, weights);
+        self.read_sums(batch, p)
+    }
+
+    /// Records the sums of this chunk, left on the device.
+    fn record_sums(
+        &self,
+        g: &Gpu,
+        batch: &mut Batch<'_>,
+        p: &Pipelines,
+        labels: &Labels<'_>,
+        values: &wgpu::Buffer,
+        weights: Option<&wgpu::Buffer>,
+    ) {
         let (n, k) = (self.rows, self.k);
         let ph = g.placeholder();
         let params = |n: usize, stride: u32, offset: u32| CountParams {
@@ -307,16 +322,23 @@ impl Work {
             }
             elem_off = span_off;
         }
-        let last = self.levels.len() - 1;
+    }
+
+    /// Reads back what [`Work::decode`] needs: the counts and changed
+    /// count, the final span offsets and rows.
+    fn read_sums(&self, batch: &mut Batch<'_>, p: &Pipelines) -> [usize; 3] {
+        let k = self.k as u64;
+        let [counts, span_off, rows] = self.finals();
         [
-            batch.read(&self.counts, 0, (k as u64 + 1) * 4),
-            batch.read(&self.span_off[last % 2], 0, (k as u64 + 1) * 4),
-            batch.read(
-                &self.partials[last % 2],
-                0,
-                (self.out_rows() * p.width * 4) as u64,
-            ),
+            batch.read(counts, 0, (k + 1) * 4),
+            batch.read(span_off, 0, (k + 1) * 4),
+            batch.read(rows, 0, (self.out_rows() * p.width * 4) as u64),
         ]
+    }
+
+    /// Reads back the number of labels that changed, alone.
+    fn read_changed(&self, batch: &mut Batch<'_>) -> usize {
+        batch.read(&self.counts, self.k as u64 * 4, 4)
     }
 
     /// The sums read back by [`Work::record`]'s readbacks, and the number
@@ -470,12 +492,13 @@ pub(crate) struct Lloyd<'a> {
 /// centres go a step per submission, whose cost is then all work.
 const MAX_BATCHED_CENTRES: usize = 1 << 20;
 
-/// One step of [`Lloyd::steps`]: its sums, as [`Lloyd::step`] gives them,
-/// and the centres the device made from them, or `None` where it left the
-/// update to the host.
+/// What [`Lloyd::steps`] gives back: per step, the labels that changed and
+/// the centres the device made, or `None` from the first step whose update
+/// it left to the host; and the last step's sums, which are that step's
+/// where there is one (the steps after it repeat it).
 pub(crate) struct Batched {
-    pub step: Step,
-    pub centres: Option<Vec<f32>>,
+    pub steps: Vec<(u64, Option<Vec<f32>>)>,
+    pub sums: ClusterSums,
 }
 
 #[repr(C)]
@@ -546,15 +569,14 @@ impl<'a> Lloyd<'a> {
 
     /// `m` steps from `centres` in one submission, each followed by the
     /// centre update on the device (`cluster_update.wgsl`: the host's
-    /// bits); per step, its sums and the centres made from them, or `None`
-    /// from the first step whose update the device left to the host (the
-    /// steps after it repeat it: the centres did not move). Requires
-    /// [`Lloyd::batches`].
-    pub async fn steps(&mut self, centres: &[f32], m: usize) -> Result<Vec<Batched>> {
+    /// bits). Per step the readback is the changed count, the status word
+    /// and the `k x dim` centres; the sums come back once, from the last
+    /// step. Requires [`Lloyd::batches`].
+    pub async fn steps(&mut self, centres: &[f32], m: usize) -> Result<Batched> {
         let g = self.g;
         let (k, dim) = (self.data.k, self.data.dim);
         let weighted = self.data.weights.is_some();
-        let (readback, at) = g
+        let (readback, at, sums_at) = g
             .scoped(|| {
                 self.write_centres(centres);
                 let mut batch = Batch::new(g);
@@ -571,10 +593,10 @@ impl<'a> Lloyd<'a> {
                     k: k as u32,
                     pad: [0; 7],
                 };
-                let at: Vec<([usize; 3], usize, usize)> = (0..m)
+                let at: Vec<[usize; 3]> = (0..m)
                     .map(|_| {
                         self.record_nearest(&mut batch);
-                        let sums = work.record(
+                        work.record_sums(
                             g,
                             &mut batch,
                             &self.pipelines,
@@ -587,26 +609,29 @@ impl<'a> Lloyd<'a> {
                         batch.clear(&self.status);
                         batch.dispatch(&self.pipelines.divide, params, &bindings, k * dim);
                         batch.dispatch(&self.pipelines.commit, params, &bindings, k * dim);
-                        let status = batch.read(&self.status, 0, 4);
-                        let made = batch.read(centres, 0, (k * dim * 4) as u64);
-                        (sums, status, made)
+                        [
+                            work.read_changed(&mut batch),
+                            batch.read(&self.status, 0, 4),
+                            batch.read(centres, 0, (k * dim * 4) as u64),
+                        ]
                     })
                     .collect();
-                (batch.submit(), at)
+                let sums_at = work.read_sums(&mut batch, &self.pipelines);
+                (batch.submit(), at, sums_at)
             })
             .await?;
         let bytes = readback.wait(g).await?;
-        let mut out = Vec::with_capacity(m);
-        for (sums, status, made) in at {
-            let (sums, changed) = self.work[0].decode(&bytes, sums, dim, weighted);
+        let mut steps: Vec<(u64, Option<Vec<f32>>)> = Vec::with_capacity(m);
+        for [changed, status, made] in at {
             let left = words(&bytes[status])[0] != 0
-                || out.last().is_some_and(|b: &Batched| b.centres.is_none());
-            out.push(Batched {
-                step: Step { sums, changed },
-                centres: (!left).then(|| floats(&bytes[made])),
-            });
+                || steps.last().is_some_and(|(_, made)| made.is_none());
+            steps.push((
+                u64::from(words(&bytes[changed])[0]),
+                (!left).then(|| floats(&bytes[made])),
+            ));
         }
-        Ok(out)
+        let (sums, _) = self.work[0].decode(&bytes, sums_at, dim, weighted);
+        Ok(Batched { steps, sums })
     }
 
     fn write_centres(&self, centres: &[f32]) {
