@@ -14,6 +14,13 @@ step() {
     echo "--- $*"
 }
 
+# playwright-core refuses Node.js before 20: say so plainly.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+    echo "web/test/run.sh: Node.js 20 or later is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+    exit 1
+fi
+
 step "npm ci (playwright-core)"
 (cd "$test_dir" && npm ci --no-audit --no-fund --loglevel=error)
 
