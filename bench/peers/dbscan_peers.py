@@ -80,7 +80,7 @@ import numpy as np  # noqa: E402
 
 # The seeded generator, fingerprints, timing, environment line and the
 # absent / guarded / emit / load helpers are knn_peers.py's.
-from knn_peers import absent, emit, env_line, fingerprint, guarded, load, make_data, timed  # noqa: E402
+from knn_peers import absent, add_common_args, emit, env_line, fingerprint, guarded, load, make_data, timed  # noqa: E402
 
 PEERS = ("sklearn", "cuml")
 # The density every N is scaled to: knn_peers.py's blobs at this N.
@@ -237,19 +237,9 @@ def parse_jobs(text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="N x D float32 .npy")
-    ap.add_argument("--n", type=int, default=100000, help="points when generated")
-    ap.add_argument("--d", type=int, default=2, help="dimensions when generated")
-    ap.add_argument("--dist", default="blobs", choices=("blobs", "uniform"), help="generator")
-    ap.add_argument("--seed", type=int, default=0, help="generator seed")
-    ap.add_argument("--save-dir", help="write the generated array here as .npy")
+    add_common_args(ap, 2, PEERS)
     ap.add_argument("--eps", type=float, default=0.3, help="neighbourhood radius")
     ap.add_argument("--min-samples", type=int, default=10, help="neighbours (self included) of a core point")
-    ap.add_argument("--reps", type=int, default=3, help="timed repetitions")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
-    ap.add_argument("--time-budget", type=float, default=None,
-                    help="stop adding timed repetitions once they took this many seconds (at least one runs)")
-    ap.add_argument("--peers", default=",".join(PEERS), help="peer families to run (comma-separated)")
-    ap.add_argument("--skip", default="", help="peer families to report as skipped (comma-separated)")
     ap.add_argument("--sklearn-n-jobs", default="none,-1",
                     help="DBSCAN(n_jobs=...) values, one scikit-learn line each (default none,-1)")
     ap.add_argument("--ours-labels", default=None,

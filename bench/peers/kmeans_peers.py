@@ -98,7 +98,7 @@ import numpy as np  # noqa: E402
 
 # The seeded generator, fingerprints and environment line are knn_peers.py's.
 from knn_peers import env_line as _env_line  # noqa: E402
-from knn_peers import fingerprint, make_data  # noqa: E402
+from knn_peers import add_common_args, fingerprint, make_data  # noqa: E402
 
 PEERS = ("sklearn", "faiss", "torch")
 NAMES = {"sklearn": "sklearn-lloyd", "faiss": "faiss-kmeans", "torch": "torch-cuda"}
@@ -330,19 +330,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="N x D float32 .npy (with --init)")
     ap.add_argument("--init", help="k x D float32 .npy, the initial centres (with --data)")
-    ap.add_argument("--n", type=int, default=100000, help="points when generated")
-    ap.add_argument("--d", type=int, default=16, help="dimensions when generated")
+    add_common_args(ap, 16, PEERS)
     ap.add_argument("--k", type=int, default=256, help="clusters when generated")
-    ap.add_argument("--dist", default="blobs", choices=("blobs", "uniform"), help="generator")
-    ap.add_argument("--seed", type=int, default=0, help="generator seed")
-    ap.add_argument("--save-dir", help="write the generated arrays here as .npy")
     ap.add_argument("--max-iter", type=int, default=50, help="Lloyd iterations (at most, for scikit-learn)")
-    ap.add_argument("--reps", type=int, default=3, help="timed repetitions")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
-    ap.add_argument("--time-budget", type=float, default=None,
-                    help="stop adding timed repetitions once they took this many seconds (at least one runs)")
-    ap.add_argument("--peers", default=",".join(PEERS), help="peer families to run (comma-separated)")
-    ap.add_argument("--skip", default="", help="peer families to report as skipped (comma-separated)")
     ap.add_argument("--sklearn-reps", type=int, default=None, help="timed scikit-learn runs (default: --reps)")
     ap.add_argument("--sklearn-warmup", type=int, default=None, help="untimed scikit-learn runs (default: --warmup)")
     ap.add_argument("--sklearn-f64-check", action="store_true",

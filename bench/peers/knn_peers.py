@@ -354,24 +354,32 @@ def load(path, what, ap):
     return np.ascontiguousarray(a)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", help="N x D float32 .npy (with --queries)")
-    ap.add_argument("--queries", help="Q x D float32 .npy (with --data)")
-    ap.add_argument("--n", type=int, default=100000, help="data points when generated")
-    ap.add_argument("--q", type=int, default=10000, help="queries when generated")
-    ap.add_argument("--d", type=int, default=16, help="dimensions when generated")
+def add_common_args(ap, d, peers):
+    """The options every peer script shares: the generator (points `--n`,
+    `--d` dimensions by default `d`, `--dist`, `--seed`, `--save-dir`), the
+    timing (`--reps`, `--warmup`, `--time-budget`) and the peer families
+    (`--peers`, default `peers`; `--skip`)."""
+    ap.add_argument("--n", type=int, default=100000, help="points when generated")
+    ap.add_argument("--d", type=int, default=d, help="dimensions when generated")
     ap.add_argument("--dist", default="blobs", choices=("blobs", "uniform"), help="generator")
     ap.add_argument("--seed", type=int, default=0, help="generator seed")
     ap.add_argument("--save-dir", help="write the generated arrays here as .npy")
-    ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--reps", type=int, default=3, help="timed repetitions")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
     ap.add_argument("--time-budget", type=float, default=None,
                     help="stop adding timed repetitions once they took this many seconds (at least one runs)")
-    ap.add_argument("--recall-queries", type=int, default=100, help="queries checked against the exact answer")
-    ap.add_argument("--peers", default=",".join(PEERS), help="peer families to run (comma-separated)")
+    ap.add_argument("--peers", default=",".join(peers), help="peer families to run (comma-separated)")
     ap.add_argument("--skip", default="", help="peer families to report as skipped (comma-separated)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", help="N x D float32 .npy (with --queries)")
+    ap.add_argument("--queries", help="Q x D float32 .npy (with --data)")
+    add_common_args(ap, 16, PEERS)
+    ap.add_argument("--q", type=int, default=10000, help="queries when generated")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--recall-queries", type=int, default=100, help="queries checked against the exact answer")
     ap.add_argument("--sklearn-n-jobs", type=int, default=None, help="NearestNeighbors(n_jobs=...); default None")
     ap.add_argument("--sklearn-reps", type=int, default=None, help="timed scikit-learn runs (default: --reps)")
     ap.add_argument("--sklearn-warmup", type=int, default=None, help="untimed scikit-learn runs (default: --warmup)")
