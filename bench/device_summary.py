@@ -62,8 +62,14 @@ def describe(r):
     rate = ""
     if r.get("pair_evals"):
         rate = f", {r['pair_evals'] / (r['median_ms'] / 1e3) / 1e9:.3g} G pair-evals/s"
+    kernels = ""
+    if r.get("gpu_ms") is not None:
+        # Device-measured kernel time per rep (timestamp queries).
+        kernels = f", GPU kernels {fmt_ms(r['gpu_ms'])} per fit"
+        if r.get("median_ms"):
+            kernels += f" ({r['gpu_ms'] / r['median_ms']:.0%} of the median)"
     sw = " — SOFTWARE adapter, not a GPU timing" if r.get("software") else ""
-    return f"{fmt_ms(r['median_ms'])} median (min {fmt_ms(r['min_ms'])}, {r.get('reps')} reps{spread}){rate}{sw}"
+    return f"{fmt_ms(r['median_ms'])} median (min {fmt_ms(r['min_ms'])}, {r.get('reps')} reps{spread}){kernels}{rate}{sw}"
 
 
 def headline(rows):
@@ -118,6 +124,15 @@ def headline(rows):
     return out
 
 
+def kernels_s(r, med_s):
+    """", GPU kernels X" for a line with a device-measured kernel time
+    (`gpu_ms`, per timed run), else nothing."""
+    if r.get("gpu_ms") is None:
+        return ""
+    share = f" ({r['gpu_ms'] / 1e3 / med_s:.0%} of the median)" if med_s else ""
+    return f", GPU kernels {fmt_ms(r['gpu_ms'])} per run{share}"
+
+
 def knn_headline(rows):
     """Stage k: exact kNN, every round's timed runs pooled per side."""
     knn = [r for r in rows if r.get("workload") == "knn" and r.get("kind") in ("ours", "peer")]
@@ -152,6 +167,7 @@ def knn_headline(rows):
             f"(best {min(s['times']):.4g} s), {q / med[name]:,.0f} queries/s, "
             f"{n * q / med[name] / 1e9:.3g} G pair-evals/s"
             + (f", recall@{k} {recall:.4g}" if recall is not None else "")
+            + kernels_s(r, med[name])
             + f"{vs}{sw}"
         )
     out.append("")
@@ -203,7 +219,7 @@ def kmeans_headline(rows):
         out.append(
             f"- {name}{' (' + where + ')' if where else ''}: {med[name]:.4g} s per fit, median of "
             f"{len(s['times'])} (best {min(s['times']):.4g} s), {r.get('n_iter')} iterations, "
-            f"{per_it[name] * 1e3:.3g} ms per iteration{itext}{vs}{sw}"
+            f"{per_it[name] * 1e3:.3g} ms per iteration{kernels_s(r, med[name])}{itext}{vs}{sw}"
         )
     if ref and "ours CPU" in sides:
         out.append(f"- scikit-learn's time per iteration ÷ ours CPU twin's: "

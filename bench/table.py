@@ -168,11 +168,14 @@ def build(lines, command=None):
 
     out = []
     warnings = []
+    # Kernel time measured by the device (`gpu_ms`), where any row has it.
+    kernel_col = any(r.get("gpu_ms") is not None for r in ours)
     out.append(
-        "| N | D | kernel | workload | backend / peer | reps | time (ms) | pair-evals/s | clusters "
-        "| ours CPU faster by | ours GPU faster by |"
+        "| N | D | kernel | workload | backend / peer | reps | time (ms) "
+        + ("| GPU kernels (ms) " if kernel_col else "")
+        + "| pair-evals/s | clusters | ours CPU faster by | ours GPU faster by |"
     )
-    out.append("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---|---|---|---:|---:|" + ("---:|" if kernel_col else "") + "---:|---:|---:|---:|")
     for k in sorted(groups, key=lambda k: (k[1], k[0], MODE_ORDER.get(k[3], 9), k[2])):
         g = groups[k]
         n, d, kernel, mode = k
@@ -199,8 +202,11 @@ def build(lines, command=None):
                         f"ours {ref['clusters']}{why}"
                     )
             clusters = "—" if r.get("clusters") is None else str(r["clusters"])
+            kernels = ""
+            if kernel_col:
+                kernels = " " + ("—" if r.get("gpu_ms") is None else fmt_ms(r["gpu_ms"])) + " |"
             out.append(
-                "| {n} | {d} | {kernel} | {mode} | {name} | {reps} | {t} | {rate} | {cl} | {rc} | {rg} |".format(
+                "| {n} | {d} | {kernel} | {mode} | {name} | {reps} | {t} |{kernels} {rate} | {cl} | {rc} | {rg} |".format(
                     n=f"{n:,}",
                     d=d,
                     kernel=kernel,
@@ -208,6 +214,7 @@ def build(lines, command=None):
                     name=name_of(r),
                     reps=r.get("reps", "?"),
                     t=fmt_ms(r["median_ms"]),
+                    kernels=kernels,
                     rate=fmt_rate(r),
                     cl=clusters,
                     rc=ratio(r["median_ms"], cpu) if is_peer else "—",
@@ -221,6 +228,13 @@ def build(lines, command=None):
         "upload and copy back included. \"ours … faster by\" = the row's time ÷ ours' time "
         "on the same data in the same run (> 1: ours is faster); not given against a software adapter."
     )
+    if kernel_col:
+        notes.append(
+            "GPU kernels: the time the device itself measured its compute passes running "
+            "(timestamp queries, `Context::gpu_time`), mean per timed repetition; the rest of the "
+            "row's time is overhead (upload, submission, waiting, copy back). — where not measured "
+            "(CPU, peers, adapters without timestamp queries)."
+        )
     notes.append(
         "Pair-evaluations/s: N² × iterations ÷ time for the blurring workloads (ours' fit also "
         "merges and labels inside its time, the peers' blurring rows do not); not defined for "
@@ -326,6 +340,27 @@ def fmt_si(x):
         if x >= div:
             return f"{x / div:.3g} {unit}"
     return f"{x:.3g}"
+
+
+def kernel_note(lines, what):
+    """A note of the device-measured kernel time (`gpu_ms`, mean per timed
+    run) of ours' lines that have it, or None where none has."""
+    parts = []
+    for r in lines:
+        if r.get("kind") != "ours" or r.get("gpu_ms") is None:
+            continue
+        where = ", ".join(f"{k}={r[k]:,}" if isinstance(r[k], int) else f"{k}={r[k]}"
+                          for k in ("n", "q", "d", "k") if k in r)
+        round_ = f", round {r['round']}" if r.get("round") is not None else ""
+        share = ""
+        if r.get("median_s"):
+            share = f" ({r['gpu_ms'] / 1e3 / r['median_s']:.0%} of the median)"
+        parts.append(f"{where}{round_}: {fmt_ms(r['gpu_ms'])} ms{share}")
+    if not parts:
+        return None
+    return (f"GPU kernels per {what}, as the device measured them (timestamp queries, "
+            "`Context::gpu_time`; the rest of the time is upload, submission, waiting and copy back): "
+            + "; ".join(parts) + ".")
 
 
 def knn_rows(lines):
@@ -563,6 +598,9 @@ def build_knn(lines):
         if avgs:
             text += f"; 1-minute load after each measurement {min(avgs):.2f}–{max(avgs):.2f}"
         notes.append(text + ".")
+    kn = kernel_note(lines, "run")
+    if kn:
+        notes.append(kn)
     md = out + [""] + [f"- {x}" for x in notes]
     if warnings:
         md += ["", "kNN warnings:"] + [f"- {w}" for w in warnings]
@@ -860,6 +898,9 @@ def build_kmeans(lines):
         if avgs:
             text += f"; 1-minute load after each measurement {min(avgs):.2f}–{max(avgs):.2f}"
         notes.append(text + ".")
+    kn = kernel_note(lines, "fit")
+    if kn:
+        notes.append(kn)
     md = out + [""] + [f"- {x}" for x in notes]
     if warnings:
         md += ["", "k-means warnings:"] + [f"- {w}" for w in warnings]
@@ -1090,6 +1131,9 @@ def build_dbscan(lines):
         )
     loads = [r for r in lines if r.get("kind") == "load"]
     notes += dbscan_peer_notes(envs, lines, loads, versions)
+    kn = kernel_note(lines, "fit")
+    if kn:
+        notes.append(kn)
     md = out + [""] + [f"- {x}" for x in notes]
     if warnings:
         md += ["", "DBSCAN warnings:"] + [f"- {w}" for w in warnings]

@@ -87,7 +87,12 @@
 //! ones (fewer where `--time-budget` seconds of timed runs are used up
 //! first; at least one);
 //! the median is reported. A GPU context keeps the dataset resident between
-//! runs, as it would for a user repeating fits.
+//! runs, as it would for a user repeating fits. Every `ours` line also
+//! gives `gpu_ms`: the kernel time per timed rep that the device itself
+//! measured (`Context::gpu_time`, from timestamps around each compute
+//! pass), so that wall time splits into kernels and overhead (uploads,
+//! submission, waiting, readback); `null` on the CPU and on adapters
+//! without timestamp queries.
 //!
 //! Each backend is opened before any data is made, and described by a
 //! `{"kind":"adapter",...}` line (name, vendor, device type, driver) and a
@@ -97,6 +102,7 @@
 //! GPU, prints its adapter line and exits (non-zero where no adapter opens,
 //! or where `--require-hardware` refuses it).
 
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -413,6 +419,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                             m.times_ms.iter().copied().fold(f64::INFINITY, f64::min),
                         )
                         .floats("times_ms", &m.times_ms)
+                        .opt_float("gpu_ms", m.gpu_ms)
                         .opt_num("clusters", m.clusters)
                         .opt_num("pair_evals", m.pair_evals);
                     println!("{}", line.finish());
@@ -580,6 +587,9 @@ fn write_npy_of<T: npyz::AutoSerialize + Copy>(
 
 struct Measured {
     times_ms: Vec<f64>,
+    /// Mean device-measured kernel time of a timed rep, where the adapter
+    /// has timestamp queries.
+    gpu_ms: Option<f64>,
     clusters: Option<usize>,
     iterations: usize,
     pair_evals: Option<u64>,
@@ -618,7 +628,9 @@ fn measure(
             }
         })
     };
-    let (times, _, (clusters, iterations)) = timed_runs(args, once)?;
+    let clock = KernelClock::new(ctx);
+    let (times, _, (clusters, iterations)) = timed_runs(args, || clock.time(once))?;
+    let gpu_ms = clock.mean_ms(times.len());
     let times_ms = times.iter().map(|t| t * 1e3).collect();
     // Nominal pair evaluations: N^2 per blurring iteration (what the peers'
     // batched blurring computes too). Standard mode's depends on how long
@@ -630,6 +642,7 @@ fn measure(
     };
     Ok(Measured {
         times_ms,
+        gpu_ms,
         clusters,
         iterations,
         pair_evals,
@@ -818,7 +831,8 @@ fn knn_run(args: &Args, backend: &str, ctx: &Context, kd: &KnnData) {
             .fit(ctx, &kd.x)?;
         Ok(index.kneighbors(Some(&kd.q), kd.k)?)
     };
-    let result = timed_runs(args, once);
+    let clock = KernelClock::new(ctx);
+    let result = timed_runs(args, || clock.time(once));
     let (times, first, nn) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -847,6 +861,7 @@ fn knn_run(args: &Args, backend: &str, ctx: &Context, kd: &KnnData) {
         .float6("best_s", best)
         .float6("first_s", first)
         .floats6("times_s", &times)
+        .opt_float("gpu_ms", clock.mean_ms(times.len()))
         .float("queries_per_s", q / med)
         .float("queries_per_s_best", q / best)
         .num("pair_evals", pairs)
@@ -974,8 +989,9 @@ fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
         .init(KMeansInit::Given(km.init.clone()))
         .max_iter(args.kmeans_max_iter)
         .tol(0.0);
-    let result = timed_runs(args, || -> Result<KMeansFit, Box<dyn Error>> {
-        Ok(model.fit(ctx, &km.x)?)
+    let clock = KernelClock::new(ctx);
+    let result = timed_runs(args, || {
+        clock.time(|| -> Result<KMeansFit, Box<dyn Error>> { Ok(model.fit(ctx, &km.x)?) })
     });
     let (times, first, fit) = match result {
         Ok(r) => r,
@@ -1008,6 +1024,7 @@ fn kmeans_run(args: &Args, backend: &str, ctx: &Context, km: &KMeansData) {
         .float6("best_s", best)
         .float6("first_s", first)
         .floats6("times_s", &times)
+        .opt_float("gpu_ms", clock.mean_ms(times.len()))
         .num("n_iter", n_iter)
         .num("s_per_iter", format!("{:.9}", med / n_iter.max(1) as f64))
         .num(
@@ -1066,8 +1083,9 @@ fn dbscan_run(args: &Args, backend: &str, ctx: &Context, db: &(Points, String)) 
         return;
     }
     let model = Dbscan::new(eps, min_samples);
-    let result = timed_runs(args, || -> Result<DbscanFit, Box<dyn Error>> {
-        Ok(model.fit(ctx, x)?)
+    let clock = KernelClock::new(ctx);
+    let result = timed_runs(args, || {
+        clock.time(|| -> Result<DbscanFit, Box<dyn Error>> { Ok(model.fit(ctx, x)?) })
     })
     .and_then(|(times, first, fit)| {
         let labels_file = args
@@ -1102,6 +1120,7 @@ fn dbscan_run(args: &Args, backend: &str, ctx: &Context, db: &(Points, String)) 
         .float6("best_s", best)
         .float6("first_s", first)
         .floats6("times_s", &times)
+        .opt_float("gpu_ms", clock.mean_ms(times.len()))
         .num("clusters", fit.n_clusters())
         .num("noise", noise)
         .num("core_points", fit.core_sample_indices().len());
@@ -1246,6 +1265,45 @@ fn fmt_float6(v: f64) -> String {
         format!("{v:.6}")
     } else {
         "null".into()
+    }
+}
+
+/// The kernel time the device measures for each call it times (see
+/// `Context::gpu_time`), so that a line can report the kernels' share of
+/// its wall time: `gpu_ms`, the mean over the timed reps, `null` on the
+/// CPU and on adapters without timestamp queries.
+struct KernelClock<'c> {
+    ctx: &'c Context,
+    /// Milliseconds per call, warm-up runs first.
+    ms: RefCell<Vec<f64>>,
+}
+
+impl<'c> KernelClock<'c> {
+    fn new(ctx: &'c Context) -> Self {
+        Self {
+            ctx,
+            ms: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Runs `once`, noting the kernel time it took.
+    fn time<T>(&self, once: impl FnOnce() -> T) -> T {
+        let before = self.ctx.gpu_time();
+        let out = once();
+        if let (Some(before), Some(after)) = (before, self.ctx.gpu_time()) {
+            self.ms
+                .borrow_mut()
+                .push((after - before).as_secs_f64() * 1e3);
+        }
+        out
+    }
+
+    /// The mean kernel time of the last `reps` calls (the timed ones,
+    /// which follow the warm-up), or `None` where none was measured.
+    fn mean_ms(&self, reps: usize) -> Option<f64> {
+        let ms = self.ms.borrow();
+        let timed = &ms[ms.len().saturating_sub(reps)..];
+        (!timed.is_empty() && reps > 0).then(|| timed.iter().sum::<f64>() / timed.len() as f64)
     }
 }
 

@@ -209,6 +209,41 @@ impl Context {
         }
     }
 
+    /// Kernel time the device has measured for this context so far: the
+    /// time its compute passes ran, from timestamps the device writes at
+    /// the start and end of each, without the uploads, encoding,
+    /// submission, waiting and readback that wall-clock timings include.
+    /// `None` for the CPU, and for a GPU whose adapter has no timestamp
+    /// queries (`wgpu::Features::TIMESTAMP_QUERY`; never asked for on the
+    /// web, whose browsers coarsen them; a device adopted with
+    /// [`Context::from_wgpu`] is timed if it was opened with the feature).
+    ///
+    /// The total only grows, over every call on this context (launch
+    /// shape timing included); take the difference around the work to
+    /// time, as benchmarks do. Timing only observes: results are the same
+    /// with or without it.
+    ///
+    /// ```no_run
+    /// use gpu_cluster::{Blobs, Context, Dataset, MeanShift};
+    /// let ctx = Context::gpu()?;
+    /// let data = Dataset::new(&ctx, &Blobs::default().generate()?.points)?;
+    /// let before = ctx.gpu_time();
+    /// MeanShift::new(2.5).fit(&ctx, &data)?;
+    /// if let (Some(before), Some(after)) = (before, ctx.gpu_time()) {
+    ///     println!("kernels ran {:?}", after - before);
+    /// }
+    /// # Ok::<(), gpu_cluster::Error>(())
+    /// ```
+    pub fn gpu_time(&self) -> Option<std::time::Duration> {
+        match &self.inner {
+            Inner::Gpu(gpu) => gpu
+                .timer
+                .as_ref()
+                .map(|t| std::time::Duration::from_nanos(t.total_ns())),
+            Inner::Cpu => None,
+        }
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
@@ -256,6 +291,57 @@ pub(crate) fn test_gpu() -> Option<Context> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_time_is_measured_where_the_device_can() {
+        assert_eq!(Context::cpu().gpu_time(), None);
+        let Some(ctx) = test_gpu() else { return };
+        let before = ctx.gpu_time();
+        let timed = ctx
+            .wgpu_device()
+            .is_some_and(|d| d.features().contains(wgpu::Features::TIMESTAMP_QUERY));
+        assert_eq!(before.is_some(), timed, "{ctx}");
+        let points = crate::Blobs::default().generate().unwrap().points;
+        crate::MeanShift::new(2.5)
+            .blurring(5)
+            .fit(&ctx, &points)
+            .unwrap();
+        match (before, ctx.gpu_time()) {
+            (Some(before), Some(after)) => assert!(after > before, "{before:?} -> {after:?}"),
+            (None, None) => eprintln!("{ctx}: no timestamp queries"),
+            other => panic!("timing came or went: {other:?}"),
+        }
+    }
+
+    /// A device opened without timestamp queries (as on an adapter that
+    /// has none) measures nothing, and fits the same as one that does.
+    #[test]
+    fn untimed_devices_say_none_and_fit_the_same() {
+        let Some(timed) = test_gpu() else { return };
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter =
+            pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+                .expect("an adapter, as test_gpu found one");
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .expect("a device within the adapter's limits");
+        assert!(!device.features().contains(wgpu::Features::TIMESTAMP_QUERY));
+        let untimed = Context::from_wgpu(device, queue);
+        assert_eq!(untimed.gpu_time(), None);
+        let points = crate::Blobs::default().generate().unwrap().points;
+        let fit = |ctx: &Context| {
+            let fit = crate::MeanShift::new(2.5)
+                .blurring(5)
+                .fit(ctx, &points)
+                .unwrap();
+            (fit.labels().to_vec(), fit.n_clusters(), fit.n_iter())
+        };
+        assert_eq!(fit(&untimed), fit(&timed));
+        assert_eq!(untimed.gpu_time(), None);
+    }
 
     #[test]
     fn only_a_gpu_context_has_a_wgpu_device() {

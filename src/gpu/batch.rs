@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::buffers::Readback;
 use super::pipelines::{PARAMS_BYTES, Pipeline};
-use super::{Gpu, plan};
+use super::{Gpu, plan, timing};
 
 enum Op {
     Dispatch {
@@ -154,12 +154,21 @@ impl<'g> Batch<'g> {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("gpu-cluster"),
             });
+        let timing = gpu
+            .timer
+            .as_ref()
+            .and_then(|_| Timing::new(gpu, self.passes()));
+        let mut passes = 0u32;
         let mut ops = self.ops.iter().peekable();
         while let Some(op) = ops.next() {
             match op {
                 Op::Dispatch { .. } => {
-                    let mut pass =
-                        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                    let timestamp_writes = timing.as_ref().map(|t| t.writes(passes));
+                    passes += 1;
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes,
+                    });
                     let mut next = Some(op);
                     while let Some(Op::Dispatch {
                         pipeline,
@@ -187,10 +196,159 @@ impl<'g> Batch<'g> {
                 } => encoder.copy_buffer_to_buffer(from, *offset, to, *to_offset, *size),
             }
         }
+        let timestamps = timing.map(|t| t.resolve(&mut encoder));
         gpu.queue.submit([encoder.finish()]);
         Readback {
             params: Some(params),
             buffers: self.reads,
+            timestamps,
         }
+    }
+
+    /// Compute passes [`submit`](Batch::submit) begins: one per run of
+    /// consecutive dispatches.
+    fn passes(&self) -> u32 {
+        let mut passes = 0;
+        let mut in_pass = false;
+        for op in &self.ops {
+            let dispatch = matches!(op, Op::Dispatch { .. });
+            if dispatch && !in_pass {
+                passes += 1;
+            }
+            in_pass = dispatch;
+        }
+        passes
+    }
+}
+
+/// The query sets a submission's passes write their begin and end
+/// timestamps into (see [`timing`](super::timing)), and where they
+/// resolve.
+struct Timing {
+    sets: Vec<wgpu::QuerySet>,
+    passes: u32,
+    pending: timing::Pending,
+}
+
+impl Timing {
+    /// Query sets for `passes` passes, or `None` for a submission without
+    /// any.
+    fn new(gpu: &Gpu, passes: u32) -> Option<Self> {
+        if passes == 0 {
+            return None;
+        }
+        let sets = (0..passes.div_ceil(timing::PASSES_PER_SET))
+            .map(|i| {
+                let in_set = (passes - i * timing::PASSES_PER_SET).min(timing::PASSES_PER_SET);
+                gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("pass timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2 * in_set,
+                })
+            })
+            .collect();
+        let bytes = u64::from(passes) * 2 * u64::from(wgpu::QUERY_SIZE);
+        let (resolve, _) = gpu.pool.take(
+            &gpu.device,
+            "timestamps",
+            bytes,
+            wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let (read, _) = gpu.pool.take(
+            &gpu.device,
+            "readback",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        Some(Self {
+            sets,
+            passes,
+            pending: timing::Pending { resolve, read },
+        })
+    }
+
+    /// The begin and end writes of pass `pass`.
+    fn writes(&self, pass: u32) -> wgpu::ComputePassTimestampWrites<'_> {
+        let slot = pass % timing::PASSES_PER_SET * 2;
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.sets[(pass / timing::PASSES_PER_SET) as usize],
+            beginning_of_pass_write_index: Some(slot),
+            end_of_pass_write_index: Some(slot + 1),
+        }
+    }
+
+    /// Resolves every set and copies the ticks to the host-visible buffer.
+    fn resolve(self, encoder: &mut wgpu::CommandEncoder) -> timing::Pending {
+        for (i, set) in self.sets.iter().enumerate() {
+            let first = i as u32 * timing::PASSES_PER_SET;
+            let in_set = (self.passes - first).min(timing::PASSES_PER_SET);
+            encoder.resolve_query_set(
+                set,
+                0..2 * in_set,
+                &self.pending.resolve,
+                i as u64 * timing::BYTES_PER_SET,
+            );
+        }
+        let p = self.pending;
+        encoder.copy_buffer_to_buffer(&p.resolve, 0, &p.read, 0, p.resolve.size());
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::buffers::{storage, upload, words};
+    use crate::gpu::options::GpuOptions;
+
+    /// A submission of more passes than one query set holds (unit tests
+    /// use small sets) times them all, and computes what it would
+    /// untimed. Skipped without an adapter or without timestamp queries.
+    #[test]
+    fn many_passes_span_several_query_sets() {
+        let Ok(g) = pollster::block_on(Gpu::request(&GpuOptions::default(), true)) else {
+            eprintln!("skipping: no GPU adapter");
+            return;
+        };
+        let Some(timer) = &g.timer else {
+            eprintln!("skipping: no timestamp queries");
+            return;
+        };
+        let scan = pollster::block_on(crate::ops::scan::gpu::pipeline(&g)).unwrap();
+        let counts: Vec<u32> = (0..1000).map(|i| i % 7).collect();
+        let passes = 2 * timing::PASSES_PER_SET + 3;
+        let before = timer.total_ns();
+        let readback = pollster::block_on(g.scoped(|| {
+            let input = upload(&g, "counts", &counts);
+            let output = storage(&g, "offsets", (counts.len() as u64 + 1) * 4);
+            let last = storage(&g, "totals", 4 * u64::from(passes));
+            let mut batch = Batch::new(&g);
+            for pass in 0..passes {
+                crate::ops::scan::gpu::record(
+                    &mut batch,
+                    &scan,
+                    &input,
+                    &output,
+                    counts.len(),
+                    crate::ops::scan::gpu::SPAN,
+                );
+                // A copy between dispatches ends the pass.
+                batch.copy_range(
+                    &output,
+                    counts.len() as u64 * 4,
+                    &last,
+                    u64::from(pass) * 4,
+                    4,
+                );
+            }
+            assert_eq!(batch.passes(), passes);
+            batch.read(&last, 0, 4 * u64::from(passes));
+            batch.submit()
+        }))
+        .unwrap();
+        let totals = words(&pollster::block_on(readback.wait(&g)).unwrap()[0]);
+        let total: u32 = counts.iter().sum();
+        assert_eq!(totals, vec![total; passes as usize]);
+        assert!(timer.total_ns() > before);
     }
 }

@@ -136,22 +136,29 @@ pub(crate) struct Readback {
     /// The submission's parameter block, back to the pool once it is done.
     pub(super) params: Option<wgpu::Buffer>,
     pub(super) buffers: Vec<wgpu::Buffer>,
+    /// The passes' timestamps, where the device measures them.
+    pub(super) timestamps: Option<super::timing::Pending>,
 }
 
 impl Readback {
     /// Waits for the copies and returns each one's bytes, in the order they
     /// were asked for. Blocks on native; on the web it yields to the
-    /// browser, which completes the mapping.
+    /// browser, which completes the mapping. Where the submission's passes
+    /// were timed, adds their kernel time to the device's total.
     pub async fn wait(self, gpu: &Gpu) -> Result<Vec<Vec<u8>>> {
-        let mut pending = Vec::with_capacity(self.buffers.len());
-        for buffer in &self.buffers {
+        let map = |buffer: &wgpu::Buffer| {
             let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
             buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
                 // The receiver only goes away with this function's future.
                 let _ = tx.send(r);
             });
-            pending.push(rx);
-        }
+            rx
+        };
+        let pending: Vec<_> = self.buffers.iter().map(map).collect();
+        let timestamps = self.timestamps.map(|t| {
+            let rx = map(&t.read);
+            (t, rx)
+        });
         #[cfg(not(target_arch = "wasm32"))]
         gpu.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -171,6 +178,17 @@ impl Readback {
             };
             buffer.unmap();
             out.push(bytes);
+        }
+        if let Some((t, rx)) = timestamps {
+            // Only an observation: a timing that cannot be read is left out
+            // (with its buffers), and the results stand.
+            if let (Some(Ok(())), Some(timer)) = (rx.receive().await, &gpu.timer) {
+                if let Ok(view) = t.read.slice(..).get_mapped_range() {
+                    timer.add(&view);
+                }
+                t.read.unmap();
+                gpu.pool.give_back([t.resolve, t.read]);
+            }
         }
         // The submission is done: the device poll waited for it (native),
         // or its copies were mapped, which follows it (web). Without a

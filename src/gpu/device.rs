@@ -105,6 +105,14 @@ impl Gpu {
                 // The defaults cap a storage binding at 128 MiB; ask for what
                 // the adapter really has.
                 required_limits: adapter.limits(),
+                // Timestamps of each compute pass, where the adapter has
+                // them, for the kernel time (see `timing`); not on the web,
+                // where browsers coarsen them.
+                required_features: if cfg!(target_arch = "wasm32") {
+                    wgpu::Features::empty()
+                } else {
+                    adapter.features() & wgpu::Features::TIMESTAMP_QUERY
+                },
                 ..Default::default()
             })
             .await
@@ -148,6 +156,7 @@ impl Gpu {
         let info = device.adapter_info();
         let loop_budget = super::is_llvmpipe(&info).then_some(LLVMPIPE_LOOP_BUDGET);
         let tune_cache = tune::DiskCache::open(&options.tune_cache, &info);
+        let timer = super::timing::Timer::new(&device, &queue);
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
@@ -173,6 +182,7 @@ impl Gpu {
             placeholder,
             resident: Default::default(),
             uploaded_bytes: Default::default(),
+            timer,
             tuning: options.tuning,
             shapes: Default::default(),
             tune_cache,
@@ -257,14 +267,22 @@ impl Gpu {
     ///
     /// The scopes are pushed and popped before the future is returned:
     /// error-scope guards are per thread and must not live across an
-    /// `.await`. On a device already lost `f` does not run: the future
-    /// yields `Error::DeviceLost`, as it does when the device is lost
-    /// while `f` runs (wgpu reports loss outside error scopes).
+    /// `.await`. On a device known to be lost `f` does not run: the future
+    /// yields `Error::DeviceLost`, as it does when a scope catches an error
+    /// and the device turns out lost. Only then is the device itself asked
+    /// (`check_lost`'s probe buffer): a call that succeeds creates nothing
+    /// beyond its own work. A device lost without the callback knowing
+    /// (one destroyed by its application) lets `f` record into nothing;
+    /// the wait that follows fails, and `Gpu::failure` asks the device.
     pub(crate) fn scoped<'g, T: 'g>(
         &'g self,
         f: impl FnOnce() -> T,
     ) -> impl Future<Output = Result<T>> + 'g {
-        let ran = self.check_lost().map(|()| {
+        let known = match self.lost_reason() {
+            Some(why) => Err(Error::DeviceLost(why)),
+            None => Ok(()),
+        };
+        let ran = known.map(|()| {
             let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
             let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
             let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
@@ -277,9 +295,11 @@ impl Gpu {
         async move {
             let (out, oom, validation, internal) = ran?;
             let (oom, validation, internal) = (oom.await, validation.await, internal.await);
-            let failed = self
-                .check_lost()
-                .and_then(|()| scope_result(oom, validation, internal));
+            let failed =
+                scope_result(oom, validation, internal).map_err(|e| match self.check_lost() {
+                    Err(lost) => lost,
+                    Ok(()) => e,
+                });
             if failed.is_err() {
                 // `f` may have kept buffers that failed to be made.
                 self.resident.clear();

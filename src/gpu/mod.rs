@@ -3,8 +3,9 @@
 //! readback ([`buffers`]), the matrices kept on the device between calls
 //! ([`resident`]), one submission's worth of commands ([`batch`]) and the
 //! staging buffers and parameter blocks it reuses ([`pool`]), how work is
-//! cut to the device's limits ([`plan`]), and the launch shapes timed per
-//! device ([`tune`]).
+//! cut to the device's limits ([`plan`]), the launch shapes timed per
+//! device ([`tune`]), and the kernel time the device measures
+//! ([`timing`]).
 //!
 //! The plumbing knows no op and no algorithm: each op (`src/ops/<op>/`)
 //! declares its stages and drives them through these pieces.
@@ -17,6 +18,7 @@ pub(crate) mod pipelines;
 pub(crate) mod plan;
 pub(crate) mod pool;
 pub(crate) mod resident;
+pub(crate) mod timing;
 pub(crate) mod tune;
 
 use std::fmt;
@@ -51,6 +53,9 @@ pub(crate) struct Gpu {
     pub(crate) resident: resident::Cache,
     /// Bytes written to device buffers from the host, all stages together.
     pub(crate) uploaded_bytes: AtomicU64,
+    /// Kernel time measured with timestamp queries; `None` where the
+    /// device has none (see [`timing`]).
+    pub(crate) timer: Option<timing::Timer>,
     /// Whether shapes are timed or built in.
     tuning: tune::Tuning,
     /// The launch shapes chosen so far, every op's.
