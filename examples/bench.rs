@@ -113,8 +113,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use gpu_cluster::{
-    Blobs, Context, Dbscan, DbscanFit, KMeans, KMeansFit, KMeansInit, Kernel, MeanShift, Metric,
-    NearestNeighbors, Neighbors, Points, meanshift,
+    Blobs, Context, Dbscan, DbscanFit, GpuOptions, KMeans, KMeansFit, KMeansInit, Kernel,
+    MeanShift, Metric, NearestNeighbors, Neighbors, Points, meanshift,
 };
 use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
@@ -179,6 +179,10 @@ struct Args {
     /// timing anything.
     #[arg(long)]
     require_hardware: bool,
+    /// Open the GPU with `GpuOptions::trusted_shaders`: the audited stages
+    /// built without wgpu's runtime checks (the device run's A/B).
+    #[arg(long)]
+    trusted_shaders: bool,
     /// Open the GPU, print its adapter line and exit.
     #[arg(long)]
     probe: bool,
@@ -476,7 +480,11 @@ fn too_big(args: &Args, backend: &str, ctx: &Context, n: usize) -> Option<String
 /// stderr). `None` (after a `skip` line) where no adapter opens; an error
 /// where `--require-hardware` refuses what opened, or finds nothing.
 fn open_gpu(args: &Args) -> Result<Option<Context>, Box<dyn Error>> {
-    let ctx = match Context::gpu() {
+    let options = GpuOptions {
+        trusted_shaders: args.trusted_shaders,
+        ..GpuOptions::default()
+    };
+    let ctx = match Context::gpu_with(&options) {
         Ok(ctx) => ctx,
         Err(e) => {
             if args.require_hardware {
