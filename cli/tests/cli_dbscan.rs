@@ -16,47 +16,6 @@ use common::run::{Scratch, fails, ok, run, stderr, stdout};
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, Dbscan};
 
-/// A test's files.
-struct Dir(Scratch);
-
-impl std::ops::Deref for Dir {
-    type Target = Scratch;
-    fn deref(&self) -> &Scratch {
-        &self.0
-    }
-}
-
-impl Dir {
-    fn new() -> Self {
-        Dir(Scratch::new())
-    }
-
-    /// Four blobs of 50 points in 2-D, as `blobs` writes them.
-    fn blobs(&self) -> String {
-        let path = self.path("blobs.csv");
-        ok(&[
-            "blobs",
-            "--out",
-            &path,
-            "--clusters",
-            "4",
-            "--per-cluster",
-            "50",
-        ]);
-        path
-    }
-}
-
-/// The backends to run: the CPU, and the GPU when there is an adapter (any,
-/// software included; with REQUIRE_GPU=1 a missing one fails the test).
-fn backends() -> Vec<(&'static str, Context)> {
-    let mut b = vec![("cpu", Context::cpu())];
-    if let Some(gpu) = common::gpu() {
-        b.push(("gpu", gpu));
-    }
-    b
-}
-
 fn parse<T: std::str::FromStr>(text: &str) -> Vec<T> {
     text.lines()
         .map(|l| {
@@ -68,7 +27,7 @@ fn parse<T: std::str::FromStr>(text: &str) -> Vec<T> {
 
 /// Runs `dbscan` with `args` after the input, labels and core points to
 /// files; returns the labels, the core points and the summary line.
-fn dbscan(dir: &Dir, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, String) {
+fn dbscan(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, String) {
     let (labels, core) = (dir.path("labels.txt"), dir.path("core.txt"));
     let mut all = vec!["dbscan", input, "--labels", &labels, "--core", &core];
     all.extend_from_slice(args);
@@ -86,10 +45,10 @@ fn dbscan(dir: &Dir, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, Strin
 
 #[test]
 fn labels_and_core_points_are_the_librarys() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         for (eps, min_samples) in [("1.5", "5"), ("0.8", "10"), ("3", "1"), ("0.05", "2")] {
             let fit = Dbscan::new(eps.parse().unwrap(), min_samples.parse().unwrap())
                 .fit(&ctx, &points)
@@ -131,7 +90,7 @@ fn scikit_learns_cases_through_the_command_line() {
         "the moons case is missing under {}",
         root.display()
     );
-    let dir = Dir::new();
+    let dir = Scratch::new();
     for case in &cases {
         let json = fs::read_to_string(case.join("case.json")).unwrap();
         let number = |key: &str| -> String {
@@ -150,7 +109,7 @@ fn scikit_learns_cases_through_the_command_line() {
         if case.join("weights.csv").exists() {
             args.extend(["--sample-weights", &weights]);
         }
-        for (backend, _) in backends() {
+        for (backend, _) in common::backends() {
             let all = [&args[..], &["--backend", backend]].concat();
             let (labels, core, summary) = dbscan(&dir, &data, &all);
             assert_eq!(labels, want_labels, "{} on {backend}", case.display());
@@ -171,7 +130,7 @@ fn scikit_learns_cases_through_the_command_line() {
 
 #[test]
 fn sample_weights_are_summed_as_in_the_library() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
     // Negative weights are allowed, as in scikit-learn: they keep their
@@ -181,7 +140,7 @@ fn sample_weights_are_summed_as_in_the_library() {
         .chain(weights.iter().map(|w| format!("{w}\n")))
         .collect();
     let file = dir.write("w.txt", &text);
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         let fit = Dbscan::new(1.5, 5)
             .sample_weights(weights.clone())
             .fit(&ctx, &points)
@@ -239,7 +198,7 @@ fn sample_weights_are_summed_as_in_the_library() {
 
 #[test]
 fn labels_go_to_stdout_by_default_and_for_dash() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let args = ["dbscan", data.as_str(), "--eps", "1.5", "--backend", "cpu"];
     let plain = ok(&args);
@@ -263,7 +222,7 @@ fn labels_go_to_stdout_by_default_and_for_dash() {
 
 #[test]
 fn defaults_are_scikit_learns_and_the_summary_uses_singular_nouns() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     // eps 0.5 and min_samples 5 by default: five points within 0.5 of the
     // first make it core, the sixth is noise.
     let five = dir.write("five.csv", "0\n0.1\n0.2\n0.3\n0.4\n9\n");
@@ -301,7 +260,7 @@ fn defaults_are_scikit_learns_and_the_summary_uses_singular_nouns() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let base = ["dbscan", data.as_str(), "--backend", "cpu"];
     let with = |extra: &[&'static str]| [&base[..], extra].concat();
@@ -339,7 +298,7 @@ fn bad_input_exits_2_with_one_line() {
 /// write its results does not start.
 #[test]
 fn unwritable_output_fails_before_any_work() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let no_dir = dir.path("no/such/dir/out.txt");
     let a_dir = dir.dir().display().to_string();
@@ -399,7 +358,7 @@ fn help_lists_every_option_and_default() {
 /// summary; without one, only the summary.
 #[test]
 fn on_a_terminal_the_searches_show_as_a_bar() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     // 12 000 points in 8-D: two chunks of queries, by brute force.
     let data = dir.path("big.npy");
     ok(&[

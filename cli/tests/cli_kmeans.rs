@@ -11,47 +11,6 @@ use common::run::{Scratch, fails, ok, run, stderr, stdout};
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, KMeans, KMeansFit, KMeansInit, Points};
 
-/// A test's files.
-struct Dir(Scratch);
-
-impl std::ops::Deref for Dir {
-    type Target = Scratch;
-    fn deref(&self) -> &Scratch {
-        &self.0
-    }
-}
-
-impl Dir {
-    fn new() -> Self {
-        Dir(Scratch::new())
-    }
-
-    /// Four blobs of 50 points in 2-D, as `blobs` writes them.
-    fn blobs(&self) -> String {
-        let path = self.path("blobs.csv");
-        ok(&[
-            "blobs",
-            "--out",
-            &path,
-            "--clusters",
-            "4",
-            "--per-cluster",
-            "50",
-        ]);
-        path
-    }
-}
-
-/// The backends to run: the CPU, and the GPU when there is an adapter (any,
-/// software included; with REQUIRE_GPU=1 a missing one fails the test).
-fn backends() -> Vec<(&'static str, Context)> {
-    let mut b = vec![("cpu", Context::cpu())];
-    if let Some(gpu) = common::gpu() {
-        b.push(("gpu", gpu));
-    }
-    b
-}
-
 fn parse_labels(text: &str) -> Vec<i32> {
     text.lines()
         .map(|l| l.parse().expect("an integer label"))
@@ -89,7 +48,7 @@ fn assert_written(centers: &[Vec<f64>], fit: &KMeansFit, what: &str) {
 
 /// Runs `kmeans` with `args` after the input, labels and centres to files;
 /// returns the labels, the centres and the summary line.
-fn kmeans(dir: &Dir, input: &str, args: &[&str]) -> (Vec<i32>, Vec<Vec<f64>>, String) {
+fn kmeans(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<Vec<f64>>, String) {
     let (labels, centers) = (dir.path("labels.txt"), dir.path("centers.csv"));
     let mut all = vec!["kmeans", input, "--labels", &labels, "--centers", &centers];
     all.extend_from_slice(args);
@@ -107,10 +66,10 @@ fn kmeans(dir: &Dir, input: &str, args: &[&str]) -> (Vec<i32>, Vec<Vec<f64>>, St
 
 #[test]
 fn labels_and_centres_are_the_librarys() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         for (args, km) in [
             (&["--k", "4", "--seed", "3"][..], KMeans::new(4).seed(3)),
             (
@@ -150,12 +109,12 @@ fn labels_and_centres_are_the_librarys() {
 
 #[test]
 fn initial_centres_from_a_file() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
     let start = dir.write("start.csv", "0,0\n10,10\n-10,-10\n");
     let given = Points::new(&[0.0, 0.0, 10.0, 10.0, -10.0, -10.0], 2).unwrap();
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         let fit = KMeans::new(3)
             .init(KMeansInit::Given(given.clone()))
             .fit(&ctx, &points)
@@ -211,7 +170,7 @@ fn initial_centres_from_a_file() {
 
 #[test]
 fn sample_weights_weight_the_fit_as_in_the_library() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
     let weights: Vec<f32> = (0..200).map(|i| 0.25 * (1 + i % 7) as f32).collect();
@@ -219,7 +178,7 @@ fn sample_weights_weight_the_fit_as_in_the_library() {
         .chain(weights.iter().map(|w| format!("{w}\n")))
         .collect();
     let file = dir.write("w.txt", &text);
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         let fit = KMeans::new(4)
             .seed(5)
             .sample_weights(weights.clone())
@@ -267,7 +226,7 @@ fn sample_weights_weight_the_fit_as_in_the_library() {
 
 #[test]
 fn far_from_the_origin_the_centres_keep_the_inputs_digits() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let mut text = String::new();
     for i in 0..40 {
         let (dx, dy) = ((i % 5) as f64 * 0.0013, (i / 5) as f64 * 0.0021);
@@ -291,7 +250,7 @@ fn far_from_the_origin_the_centres_keep_the_inputs_digits() {
 
 #[test]
 fn save_model_then_predict_gives_the_fit_labels() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let model = dir.path("model.json");
     let printed = ok(&[
@@ -327,7 +286,7 @@ fn save_model_then_predict_gives_the_fit_labels() {
 
 #[test]
 fn labels_go_to_stdout_by_default_and_for_dash() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let args = ["kmeans", data.as_str(), "--k", "4", "--backend", "cpu"];
     let plain = ok(&args);
@@ -338,7 +297,7 @@ fn labels_go_to_stdout_by_default_and_for_dash() {
 
 #[test]
 fn the_summary_uses_singular_nouns_for_one() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let one = dir.write("one.csv", "3.5\n");
     let out = run(&["kmeans", &one, "--k", "1", "--backend", "cpu"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -370,7 +329,7 @@ fn the_summary_uses_singular_nouns_for_one() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let base = ["kmeans", data.as_str(), "--backend", "cpu"];
     fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
@@ -420,7 +379,7 @@ fn bad_input_exits_2_with_one_line() {
 /// write its results does not start.
 #[test]
 fn unwritable_output_fails_before_any_work() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let data = dir.blobs();
     let no_dir = dir.path("no/such/dir/out.csv");
     let a_dir = dir.dir().display().to_string();

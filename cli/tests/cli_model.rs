@@ -28,21 +28,6 @@ impl Dir {
         Dir(Scratch::new())
     }
 
-    /// Four blobs of 50 points in 2-D, as `blobs` writes them.
-    fn blobs(&self) -> String {
-        let path = self.path("blobs.csv");
-        ok(&[
-            "blobs",
-            "--out",
-            &path,
-            "--clusters",
-            "4",
-            "--per-cluster",
-            "50",
-        ]);
-        path
-    }
-
     /// `n` seeded points in [-50, 50]^2 as CSV, some far from every blob.
     fn new_points(&self, name: &str, n: usize) -> String {
         let values = common::uniform(n, 2, 50.0, 11);

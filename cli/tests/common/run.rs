@@ -46,6 +46,22 @@ impl Scratch {
         Scratch(tempfile::tempdir().unwrap())
     }
 
+    /// Four blobs of 50 points in 2-D, as `blobs` writes them, in
+    /// `blobs.csv`; returns its path.
+    pub fn blobs(&self) -> String {
+        let path = self.path("blobs.csv");
+        ok(&[
+            "blobs",
+            "--out",
+            &path,
+            "--clusters",
+            "4",
+            "--per-cluster",
+            "50",
+        ]);
+        path
+    }
+
     /// The directory itself.
     pub fn dir(&self) -> &Path {
         self.0.path()
