@@ -82,10 +82,21 @@ class MeanShift(ClusterMixin, BaseEstimator):
         `max_iter` iterations.
     backend : {"auto", "gpu", "cpu"}, default="auto"
         "auto": a hardware GPU if there is one, else the CPU twin.
+    method : {"auto", "dense", "grid"}, default="auto"
+        How the kernel sums find their data: "dense" (every pair) or
+        "grid" (a uniform grid in 1 to 4 dimensions on the CPU backend:
+        N x neighbours work; the dense result for the compact kernels, the
+        gaussian cut at `gaussian_cutoff` bandwidths); "auto" takes the grid
+        only where it gives the dense result and pays.
+    gaussian_cutoff : float or None, default=3.0
+        Where the grid cuts the gaussian kernel, in bandwidths; None: where
+        its float32 weights reach 0 (the dense result).
 
     Attributes: `cluster_centers_` (in the input's float dtype), `labels_`,
-    `n_iter_`, `n_features_in_`, `feature_names_in_`, and `bandwidth_` (the
-    bandwidth used, given or estimated).
+    `n_iter_`, `n_features_in_`, `feature_names_in_`, `bandwidth_` (the
+    bandwidth used, given or estimated), `method_` ("dense" or "grid") and
+    `gaussian_tail_` (the bound on the weight a grid's gaussian cut left
+    out, or None).
 
     Differences from scikit-learn: the work is float32 around the data's
     mean, so centres can differ in the last bits.
@@ -102,6 +113,8 @@ class MeanShift(ClusterMixin, BaseEstimator):
         "kernel": [StrOptions(KERNELS), None],
         "mode": [StrOptions({"standard", "blurring"})],
         "backend": [StrOptions(set(BACKENDS))],
+        "method": [StrOptions({"auto", "dense", "grid"})],
+        "gaussian_cutoff": [Interval(numbers.Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -117,6 +130,8 @@ class MeanShift(ClusterMixin, BaseEstimator):
         kernel=None,
         mode="standard",
         backend="auto",
+        method="auto",
+        gaussian_cutoff=3.0,
     ):
         self.bandwidth = bandwidth
         self.seeds = seeds
@@ -128,6 +143,8 @@ class MeanShift(ClusterMixin, BaseEstimator):
         self.kernel = kernel
         self.mode = mode
         self.backend = backend
+        self.method = method
+        self.gaussian_cutoff = gaussian_cutoff
 
     def fit(self, X, y=None):
         """Perform clustering. `y` is ignored. Returns the fitted estimator."""
@@ -147,6 +164,8 @@ class MeanShift(ClusterMixin, BaseEstimator):
             self.kernel,
             self.mode,
             self.backend,
+            self.method,
+            None if self.gaussian_cutoff is None else float(self.gaussian_cutoff),
         )
         self._set_model(model, bool(self.cluster_all))
         return self
@@ -158,6 +177,8 @@ class MeanShift(ClusterMixin, BaseEstimator):
         self.labels_ = model.labels()
         self.n_iter_ = model.n_iter
         self.bandwidth_ = model.bandwidth
+        self.method_ = model.method
+        self.gaussian_tail_ = model.gaussian_tail
 
     def predict(self, X):
         """The closest cluster of each sample (scikit-learn's rule: the
@@ -195,6 +216,8 @@ def mean_shift(
     kernel=None,
     mode="standard",
     backend="auto",
+    method="auto",
+    gaussian_cutoff=3.0,
 ):
     """scikit-learn's `mean_shift`: `(cluster_centers, labels)` of
     `MeanShift` with these parameters."""
@@ -209,5 +232,7 @@ def mean_shift(
         kernel=kernel,
         mode=mode,
         backend=backend,
+        method=method,
+        gaussian_cutoff=gaussian_cutoff,
     ).fit(X)
     return model.cluster_centers_, model.labels_

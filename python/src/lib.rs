@@ -10,6 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use gpu_cluster::meanshift::Method;
 use gpu_cluster::{
     BandwidthEstimate, Context, Dbscan, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex,
     MeanShift, MeanShiftFit, Metric, Mode, NearestNeighbors, Points,
@@ -227,6 +228,17 @@ fn parse_mode(mode: &str) -> PyResult<Mode> {
     }
 }
 
+fn parse_method(method: &str) -> PyResult<Method> {
+    match method {
+        "auto" => Ok(Method::Auto),
+        "dense" => Ok(Method::Dense),
+        "grid" => Ok(Method::Grid),
+        _ => Err(value_error(format!(
+            "unknown method {method:?}: use 'auto', 'dense' or 'grid'"
+        ))),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Mean shift.
 
@@ -257,6 +269,21 @@ impl MeanShiftModel {
     #[getter]
     fn bandwidth(&self) -> f64 {
         f64::from(self.fit.bandwidth())
+    }
+
+    /// How the kernel sums ran: "dense" or "grid".
+    #[getter]
+    fn method(&self) -> &'static str {
+        match self.fit.method() {
+            Method::Grid => "grid",
+            _ => "dense",
+        }
+    }
+
+    /// The bound on the gaussian weight a grid's cut left out, or None.
+    #[getter]
+    fn gaussian_tail(&self) -> Option<f64> {
+        self.fit.gaussian_tail()
     }
 
     #[getter]
@@ -327,7 +354,7 @@ impl MeanShiftModel {
 /// Fits mean shift. `bandwidth = None` estimates it (scikit-learn's
 /// defaults: quantile 0.3, all points).
 #[pyfunction]
-#[pyo3(signature = (x, bandwidth, seeds, bin_seeding, min_bin_freq, cluster_all, max_iter, kernel, mode, backend))]
+#[pyo3(signature = (x, bandwidth, seeds, bin_seeding, min_bin_freq, cluster_all, max_iter, kernel, mode, backend, method = "auto", gaussian_cutoff = Some(3.0)))]
 #[allow(clippy::too_many_arguments)]
 fn mean_shift_fit(
     py: Python<'_>,
@@ -341,10 +368,13 @@ fn mean_shift_fit(
     kernel: Option<&str>,
     mode: &str,
     backend: &str,
+    method: &str,
+    gaussian_cutoff: Option<f64>,
 ) -> PyResult<MeanShiftModel> {
     let slot = backend_slot(backend)?;
     let kernel = parse_kernel(kernel)?;
     let mode = parse_mode(mode)?;
+    let method = parse_method(method)?;
     let held = Held::new(x)?;
     let f64_out = held.is_f64();
     let (values, dim) = (held.values(), held.dim());
@@ -362,7 +392,9 @@ fn mean_shift_fit(
             .bin_seeding(bin_seeding)
             .min_bin_freq(min_bin_freq)
             .cluster_all(cluster_all)
-            .max_iter(max_iter);
+            .max_iter(max_iter)
+            .method(method)
+            .gaussian_cutoff(gaussian_cutoff.map(|c| c as f32));
             if let Some(k) = kernel {
                 ms = ms.kernel(k);
             }

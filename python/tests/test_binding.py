@@ -348,6 +348,29 @@ def test_changing_a_lent_array_changes_nothing_fitted(backend):
     gc.collect()
 
 
+def test_the_grid_method():
+    kw = dict(bandwidth=1.2, kernel="epanechnikov", backend="cpu")
+    dense = MeanShift(method="dense", **kw).fit(X)
+    grid = MeanShift(method="grid", **kw).fit(X)
+    assert (dense.method_, grid.method_) == ("dense", "grid")
+    np.testing.assert_array_equal(grid.labels_, dense.labels_)
+    np.testing.assert_array_equal(grid.cluster_centers_, dense.cluster_centers_)
+    assert grid.gaussian_tail_ is None
+    # The gaussian is cut where asked, and says by how much at most.
+    cut = MeanShift(bandwidth=1.2, mode="blurring", max_iter=3, method="grid", backend="cpu").fit(X)
+    assert cut.method_ == "grid"
+    assert abs(cut.gaussian_tail_ - np.exp(-4.5)) < 1e-9
+    exact = MeanShift(
+        bandwidth=1.2, mode="blurring", max_iter=3, method="grid", gaussian_cutoff=None, backend="cpu"
+    ).fit(X)
+    blurred = MeanShift(bandwidth=1.2, mode="blurring", max_iter=3, method="dense", backend="cpu").fit(X)
+    np.testing.assert_array_equal(exact.labels_, blurred.labels_)
+    assert exact.gaussian_tail_ is None
+    for bad in [dict(method="kd_tree"), dict(gaussian_cutoff=0.0)]:
+        with pytest.raises(InvalidParameterError):
+            MeanShift(bandwidth=1.2, **bad).fit(X)
+
+
 def test_labels_and_attributes():
     ms = MeanShift(bandwidth=1.2).fit(X)
     assert ms.labels_.dtype == np.intp and ms.labels_.shape == (300,)
