@@ -21,6 +21,12 @@ const FILE: &str = "tuned-shapes.tsv";
 
 fn context(tuning: Tuning, tune_cache: TuneCache) -> Option<Context> {
     if let Some(v) = std::env::var_os("GPU_CLUSTER_TUNE_CACHE") {
+        // Like a missing adapter: with REQUIRE_GPU=1 a skip would pass
+        // without testing anything.
+        assert!(
+            std::env::var("REQUIRE_GPU").as_deref() != Ok("1"),
+            "REQUIRE_GPU=1, but GPU_CLUSTER_TUNE_CACHE={v:?} overrides the options under test"
+        );
         eprintln!("skipping: GPU_CLUSTER_TUNE_CACHE={v:?} overrides the options under test");
         return None;
     }

@@ -110,6 +110,15 @@ function request() {
   return running;
 }
 
+/** A whole-number setting within its input's min and max: a typed value
+ * can pass them, and a negative one would wrap in wasm's `usize`. */
+function wholeIn(input) {
+  const lo = Number(input.min);
+  const hi = Number(input.max);
+  const v = Math.round(Number(input.value));
+  return Number.isFinite(v) ? Math.min(Math.max(v, lo), hi) : lo;
+}
+
 function readSettings() {
   const algorithm = controls.algorithm.value;
   return {
@@ -117,10 +126,10 @@ function readSettings() {
     group: algorithm === "blurring" || algorithm === "standard" ? "meanshift" : algorithm,
     kernel: controls.kernel.value,
     bandwidth: Number(controls.bandwidth.value),
-    perBlob: Number(controls.perBlob.value),
-    iterations: Number(controls.iterations.value),
-    k: Number(controls.k.value),
-    minSamples: Number(controls.minSamples.value),
+    perBlob: wholeIn(controls.perBlob),
+    iterations: wholeIn(controls.iterations),
+    k: wholeIn(controls.k),
+    minSamples: wholeIn(controls.minSamples),
     seed: Number(controls.seed.value),
     backend: controls.backend.value,
   };
