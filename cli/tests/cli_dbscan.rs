@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::run::{Scratch, fails, ok, run, stderr, stdout};
+use common::run::{Scratch, fails, ok, quiet, run, stderr, stdout};
 
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, Dbscan};
@@ -31,11 +31,7 @@ fn dbscan(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, S
     let (labels, core) = (dir.path("labels.txt"), dir.path("core.txt"));
     let mut all = vec!["dbscan", input, "--labels", &labels, "--core", &core];
     all.extend_from_slice(args);
-    let out = run(&all);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{all:?}: {err}");
-    assert!(out.stdout.is_empty(), "{all:?}: wrote to stdout");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
+    let err = quiet(&all);
     (
         parse(&dir.read("labels.txt")),
         parse(&dir.read("core.txt")),

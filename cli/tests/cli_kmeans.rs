@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::run::{Scratch, fails, ok, run, stderr, stdout};
+use common::run::{Scratch, fails, ok, quiet, run, stderr, stdout};
 
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, KMeans, KMeansFit, KMeansInit, Points};
@@ -52,11 +52,7 @@ fn kmeans(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<Vec<f64>>
     let (labels, centers) = (dir.path("labels.txt"), dir.path("centers.csv"));
     let mut all = vec!["kmeans", input, "--labels", &labels, "--centers", &centers];
     all.extend_from_slice(args);
-    let out = run(&all);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{all:?}: {err}");
-    assert!(out.stdout.is_empty(), "{all:?}: wrote to stdout");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
+    let err = quiet(&all);
     (
         parse_labels(&dir.read("labels.txt")),
         parse_rows(&dir.read("centers.csv")),

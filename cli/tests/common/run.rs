@@ -26,6 +26,17 @@ pub fn ok(args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Runs a command expected to succeed with its output in files: nothing on
+/// stdout and one summary line on stderr, which it returns.
+pub fn quiet(args: &[&str]) -> String {
+    let out = run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    err
+}
+
 /// Asserts that the command fails with `code`, printing exactly one line on
 /// stderr that contains `needle`, and nothing on stdout.
 pub fn fails(code: i32, args: &[&str], needle: &str) {
