@@ -1,14 +1,13 @@
 //! `gpu-cluster dbscan`: read points (and weights), fit, write labels and
 //! core points, and summarise the run on stderr.
 
-use std::path::Path;
 use std::time::Instant;
 
 use gpu_cluster::{Dbscan, Points};
 
 use crate::args::{DbscanArgs, backend_name, count, explain};
 use crate::fail::Failure;
-use crate::input::{read_points_with, read_weights_signed};
+use crate::input::{read_points_with, read_weights};
 use crate::note;
 use crate::output::{check_writable, destination, write_lines};
 use crate::progress::Progress;
@@ -102,26 +101,6 @@ fn with_weights(
     let Some(path) = &args.sample_weights else {
         return Ok((db, ""));
     };
-    let weights = read_weights_signed(path, true)?;
-    check_count(path, weights.len(), args, points)?;
+    let weights = read_weights(path, true, points, &args.input)?;
     Ok((db.sample_weights(weights), " (weighted)"))
-}
-
-/// One weight per point of INPUT.
-fn check_count(
-    path: &Path,
-    found: usize,
-    args: &DbscanArgs,
-    points: &Points,
-) -> Result<(), Failure> {
-    if found == points.len() {
-        return Ok(());
-    }
-    Err(Failure::Input(format!(
-        "--sample-weights {}: {} for the {} in {}",
-        path.display(),
-        count(found, "weight"),
-        count(points.len(), "point"),
-        args.input.display()
-    )))
 }

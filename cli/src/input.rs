@@ -10,7 +10,7 @@
 //! trusted is refused (exit 2) with the option that settles it.
 //!
 //! Also the `--sample-weights` files of `meanshift`, `kmeans` and
-//! `dbscan` ([`read_weights`], [`read_weights_signed`]).
+//! `dbscan` ([`read_weights`]).
 
 use std::fs;
 use std::path::Path;
@@ -18,7 +18,7 @@ use std::path::Path;
 use gpu_cluster::Points;
 use gpu_cluster::io::{self, Format, ReadInfo, ReadOptions};
 
-use crate::args::with_flag;
+use crate::args::{count, with_flag};
 use crate::fail::Failure;
 use crate::output::note;
 
@@ -40,17 +40,34 @@ pub fn read_points_with(path: &Path, options: &ReadOptions) -> Result<(Points, R
     Ok((points, info))
 }
 
-/// `--sample-weights`: a 1-column `.npy`, or else text with one number per
-/// line (blank lines skipped; a first line that is not a number is a
-/// header). Each weight must be a finite `f32` and >= 0; the library checks
-/// that too, but here the message can say where the bad one is.
-pub fn read_weights(path: &Path) -> Result<Vec<f32>, Failure> {
-    read_weights_signed(path, false)
+/// `--sample-weights`, one per point of INPUT (`points`, read from
+/// `input`, so that a mismatch names both files): a 1-column `.npy`, or
+/// else text with one number per line (blank lines skipped; a first line
+/// that is not a number is a header). Each weight must be a finite `f32`
+/// and >= 0, or with `negative` any finite value (DBSCAN sums them:
+/// scikit-learn allows negative ones there); the library checks that too,
+/// but here the message can say where the bad one is.
+pub fn read_weights(
+    path: &Path,
+    negative: bool,
+    points: &Points,
+    input: &Path,
+) -> Result<Vec<f32>, Failure> {
+    let weights = read_weight_values(path, negative)?;
+    if weights.len() != points.len() {
+        return Err(Failure::Input(format!(
+            "--sample-weights {}: {} for the {} in {}",
+            path.display(),
+            count(weights.len(), "weight"),
+            count(points.len(), "point"),
+            input.display()
+        )));
+    }
+    Ok(weights)
 }
 
-/// [`read_weights`], with negative weights allowed when `negative` (DBSCAN
-/// sums them: scikit-learn allows them there).
-pub fn read_weights_signed(path: &Path, negative: bool) -> Result<Vec<f32>, Failure> {
+/// The values of a `--sample-weights` file (see [`read_weights`]).
+fn read_weight_values(path: &Path, negative: bool) -> Result<Vec<f32>, Failure> {
     let bad = |what: String| Failure::Input(format!("--sample-weights {}: {what}", path.display()));
     let usable = |w: f32| w.is_finite() && (negative || w >= 0.0);
     let rule = match negative {

@@ -150,16 +150,7 @@ fn with_files(
         }
     };
     if let Some(path) = &args.sample_weights {
-        let weights = read_weights(path)?;
-        if weights.len() != points.len() {
-            return Err(Failure::Input(format!(
-                "--sample-weights {}: {} for the {} in {}",
-                path.display(),
-                count(weights.len(), "weight"),
-                count(points.len(), "point"),
-                args.input.display()
-            )));
-        }
+        let weights = read_weights(path, false, points, &args.input)?;
         given.push("weighted".to_string());
         km = km.sample_weights(weights);
     }

@@ -177,16 +177,7 @@ fn with_files(
         ms = ms.seeds(seeds);
     }
     if let Some(path) = &args.sample_weights {
-        let weights = read_weights(path)?;
-        if weights.len() != points.len() {
-            return Err(Failure::Input(format!(
-                "--sample-weights {}: {} for the {} in {}",
-                path.display(),
-                count(weights.len(), "weight"),
-                count(points.len(), "point"),
-                args.input.display()
-            )));
-        }
+        let weights = read_weights(path, false, points, &args.input)?;
         given.push("weighted".to_string());
         ms = ms.sample_weights(weights);
     }
