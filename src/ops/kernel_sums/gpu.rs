@@ -146,19 +146,21 @@ fn wide_loop_iterations(dim: usize, shape: &Shape) -> (u64, u64) {
     let slices = u64::from(shape.threads_per_query.max(1));
     let workgroup = u64::from(shape.workgroup.max(1));
     let tile = u64::from(shape.tile.max(1));
-    let pairs = workgroup / slices * tile;
+    let qpt = u64::from(shape.queries_per_thread.max(1));
+    let pairs = workgroup / slices * qpt * tile;
     // A thread's loop over its coordinates of one row (and the tail).
     let coords = dim as u64 / slices + 1;
-    // Steps 1 and 3: the loop over the tile's rows, and each row's loop
-    // over this thread's coordinates.
-    let per_row = 2 * (1 + coords);
+    // Steps 1 and 3: the loop over the tile's rows; reading a row's
+    // coordinates; the loops over the thread's queries, and each query's
+    // loop over the coordinates, once per step.
+    let per_row = 2 + (1 + coords) + 2 * (1 + qpt) + 2 * qpt * (1 + coords);
     // Per tile besides those: the tile loop itself, the sample weights,
     // the exits of the two row loops, and step 2 (the pairs shared out
     // over the workgroup, each adding `slices` partial sums).
     let per_tile =
         1 + (tile.div_ceil(workgroup) + 1) + 2 + (pairs.div_ceil(workgroup) * (1 + slices + 1) + 1);
-    // Loading the queries and the carried sums, storing the sums.
-    let setup = 3 * (dim as u64).div_ceil(slices) + 3 + 1;
+    // Loading each query and its carried sums, storing the sums.
+    let setup = 2 * (1 + qpt) + qpt * (3 * (dim as u64).div_ceil(slices) + 3) + 1;
     (per_row + per_tile.div_ceil(tile), setup + per_tile)
 }
 
@@ -268,7 +270,8 @@ impl Sums {
             debug_assert_eq!(shape.threads_per_query, shape::slices(win.dim));
             consts.extend([
                 ("SLICES", Const::U32(shape.threads_per_query)),
-                ("QB", Const::U32(shape.rows_per_group())),
+                ("QB", Const::U32(shape.workgroup / shape.threads_per_query)),
+                ("QPT", Const::U32(shape.queries_per_thread)),
                 ("TILE", Const::U32(shape.tile)),
             ]);
             Stage(&SHIFT_WIDE)
@@ -1073,7 +1076,8 @@ mod tests {
     /// Every stage at every dimension, both shift strategies included:
     /// the wide one at dimensions that do and do not divide into its
     /// slices, in the shapes it is launched in (one query per workgroup;
-    /// several, with more pairs per tile than threads).
+    /// several, with more pairs per tile than threads; several per
+    /// thread).
     #[test]
     fn every_stage_validates() {
         for dim in [1, 2, 3, 17, 33, 65, 300, 1024, 5000] {
@@ -1098,7 +1102,7 @@ mod tests {
                             validate(&SHIFT, dim, "accumulate", &consts, &[("WG", 64)]);
                         }
                         let slices = shape::slices(dim as usize);
-                        for (queries, tile) in [(1, 8), (4, 16)] {
+                        for (groups, qpt, tile) in [(1, 1, 8), (4, 1, 16), (2, 4, 8)] {
                             let consts = [
                                 ("KERNEL", Const::U32(kernel)),
                                 ("WEIGHTED", Const::Bool(weighted)),
@@ -1106,10 +1110,11 @@ mod tests {
                                 ("SUMS", Const::Bool(sums)),
                                 ("COUNT", Const::Bool(count)),
                                 ("SLICES", Const::U32(slices)),
-                                ("QB", Const::U32(queries)),
+                                ("QB", Const::U32(groups)),
+                                ("QPT", Const::U32(qpt)),
                                 ("TILE", Const::U32(tile)),
                             ];
-                            let wg = [("WG", queries * slices)];
+                            let wg = [("WG", groups * slices)];
                             validate(&SHIFT_WIDE, dim, "accumulate", &consts, &wg);
                         }
                     }

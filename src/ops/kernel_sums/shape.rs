@@ -12,9 +12,11 @@
 //! tile among more threads.
 //!
 //! Wide rows split each query's coordinates over [`slices`] threads; there
-//! the tuned choices are the queries per workgroup and the data rows per
-//! tile, and the threads per query are fixed by the dimension, because they
-//! set the order in which a squared distance's terms are added.
+//! the tuned choices are the groups of such threads per workgroup, the
+//! queries per thread (more reuse each data value a thread reads from
+//! storage for more queries, at the cost of registers) and the data rows
+//! per tile, and the threads per query are fixed by the dimension, because
+//! they set the order in which a squared distance's terms are added.
 
 use crate::gpu::plan;
 use crate::gpu::tune::Shape;
@@ -104,12 +106,26 @@ pub(crate) fn wide_min_storage(dim: usize) -> u64 {
     wide_storage_bytes(slices(dim), 1, WIDE_TILES[0])
 }
 
+/// Queries per thread the built-in shape of the wide strategy gives each
+/// thread, where they fit ([`wide_queries_fit`]).
+const WIDE_QUERIES_PER_THREAD: u32 = 2;
+
+/// Whether `qpt` queries per thread of the wide strategy keep at most
+/// [`MAX_PRIVATE_FLOATS`] coordinates of queries (and as many of sums) per
+/// thread beyond the first query, as in the whole-query strategy.
+fn wide_queries_fit(dim: usize, qpt: u32) -> bool {
+    qpt == 1 || qpt as usize * dim.div_ceil(slices(dim) as usize) <= MAX_PRIVATE_FLOATS
+}
+
 /// The shapes of the wide strategy for rows of `dim` coordinates within
 /// `limits`, the built-in one first: [`plan::WORKGROUP`] threads (as many
-/// whole queries as fit it, at least one) and tiles of 8 rows. Workgroups
-/// of 64, 128 and 256 threads and tiles of 8 and 16 rows are tried where
-/// the device's invocations and workgroup memory allow them. Empty when
-/// not even one query's threads fit.
+/// whole groups of [`slices`] threads as fit it, at least one),
+/// [`WIDE_QUERIES_PER_THREAD`] queries per thread where they fit, and
+/// tiles of 8 rows. Workgroups of 64, 128 and 256 threads, 1, 2 and 4
+/// queries per thread and tiles of 8 and 16 rows are tried where the
+/// device's invocations and workgroup memory and the registers allow them
+/// (see [`wide_queries_fit`]). Empty when not even one query's threads
+/// fit.
 pub(crate) fn wide_candidates(dim: usize, limits: &wgpu::Limits) -> Vec<Shape> {
     let slices = slices(dim);
     let max_threads = limits
@@ -117,20 +133,35 @@ pub(crate) fn wide_candidates(dim: usize, limits: &wgpu::Limits) -> Vec<Shape> {
         .min(limits.max_compute_workgroup_size_x);
     let storage = u64::from(limits.max_compute_workgroup_storage_size);
     let default_wg = (plan::WORKGROUP.min(max_threads) / slices).max(1) * slices;
-    let workgroups = std::iter::once(default_wg).chain(WORKGROUPS);
+    let default_qpt = if wide_queries_fit(dim, WIDE_QUERIES_PER_THREAD) {
+        WIDE_QUERIES_PER_THREAD
+    } else {
+        1
+    };
+    let first = std::iter::once((default_wg, default_qpt, WIDE_TILES[0]));
+    let rest = std::iter::once(default_wg)
+        .chain(WORKGROUPS)
+        .flat_map(|workgroup| {
+            QUERIES_PER_THREAD.into_iter().flat_map(move |qpt| {
+                WIDE_TILES
+                    .into_iter()
+                    .map(move |tile| (workgroup, qpt, tile))
+            })
+        });
     let mut out = Vec::new();
-    for workgroup in workgroups.filter(|&w| w <= max_threads && w % slices == 0) {
-        for tile in WIDE_TILES {
-            let shape = Shape {
-                workgroup,
-                queries_per_thread: 1,
-                tile,
-                threads_per_query: slices,
-            };
-            let fits = wide_storage_bytes(slices, workgroup / slices, tile) <= storage;
-            if fits && !out.contains(&shape) {
-                out.push(shape);
-            }
+    for (workgroup, qpt, tile) in first.chain(rest) {
+        if workgroup > max_threads || workgroup % slices != 0 || !wide_queries_fit(dim, qpt) {
+            continue;
+        }
+        let shape = Shape {
+            workgroup,
+            queries_per_thread: qpt,
+            tile,
+            threads_per_query: slices,
+        };
+        let fits = wide_storage_bytes(slices, shape.rows_per_group(), tile) <= storage;
+        if fits && !out.contains(&shape) {
+            out.push(shape);
         }
     }
     out
@@ -197,11 +228,13 @@ mod tests {
         for dim in [33, 65, 300, 1024, 5000, 100_000] {
             let c = wide_candidates(dim, &limits);
             let s = slices(dim);
+            // Two queries per thread where they keep at most 32 floats.
+            let qpt = if dim <= 1024 { 2 } else { 1 };
             assert_eq!(
                 c[0],
                 Shape {
                     workgroup: 64,
-                    queries_per_thread: 1,
+                    queries_per_thread: qpt,
                     tile: 8,
                     threads_per_query: s,
                 },
@@ -212,26 +245,38 @@ mod tests {
                 assert_eq!(shape.threads_per_query, s);
                 assert_eq!(shape.workgroup % s, 0);
                 assert!(shape.workgroup <= 256);
+                assert!(wide_queries_fit(dim, shape.queries_per_thread));
                 let queries = shape.rows_per_group();
-                assert_eq!(queries * s, shape.workgroup);
+                assert_eq!(queries * s, shape.workgroup * shape.queries_per_thread);
                 assert!(
                     wide_storage_bytes(s, queries, shape.tile)
                         <= u64::from(limits.max_compute_workgroup_storage_size)
                 );
             }
         }
-        // 64 threads per query, 4 queries and 16 rows: 17 KiB, too much.
+        // 64 threads per query: workgroups of 1, 2 and 4 groups of them,
+        // 1, 2 and 4 queries each and tiles of 8 and 16 rows, within
+        // 16 KiB: (1 group, queries, rows) (1, 1, 8), (1, 1, 16),
+        // (1, 2, 8), (1, 2, 16), (1, 4, 8), (2, 1, 8), (2, 1, 16), (2, 2, 8)
+        // and (4, 1, 8); 64 pairs per tile are too many.
         let c = wide_candidates(300, &limits);
-        assert_eq!(c.len(), 5, "{c:?}");
-        // Few invocations: one query per workgroup where its threads fit.
+        assert_eq!(c.len(), 9, "{c:?}");
+        assert!(c.iter().all(|s| s.rows_per_group() * s.tile <= 32));
+        // Five coordinates per thread: four queries fit, but not eight.
+        assert!(c.iter().any(|s| s.queries_per_thread == 4));
+        // Sixteen coordinates per thread: two queries, not four.
+        let c = wide_candidates(1024, &limits);
+        assert_eq!(c.iter().map(|s| s.queries_per_thread).max(), Some(2));
+        // Few invocations: one group per workgroup where its threads fit.
         let few = wgpu::Limits {
             max_compute_invocations_per_workgroup: 32,
             ..limits.clone()
         };
+        let c = wide_candidates(40, &few);
+        assert_eq!(c.len(), 6, "{c:?}");
         assert!(
-            wide_candidates(40, &few)
-                .iter()
-                .all(|s| s.workgroup == 32 && s.rows_per_group() == 4)
+            c.iter()
+                .all(|s| s.workgroup == 32 && s.rows_per_group() == 4 * s.queries_per_thread)
         );
         assert!(wide_candidates(300, &few).is_empty());
         // Too little workgroup memory for one query's partial sums.
@@ -240,11 +285,15 @@ mod tests {
             ..limits
         };
         assert!(wide_candidates(300, &tiny).is_empty());
+        // Just enough for one query and the smallest tile: the built-in
+        // shape's two queries per thread do not fit.
         let just = wgpu::Limits {
             max_compute_workgroup_storage_size: wide_min_storage(300) as u32,
             ..tiny
         };
-        assert_eq!(wide_candidates(300, &just).len(), 1);
+        let c = wide_candidates(300, &just);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].queries_per_thread, 1);
     }
 
     #[test]

@@ -4,28 +4,35 @@
 // what they compute, the bindings and the layout of `sums` are in
 // shift_common.wgsl.
 //
-// The feature axis is split: a workgroup covers QB queries with SLICES
-// threads each, and thread (query b, slice s) keeps the coordinates
-// k = s, s + SLICES, s + 2 SLICES, ... of its query and of its `num`. The
-// data stream straight from storage, TILE rows at a time, neighbouring
-// threads reading neighbouring coordinates; no row has to fit workgroup
-// memory. Per tile:
-//   1. every thread sums (x_k - q_k)^2 over its coordinates, in increasing
-//      k, for each row of the tile, into workgroup memory;
+// The feature axis is split: a workgroup has QB groups of SLICES threads,
+// each group covering QPT queries, and thread (group b, slice s) keeps the
+// coordinates k = s, s + SLICES, s + 2 SLICES, ... of its QPT queries and
+// of their `num`. The data stream straight from storage, TILE rows at a
+// time, neighbouring threads reading neighbouring coordinates; no row has
+// to fit workgroup memory. Per tile:
+//   1. every thread reads its coordinates of each row of the tile once,
+//      keeps them in registers, and sums (x_k - q_k)^2 over them, in
+//      increasing k, for each of its queries, into workgroup memory;
 //   2. one thread per (query, row) pair adds that pair's SLICES partial
 //      sums in the order s = 0, 1, ..., SLICES - 1, and computes the pair's
 //      weight (and count term) once for all its threads;
-//   3. every thread adds w * (x_k - q_k) to its coordinates of `num`, rows
-//      in index order, and den and cnt follow.
-// SLICES is a function of DIM alone (shape.rs, `slices`), so each
-// squared distance, and so every sum, comes out the same whatever QB and
-// TILE, which the host tunes per adapter. (A distance's terms are added in
+//   3. every thread adds w * (x_k - q_k) to its coordinates of each of its
+//      queries' `num`, from the values kept in step 1, rows in index
+//      order, and den and cnt follow.
+// So each data value is read from storage once per workgroup and tile,
+// and serves all QB * QPT queries. SLICES is a function of DIM alone
+// (shape.rs, `slices`); a query's terms, each squared distance included,
+// are computed by the same operations in the same order whatever its
+// thread, so every sum comes out the same whatever QB, QPT and TILE,
+// which the host tunes per adapter. (A distance's terms are added in
 // another order than in shift.wgsl and the CPU twin, so the two
 // strategies may differ in the last bits.)
 
 // Constants the host prepends besides those of shift_common.wgsl:
 //   SLICES: u32   threads per query (a function of DIM)
-//   QB: u32       queries per workgroup; the WG override is QB * SLICES
+//   QB: u32       groups of SLICES threads per workgroup; the WG override
+//                 is QB * SLICES
+//   QPT: u32      queries per thread
 //   TILE: u32     data rows per tile
 
 // Coordinates per thread: FULL in every slice and one more in the first
@@ -34,11 +41,13 @@ const FULL: u32 = DIM / SLICES;
 const REM: u32 = DIM % SLICES;
 const PER_THREAD: u32 = (DIM + SLICES - 1u) / SLICES;
 
-// (query, row) pairs of a tile: pair e = b * TILE + r. The partial sum of
+// (query, row) pairs of a tile: pair e = a * TILE + r for query a of the
+// workgroup (a = u * QB + b for query u of group b). The partial sum of
 // pair e from slice s is at part[s * PART_STRIDE + e]; the stride is
 // padded by one so that neither the threads of one query (writing) nor
 // those of consecutive pairs (reading) fall on a single bank.
-const PAIRS: u32 = QB * TILE;
+const QUERIES: u32 = QB * QPT;
+const PAIRS: u32 = QUERIES * TILE;
 const PART_STRIDE: u32 = PAIRS + 1u;
 
 var<workgroup> part: array<f32, SLICES * PART_STRIDE>;
@@ -46,46 +55,77 @@ var<workgroup> pair_weight: array<f32, PAIRS>;
 var<workgroup> pair_count: array<f32, PAIRS>;
 var<workgroup> tile_weights: array<f32, TILE>;
 
-// This thread's coordinates of its query (coordinate s + c * SLICES at c)
-// and of its sums; den and cnt are the query's, kept by all its threads
-// alike and stored by slice 0.
-var<private> q: array<f32, PER_THREAD>;
-var<private> num: array<f32, PER_THREAD>;
-var<private> den: f32;
-var<private> cnt: f32;
+// This thread's coordinates of its queries (coordinate s + c * SLICES of
+// query u at u * PER_THREAD + c) and of their sums; den and cnt are the
+// queries', kept by all their threads alike and stored by slice 0.
+var<private> q: array<f32, QPT * PER_THREAD>;
+var<private> num: array<f32, QPT * PER_THREAD>;
+var<private> den: array<f32, QPT>;
+var<private> cnt: array<f32, QPT>;
+// Whether each of this thread's queries is summed and stored.
+var<private> live: array<bool, QPT>;
+// This thread's coordinates of the tile's rows (coordinate s + c * SLICES
+// of row r at r * PER_THREAD + c), read in step 1 and used again in step 3.
+var<private> x: array<f32, TILE * PER_THREAD>;
 
-// The sum of (x_k - q_k)^2 over this thread's coordinates k of data row
-// `j`, in increasing k.
-fn partial_d2(j: u32, s: u32) -> f32 {
+// Reads this thread's coordinates of data row `j`, row `r` of the tile,
+// into `x`.
+fn load_row(j: u32, r: u32, s: u32) {
     let base = j * DIM + s;
+    let at = r * PER_THREAD;
+    for (var c = 0u; c < FULL; c++) {
+        x[at + c] = data[base + c * SLICES];
+    }
+    if REM > 0u && s < REM {
+        x[at + FULL] = data[base + FULL * SLICES];
+    }
+}
+
+// The sum of (x_k - q_k)^2 over this thread's coordinates k of row `r` of
+// the tile and query `u`, in increasing k.
+fn partial_d2(r: u32, u: u32, s: u32) -> f32 {
+    let at = r * PER_THREAD;
+    let qu = u * PER_THREAD;
     var acc = 0.0;
     for (var c = 0u; c < FULL; c++) {
-        let diff = data[base + c * SLICES] - q[c];
+        let diff = x[at + c] - q[qu + c];
         acc = acc + diff * diff;
     }
     if REM > 0u && s < REM {
-        let diff = data[base + FULL * SLICES] - q[PER_THREAD - 1u];
+        let diff = x[at + FULL] - q[qu + FULL];
         acc = acc + diff * diff;
     }
     return acc;
 }
 
-// Adds data row `j`, pair `e` of the tile, to this thread's sums.
-fn visit(j: u32, e: u32, s: u32) {
-    if SUMS {
-        let w = pair_weight[e];
-        let base = j * DIM + s;
-        for (var c = 0u; c < FULL; c++) {
-            num[c] = num[c] + w * (data[base + c * SLICES] - q[c]);
-        }
-        if REM > 0u && s < REM {
-            let c = PER_THREAD - 1u;
-            num[c] = num[c] + w * (data[base + FULL * SLICES] - q[c]);
-        }
-        den = den + w;
+// Row `r` of the tile: its coordinates read, and each query's partial
+// squared distance to it stored for step 2.
+fn distances(j: u32, r: u32, b: u32, s: u32) {
+    load_row(j, r, s);
+    for (var u = 0u; u < QPT; u++) {
+        part[s * PART_STRIDE + (u * QB + b) * TILE + r] = partial_d2(r, u, s);
     }
-    if COUNT {
-        cnt = cnt + pair_count[e];
+}
+
+// Adds row `r` of the tile to the sums of this thread's queries.
+fn visit(r: u32, b: u32, s: u32) {
+    let at = r * PER_THREAD;
+    for (var u = 0u; u < QPT; u++) {
+        let e = (u * QB + b) * TILE + r;
+        if SUMS {
+            let w = pair_weight[e];
+            let qu = u * PER_THREAD;
+            for (var c = 0u; c < FULL; c++) {
+                num[qu + c] = num[qu + c] + w * (x[at + c] - q[qu + c]);
+            }
+            if REM > 0u && s < REM {
+                num[qu + FULL] = num[qu + FULL] + w * (x[at + FULL] - q[qu + FULL]);
+            }
+            den[u] = den[u] + w;
+        }
+        if COUNT {
+            cnt[u] = cnt[u] + pair_count[e];
+        }
     }
 }
 
@@ -100,41 +140,46 @@ fn accumulate(
     let group = group_index(wid, nwg);
     // Groups past the end of a 2-D grid: the whole workgroup leaves
     // together, before any barrier.
-    if group * QB >= p.query_rows {
+    if group * QUERIES >= p.query_rows {
         return;
     }
-    let i = group * QB + b;
+    // Query u of this thread is i0 + u * QB.
+    let i0 = group * QUERIES + b;
     let den_at = p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
-    let live = query_is_live(i);
-    if SKIP_SETTLED && !workgroup_any(lid, live) {
-        return;
-    }
-
-    if live {
+    var any_live = false;
+    for (var u = 0u; u < QPT; u++) {
+        let i = i0 + u * QB;
+        live[u] = query_is_live(i);
+        if !live[u] {
+            continue;
+        }
+        any_live = true;
         let base = i * DIM + s;
+        let qu = u * PER_THREAD;
         for (var c = 0u; c < PER_THREAD; c++) {
             if c < FULL || s < REM {
-                q[c] = queries[base + c * SLICES];
+                q[qu + c] = queries[base + c * SLICES];
             }
         }
         if p.fresh == 0u {
             if SUMS {
                 for (var c = 0u; c < PER_THREAD; c++) {
                     if c < FULL || s < REM {
-                        num[c] = bitcast<f32>(sums[base + c * SLICES]);
+                        num[qu + c] = bitcast<f32>(sums[base + c * SLICES]);
                     }
                 }
-                den = bitcast<f32>(sums[den_at + i]);
+                den[u] = bitcast<f32>(sums[den_at + i]);
             }
             if COUNT {
-                cnt = bitcast<f32>(sums[cnt_at + i]);
+                cnt[u] = bitcast<f32>(sums[cnt_at + i]);
             }
         }
     }
+    if SKIP_SETTLED && !workgroup_any(lid, any_live) {
+        return;
+    }
 
-    // Pair (b, r) of this thread's query with tile row r.
-    let own = b * TILE;
     for (var first = p.data_begin; first < p.data_end; first += TILE) {
         let rows = min(TILE, p.data_end - first);
         // Sample weights and part[] were last read in step 2 of the
@@ -145,14 +190,15 @@ fn accumulate(
             }
         }
         // 1. Partial squared distances. A whole tile has a constant trip
-        // count, which compilers can unroll.
+        // count, which compilers can unroll (and so keep `x` in
+        // registers).
         if rows == TILE {
             for (var r = 0u; r < TILE; r++) {
-                part[s * PART_STRIDE + own + r] = partial_d2(first + r, s);
+                distances(first + r, r, b, s);
             }
         } else {
             for (var r = 0u; r < rows; r++) {
-                part[s * PART_STRIDE + own + r] = partial_d2(first + r, s);
+                distances(first + r, r, b, s);
             }
         }
         workgroupBarrier();
@@ -181,30 +227,35 @@ fn accumulate(
         // are next written after the next tile's first barrier.
         if rows == TILE {
             for (var r = 0u; r < TILE; r++) {
-                visit(first + r, own + r, s);
+                visit(r, b, s);
             }
         } else {
             for (var r = 0u; r < rows; r++) {
-                visit(first + r, own + r, s);
+                visit(r, b, s);
             }
         }
     }
 
-    if live {
+    for (var u = 0u; u < QPT; u++) {
+        if !live[u] {
+            continue;
+        }
+        let i = i0 + u * QB;
         if SUMS {
             let base = i * DIM + s;
+            let qu = u * PER_THREAD;
             for (var c = 0u; c < PER_THREAD; c++) {
                 if c < FULL || s < REM {
-                    sums[base + c * SLICES] = bitcast<u32>(num[c]);
+                    sums[base + c * SLICES] = bitcast<u32>(num[qu + c]);
                 }
             }
         }
         if s == 0u {
             if SUMS {
-                sums[den_at + i] = bitcast<u32>(den);
+                sums[den_at + i] = bitcast<u32>(den[u]);
             }
             if COUNT {
-                sums[cnt_at + i] = bitcast<u32>(cnt);
+                sums[cnt_at + i] = bitcast<u32>(cnt[u]);
             }
         }
     }
