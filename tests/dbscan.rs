@@ -172,6 +172,50 @@ fn many_chunks_give_the_answer_of_one() {
 }
 
 #[test]
+fn a_long_chain_is_one_cluster() {
+    // Points on a line 0.1 apart, eps 0.15: each core point's only core
+    // neighbours are the next and the previous, so the core graph is one
+    // path through every point, the longest a union-find can be given;
+    // in both index directions, and with the order shuffled. In five
+    // dimensions too, past the grid's four, where the CPU's search goes
+    // brute force as well.
+    let n = 5_000;
+    let mut s = 3u64;
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        order.swap(i, (s % (i as u64 + 1)) as usize);
+    }
+    let orders = [(0..n).collect::<Vec<_>>(), (0..n).rev().collect(), order];
+    for ctx in common::contexts() {
+        for (o, positions) in orders.iter().enumerate() {
+            for dim in [1, 5] {
+                let flat: Vec<f32> = positions
+                    .iter()
+                    .flat_map(|&p| {
+                        let mut row = vec![0.0; dim];
+                        row[0] = p as f32 * 0.1;
+                        row
+                    })
+                    .collect();
+                let x = Points::new(&flat, dim).unwrap();
+                let fit = Dbscan::new(0.15, 3).fit(&ctx, &x).unwrap();
+                let what = format!("{ctx}, order {o}, dim {dim}");
+                assert_eq!(fit.n_clusters(), 1, "{what}");
+                // The two ends have one neighbour besides themselves:
+                // borders of the one cluster.
+                assert_eq!(fit.labels(), &vec![0; n][..], "{what}");
+                let ends = [0, n - 1].map(|p| positions.iter().position(|&q| q == p).unwrap());
+                let core: Vec<usize> = (0..n).filter(|i| !ends.contains(i)).collect();
+                assert_eq!(fit.core_sample_indices(), &core[..], "{what}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_grid_and_brute_force_give_the_same_fit() {
     // Seeded points in two dimensions with weights of both signs, and
     // weights whose f64 sum depends on its order: the grid visits

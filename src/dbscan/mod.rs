@@ -6,36 +6,41 @@
 //! search of the nearest-neighbour index
 //! ([`crate::KnnIndex::radius_neighbors`]: distance `<= eps` inclusive,
 //! each point its own neighbour), so they are the same on both backends
-//! and by either search method; everything after them is integer work on
-//! the host:
+//! and by either search method. Then:
 //!
 //! 1. each point's neighbourhood weight (the count, or the sum of sample
-//!    weights in index order); core points have at least `min_samples`;
-//! 2. the connected components of the core points (union-find over the
-//!    core-core pairs), numbered in the order of their lowest-index core
-//!    point, which is the order scikit-learn's scan creates them;
-//! 3. a border point (not core, with a core neighbour) takes the
-//!    lowest-numbered cluster among its core neighbours', the cluster
+//!    weights in index order), on the host; core points have at least
+//!    `min_samples`;
+//! 2. the connected components of the core points over the core-core
+//!    pairs (`ops::components`: on a GPU context the pairs go to the
+//!    device, chunk by chunk as the search finds them, and the union-find
+//!    runs there; on the CPU its twin), each point labelled by its
+//!    component's lowest-index core point, whatever the order of the
+//!    joins; the components are numbered in the order of those points,
+//!    which is the order scikit-learn's scan creates them;
+//! 3. on the host, a border point (not core, with a core neighbour) takes
+//!    the lowest-numbered cluster among its core neighbours', the cluster
 //!    scikit-learn's expansion reaches it from first; the rest is noise,
 //!    -1.
 //!
 //! Where the index searches through its grid (the CPU twin, D <= 4), the
 //! neighbourhoods are visited in place, in parallel, with no sorted lists:
-//! counting stops once a point is core, and a core point keeps only its
-//! core neighbours of lower index. Elsewhere the queries go through the
-//! index's radius search in chunks. Either way memory is bounded by the
-//! points plus the neighbour lists of one chunk of queries (and the border
-//! pairs): the search runs twice, chunk by chunk, once for the weights and
-//! once for the pairs, rather than holding every neighbour list at once.
+//! counting stops once a point is core, and a core point joins only its
+//! core neighbours of lower index, as it finds them. Elsewhere the queries
+//! go through the index's radius search in chunks. Either way memory is
+//! bounded by the points plus the neighbour lists of one chunk of queries
+//! (and the border pairs, and on a GPU one chunk of core pairs): the
+//! search runs twice, chunk by chunk, once for the weights and once for
+//! the pairs, rather than holding every neighbour list at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::context::Context;
 use crate::cpu::map_indices;
 use crate::dataset::Input;
 use crate::error::{Error, Result};
 use crate::knn::{KnnIndex, NearestNeighbors, SearchMethod};
+use crate::ops::components::{Components, cpu::Forest};
 use crate::ops::grid::cpu::Grid;
 use crate::points::Points;
 use crate::progress::{Observed, Observer, Stage, Watch};
@@ -166,7 +171,7 @@ impl Dbscan {
             .await?;
         let graph = match index.radius_grid(self.eps) {
             Some((grid, data, bound)) => self.grid_graph(&grid, data, bound, watch)?,
-            None => self.search_graph(&index, x, watch).await?,
+            None => self.search_graph(ctx, &index, x, watch).await?,
         };
 
         // 3. Clusters numbered by their lowest-index core point; borders
@@ -174,7 +179,7 @@ impl Dbscan {
         watch.report(Stage::Labelling, 0, None)?;
         let Graph {
             core,
-            forest,
+            roots,
             border,
         } = graph;
         let mut labels = vec![-1i32; n];
@@ -182,7 +187,7 @@ impl Dbscan {
         let mut n_clusters = 0;
         for i in 0..n {
             if core[i] {
-                let root = forest.find(i as u32) as usize;
+                let root = roots[i] as usize;
                 if cluster_of_root[root] < 0 {
                     cluster_of_root[root] = n_clusters;
                     n_clusters += 1;
@@ -223,8 +228,19 @@ impl Dbscan {
     /// Steps 1 and 2 through the nearest-neighbour index's radius search,
     /// on any backend: the queries in chunks of [`CHUNK`], searched twice
     /// (once for the core points, once for the pairs), so only one chunk's
-    /// neighbour lists are held at a time.
-    async fn search_graph(&self, index: &KnnIndex, x: &Points, watch: Watch<'_>) -> Result<Graph> {
+    /// neighbour lists are held at a time. Each chunk's core pairs go to
+    /// the components op (the device's on a GPU context) as they are
+    /// found, only those whose neighbour has the lower index: a pair's
+    /// distance is the same computed from either end (squared
+    /// differences, summed in coordinate order), so each pair is found
+    /// from both of its ends.
+    async fn search_graph(
+        &self,
+        ctx: &Context,
+        index: &KnnIndex,
+        x: &Points,
+        watch: Watch<'_>,
+    ) -> Result<Graph> {
         let n = x.len();
         // The queries with the points' f64 values where they hold them,
         // so the index centres them as it centres the points.
@@ -243,21 +259,34 @@ impl Dbscan {
             }
             watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
         }
-        let mut graph = Graph::new(core);
+        let mut components = Components::new(ctx, n).await?;
+        let mut border = Vec::new();
         for (c, chunk) in chunks.iter().enumerate() {
             let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
+            let mut pairs = Vec::new();
             for q in 0..found.len() {
-                graph.join(c * CHUNK + q, found.indices(q));
+                let i = (c * CHUNK + q) as u32;
+                let cores = found.indices(q).iter().filter(|&&j| core[j as usize]);
+                match core[i as usize] {
+                    true => pairs.extend(cores.filter(|&&j| j < i).map(|&j| [j, i])),
+                    false => border.extend(cores.map(|&j| (i, j))),
+                }
             }
+            components.add(&pairs).await?;
             watch.report(Stage::Neighbourhoods, (chunks.len() + c) as u64 + 1, total)?;
         }
-        Ok(graph)
+        Ok(Graph {
+            core,
+            roots: components.roots().await?,
+            border,
+        })
     }
 
     /// Steps 1 and 2 through the index's grid (CPU, low dimensions):
     /// each point's neighbourhood visited in place, in parallel, with no
-    /// sorted lists; a core point keeps only its core neighbours of lower
-    /// index (the pairs' other halves are the same edges).
+    /// sorted lists; a core point joins only its core neighbours of lower
+    /// index (the pairs' other halves are the same edges), in the CPU
+    /// twin's forest, from every thread at once.
     fn grid_graph(&self, grid: &Grid, data: &[f32], bound: f32, watch: Watch<'_>) -> Result<Graph> {
         let dim = grid.dim();
         let n = data.len() / dim;
@@ -285,10 +314,10 @@ impl Dbscan {
             }));
             watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
         }
-        let mut graph = Graph::new(core);
+        let forest = Forest::new(n);
+        let mut border = Vec::new();
         for c in 0..chunks {
             let start = c * CHUNK;
-            let Graph { core, forest, .. } = &graph;
             // Core pairs join as they are found, from every thread (the
             // forest's links are atomic); border points list their core
             // neighbours.
@@ -309,102 +338,27 @@ impl Dbscan {
                 }
                 found
             });
-            for (q, list) in lists.iter().enumerate() {
-                graph.join(start + q, list);
+            for (q, list) in lists.into_iter().enumerate() {
+                border.extend(list.into_iter().map(|j| ((start + q) as u32, j)));
             }
             watch.report(Stage::Neighbourhoods, (chunks + c) as u64 + 1, total)?;
         }
-        Ok(graph)
+        Ok(Graph {
+            core,
+            roots: forest.roots(),
+            border,
+        })
     }
 }
 
-/// The core points, their components so far, and the border pairs.
+/// The core points, their components, and the border pairs.
 struct Graph {
     core: Vec<bool>,
-    /// Only core points are joined.
-    forest: Forest,
+    /// Each core point's component, as its lowest core point (other
+    /// points are their own).
+    roots: Vec<u32>,
     /// `(border point, core neighbour)` pairs.
     border: Vec<(u32, u32)>,
-}
-
-impl Graph {
-    fn new(core: Vec<bool>) -> Self {
-        Self {
-            forest: Forest::new(core.len()),
-            core,
-            border: Vec::new(),
-        }
-    }
-
-    /// Takes point `i`'s neighbours: a core point joins its core
-    /// neighbours' components; a border point keeps its core neighbours.
-    fn join(&mut self, i: usize, neighbours: &[u32]) {
-        for &j in neighbours.iter().filter(|&&j| self.core[j as usize]) {
-            match self.core[i] {
-                true => self.forest.union(i as u32, j),
-                false => self.border.push((i as u32, j)),
-            }
-        }
-    }
-}
-
-/// Union-find over the points whose links are atomic, so that threads can
-/// join pairs at once. A root only ever links to a lower root, so every
-/// link points to a lower index and no cycle can form; the components are
-/// the connected ones in any order of the unions (only the trees' shapes
-/// vary, and nothing reads those: clusters are numbered by their lowest
-/// core point).
-struct Forest(Vec<AtomicU32>);
-
-impl Forest {
-    fn new(n: usize) -> Self {
-        Self((0..n as u32).map(AtomicU32::new).collect())
-    }
-
-    fn parent(&self, i: u32) -> u32 {
-        self.0[i as usize].load(Ordering::Relaxed)
-    }
-
-    /// The root of `i`'s tree, halving the path on the way (a node's link
-    /// only moves to one of its ancestors, which stays one).
-    fn find(&self, mut i: u32) -> u32 {
-        loop {
-            let up = self.parent(i);
-            if up == i {
-                return i;
-            }
-            let above = self.parent(up);
-            if above == up {
-                return up;
-            }
-            // Written only when it changes: a store, even of the same
-            // value, takes the cache line from the other threads.
-            self.0[i as usize].store(above, Ordering::Relaxed);
-            i = above;
-        }
-    }
-
-    /// Joins the trees of `a` and `b`: the higher root links to the lower
-    /// one if it is still a root; if another thread linked it first, again
-    /// from the new roots.
-    fn union(&self, a: u32, b: u32) {
-        loop {
-            let (ra, rb) = (self.find(a), self.find(b));
-            if ra == rb {
-                return;
-            }
-            let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            let linked = self.0[high as usize].compare_exchange(
-                high,
-                low,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            if linked.is_ok() {
-                return;
-            }
-        }
-    }
 }
 
 /// A fitted DBSCAN: labels and core points.
@@ -430,41 +384,5 @@ impl DbscanFit {
     /// Number of clusters (noise is none).
     pub fn n_clusters(&self) -> usize {
         self.n_clusters
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Unions from every thread at once give the components of the same
-    /// unions made one after another: a chain, a star and seeded random
-    /// pairs, over many rounds so that threads race.
-    #[test]
-    fn parallel_unions_give_the_sequential_components() {
-        let n = 20_000u32;
-        let mut s = 11u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % u64::from(n)) as u32
-        };
-        let mut pairs: Vec<(u32, u32)> = (1..n / 4).map(|i| (i, i - 1)).collect();
-        pairs.extend((n / 4..n / 2).map(|i| (n / 4, i)));
-        pairs.extend((0..n / 3).map(|_| (next(), next())));
-        let roots = |f: &Forest| (0..n).map(|i| f.find(i)).collect::<Vec<_>>();
-        let sequential = Forest::new(n as usize);
-        for &(a, b) in &pairs {
-            sequential.union(a, b);
-        }
-        let want = roots(&sequential);
-        for _ in 0..5 {
-            let parallel = Forest::new(n as usize);
-            map_indices(pairs.len(), |p| parallel.union(pairs[p].0, pairs[p].1));
-            // Links only go down, so each root is its component's lowest
-            // index, whatever the order.
-            assert_eq!(roots(&parallel), want);
-        }
     }
 }

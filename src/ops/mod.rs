@@ -14,10 +14,13 @@
 //! - [`sort`]: a stable sort of `u32` keys carrying `u32` values (radix
 //!   on the GPU), for cluster members in index order and grid cells;
 //! - [`cluster_sums`]: per-cluster sums in a fixed order (k-means' update),
-//!   and the Lloyd step that records the nearest pass before them.
+//!   and the Lloyd step that records the nearest pass before them;
+//! - [`components`]: connected components of a graph sent in chunks of
+//!   edges, each vertex labelled by its component's lowest vertex (DBSCAN).
 
 mod chunking;
 pub(crate) mod cluster_sums;
+pub(crate) mod components;
 pub(crate) mod grid;
 pub(crate) mod kernel_sums;
 pub(crate) mod kth_distance;
