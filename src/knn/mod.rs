@@ -174,8 +174,9 @@ pub struct NearestNeighbors {
 /// metrics in 1 to 4 dimensions, a uniform grid with cells a little
 /// larger than the radius scores only the points in the 3^D cells around
 /// each query: about N x (neighbours per point) work instead of N^2, with
-/// the same results to the bit. The grid runs on the CPU twin; a GPU
-/// context searches by brute force for now (and reports it).
+/// the same results to the bit. The grid runs on either backend: a GPU
+/// context builds and searches it on the device, where the indexed points
+/// fit one device buffer (brute force otherwise, reported as such).
 ///
 /// ```
 /// use gpu_cluster::{Context, NearestNeighbors, Points, SearchMethod};
@@ -190,14 +191,13 @@ pub struct NearestNeighbors {
 #[non_exhaustive]
 pub enum SearchMethod {
     /// The grid where it applies (euclidean metrics, D <= 4, at least
-    /// [`SearchMethod::GRID_MIN_POINTS`] points, a CPU context), brute
-    /// force otherwise.
+    /// [`SearchMethod::GRID_MIN_POINTS`] points), brute force otherwise.
     #[default]
     Auto,
     /// Every pair scored.
     BruteForce,
-    /// The grid where it applies (euclidean metrics, D <= 4, a CPU
-    /// context); brute force otherwise, reported as such.
+    /// The grid where it applies (euclidean metrics, D <= 4); brute force
+    /// otherwise, reported as such.
     Grid,
 }
 

@@ -96,6 +96,22 @@ impl Cells {
         })
     }
 
+    /// Coordinates per point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The point cells count from (0 past the dimension): what the GPU's
+    /// cells (`grid.wgsl`) subtract, bit for bit.
+    pub fn origin(&self) -> [f32; MAX_DIM] {
+        self.origin
+    }
+
+    /// The inverse of a cell's width: what the GPU's cells multiply by.
+    pub fn inv(&self) -> f32 {
+        self.inv
+    }
+
     /// The cell of `x`: its coordinates minus `origin`, times `inv`,
     /// floored (all in `f32`).
     pub fn cell(&self, x: &[f32]) -> Cell {
@@ -161,6 +177,14 @@ impl Grid {
             starts,
             order,
         })
+    }
+
+    /// The point indices by key, the distinct keys and the run starts, to
+    /// compare with the device's build.
+    #[cfg(test)]
+    pub fn parts(&self) -> (&[u32], &[u32], Vec<u32>) {
+        let starts = self.starts.iter().map(|&s| s as u32).collect();
+        (&self.order, &self.keys, starts)
     }
 
     /// Non-empty cells (distinct keys; cells sharing a hash count once).

@@ -15,16 +15,23 @@
 //! farther than the radius), their scores come from the same function, and
 //! the lists are sorted the same way, by (score, index).
 //!
-//! The grid is built and searched on the CPU. A GPU context runs the
-//! brute-force search instead until the device version lands, and says so
-//! through [`Method`].
+//! Both backends build and search it: the CPU twin in `cpu.rs`, the GPU in
+//! `gpu.rs` (`grid.wgsl`, `build.wgsl`, `search.wgsl`), whose
+//! [`gpu::DeviceGrid`] holds the same order, keys and run starts as
+//! `cpu::Grid`, built on the device from points already there. A GPU
+//! search whose data do not fit one device buffer (of the chunking every
+//! op shares) goes brute force, and says so through [`Method`].
 
 pub(crate) mod cpu;
+pub(crate) mod gpu;
 
 use std::sync::{Arc, Mutex};
 
 use crate::context::{Context, Inner};
 use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::upload;
 use crate::ops::topk::{self, Score, SelfOffset, Within};
 
 /// Highest dimension the grid serves: a query visits 3^D cells.
@@ -42,13 +49,26 @@ pub(crate) enum Method {
 /// The grid of an index's data, kept between its searches of one radius
 /// (a search chunk after chunk, as DBSCAN's, builds it once).
 #[derive(Default)]
-pub(crate) struct Grids(Mutex<Option<(u32, Arc<cpu::Grid>)>>);
+pub(crate) struct Grids(Mutex<Option<(u32, Kept)>>);
+
+/// A kept grid: on the CPU, or on a GPU with the data it indexes.
+#[derive(Clone)]
+enum Kept {
+    Cpu(Arc<cpu::Grid>),
+    Gpu(Arc<OnDevice>),
+}
+
+/// A device grid and the buffer of the points it was built over.
+struct OnDevice {
+    grid: gpu::DeviceGrid,
+    data: wgpu::Buffer,
+}
 
 impl Grids {
     /// Every row of `data` (the same data on every call) within squared
-    /// distance `bound` of each query: by the grid on a CPU context where
-    /// one can be built and reaches every query, by brute force otherwise;
-    /// and which of the two ran.
+    /// distance `bound` of each query: by the grid where one can be built
+    /// and reaches every query (on a GPU: where the data fit one device
+    /// buffer), by brute force otherwise; and which of the two ran.
     pub async fn within(
         &self,
         ctx: &Context,
@@ -58,10 +78,27 @@ impl Grids {
         bound: f32,
         exclude: SelfOffset,
     ) -> Result<(Within, Method)> {
-        if let Some(grid) = self.cpu_grid(ctx, data, dim, bound)
-            && grid.covers(queries)
-        {
-            return Ok((grid.within(data, queries, bound, exclude), Method::Grid));
+        match ctx.inner() {
+            Inner::Cpu => {
+                if let Some(grid) = self.cpu_grid(ctx, data, dim, bound)
+                    && grid.covers(queries)
+                {
+                    let found = grid.within(data, queries, bound, exclude);
+                    return Ok((found, Method::Grid));
+                }
+            }
+            Inner::Gpu(g) => {
+                if let Some(on) = self.device_grid(g, data, dim, bound).await?
+                    && on.grid.cells().covers(queries)
+                {
+                    let q = match std::ptr::eq(queries, data) {
+                        true => gpu::Queries::Data,
+                        false => gpu::Queries::Host(queries),
+                    };
+                    let found = gpu::within(g, &on.grid, &on.data, q, bound, exclude).await?;
+                    return Ok((found, Method::Grid));
+                }
+            }
         }
         let found = topk::within(ctx, data, queries, dim, bound, Score::SquaredL2, exclude).await?;
         Ok((found, Method::BruteForce))
@@ -76,23 +113,70 @@ impl Grids {
         dim: usize,
         bound: f32,
     ) -> Option<Arc<cpu::Grid>> {
-        match ctx.inner() {
-            Inner::Cpu => self.for_bound(data, dim, bound),
+        if !matches!(ctx.inner(), Inner::Cpu) {
+            return None;
+        }
+        if let Some(Kept::Cpu(grid)) = self.kept(bound) {
+            return Some(grid);
+        }
+        let grid = Arc::new(cpu::Grid::build(data, dim, bound)?);
+        self.keep(bound, Kept::Cpu(Arc::clone(&grid)));
+        Some(grid)
+    }
+
+    /// The grid of `data` for `bound` on the device (kept for later
+    /// calls), `None` where no grid can be built or the data do not fit
+    /// one buffer of the shared chunking. The data are found where an
+    /// earlier call or a pin left them, else uploaded and kept with the
+    /// grid.
+    async fn device_grid(
+        &self,
+        g: &Gpu,
+        data: &[f32],
+        dim: usize,
+        bound: f32,
+    ) -> Result<Option<Arc<OnDevice>>> {
+        if let Some(Kept::Gpu(on)) = self.kept(bound) {
+            return Ok(Some(on));
+        }
+        let n = data.len() / dim.max(1);
+        let per_chunk = crate::ops::chunking::rows_per_chunk(g, dim, &gpu::GRID_SEARCH);
+        let Some(cells) = cpu::Cells::new(data, dim, bound) else {
+            return Ok(None);
+        };
+        if n == 0 || n > per_chunk || u32::try_from(n + 1).is_err() {
+            return Ok(None);
+        }
+        let builder = gpu::GridBuilder::new(g, dim).await?;
+        let readback_and_grid = g.scoped(|| {
+            let data = match g.find_resident(data, dim, per_chunk) {
+                Some(rows) if rows.chunks.len() == 1 => rows.chunks[0].buffer.clone(),
+                _ => upload(g, "grid data", data),
+            };
+            let mut grid = builder.grid(g, n, cells);
+            let mut batch = Batch::new(g);
+            builder.record(&mut batch, &data, cells, &mut grid);
+            (batch.submit(), OnDevice { grid, data })
+        });
+        let (readback, on) = readback_and_grid.await?;
+        readback.wait(g).await?;
+        let on = Arc::new(on);
+        self.keep(bound, Kept::Gpu(Arc::clone(&on)));
+        Ok(Some(on))
+    }
+
+    /// The grid kept for `bound`, if any.
+    fn kept(&self, bound: f32) -> Option<Kept> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*kept {
+            Some((bits, grid)) if *bits == bound.to_bits() => Some(grid.clone()),
             _ => None,
         }
     }
 
-    /// The grid for `bound`: the kept one, or a new one kept instead.
-    fn for_bound(&self, data: &[f32], dim: usize, bound: f32) -> Option<Arc<cpu::Grid>> {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((bits, grid)) = &*kept
-            && *bits == bound.to_bits()
-        {
-            return Some(Arc::clone(grid));
-        }
-        let grid = Arc::new(cpu::Grid::build(data, dim, bound)?);
-        *kept = Some((bound.to_bits(), Arc::clone(&grid)));
-        Some(grid)
+    /// Keeps `grid` for `bound`, in place of any other.
+    fn keep(&self, bound: f32, grid: Kept) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((bound.to_bits(), grid));
     }
 }
 
@@ -101,7 +185,7 @@ mod tests {
     use super::*;
 
     /// Seeded values in `[-scale, scale)` (splitmix64).
-    fn values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
+    pub(super) fn values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
         let mut s = seed;
         (0..n)
             .map(|_| {

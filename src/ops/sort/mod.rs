@@ -1,5 +1,5 @@
 //! A stable sort of `u32` keys carrying `u32` values: the cluster members
-//! of k-means in index order today, and the grid's points by cell next.
+//! of k-means in index order, and the grid's points by cell key.
 //!
 //! On the GPU (`gpu.rs`, `sort.wgsl`) it is a least-significant-digit
 //! radix sort with 8-bit digits, one histogram, scan and scatter per
@@ -11,9 +11,10 @@
 //!
 //! Who uses which: the GPU recorder (`gpu::Sorter`) is used by
 //! `ops/cluster_sums`, which sorts k-means' members by cluster on the
-//! device. The CPU twin is used only by the parity test against the GPU
-//! sort, until the grid (`ops/grid`, which today sorts its points on the
-//! CPU with the standard library) or another CPU caller needs it.
+//! device, and by `ops/grid`'s device build, which sorts the points by
+//! cell key. The CPU twin is used only by the parity test against the GPU
+//! sort: the grid's CPU twin sorts with the standard library's stable
+//! sort, which gives the same order.
 
 pub(crate) mod cpu;
 pub(crate) mod gpu;
