@@ -1,7 +1,8 @@
 //! Mean shift through the grid: the dense fit's bits for the compact
 //! kernels and the uncut gaussian, in both modes and in one to four
 //! dimensions; the cut gaussian's labels and its reported bound; which
-//! method a fit reports where the grid does not apply; bad cutoffs.
+//! method a fit reports where the grid does not apply; bad cutoffs; and
+//! the same on a GPU, where the grid's sums run on the device.
 
 mod common;
 
@@ -118,16 +119,85 @@ fn the_fit_reports_dense_where_the_grid_does_not_apply() {
     // Auto below its size, or an uncut gaussian: dense.
     let auto = MeanShift::new(1.5).fit(&cpu, &x).unwrap();
     assert_eq!(auto.method(), Method::Dense);
-    // On a GPU: dense (the grid runs on the CPU twin), the GPU's result.
+    // On a GPU too: beyond the grid's dimensions, the device's dense fit.
     if let Some(ctx) = common::gpu() {
-        let fit = grid.fit(&ctx, &x).unwrap();
+        let fit = grid.fit(&ctx, &wide).unwrap();
         let dense = MeanShift::new(1.5)
             .method(Method::Dense)
-            .fit(&ctx, &x)
+            .fit(&ctx, &wide)
             .unwrap();
         assert_eq!(fit.method(), Method::Dense, "{ctx}");
         assert_same_fit(&fit, &dense, &ctx.to_string());
     }
+}
+
+/// On a GPU the grid's sums run on the device: the fit reports the grid,
+/// gives the device's dense fit bit for bit where the grid leaves out only
+/// zeros (compact kernels, the uncut gaussian) and, for the compact
+/// kernels, the CPU twin's grid fit too (the gaussian's `exp2` is the
+/// device's, a few ulp from the twin's: see `tests/gpu_parity.rs`). Both
+/// modes, D 1 to 4, weighted or not, data far from the origin.
+#[test]
+fn the_grid_runs_on_the_gpu_with_the_dense_bits() {
+    let Some(gpu) = common::gpu() else { return };
+    let cpu = Context::cpu();
+    for dim in 1..=4 {
+        let x = blobs(dim, 25);
+        let far = Points::new(
+            &x.as_slice().iter().map(|v| v + 1e4).collect::<Vec<_>>(),
+            dim,
+        )
+        .unwrap();
+        for kernel in Kernel::ALL {
+            for (mode, ms) in [
+                ("standard", MeanShift::new(1.5).kernel(kernel)),
+                ("blurring", MeanShift::new(1.5).kernel(kernel).blurring(3)),
+            ] {
+                for (weighted, data) in [(false, &x), (true, &far)] {
+                    let mut ms = ms.clone().gaussian_cutoff(None);
+                    if weighted {
+                        ms = ms.sample_weights(weights(x.len()));
+                    }
+                    let case = format!("D {dim}, {kernel:?}, {mode}, weighted {weighted}");
+                    let dense = ms.clone().method(Method::Dense).fit(&gpu, data).unwrap();
+                    let grid = ms.clone().method(Method::Grid);
+                    let fit = grid.fit(&gpu, data).unwrap();
+                    assert_eq!(fit.method(), Method::Grid, "{case}");
+                    assert_same_fit(&fit, &dense, &case);
+                    if kernel != Kernel::Gaussian {
+                        let twin = grid.fit(&cpu, data).unwrap();
+                        assert_same_fit(&fit, &twin, &format!("{case}, twin"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The cut gaussian on a GPU: the grid, its bound reported, the CPU
+/// twin's labels and positions within the device's `exp2` rounding.
+#[test]
+fn a_cut_gaussian_on_the_gpu_follows_the_twin() {
+    let Some(gpu) = common::gpu() else { return };
+    let x = blobs(2, 120);
+    let ms = MeanShift::new(2.5)
+        .blurring(4)
+        .method(Method::Grid)
+        .gaussian_cutoff(Some(3.0));
+    let fit = ms.fit(&gpu, &x).unwrap();
+    let twin = ms.fit(&Context::cpu(), &x).unwrap();
+    assert_eq!(fit.method(), Method::Grid);
+    assert_eq!(fit.gaussian_tail(), twin.gaussian_tail());
+    assert_eq!(fit.labels(), twin.labels());
+    let apart = fit
+        .final_positions()
+        .unwrap()
+        .as_slice()
+        .iter()
+        .zip(twin.final_positions().unwrap().as_slice())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(apart < 1e-4 * 10.0, "{apart}");
 }
 
 #[test]
@@ -159,6 +229,14 @@ fn auto_takes_the_grid_on_many_points_in_few_dimensions() {
         .unwrap();
     assert_eq!(forced.method(), Method::Grid);
     assert_same_fit(&forced, &binned, "bin seeding");
+    // The same rule on a GPU, with the device's dense bits.
+    if let Some(gpu) = common::gpu() {
+        let ms = MeanShift::new(0.4).kernel(Kernel::Epanechnikov).blurring(1);
+        let auto = ms.clone().fit(&gpu, &x).unwrap();
+        assert_eq!(auto.method(), Method::Grid, "{gpu}");
+        let dense = ms.method(Method::Dense).fit(&gpu, &x).unwrap();
+        assert_same_fit(&auto, &dense, &gpu.to_string());
+    }
 }
 
 #[test]

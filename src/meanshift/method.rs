@@ -1,7 +1,6 @@
 //! How the kernel sums find their data: every pair (dense), or a grid over
 //! the points that visits only those within the kernel's support.
 
-use crate::context::{Context, Inner};
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::ops::grid::{MAX_DIM, cpu::Grid};
 use crate::ops::kernel_sums::grid::exact_support2;
@@ -21,6 +20,12 @@ use crate::ops::kernel_sums::grid::exact_support2;
 /// [`MeanShiftFit::gaussian_tail`](super::MeanShiftFit::gaussian_tail) of a
 /// window's weight, or at the radius where `f32` weights flush to 0, which
 /// gives the dense bits again.
+///
+/// On a GPU context the grid's sums run on the device with the CPU
+/// twin's bits (the same rows in the same order): the host groups the
+/// queries by cell and lists the rows around each group, and rebuilds the
+/// grid over the moved points for every blurring iteration (positions come
+/// back to the host each step, as standard mode's seeds do).
 ///
 /// ```
 /// use gpu_cluster::meanshift::Method;
@@ -42,8 +47,7 @@ use crate::ops::kernel_sums::grid::exact_support2;
 )]
 #[non_exhaustive]
 pub enum Method {
-    /// The grid where it gives the dense result and pays: a CPU context,
-    /// D <= 4, a compact kernel (flat, triangular, epanechnikov), at least
+    /// The grid where it gives the dense result and pays: D <= 4, a compact kernel (flat, triangular, epanechnikov), at least
     /// [`Method::GRID_MIN_POINTS`] points and enough query x point pairs
     /// (bin seeding's few seeds make dense cheap), and a support small
     /// against the data (many cells); dense otherwise. The gaussian takes
@@ -53,9 +57,9 @@ pub enum Method {
     Auto,
     /// Every pair.
     Dense,
-    /// The grid where it applies (a CPU context, D <= 4, cells not too fine
-    /// for the coordinates, seeds within reach of the data); dense
-    /// otherwise, reported as such.
+    /// The grid where it applies (D <= 4, cells not too fine for the
+    /// coordinates, seeds within reach of the data); dense otherwise,
+    /// reported as such.
     Grid,
 }
 
@@ -75,20 +79,19 @@ impl Method {
 }
 
 /// The squared support radius the sums run with, when `method` takes the
-/// grid on `ctx` for `data` (centred, `dim` columns) and `queries` (the
+/// grid for `data` (centred, `dim` columns) and `queries` (the
 /// points whose sums are taken: standard mode's seeds, or the data);
 /// `None` for dense sums. `cutoff` is the gaussian's `c` (`None`: the
 /// flush radius).
 pub(super) fn grid_support(
     method: Method,
-    ctx: &Context,
     coeffs: &KernelCoeffs,
     cutoff: Option<f32>,
     data: &[f32],
     dim: usize,
     queries: &[f32],
 ) -> Option<f32> {
-    if method == Method::Dense || !matches!(ctx.inner(), Inner::Cpu) || dim > MAX_DIM {
+    if method == Method::Dense || dim > MAX_DIM {
         return None;
     }
     let support2 = match (coeffs.kernel, cutoff) {

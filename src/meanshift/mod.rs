@@ -383,7 +383,6 @@ impl MeanShift {
         };
         let support2 = method::grid_support(
             checked.method,
-            ctx,
             &coeffs,
             checked.gaussian_cutoff,
             &data,

@@ -1,6 +1,7 @@
-//! Kernel sums through a grid (CPU twin): each query's sums over only the
-//! data rows in the 3^D grid cells around its own, for about
-//! N x (neighbours per point) work instead of N^2.
+//! Kernel sums through a grid: each query's sums over only the data rows
+//! in the 3^D grid cells around its own, for about N x (neighbours per
+//! point) work instead of N^2. This is the CPU twin; on a GPU,
+//! `grid_gpu.rs` sums the same groups' lists on the device.
 //!
 //! The queries are grouped by the cell they lie in; the rows around a
 //! cell (every row within the grid's radius of any point of the cell, and

@@ -10,6 +10,7 @@
 mod cpu;
 mod gpu;
 pub(crate) mod grid;
+mod grid_gpu;
 mod shape;
 
 use std::borrow::Cow;
@@ -34,10 +35,10 @@ pub(crate) struct Window<'a> {
     pub weights: Option<&'a [f32]>,
     pub dim: usize,
     pub coeffs: KernelCoeffs,
-    /// On the CPU twin: sum over only the rows within this squared radius
-    /// of each query, found through a grid over the data (`grid.rs`: the
-    /// dense bits where the radius holds the kernel's whole support).
-    /// `None`, and always on a GPU: every row.
+    /// Sum over only the rows within this squared radius of each query,
+    /// found through a grid over the data (`grid.rs`, and on a GPU
+    /// `grid_gpu.rs`: the dense bits where the radius holds the kernel's
+    /// whole support). `None`: every row.
     pub grid: Option<f32>,
 }
 
@@ -186,6 +187,11 @@ pub(crate) async fn blur_on(
     watch: Watch<'_>,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
+        // Through the grid: positions come back every iteration (the grid
+        // is rebuilt on the host), so there is nothing to carry.
+        Inner::Gpu(g) if win.grid.is_some() => {
+            grid_gpu::blur(g, win, steps, record, intensity, watch).await
+        }
         Inner::Gpu(g) => {
             carry.gpu.get_or_insert_with(|| Arc::clone(g));
             if !watch.is_on() {
@@ -242,6 +248,9 @@ pub(crate) async fn seek(
     watch: Watch<'_>,
 ) -> Result<SeekOutput> {
     match ctx.inner() {
+        Inner::Gpu(g) if win.grid.is_some() => {
+            grid_gpu::seek(g, win, seeds, tol_dist, max_iter, watch).await
+        }
         Inner::Gpu(g) => gpu::seek(g, win, seeds, tol_dist, max_iter, watch).await,
         Inner::Cpu => cpu::seek(win, seeds, tol_dist, max_iter, watch),
     }

@@ -1,0 +1,702 @@
+//! Kernel sums through the grid on a GPU (`shift_grid.wgsl`), with the
+//! bits of the CPU twin (`grid.rs`).
+//!
+//! The host groups the queries by home cell and lists, per group, the
+//! data rows in the 3^D cells around it, ascending (`Grid::home_cells`,
+//! `Grid::around`: the CPU twin's very groups and lists); the device adds,
+//! per query, its list's rows with the dense stage's per-row arithmetic.
+//! The same rows in the same order with the same operations: the CPU
+//! twin's sums (which are the dense sums where the rows left out weigh 0,
+//! see `grid.rs`). Where the CPU twin falls back to every row (no grid, or
+//! a query beyond its reach), one list of all rows gives the dense sums.
+//!
+//! Blurring and standard mode step on the host between passes, with the
+//! CPU twin's arithmetic (`cpu.rs`, `blur`, `shift` and `seek`): blurring
+//! rebuilds the grid over the moved points every iteration and standard
+//! mode regroups the moving seeds every step, so positions come back to
+//! the host each step. The lists total about 3^D x N words; the queries
+//! go in parts whose sums and lists fit one binding.
+
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::cpu::Sums;
+use super::{BlurOutput, SeekOutput, SeekStatus, Window, grid};
+use crate::cpu::map_indices;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{Alloc, Rows, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
+use crate::gpu::plan::SpanLimits;
+use crate::ops::chunking::rows_per_chunk;
+use crate::ops::grid::cpu::Grid;
+use crate::progress::{self, Watch};
+
+/// The sums over listed rows: queries, data, weights, sums and lists.
+pub(crate) const SHIFT_GRID: StageDef = StageDef {
+    name: "shift_grid",
+    sources: &[COMMON, include_str!("shift_grid.wgsl")],
+    storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
+    // num, den, cnt and the list's range per query; queries are packed in
+    // parts of their own, not in the shared chunking.
+    row_extra: 4,
+    audited: false,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    query_rows: u32,
+    chunk_base: u32,
+    data_begin: u32,
+    data_end: u32,
+    h2: f32,
+    inv_h2: f32,
+    exp2_coeff: f32,
+    pad: u32,
+}
+
+/// Which sums a pass takes.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    sums: bool,
+    count: bool,
+}
+
+/// Blurring: `num` and `den`; standard mode also the count.
+const MOVE: Terms = Terms {
+    sums: true,
+    count: false,
+};
+const SEEK: Terms = Terms {
+    sums: true,
+    count: true,
+};
+/// Blurring's intensities: the count alone.
+const COUNT: Terms = Terms {
+    sums: false,
+    count: true,
+};
+
+/// The pipeline for one window and set of terms, and how long one of its
+/// dispatches may be.
+struct Pass {
+    pipeline: Arc<Pipeline>,
+    coeffs: crate::kernel::KernelCoeffs,
+    dim: usize,
+    limits: SpanLimits,
+}
+
+impl Pass {
+    async fn new(g: &Gpu, win: &Window<'_>, terms: Terms) -> Result<Self> {
+        let dim = u32::try_from(win.dim)
+            .map_err(|_| Error::Gpu(format!("dimension {} is too large", win.dim)))?;
+        let pipeline = g
+            .pipeline(Spec {
+                stage: Stage(&SHIFT_GRID),
+                entry: "accumulate",
+                dim,
+                consts: vec![
+                    ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
+                    ("WEIGHTED", Const::Bool(win.weights.is_some())),
+                    ("SUMS", Const::Bool(terms.sums)),
+                    ("COUNT", Const::Bool(terms.count)),
+                ],
+                overrides: vec![("WG", g.workgroup_size())],
+                rows_per_group: g.workgroup_size(),
+            })
+            .await?;
+        // Loop iterations of one invocation, each loop's exit counted: per
+        // listed row, the row loop and three loops over the coordinates;
+        // besides, the binary search (at most 33 halvings of a u32 range),
+        // loading and storing the query and its sums.
+        let d = u64::from(dim);
+        let (per_row, fixed) = (3 * d + 4, 2 * d + 48);
+        if !g.within_loop_budget(per_row, fixed) {
+            return Err(Error::Gpu(format!(
+                "dimension {dim}: one row of the grid's sums passes this adapter's loop budget"
+            )));
+        }
+        Ok(Self {
+            pipeline,
+            coeffs: win.coeffs,
+            dim: win.dim,
+            limits: g.span_limits(per_row, fixed),
+        })
+    }
+}
+
+/// A window's data (and weights) on the device, in the shared chunking.
+struct OnDevice {
+    rows: Rows,
+    weights: Option<Rows>,
+}
+
+/// Queries that add the same list of data rows (ascending indices).
+struct Group {
+    members: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+/// The CPU twin's groups (`grid::sums`): by home cell through `grid` where
+/// it reaches every query, else all queries over every one of `n` rows.
+fn groups(grid: Option<&Grid>, queries: &[f32], dim: usize, n: usize) -> Vec<Group> {
+    match grid.filter(|g| g.covers(queries)) {
+        Some(g) => {
+            let homes = g.home_cells(queries);
+            let lists = map_indices(homes.len(), |h| g.around(&homes[h].0));
+            homes
+                .into_iter()
+                .zip(lists)
+                .map(|((_, members), rows)| Group { members, rows })
+                .collect()
+        }
+        None => {
+            let m = queries.len() / dim;
+            vec![Group {
+                members: (0..m as u32).collect(),
+                rows: (0..n as u32).collect(),
+            }]
+        }
+    }
+}
+
+/// Members `range` of group `group`: part of one pass's queries.
+type Slice = (usize, std::ops::Range<usize>);
+
+/// The groups' queries packed into parts whose words (per query `dim + 4`:
+/// sums and the list's range; per group slice its list) fit in
+/// `max_words`; a group too large for one part is split over several,
+/// each with the whole list. An error where one list with one query does
+/// not fit.
+fn parts(groups: &[Group], dim: usize, max_words: usize) -> Result<Vec<Vec<Slice>>> {
+    let per_query = dim + 4;
+    let mut out: Vec<Vec<Slice>> = Vec::new();
+    let mut current: Vec<Slice> = Vec::new();
+    let mut used = 0;
+    for (g, group) in groups.iter().enumerate() {
+        let list = group.rows.len();
+        if list + per_query > max_words {
+            return Err(Error::Gpu(format!(
+                "the grid lists {list} data rows around one cell, more than a binding of {} words holds with its sums; use the CPU backend or a smaller bandwidth",
+                max_words
+            )));
+        }
+        let mut done = 0;
+        while done < group.members.len() {
+            if used + list + per_query > max_words {
+                out.push(std::mem::take(&mut current));
+                used = 0;
+            }
+            let take = ((max_words - used - list) / per_query).min(group.members.len() - done);
+            current.push((g, done..done + take));
+            used += list + take * per_query;
+            done += take;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    Ok(out)
+}
+
+/// Data rows `[start, end)` of each dispatch over one chunk (rows `chunk`)
+/// for a part whose lists name row `j` `load[j]` times: within the work
+/// and loop limits, and only spans some list names.
+fn spans(
+    load: &[u32],
+    chunk: std::ops::Range<usize>,
+    dim: usize,
+    limits: SpanLimits,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut work) = (chunk.start, 0u64);
+    for j in chunk.clone() {
+        let add = u64::from(load[j]) * dim as u64;
+        if j > start && (work + add > limits.max_work || j - start >= limits.max_rows) {
+            if work > 0 {
+                out.push(start..j);
+            }
+            (start, work) = (j, 0);
+        }
+        work += add;
+    }
+    if work > 0 {
+        out.push(start..chunk.end);
+    }
+    out
+}
+
+/// The window sums of `queries` (row-major) over the listed rows of
+/// `data` (`n` rows), in query order.
+async fn sums(
+    g: &Gpu,
+    pass: &Pass,
+    data: &OnDevice,
+    n: usize,
+    groups: &[Group],
+    queries: &[f32],
+) -> Result<Sums> {
+    let d = pass.dim;
+    let m = queries.len() / d;
+    let mut out = Sums {
+        num: vec![0.0; m * d],
+        den: vec![0.0; m],
+        count: vec![0.0; m],
+    };
+    let max_words = usize::try_from(g.max_binding() / 4).unwrap_or(usize::MAX);
+    for part in parts(groups, d, max_words)? {
+        let members: Vec<u32> = part
+            .iter()
+            .flat_map(|(gi, r)| groups[*gi].members[r.clone()].iter().copied())
+            .collect();
+        let rows = members.len();
+        let q: Vec<f32> = members
+            .iter()
+            .flat_map(|&i| &queries[i as usize * d..(i as usize + 1) * d])
+            .copied()
+            .collect();
+        // Sums (zero), ranges, lists; and how often each row is listed.
+        let range_at = (d + 2) * rows;
+        let mut work = vec![0u32; range_at + 2 * rows];
+        let mut load = vec![0u32; n];
+        let mut at = 0;
+        for (gi, r) in &part {
+            let list = &groups[*gi].rows;
+            let start = u32::try_from(work.len()).unwrap_or(u32::MAX);
+            work.extend_from_slice(list);
+            let end = u32::try_from(work.len()).unwrap_or(u32::MAX);
+            for _ in r.clone() {
+                work[range_at + 2 * at] = start;
+                work[range_at + 2 * at + 1] = end;
+                at += 1;
+            }
+            for &j in list {
+                load[j as usize] += r.len() as u32;
+            }
+        }
+        let arena = g.arena();
+        let (readback, read) = g
+            .scoped(|| {
+                let query_buffer = arena.upload("grid queries", &q);
+                let work_buffer = arena.upload("grid sums and lists", &work);
+                let mut batch = Batch::new(g);
+                for (c, chunk) in data.rows.chunks.iter().enumerate() {
+                    let weights = data
+                        .weights
+                        .as_ref()
+                        .map_or(g.placeholder(), |w| &w.chunks[c].buffer);
+                    for span in spans(&load, chunk.range.clone(), d, pass.limits) {
+                        let params = Params {
+                            query_rows: rows as u32,
+                            chunk_base: chunk.range.start as u32,
+                            data_begin: span.start as u32,
+                            data_end: span.end as u32,
+                            h2: pass.coeffs.h2,
+                            inv_h2: pass.coeffs.inv_h2,
+                            exp2_coeff: pass.coeffs.exp2_coeff,
+                            pad: 0,
+                        };
+                        batch.dispatch(
+                            &pass.pipeline,
+                            params,
+                            &[&query_buffer, &chunk.buffer, weights, &work_buffer],
+                            rows,
+                        );
+                    }
+                }
+                let read = batch.read(&work_buffer, 0, (range_at * 4) as u64);
+                (batch.submit(), read)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        arena.finish();
+        let got = words(&bytes[read]);
+        let value = |w: usize| f32::from_bits(got[w]);
+        for (at, &i) in members.iter().enumerate() {
+            let i = i as usize;
+            for k in 0..d {
+                out.num[i * d + k] = value(at * d + k);
+            }
+            out.den[i] = value(d * rows + at);
+            out.count[i] = value((d + 1) * rows + at);
+        }
+    }
+    Ok(out)
+}
+
+/// `win`'s data and weights on the device: resident (kept between calls)
+/// for data that stay put, in the call's own buffers for positions that
+/// move.
+async fn upload(g: &Gpu, win: &Window<'_>, moving: bool) -> Result<(OnDevice, usize)> {
+    let per_chunk = rows_per_chunk(g, win.dim, &super::gpu::SHIFT);
+    let rows = g
+        .scoped(|| OnDevice {
+            rows: match moving {
+                true => Rows::upload(g, "grid positions", win.data, win.dim, per_chunk),
+                false => g.resident("data", win.data, win.dim, per_chunk),
+            },
+            weights: win.weights.map(|w| g.resident("weights", w, 1, per_chunk)),
+        })
+        .await?;
+    Ok((rows, win.data.len() / win.dim))
+}
+
+/// The CPU twin's `blur` (and, with `intensity`, its counts through a grid
+/// of side `h`) with the sums on the device: the grid is rebuilt over the
+/// positions of every iteration.
+pub(crate) async fn blur(
+    g: &Gpu,
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+    intensity: bool,
+    watch: Watch<'_>,
+) -> Result<BlurOutput> {
+    let d = win.dim;
+    let mut current = win.data.to_vec();
+    let mut out = BlurOutput::default();
+    let total = Some(steps as u64);
+    watch.report(progress::Stage::Iterations, 0, total)?;
+    if current.is_empty() {
+        out.positions = current;
+        return Ok(out);
+    }
+    let pass = Pass::new(g, win, MOVE).await?;
+    for step in 0..steps {
+        let at = Window {
+            data: &current,
+            ..*win
+        };
+        let (data, n) = upload(g, &at, true).await?;
+        let groups = groups(grid::build(&at).as_ref(), &current, d, n);
+        let s = sums(g, &pass, &data, n, &groups, &current).await?;
+        let mut next = Vec::with_capacity(current.len());
+        for (i, q) in current.chunks_exact(d).enumerate() {
+            let den = s.den[i];
+            if den > 0.0 {
+                let num = &s.num[i * d..(i + 1) * d];
+                next.extend(q.iter().zip(num).map(|(qk, n)| qk + n / den));
+            } else {
+                next.extend_from_slice(q);
+            }
+        }
+        let largest2 = next
+            .chunks_exact(d)
+            .zip(current.chunks_exact(d))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>())
+            .fold(0.0f32, f32::max);
+        out.max_shift.push(largest2.sqrt());
+        current = next;
+        if record {
+            out.trajectory.push(current.clone());
+        }
+        watch.report(progress::Stage::Iterations, step as u64 + 1, total)?;
+    }
+    if intensity {
+        let at = Window {
+            data: &current,
+            ..*win
+        };
+        let pass = Pass::new(g, win, COUNT).await?;
+        let (data, n) = upload(g, &at, true).await?;
+        let grid = Grid::build(&current, d, win.coeffs.h2);
+        let groups = groups(grid.as_ref(), &current, d, n);
+        out.counts = sums(g, &pass, &data, n, &groups, &current).await?.count;
+    }
+    out.positions = current;
+    Ok(out)
+}
+
+/// The CPU twin's `seek` with the sums on the device: one grid over the
+/// data (which stay put), the moving seeds regrouped every step.
+pub(crate) async fn seek(
+    g: &Gpu,
+    win: &Window<'_>,
+    seeds: &[f32],
+    tol_dist: f32,
+    max_iter: u32,
+    watch: Watch<'_>,
+) -> Result<SeekOutput> {
+    let d = win.dim;
+    let m = seeds.len() / d;
+    let tol2 = tol_dist * tol_dist;
+    let mut pos = seeds.to_vec();
+    let mut intensity = vec![0.0f32; m];
+    let mut iterations = vec![0u32; m];
+    let mut status: Vec<Option<SeekStatus>> = vec![None; m];
+    let mut moving: Vec<usize> = (0..m).collect();
+    let total = Some(m as u64);
+    watch.report(progress::Stage::Climbing, 0, total)?;
+    if m == 0 {
+        return Ok(SeekOutput::default());
+    }
+    let pass = Pass::new(g, win, SEEK).await?;
+    let (data, n) = upload(g, win, false).await?;
+    let grid = grid::build(win);
+    while !moving.is_empty() {
+        let queries: Vec<f32> = moving
+            .iter()
+            .flat_map(|&i| &pos[i * d..(i + 1) * d])
+            .copied()
+            .collect();
+        let groups = groups(grid.as_ref(), &queries, d, n);
+        let sums = sums(g, &pass, &data, n, &groups, &queries).await?;
+        for (at, &i) in moving.iter().enumerate() {
+            let den = sums.den[at];
+            if den <= 0.0 {
+                status[i] = Some(SeekStatus::Dropped);
+                continue;
+            }
+            let mut shift2 = 0.0f32;
+            let num = &sums.num[at * d..(at + 1) * d];
+            for (p, n) in pos[i * d..(i + 1) * d].iter_mut().zip(num) {
+                let s = n / den;
+                *p += s;
+                shift2 += s * s;
+            }
+            intensity[i] = sums.count[at];
+            if shift2 <= tol2 {
+                status[i] = Some(SeekStatus::Converged);
+            } else if iterations[i] == max_iter {
+                status[i] = Some(SeekStatus::MaxIter);
+            } else {
+                iterations[i] += 1;
+            }
+        }
+        moving.retain(|&i| status[i].is_none());
+        watch.report(progress::Stage::Climbing, (m - moving.len()) as u64, total)?;
+    }
+    Ok(SeekOutput {
+        positions: pos,
+        intensity,
+        iterations,
+        status: status.into_iter().flatten().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{Context, test_gpu};
+    use crate::gpu::options::GpuOptions;
+    use crate::gpu::pipelines::validate;
+    use crate::kernel::{Kernel, KernelCoeffs};
+    use crate::ops::kernel_sums::{self, grid::exact_support2};
+
+    /// Seeded values in `[0, 1)` (splitmix64).
+    fn unit(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                (z >> 40) as f32 / (1u64 << 24) as f32
+            })
+            .collect()
+    }
+
+    /// `n` points in three clumps and a sprinkle, `offset` from the origin
+    /// in every coordinate, and seeded weights in [0.5, 1.5).
+    fn points(n: usize, dim: usize, offset: f32) -> (Vec<f32>, Vec<f32>) {
+        let u = unit(n * dim, dim as u64 * 1000 + n as u64);
+        let data = u
+            .chunks_exact(dim)
+            .enumerate()
+            .flat_map(|(i, x)| {
+                let centre = [0.0f32, 6.0, -5.0, 20.0][i % 4];
+                let spread = if i % 4 == 3 { 20.0 } else { 2.0 };
+                x.iter()
+                    .map(move |v| offset + centre + spread * (v - 0.5))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let weights = unit(n, 7).iter().map(|v| 0.5 + v).collect();
+        (data, weights)
+    }
+
+    fn run(ctx: &Context, win: &Window<'_>, seeds: &[f32]) -> (BlurOutput, SeekOutput) {
+        let blurred =
+            pollster::block_on(kernel_sums::blur(ctx, win, 3, true, true, Watch::default()))
+                .unwrap();
+        let sought = pollster::block_on(kernel_sums::seek(
+            ctx,
+            win,
+            seeds,
+            1e-4,
+            20,
+            Watch::default(),
+        ))
+        .unwrap();
+        (blurred, sought)
+    }
+
+    /// Largest difference between two runs' positions (blurring's last,
+    /// standard mode's).
+    fn apart(a: &(BlurOutput, SeekOutput), b: &(BlurOutput, SeekOutput)) -> f32 {
+        let pairs = a.0.positions.iter().zip(&b.0.positions);
+        pairs
+            .chain(a.1.positions.iter().zip(&b.1.positions))
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// The device's sums through the grid against the CPU twin's: D 1 to
+    /// 4, every kernel, the gaussian cut and uncut, weighted or not, data
+    /// near and far from the origin, and, with a small binding, queries
+    /// split over parts and data over chunks (the same bits as one part).
+    /// The compact kernels give the twin's bits and the device's dense
+    /// bits. The gaussian's `exp2` is the device's (as in the dense stage,
+    /// a few ulp from the twin's polynomial: see `tests/gpu_parity.rs`):
+    /// uncut, the device's dense bits; cut, close to the twin.
+    #[test]
+    fn device_grid_sums_are_the_twins_bits() {
+        let Some(gpu) = test_gpu() else { return };
+        let small = GpuOptions {
+            max_binding_bytes: Some(1 << 12),
+            ..GpuOptions::default()
+        };
+        let split = Context::gpu_with(&small).expect("a second GPU context");
+        let cpu = Context::cpu();
+        let h = 1.5;
+        for dim in 1..=4 {
+            for offset in [0.0, 3e3] {
+                let (data, weights) = points(300, dim, offset);
+                let mut seeds = data[..40 * dim].to_vec();
+                seeds.extend(vec![offset + 1.0; dim]);
+                for kernel in Kernel::ALL {
+                    let coeffs = KernelCoeffs::new(kernel, h);
+                    let mut supports = vec![(exact_support2(&coeffs), true)];
+                    if kernel == Kernel::Gaussian {
+                        supports.push(((3.0 * h) * (3.0 * h), false));
+                    }
+                    for (support2, exact) in supports {
+                        for weighted in [false, true] {
+                            let win = Window {
+                                data: &data,
+                                weights: weighted.then_some(&weights[..]),
+                                dim,
+                                coeffs,
+                                grid: Some(support2),
+                            };
+                            let case = format!(
+                                "D {dim}, offset {offset}, {kernel}, support {support2}, weighted {weighted}"
+                            );
+                            assert!(grid::build(&win).is_some(), "{case}");
+                            let got = run(&gpu, &win, &seeds);
+                            assert_eq!(run(&split, &win, &seeds), got, "{case}, split");
+                            let dense = Window { grid: None, ..win };
+                            if exact {
+                                assert_eq!(run(&gpu, &dense, &seeds), got, "{case}, dense");
+                            }
+                            let twin = run(&cpu, &win, &seeds);
+                            if kernel == Kernel::Gaussian {
+                                let far = apart(&got, &twin);
+                                assert!(far <= 1e-4 * (20.0 + h), "{case}: {far}");
+                            } else {
+                                assert_eq!(got, twin, "{case}, twin");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A seed beyond the grid's reach: that step's sums go over every row
+    /// (the twin's fallback), on the device too.
+    #[test]
+    fn seeds_beyond_reach_take_every_row() {
+        let Some(gpu) = test_gpu() else { return };
+        let (data, _) = points(200, 2, 0.0);
+        let coeffs = KernelCoeffs::new(Kernel::Epanechnikov, 4.0);
+        let win = Window {
+            data: &data,
+            weights: None,
+            dim: 2,
+            coeffs,
+            grid: Some(16.0),
+        };
+        let seeds = [0.0, 0.0, 1e4, 1e4];
+        let grid = grid::build(&win).unwrap();
+        assert!(grid.covers(&seeds[..2]) && !grid.covers(&seeds));
+        let twin = run(&Context::cpu(), &win, &seeds).1;
+        assert_eq!(twin.status[1], SeekStatus::Dropped);
+        assert_eq!(run(&gpu, &win, &seeds).1, twin);
+    }
+
+    fn group(members: usize, rows: usize) -> Group {
+        Group {
+            members: (0..members as u32).collect(),
+            rows: (0..rows as u32).collect(),
+        }
+    }
+
+    #[test]
+    fn parts_fit_a_binding_and_split_large_groups() {
+        // D 2: 6 words per query. 100 words: a group of 10 rows takes 15
+        // queries (10 + 15 x 6 = 100).
+        let groups = [group(20, 10), group(2, 30), group(1, 90)];
+        assert_eq!(
+            parts(&groups, 2, 100).unwrap(),
+            vec![
+                vec![(0, 0..15)],
+                vec![(0, 15..20), (1, 0..2)],
+                vec![(2, 0..1)],
+            ]
+        );
+        // A list that does not fit with one query is an error, not cut.
+        let err = parts(&[group(1, 95)], 2, 100).unwrap_err();
+        assert!(err.to_string().contains("95 data rows"), "{err}");
+    }
+
+    #[test]
+    fn spans_bound_work_and_rows_and_skip_unlisted_rows() {
+        let load = [0, 0, 3, 1, 0, 0, 0, 2, 2, 0];
+        let limits = SpanLimits {
+            max_work: 8,
+            max_rows: 3,
+        };
+        // D 2: row 2 weighs 6, row 3 2, rows 7 and 8 4 each. Cut at three
+        // rows, the last span (row 9) unlisted.
+        assert_eq!(spans(&load, 0..10, 2, limits), vec![0..3, 3..6, 6..9]);
+        let work = SpanLimits {
+            max_work: 8,
+            max_rows: usize::MAX,
+        };
+        assert_eq!(spans(&load, 0..10, 2, work), vec![0..7, 7..10]);
+        assert_eq!(
+            spans(&load, 4..7, 2, limits),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+        let wide = SpanLimits {
+            max_work: u64::MAX,
+            max_rows: usize::MAX,
+        };
+        assert_eq!(spans(&load, 0..10, 2, wide), vec![0..10]);
+    }
+
+    #[test]
+    fn the_stage_validates() {
+        for dim in 1..=4 {
+            for kernel in 0..4 {
+                for weighted in [false, true] {
+                    for terms in [MOVE, SEEK, COUNT] {
+                        let consts = [
+                            ("KERNEL", Const::U32(kernel)),
+                            ("WEIGHTED", Const::Bool(weighted)),
+                            ("SUMS", Const::Bool(terms.sums)),
+                            ("COUNT", Const::Bool(terms.count)),
+                        ];
+                        validate(&SHIFT_GRID, dim, "accumulate", &consts, &[("WG", 64)]);
+                    }
+                }
+            }
+        }
+    }
+}
