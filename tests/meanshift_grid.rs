@@ -152,6 +152,10 @@ fn the_grid_runs_on_the_gpu_with_the_dense_bits() {
             for (mode, ms) in [
                 ("standard", MeanShift::new(1.5).kernel(kernel)),
                 ("blurring", MeanShift::new(1.5).kernel(kernel).blurring(3)),
+                (
+                    "until stable",
+                    MeanShift::new(1.5).kernel(kernel).blurring_until_stable(),
+                ),
             ] {
                 for (weighted, data) in [(false, &x), (true, &far)] {
                     let mut ms = ms.clone().gaussian_cutoff(None);

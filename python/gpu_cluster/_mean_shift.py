@@ -84,7 +84,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
         "auto": a hardware GPU if there is one, else the CPU twin.
     method : {"auto", "dense", "grid"}, default="auto"
         How the kernel sums find their data: "dense" (every pair) or
-        "grid" (a uniform grid in 1 to 4 dimensions on the CPU backend:
+        "grid" (a uniform grid in 1 to 4 dimensions, on either backend:
         N x neighbours work; the dense result for the compact kernels, the
         gaussian cut at `gaussian_cutoff` bandwidths); "auto" takes the grid
         only where it gives the dense result and pays.
