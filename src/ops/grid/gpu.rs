@@ -686,7 +686,11 @@ mod tests {
         let Some(ctx) = test_gpu() else { return };
         let g = gpu_of(&ctx);
         for dim in 1..=MAX_DIM {
-            for n in [1usize, 2, 63, 64, 65, 255, 256, 257, 1023, 1025, 4097] {
+            // Past a scan span (`scan::gpu::SPAN`) once, at D 2.
+            let large = if dim == 2 { 270_000 } else { 4097 };
+            for n in [
+                1usize, 2, 63, 64, 65, 255, 256, 257, 511, 512, 513, 1023, 1025, large,
+            ] {
                 for (spread, offset, radius) in [
                     (10.0, 0.0, 0.7),
                     (10.0, 0.0, 1e-3),
@@ -861,7 +865,10 @@ mod tests {
         };
         let split = Context::gpu_with(&small).expect("a second GPU context");
         assert_eq!(run(&split, &data, &data, 3, 0.5), Method::BruteForce);
+        // Data within one buffer, queries over several tiles.
         let few = points(50, 3, 4.0, 0.0, 8);
         assert_eq!(run(&split, &few, &few, 3, 0.5), Method::Grid);
+        let many = points(300, 3, 4.0, 0.0, 9);
+        assert_eq!(run(&split, &few, &many, 3, 0.5), Method::Grid);
     }
 }
