@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::knn_cases::rows;
-use gpu_cluster::{Blobs, Cancel, Context, Dbscan, DbscanFit, Error, Points, SearchMethod};
+use gpu_cluster::{
+    Blobs, Cancel, Context, Dbscan, DbscanFit, Error, GpuOptions, Points, SearchMethod,
+};
 
 #[derive(Clone)]
 struct Case {
@@ -212,6 +214,27 @@ fn a_long_chain_is_one_cluster() {
                 assert_eq!(fit.core_sample_indices(), &core[..], "{what}");
             }
         }
+    }
+}
+
+#[test]
+fn a_small_binding_splits_the_core_pairs() {
+    // A 16 KiB binding holds 4096 parents and 2048 pairs: a chain of 3000
+    // points joins on the device in two chunks of pairs; one of 5000
+    // needs a parent array larger than a binding, and joins on the host.
+    let small = GpuOptions {
+        max_binding_bytes: Some(1 << 14),
+        ..GpuOptions::default()
+    };
+    let Some(ctx) = common::gpu_with(&small) else {
+        return;
+    };
+    for n in [3000, 5000] {
+        let flat: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
+        let x = Points::new(&flat, 1).unwrap();
+        let fit = Dbscan::new(0.15, 3).fit(&ctx, &x).unwrap();
+        assert_eq!(fit.labels(), &vec![0; n][..], "n {n}");
+        assert_eq!(fit.core_sample_indices().len(), n - 2, "n {n}");
     }
 }
 

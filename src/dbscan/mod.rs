@@ -14,10 +14,11 @@
 //! 2. the connected components of the core points over the core-core
 //!    pairs (`ops::components`: on a GPU context the pairs go to the
 //!    device, chunk by chunk as the search finds them, and the union-find
-//!    runs there; on the CPU its twin), each point labelled by its
-//!    component's lowest-index core point, whatever the order of the
-//!    joins; the components are numbered in the order of those points,
-//!    which is the order scikit-learn's scan creates them;
+//!    runs there; on the CPU, or where its parent array, 4 bytes a
+//!    point, is larger than one binding, the CPU twin), each point
+//!    labelled by its component's lowest-index core point, whatever the
+//!    order of the joins; the components are numbered in the order of
+//!    those points, which is the order scikit-learn's scan creates them;
 //! 3. on the host, a border point (not core, with a core neighbour) takes
 //!    the lowest-numbered cluster among its core neighbours', the cluster
 //!    scikit-learn's expansion reaches it from first; the rest is noise,
