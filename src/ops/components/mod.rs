@@ -122,6 +122,11 @@ mod tests {
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, pick(i as u32 + 1) as usize);
         }
+        // Sent one edge a chunk, a chain over 1.. whose trees only ever
+        // grow at the root, so its highest vertex ends up deep; the last
+        // edge joins that vertex to 0, further up than one find follows.
+        let mut deep: Vec<[u32; 2]> = (2..n32).rev().map(|v| [v, v - 1]).collect();
+        deep.extend((n32 > 1).then(|| [n32 - 1, 0]));
         // Every other vertex on a chain, the rest lone or in pairs.
         let gaps: Vec<[u32; 2]> = (2..n32).step_by(2).map(|v| [v, v - 2]).collect();
         vec![
@@ -130,6 +135,7 @@ mod tests {
             ("chain up", up),
             ("chain down", down),
             ("chain shuffled", shuffled),
+            ("deep end joined last", deep),
             ("every other", gaps),
             ("star", (0..n32).map(|v| [n32 - 1, v]).collect()),
             ("self-loops", (0..n32).map(|v| [v, v]).collect()),
