@@ -21,11 +21,14 @@ use crate::ops::kernel_sums::grid::exact_support2;
 /// window's weight, or at the radius where `f32` weights flush to 0, which
 /// gives the dense bits again.
 ///
-/// On a GPU context the grid's sums run on the device with the CPU
-/// twin's bits (the same rows in the same order): the host groups the
-/// queries by cell and lists the rows around each group, and rebuilds the
-/// grid over the moved points for every blurring iteration (positions come
-/// back to the host each step, as standard mode's seeds do).
+/// On a GPU context the grid's sums run on the device over the CPU twin's
+/// rows in the twin's order, so the compact kernels give the twin's bits
+/// where the device divides as the host does (lavapipe does), and every
+/// kernel the device's dense bits where the grid leaves out only zeros.
+/// In standard mode the host groups the moving seeds by cell every step
+/// and lists the rows around each group; blurring rebuilds the grid on the
+/// device every iteration, positions kept there (only the points' bounds
+/// come back), or on the host where the points pass one binding.
 ///
 /// ```
 /// use gpu_cluster::meanshift::Method;

@@ -10,12 +10,15 @@
 //! see `grid.rs`). Where the CPU twin falls back to every row (no grid, or
 //! a query beyond its reach), one list of all rows gives the dense sums.
 //!
-//! Blurring and standard mode step on the host between passes, with the
-//! CPU twin's arithmetic (`cpu.rs`, `blur`, `shift` and `seek`): blurring
-//! rebuilds the grid over the moved points every iteration and standard
-//! mode regroups the moving seeds every step, so positions come back to
-//! the host each step. The lists total about 3^D x N words; the queries
-//! go in parts whose sums and lists fit one binding.
+//! Standard mode steps on the host between passes, with the CPU twin's
+//! arithmetic (`cpu.rs`, `seek`), regrouping the moving seeds every step,
+//! so positions come back to the host each step. Blurring rebuilds the
+//! grid over the moved points every iteration: on the device, the
+//! positions kept there, where they fit one binding (`grid_resident.rs`,
+//! the same sums); otherwise on the host, like standard mode
+//! ([`blur_on_host`], the twin's `blur` and `shift` arithmetic). The lists
+//! total about 3^D x N words; the queries go in parts whose sums and
+//! lists fit one binding.
 
 use std::sync::Arc;
 
@@ -344,10 +347,27 @@ async fn upload(g: &Gpu, win: &Window<'_>, moving: bool) -> Result<(OnDevice, us
     Ok((rows, win.data.len() / win.dim))
 }
 
-/// The CPU twin's `blur` (and, with `intensity`, its counts through a grid
-/// of side `h`) with the sums on the device: the grid is rebuilt over the
-/// positions of every iteration.
+/// Blurring through the grid on a GPU: with the grid built on the device
+/// and the positions kept there where they fit (`grid_resident.rs`),
+/// else [`blur_on_host`].
 pub(crate) async fn blur(
+    g: &Gpu,
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+    intensity: bool,
+    watch: Watch<'_>,
+) -> Result<BlurOutput> {
+    match super::grid_resident::applies(g, win) {
+        true => super::grid_resident::blur(g, win, steps, record, intensity, watch).await,
+        false => blur_on_host(g, win, steps, record, intensity, watch).await,
+    }
+}
+
+/// The CPU twin's `blur` (and, with `intensity`, its counts through a grid
+/// of side `h`) with the sums on the device: the grid is rebuilt on the
+/// host over the positions of every iteration, which come back each time.
+async fn blur_on_host(
     g: &Gpu,
     win: &Window<'_>,
     steps: usize,
@@ -396,18 +416,26 @@ pub(crate) async fn blur(
         watch.report(progress::Stage::Iterations, step as u64 + 1, total)?;
     }
     if intensity {
-        let at = Window {
-            data: &current,
-            ..*win
-        };
-        let pass = Pass::new(g, win, COUNT).await?;
-        let (data, n) = upload(g, &at, true).await?;
-        let grid = Grid::build(&current, d, win.coeffs.h2);
-        let groups = groups(grid.as_ref(), &current, d, n);
-        out.counts = sums(g, &pass, &data, n, &groups, &current).await?.count;
+        out.counts = counts(g, win, &current).await?;
     }
     out.positions = current;
     Ok(out)
+}
+
+/// The CPU twin's counts at the end of blurring (`cpu::counts` through a
+/// grid of side `h`) with the sums on the device: the sample weight of
+/// `positions` within `h` of each of them.
+pub(super) async fn counts(g: &Gpu, win: &Window<'_>, positions: &[f32]) -> Result<Vec<f32>> {
+    let d = win.dim;
+    let at = Window {
+        data: positions,
+        ..*win
+    };
+    let pass = Pass::new(g, win, COUNT).await?;
+    let (data, n) = upload(g, &at, true).await?;
+    let grid = Grid::build(positions, d, win.coeffs.h2);
+    let groups = groups(grid.as_ref(), positions, d, n);
+    Ok(sums(g, &pass, &data, n, &groups, positions).await?.count)
 }
 
 /// The CPU twin's `seek` with the sums on the device: one grid over the
@@ -602,6 +630,54 @@ mod tests {
                                 assert_eq!(got, twin, "{case}, twin");
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Blurring with the grid rebuilt on the device gives the host
+    /// rebuild's bits (the same sums; the finish's division on the device,
+    /// which on lavapipe is the host's): every kernel, the gaussian cut and
+    /// uncut, weighted or not, D 1 to 4, with the trajectory and the
+    /// intensities; and, on llvmpipe, whose loop budget cuts D = 4's 1100
+    /// points into three dispatches per iteration, through several.
+    #[test]
+    fn the_device_rebuild_gives_the_host_rebuilds_bits() {
+        let Some(ctx) = test_gpu() else { return };
+        let crate::context::Inner::Gpu(g) = ctx.inner() else {
+            unreachable!("a GPU context")
+        };
+        for dim in 1..=4 {
+            let n = if dim == 4 { 1100 } else { 400 };
+            let (data, weights) = points(n, dim, 50.0);
+            for kernel in Kernel::ALL {
+                let coeffs = KernelCoeffs::new(kernel, 1.5);
+                for support2 in [exact_support2(&coeffs), 20.25] {
+                    for weighted in [false, true] {
+                        let win = Window {
+                            data: &data,
+                            weights: weighted.then_some(&weights[..]),
+                            dim,
+                            coeffs,
+                            grid: Some(support2),
+                        };
+                        let case = format!("D {dim}, {kernel}, {support2}, weighted {weighted}");
+                        assert!(super::super::grid_resident::applies(g, &win), "{case}");
+                        let blur = |on_device: bool| {
+                            let run = async {
+                                match on_device {
+                                    true => blur(g, &win, 3, true, true, Watch::default()).await,
+                                    false => {
+                                        blur_on_host(g, &win, 3, true, true, Watch::default()).await
+                                    }
+                                }
+                            };
+                            pollster::block_on(run).unwrap()
+                        };
+                        let device = blur(true);
+                        assert_eq!(device, blur(false), "{case}");
+                        assert_eq!(device.trajectory.len(), 3, "{case}");
                     }
                 }
             }

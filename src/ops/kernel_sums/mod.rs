@@ -11,6 +11,7 @@ mod cpu;
 mod gpu;
 pub(crate) mod grid;
 mod grid_gpu;
+mod grid_resident;
 mod shape;
 
 use std::borrow::Cow;
@@ -187,8 +188,8 @@ pub(crate) async fn blur_on(
     watch: Watch<'_>,
 ) -> Result<BlurOutput> {
     match ctx.inner() {
-        // Through the grid: positions come back every iteration (the grid
-        // is rebuilt on the host), so there is nothing to carry.
+        // Through the grid, rebuilt every iteration (`grid_gpu.rs`): a
+        // call ends with its positions on the host, nothing to carry.
         Inner::Gpu(g) if win.grid.is_some() => {
             grid_gpu::blur(g, win, steps, record, intensity, watch).await
         }

@@ -1,0 +1,357 @@
+//! Blurring through a grid rebuilt on the device every iteration, the
+//! positions kept there (`shift_grid_runs.wgsl`, `grid_bounds.wgsl`; the
+//! grid: `ops/grid/gpu.rs`).
+//!
+//! Each iteration is one submission: the grid's build over the current
+//! positions (`GridBuilder`, the CPU grid's buffers to the bit), the sums
+//! of every point over the runs around its cell merged in index order
+//! (`Grid::around`'s rows: `grid_gpu.rs`'s sums, bit for bit), the dense
+//! stage's finish (`shift_finish.wgsl`), and the moved points' bounds. Only
+//! the bounds come back between iterations (2 D words): the host makes the
+//! next grid's cells from them (`Cells::new`, which reads nothing else of
+//! the points, so the cells are the CPU twin's). Where the points do not
+//! fit one binding, or the device allows too few storage buffers, the
+//! blurring of `grid_gpu.rs` (the grid rebuilt on the host) runs instead.
+
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{BlurOutput, Window, grid_gpu};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::gpu::batch::Batch;
+use crate::gpu::buffers::{Alloc, gather, words};
+use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
+use crate::gpu::plan;
+use crate::ops::grid::cpu::Cells;
+use crate::ops::grid::gpu::GridBuilder;
+use crate::progress::{self, Watch};
+
+/// The grid's cell arithmetic (`ops/grid/grid.wgsl`).
+const GRID_CELLS: &str = include_str!("../grid/grid.wgsl");
+
+/// The sums over the grid's runs: positions, weights, the grid's order,
+/// keys, starts and header, sums.
+pub(crate) const SHIFT_GRID_RUNS: StageDef = StageDef {
+    name: "shift_grid_runs",
+    sources: &[COMMON, GRID_CELLS, include_str!("shift_grid_runs.wgsl")],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+    row_extra: 1,
+    audited: false,
+};
+
+/// The points' bounds: positions, bounds.
+pub(crate) const GRID_BOUNDS: StageDef = StageDef {
+    name: "grid_bounds",
+    sources: &[COMMON, include_str!("grid_bounds.wgsl")],
+    storage: &[Access::Read, Access::ReadWrite],
+    row_extra: 0,
+    audited: false,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RunsParams {
+    query_rows: u32,
+    data_begin: u32,
+    data_end: u32,
+    pad0: u32,
+    h2: f32,
+    inv_h2: f32,
+    exp2_coeff: f32,
+    pad1: u32,
+}
+
+/// `shift_finish.wgsl`'s parameters.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct FinishParams {
+    query_rows: u32,
+    slot: u32,
+    pad: [u32; 6],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct BoundsParams {
+    rows: u32,
+    pad: [u32; 7],
+}
+
+/// Whether blurring `win` (through a grid) runs here: its points, their
+/// sums and the grid's buffers each fit one binding, and the device
+/// allows the sums' storage buffers.
+pub(super) fn applies(g: &Gpu, win: &Window<'_>) -> bool {
+    let n = (win.data.len() / win.dim.max(1)) as u64;
+    let widest = 4 * (n + 1).max(n * (win.dim as u64 + 1));
+    n > 0
+        && widest <= g.max_binding()
+        && g.limits.max_storage_buffers_per_shader_stage >= SHIFT_GRID_RUNS.storage.len() as u32
+}
+
+/// The value of an order-preserving word of `grid_bounds.wgsl`.
+fn unordered(w: u32) -> f32 {
+    f32::from_bits(if w & 0x8000_0000 != 0 {
+        w & 0x7fff_ffff
+    } else {
+        !w
+    })
+}
+
+/// The cells `Cells::new` makes for points with these bounds (`bounds`
+/// as `grid_bounds.wgsl` leaves them): it reads only each coordinate's
+/// smallest and largest value, so two rows holding them give the cells of
+/// all the points.
+fn cells_from_bounds(bounds: &[u32], dim: usize, support2: f32) -> Option<Cells> {
+    let lo = bounds[..dim].iter().map(|&w| unordered(!w));
+    let hi = bounds[dim..2 * dim].iter().map(|&w| unordered(w));
+    let rows: Vec<f32> = lo.chain(hi).collect();
+    Cells::new(&rows, dim, support2)
+}
+
+/// A pipeline of `stage`'s `entry` for `dim` with `consts`.
+async fn pipeline(
+    g: &Gpu,
+    stage: &'static StageDef,
+    entry: &'static str,
+    dim: u32,
+    consts: Vec<(&'static str, Const)>,
+) -> Result<Arc<Pipeline>> {
+    g.pipeline(Spec {
+        stage: Stage(stage),
+        entry,
+        dim,
+        consts,
+        overrides: vec![("WG", g.workgroup_size())],
+        rows_per_group: g.workgroup_size(),
+    })
+    .await
+}
+
+/// [`grid_gpu::blur`]'s iterations with the grid and the positions on the
+/// device (see the module's comment); the same sums, so the same bits
+/// where the device's division is the host's (the finish is the dense
+/// stage's, on the device).
+pub(super) async fn blur(
+    g: &Gpu,
+    win: &Window<'_>,
+    steps: usize,
+    record: bool,
+    intensity: bool,
+    watch: Watch<'_>,
+) -> Result<BlurOutput> {
+    let d = win.dim;
+    let n = win.data.len() / d;
+    let total = Some(steps as u64);
+    watch.report(progress::Stage::Iterations, 0, total)?;
+    let support2 = win
+        .grid
+        .ok_or_else(|| Error::Gpu("blurring through a grid without its radius".into()))?;
+    let Some(mut cells) = Cells::new(win.data, d, support2) else {
+        return Err(Error::Gpu("no grid for these points".into()));
+    };
+    let dim = u32::try_from(d).map_err(|_| Error::Gpu(format!("dimension {d}")))?;
+    let around = 3u32.pow(dim);
+    let builder = GridBuilder::new(g, d).await?;
+    let runs = pipeline(
+        g,
+        &SHIFT_GRID_RUNS,
+        "accumulate",
+        dim,
+        vec![
+            ("AROUND", Const::U32(around)),
+            ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
+            ("WEIGHTED", Const::Bool(win.weights.is_some())),
+        ],
+    )
+    .await?;
+    let finish = pipeline(g, &super::gpu::SHIFT_FINISH, "finish", dim, Vec::new()).await?;
+    let bounds_of = pipeline(g, &GRID_BOUNDS, "bounds_of", dim, Vec::new()).await?;
+    // Loop iterations of one invocation, each loop's exit counted: per
+    // row, the scan over the runs and the three loops over coordinates;
+    // besides, finding the runs (per cell: its coordinates, the distinct
+    // keys seen, a binary search), skipping into each, loading and
+    // storing the sums. The work of a dispatch follows the neighbours of
+    // its points, not the span's rows, so only this budget cuts spans.
+    let (a, dd) = (u64::from(around), u64::from(dim));
+    let per_row = a + 2 + 3 * dd + 4;
+    let fixed = a * (dd + a + 36) + a * 34 + 3 * dd + 8;
+    if !g.within_loop_budget(per_row, fixed) {
+        return Err(Error::Gpu(format!(
+            "dimension {d}: the grid's sums pass this adapter's loop budget"
+        )));
+    }
+    let max_rows = g.span_limits(per_row, fixed).max_rows;
+    let arena = g.arena();
+    let (mut current, mut next, sums, largest, bounds, weights, mut grid) = g
+        .scoped(|| {
+            (
+                arena.upload("grid positions", win.data),
+                arena.storage("grid positions", (n * d * 4) as u64),
+                arena.storage("grid sums", (n * (d + 1) * 4) as u64),
+                arena.storage("largest squared shift", (steps.max(1) * 4) as u64),
+                arena.storage("grid bounds", (2 * d * 4) as u64),
+                win.weights.map(|w| arena.upload("grid weights", w)),
+                builder.grid(g, n, cells),
+            )
+        })
+        .await?;
+    let mut trajectory = Vec::new();
+    for step in 0..steps {
+        let (readback, trajectory_read, bounds_read) = g
+            .scoped(|| {
+                let mut batch = Batch::new(g);
+                builder.record(&mut batch, &current, cells, &mut grid);
+                batch.clear(&sums);
+                for span in plan::chunks(n, max_rows) {
+                    let params = RunsParams {
+                        query_rows: n as u32,
+                        data_begin: span.start as u32,
+                        data_end: span.end as u32,
+                        pad0: 0,
+                        h2: win.coeffs.h2,
+                        inv_h2: win.coeffs.inv_h2,
+                        exp2_coeff: win.coeffs.exp2_coeff,
+                        pad1: 0,
+                    };
+                    batch.dispatch(
+                        &runs,
+                        params,
+                        &[
+                            &current,
+                            weights.as_ref().unwrap_or(g.placeholder()),
+                            grid.order(),
+                            grid.keys(),
+                            grid.starts(),
+                            grid.header(),
+                            &sums,
+                        ],
+                        n,
+                    );
+                }
+                let params = FinishParams {
+                    query_rows: n as u32,
+                    slot: step as u32,
+                    pad: [0; 6],
+                };
+                batch.dispatch(&finish, params, &[&current, &sums, &next, &largest], n);
+                let trajectory_read = record.then(|| batch.read(&next, 0, (n * d * 4) as u64));
+                batch.clear(&bounds);
+                let params = BoundsParams {
+                    rows: n as u32,
+                    pad: [0; 7],
+                };
+                batch.dispatch(&bounds_of, params, &[&next, &bounds], n);
+                let bounds_read = batch.read(&bounds, 0, (2 * d * 4) as u64);
+                (batch.submit(), trajectory_read, bounds_read)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        if let Some(r) = trajectory_read {
+            trajectory.push(gather(&bytes, &[r]));
+        }
+        cells = cells_from_bounds(&words(&bytes[bounds_read]), d, support2)
+            .ok_or_else(|| Error::Gpu("no grid for the moved points".into()))?;
+        std::mem::swap(&mut current, &mut next);
+        watch.report(progress::Stage::Iterations, step as u64 + 1, total)?;
+    }
+    let (readback, positions_read, largest_read) = g
+        .scoped(|| {
+            let mut batch = Batch::new(g);
+            let positions_read = batch.read(&current, 0, (n * d * 4) as u64);
+            let largest_read = batch.read(&largest, 0, (steps * 4) as u64);
+            (batch.submit(), positions_read, largest_read)
+        })
+        .await?;
+    let bytes = readback.wait(g).await?;
+    arena.finish();
+    let positions = gather(&bytes, &[positions_read]);
+    let max_shift = words(&bytes[largest_read])
+        .into_iter()
+        .take(steps)
+        .map(|bits| f32::from_bits(bits).sqrt())
+        .collect();
+    let counts = match intensity {
+        true => grid_gpu::counts(g, win, &positions).await?,
+        false => Vec::new(),
+    };
+    Ok(BlurOutput {
+        positions,
+        max_shift,
+        trajectory,
+        counts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::validate;
+
+    /// The order-preserving words of `grid_bounds.wgsl`, as the shader
+    /// makes them.
+    fn ordered(v: f32) -> u32 {
+        let b = v.to_bits();
+        if b & 0x8000_0000 != 0 {
+            !b
+        } else {
+            b | 0x8000_0000
+        }
+    }
+
+    #[test]
+    fn bounds_give_the_cells_of_all_the_points() {
+        let values = [-3.5f32, -0.0, 0.0, 1e-30, -1e-30, 2.25, 7e3, -7e3];
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f32::total_cmp);
+        for w in sorted.windows(2) {
+            assert!(ordered(w[0]) <= ordered(w[1]), "{w:?}");
+        }
+        for v in values {
+            assert_eq!(unordered(ordered(v)).to_bits(), v.to_bits());
+        }
+        // Two coordinates: the shader's words after all points.
+        let points = [1.0f32, -2.0, 3.5, 0.25, -4.0, 9.0, 0.5, 0.5];
+        let mut bounds = [0u32; 4];
+        for x in points.chunks_exact(2) {
+            for (a, &v) in x.iter().enumerate() {
+                bounds[a] = bounds[a].max(!ordered(v));
+                bounds[2 + a] = bounds[2 + a].max(ordered(v));
+            }
+        }
+        let from_bounds = cells_from_bounds(&bounds, 2, 0.3).unwrap();
+        let from_points = Cells::new(&points, 2, 0.3).unwrap();
+        assert_eq!(from_bounds.origin(), from_points.origin());
+        assert_eq!(from_bounds.inv(), from_points.inv());
+        for x in points.chunks_exact(2) {
+            assert_eq!(from_bounds.cell(x), from_points.cell(x));
+        }
+    }
+
+    #[test]
+    fn the_stages_validate() {
+        for dim in 1..=4u32 {
+            let around = 3u32.pow(dim);
+            for kernel in 0..4 {
+                for weighted in [false, true] {
+                    let consts = [
+                        ("AROUND", Const::U32(around)),
+                        ("KERNEL", Const::U32(kernel)),
+                        ("WEIGHTED", Const::Bool(weighted)),
+                    ];
+                    validate(&SHIFT_GRID_RUNS, dim, "accumulate", &consts, &[("WG", 64)]);
+                }
+            }
+            validate(&GRID_BOUNDS, dim, "bounds_of", &[], &[("WG", 64)]);
+        }
+    }
+}

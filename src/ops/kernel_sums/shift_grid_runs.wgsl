@@ -1,0 +1,188 @@
+// Blurring's sums through a grid built on the device (host:
+// grid_resident.rs; the grid: ops/grid/gpu.rs `DeviceGrid`, which holds
+// what the CPU grid holds). Each point q adds, in ascending index order,
+// the points of the runs of the distinct cell keys around its cell (a
+// run is ascending by index: the grid's sort is stable), merged on the
+// fly: the rows `Grid::around` lists for q's cell, in its order, so with
+// shift_grid.wgsl's per-row arithmetic these are its sums, bit for bit.
+// The points are both the queries and the data (blurring moves every
+// point to the mean of all of them).
+//
+// A dispatch adds only the rows [data_begin, data_end), continuing the
+// sums in `sums` (zeroed by the host before the first): each run is
+// first advanced past the rows below data_begin by binary search.
+
+// Constants the host prepends besides DIM and AROUND (3^DIM, grid.wgsl):
+//   KERNEL: u32        numbered as Kernel::shader_id
+//   WEIGHTED: bool     `weights` holds sample weights (otherwise all are 1)
+// Blurring needs only num and den; the final intensities are counted by
+// grid_gpu.rs.
+
+struct Params {
+    // Points (queries and data).
+    query_rows: u32,
+    data_begin: u32,
+    data_end: u32,
+    _pad0: u32,
+    h2: f32,
+    inv_h2: f32,
+    exp2_coeff: f32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> positions: array<f32>;
+@group(0) @binding(2) var<storage, read> weights: array<f32>;
+@group(0) @binding(3) var<storage, read> order: array<u32>;
+@group(0) @binding(4) var<storage, read> cell_keys: array<u32>;
+@group(0) @binding(5) var<storage, read> starts: array<u32>;
+@group(0) @binding(6) var<storage, read> header: array<u32>;
+// num (query_rows x DIM), den (query_rows), as f32 bits: the layout of
+// the dense stage's sums, which shift_finish.wgsl reads.
+@group(0) @binding(7) var<storage, read_write> sums: array<u32>;
+
+// shift_common.wgsl's `kernel_weight` (which comes with the dense stage's
+// bindings, so is not included); tests hold the stages to the same bits.
+fn kernel_weight(d2: f32) -> f32 {
+    switch KERNEL {
+        case 0u: {
+            return select(0.0, 1.0, d2 <= p.h2);
+        }
+        case 1u: {
+            return select(0.0, 1.0 - sqrt(d2 * p.inv_h2), d2 <= p.h2);
+        }
+        case 2u: {
+            return select(0.0, 1.0 - d2 * p.inv_h2, d2 <= p.h2);
+        }
+        default: {
+            return exp2(p.exp2_coeff * d2);
+        }
+    }
+}
+
+// The runs of points in the cells around q's, each distinct key once
+// (cells with one hash share a run): [runs[r].x, runs[r].y) of `order`
+// for r below the count returned. As search.wgsl's `runs_around`.
+fn runs_around(q: array<f32, 4>, runs: ptr<function, array<vec2<u32>, AROUND>>) -> u32 {
+    let inv = bitcast<f32>(header[H_INV]);
+    var home = array<i32, 4>(0, 0, 0, 0);
+    for (var a = 0u; a < DIM; a++) {
+        home[a] = cell_coord(q[a], bitcast<f32>(header[H_ORIGIN + a]), inv);
+    }
+    let cells = header[H_CELLS];
+    var seen: array<u32, AROUND>;
+    var distinct = 0u;
+    var found = 0u;
+    for (var n = 0u; n < AROUND; n++) {
+        var c = home;
+        var rest = n;
+        for (var a = 0u; a < DIM; a++) {
+            c[a] = c[a] + i32(rest % 3u) - 1;
+            rest = rest / 3u;
+        }
+        let k = cell_key(c);
+        var again = false;
+        for (var s = 0u; s < distinct; s++) {
+            again = again || seen[s] == k;
+        }
+        if again {
+            continue;
+        }
+        seen[distinct] = k;
+        distinct += 1u;
+        var lo = 0u;
+        var hi = cells;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2u;
+            if cell_keys[mid] < k {
+                lo = mid + 1u;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo < cells && cell_keys[lo] == k {
+            (*runs)[found] = vec2<u32>(starts[lo], starts[lo + 1u]);
+            found += 1u;
+        }
+    }
+    return found;
+}
+
+@compute @workgroup_size(WG)
+fn accumulate(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let i = group_index(wid, nwg) * WG + lid;
+    if i >= p.query_rows {
+        return;
+    }
+    var q: array<f32, DIM>;
+    var q4 = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var k = 0u; k < DIM; k++) {
+        q[k] = positions[i * DIM + k];
+        q4[k] = q[k];
+    }
+    var runs: array<vec2<u32>, AROUND>;
+    let found = runs_around(q4, &runs);
+    for (var r = 0u; r < found; r++) {
+        var lo = runs[r].x;
+        var hi = runs[r].y;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2u;
+            if order[mid] < p.data_begin {
+                lo = mid + 1u;
+            } else {
+                hi = mid;
+            }
+        }
+        runs[r].x = lo;
+    }
+
+    let den_at = p.query_rows * DIM;
+    var num: array<f32, DIM>;
+    for (var k = 0u; k < DIM; k++) {
+        num[k] = bitcast<f32>(sums[i * DIM + k]);
+    }
+    var den = bitcast<f32>(sums[den_at + i]);
+
+    loop {
+        // The smallest next index over the runs (runs are disjoint).
+        var j = 0xffffffffu;
+        var at = 0u;
+        for (var r = 0u; r < found; r++) {
+            if runs[r].x < runs[r].y && order[runs[r].x] < j {
+                j = order[runs[r].x];
+                at = r;
+            }
+        }
+        if j >= p.data_end {
+            break;
+        }
+        runs[at].x += 1u;
+        var x: array<f32, DIM>;
+        for (var k = 0u; k < DIM; k++) {
+            x[k] = positions[j * DIM + k];
+        }
+        var sw = 1.0;
+        if WEIGHTED {
+            sw = weights[j];
+        }
+        var d2 = 0.0;
+        for (var k = 0u; k < DIM; k++) {
+            let diff = x[k] - q[k];
+            d2 = d2 + diff * diff;
+        }
+        let w = kernel_weight(d2) * sw;
+        for (var k = 0u; k < DIM; k++) {
+            num[k] = num[k] + w * (x[k] - q[k]);
+        }
+        den = den + w;
+    }
+
+    for (var k = 0u; k < DIM; k++) {
+        sums[i * DIM + k] = bitcast<u32>(num[k]);
+    }
+    sums[den_at + i] = bitcast<u32>(den);
+}
