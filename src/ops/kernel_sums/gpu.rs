@@ -150,10 +150,15 @@ fn wide_loop_iterations(dim: usize, shape: &Shape) -> (u64, u64) {
     let pairs = workgroup / slices * qpt * tile;
     // A thread's loop over its coordinates of one row (and the tail).
     let coords = dim as u64 / slices + 1;
-    // Steps 1 and 3: the loop over the tile's rows; reading a row's
-    // coordinates; the loops over the thread's queries, and each query's
-    // loop over the coordinates, once per step.
-    let per_row = 2 + (1 + coords) + 2 * (1 + qpt) + 2 * qpt * (1 + coords);
+    // Steps 1 and 3: the loop over the tile's rows; keeping a row's
+    // coordinates, where the shader does; the loops over the thread's
+    // queries, and each query's loop over the coordinates, once per step.
+    let keep = if shape::wide_keeps_rows(dim) {
+        1 + coords
+    } else {
+        0
+    };
+    let per_row = 2 + keep + 2 * (1 + qpt) + 2 * qpt * (1 + coords);
     // Per tile besides those: the tile loop itself, the sample weights,
     // the exits of the two row loops, and step 2 (the pairs shared out
     // over the workgroup, each adding `slices` partial sums).
@@ -273,6 +278,10 @@ impl Sums {
                 ("QB", Const::U32(shape.workgroup / shape.threads_per_query)),
                 ("QPT", Const::U32(shape.queries_per_thread)),
                 ("TILE", Const::U32(shape.tile)),
+                (
+                    "KEPT_COORDS",
+                    Const::U32(shape::WIDE_COORDS_PER_THREAD as u32),
+                ),
             ]);
             Stage(&SHIFT_WIDE)
         } else {
@@ -1113,6 +1122,10 @@ mod tests {
                                 ("QB", Const::U32(groups)),
                                 ("QPT", Const::U32(qpt)),
                                 ("TILE", Const::U32(tile)),
+                                (
+                                    "KEPT_COORDS",
+                                    Const::U32(shape::WIDE_COORDS_PER_THREAD as u32),
+                                ),
                             ];
                             let wg = [("WG", groups * slices)];
                             validate(&SHIFT_WIDE, dim, "accumulate", &consts, &wg);

@@ -74,8 +74,16 @@ pub(crate) fn candidates(dim: usize, extra: usize, limits: &wgpu::Limits) -> Vec
 }
 
 /// Coordinates of a query a thread of the wide strategy keeps, at most,
-/// up to the widest split.
-const WIDE_COORDS_PER_THREAD: usize = 8;
+/// up to the widest split; and of each data row of a tile, beyond which
+/// `shift_wide.wgsl` reads the rows again rather than keep them.
+pub(crate) const WIDE_COORDS_PER_THREAD: usize = 8;
+
+/// Whether `shift_wide.wgsl` keeps each thread's coordinates of a tile's
+/// data rows in registers for rows of `dim` coordinates (up to D = 512),
+/// rather than read them again for each query.
+pub(crate) fn wide_keeps_rows(dim: usize) -> bool {
+    dim.div_ceil(slices(dim) as usize) <= WIDE_COORDS_PER_THREAD
+}
 
 /// Threads per query of the wide strategy, from narrowest to widest.
 const SLICES: [u32; 4] = [8, 16, 32, 64];
@@ -220,6 +228,7 @@ mod tests {
             .collect();
         assert_eq!(s, [8, 8, 16, 16, 32, 32, 64, 64, 64, 64]);
         assert_eq!(5000usize.div_ceil(slices(5000) as usize), 79);
+        assert!(wide_keeps_rows(512) && !wide_keeps_rows(513));
     }
 
     #[test]

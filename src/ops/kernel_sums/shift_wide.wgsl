@@ -11,8 +11,9 @@
 // time, neighbouring threads reading neighbouring coordinates; no row has
 // to fit workgroup memory. Per tile:
 //   1. every thread reads its coordinates of each row of the tile once,
-//      keeps them in registers, and sums (x_k - q_k)^2 over them, in
-//      increasing k, for each of its queries, into workgroup memory;
+//      keeps them in registers (up to KEPT_COORDS of them per row), and
+//      sums (x_k - q_k)^2 over them, in increasing k, for each of its
+//      queries, into workgroup memory;
 //   2. one thread per (query, row) pair adds that pair's SLICES partial
 //      sums in the order s = 0, 1, ..., SLICES - 1, and computes the pair's
 //      weight (and count term) once for all its threads;
@@ -20,7 +21,10 @@
 //      queries' `num`, from the values kept in step 1, rows in index
 //      order, and den and cnt follow.
 // So each data value is read from storage once per workgroup and tile,
-// and serves all QB * QPT queries. SLICES is a function of DIM alone
+// and serves all QB * QPT queries. (Rows of more than KEPT_COORDS
+// coordinates per thread, above D = 512, are read again from storage for
+// each query in each step, as the kept values would no longer fit
+// registers.) SLICES is a function of DIM alone
 // (shape.rs, `slices`); a query's terms, each squared distance included,
 // are computed by the same operations in the same order whatever its
 // thread, so every sum comes out the same whatever QB, QPT and TILE,
@@ -34,12 +38,18 @@
 //                 is QB * SLICES
 //   QPT: u32      queries per thread
 //   TILE: u32     data rows per tile
+//   KEPT_COORDS: u32  coordinates of a row a thread keeps in registers, at
+//                 most (shape.rs, WIDE_COORDS_PER_THREAD)
 
 // Coordinates per thread: FULL in every slice and one more in the first
 // REM slices; PER_THREAD in all.
 const FULL: u32 = DIM / SLICES;
 const REM: u32 = DIM % SLICES;
 const PER_THREAD: u32 = (DIM + SLICES - 1u) / SLICES;
+
+// Whether a thread keeps its coordinates of the tile's rows in registers:
+// where it has at most KEPT_COORDS of them per row (up to D = 512).
+const KEEP: bool = PER_THREAD <= KEPT_COORDS;
 
 // (query, row) pairs of a tile: pair e = a * TILE + r for query a of the
 // workgroup (a = u * QB + b for query u of group b). The partial sum of
@@ -64,9 +74,10 @@ var<private> den: array<f32, QPT>;
 var<private> cnt: array<f32, QPT>;
 // Whether each of this thread's queries is summed and stored.
 var<private> live: array<bool, QPT>;
-// This thread's coordinates of the tile's rows (coordinate s + c * SLICES
-// of row r at r * PER_THREAD + c), read in step 1 and used again in step 3.
-var<private> x: array<f32, TILE * PER_THREAD>;
+// Where KEEP: this thread's coordinates of the tile's rows (coordinate
+// s + c * SLICES of row r at r * PER_THREAD + c), read in step 1 and used
+// again in step 3. Otherwise unused (and sized to fit the smaller rows).
+var<private> x: array<f32, TILE * min(PER_THREAD, KEPT_COORDS)>;
 
 // Reads this thread's coordinates of data row `j`, row `r` of the tile,
 // into `x`.
@@ -81,45 +92,55 @@ fn load_row(j: u32, r: u32, s: u32) {
     }
 }
 
-// The sum of (x_k - q_k)^2 over this thread's coordinates k of row `r` of
-// the tile and query `u`, in increasing k.
-fn partial_d2(r: u32, u: u32, s: u32) -> f32 {
-    let at = r * PER_THREAD;
+// This thread's coordinate s + c * SLICES of data row `j`, row `r` of the
+// tile: kept in `x` or, where not KEEP, read from storage.
+fn value(j: u32, r: u32, c: u32, s: u32) -> f32 {
+    if KEEP {
+        return x[r * PER_THREAD + c];
+    }
+    return data[j * DIM + s + c * SLICES];
+}
+
+// The sum of (x_k - q_k)^2 over this thread's coordinates k of data row
+// `j`, row `r` of the tile, and query `u`, in increasing k.
+fn partial_d2(j: u32, r: u32, u: u32, s: u32) -> f32 {
     let qu = u * PER_THREAD;
     var acc = 0.0;
     for (var c = 0u; c < FULL; c++) {
-        let diff = x[at + c] - q[qu + c];
+        let diff = value(j, r, c, s) - q[qu + c];
         acc = acc + diff * diff;
     }
     if REM > 0u && s < REM {
-        let diff = x[at + FULL] - q[qu + FULL];
+        let diff = value(j, r, FULL, s) - q[qu + FULL];
         acc = acc + diff * diff;
     }
     return acc;
 }
 
-// Row `r` of the tile: its coordinates read, and each query's partial
-// squared distance to it stored for step 2.
+// Data row `j`, row `r` of the tile: its coordinates kept, and each
+// query's partial squared distance to it stored for step 2.
 fn distances(j: u32, r: u32, b: u32, s: u32) {
-    load_row(j, r, s);
+    if KEEP {
+        load_row(j, r, s);
+    }
     for (var u = 0u; u < QPT; u++) {
-        part[s * PART_STRIDE + (u * QB + b) * TILE + r] = partial_d2(r, u, s);
+        part[s * PART_STRIDE + (u * QB + b) * TILE + r] = partial_d2(j, r, u, s);
     }
 }
 
-// Adds row `r` of the tile to the sums of this thread's queries.
-fn visit(r: u32, b: u32, s: u32) {
-    let at = r * PER_THREAD;
+// Adds data row `j`, row `r` of the tile, to the sums of this thread's
+// queries.
+fn visit(j: u32, r: u32, b: u32, s: u32) {
     for (var u = 0u; u < QPT; u++) {
         let e = (u * QB + b) * TILE + r;
         if SUMS {
             let w = pair_weight[e];
             let qu = u * PER_THREAD;
             for (var c = 0u; c < FULL; c++) {
-                num[qu + c] = num[qu + c] + w * (x[at + c] - q[qu + c]);
+                num[qu + c] = num[qu + c] + w * (value(j, r, c, s) - q[qu + c]);
             }
             if REM > 0u && s < REM {
-                num[qu + FULL] = num[qu + FULL] + w * (x[at + FULL] - q[qu + FULL]);
+                num[qu + FULL] = num[qu + FULL] + w * (value(j, r, FULL, s) - q[qu + FULL]);
             }
             den[u] = den[u] + w;
         }
@@ -227,11 +248,11 @@ fn accumulate(
         // are next written after the next tile's first barrier.
         if rows == TILE {
             for (var r = 0u; r < TILE; r++) {
-                visit(r, b, s);
+                visit(first + r, r, b, s);
             }
         } else {
             for (var r = 0u; r < rows; r++) {
-                visit(r, b, s);
+                visit(first + r, r, b, s);
             }
         }
     }
