@@ -1,8 +1,9 @@
-//! Mean shift's grid method against dense sums, time against N at D = 2 on
-//! the CPU twin, as a markdown table.
+//! Mean shift's grid method against dense sums, time against N at D = 2,
+//! on the CPU twin or a GPU, as a markdown table.
 //!
 //! ```text
-//! cargo run --release --example grid_scaling -- [--n 10000,30000,100000,300000,1000000]
+//! cargo run --release --example grid_scaling -- [--backend cpu|gpu]
+//!     [--n 10000,30000,100000,300000,1000000]
 //!     [--dense-max-n 100000] [--reps 3] [--bandwidth 2.5] [--flat-bandwidth 2.5]
 //!     [--cutoff 3] [--seed 1] [--out FILE]
 //! ```
@@ -28,8 +29,9 @@
 //! run and, where that took under 5 s, `--reps` more timed after it (the
 //! first then a warm-up); the median is reported. ARI against the blobs'
 //! true labels is there for context (touching blobs merge, so it is below 1
-//! for both methods). Only the CPU context is timed: the grid exists only
-//! on the CPU twin (a GPU fit stays dense).
+//! for both methods). `--backend gpu` times `Context::gpu()`, whatever
+//! adapter that opens; the table's head names it and says when it is a
+//! software rasteriser, whose timings are not GPU timings.
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -77,6 +79,43 @@ struct Args {
     /// Also write the markdown there.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The context timed: the CPU twin or `Context::gpu()`.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    backend: Backend,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Cpu,
+    Gpu,
+}
+
+/// The context for `backend`, and how the table's head describes it.
+fn context(backend: Backend) -> Result<(Context, String), Box<dyn Error>> {
+    Ok(match backend {
+        Backend::Cpu => {
+            let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+            (
+                Context::cpu(),
+                format!("CPU twin timings (`Context::cpu()`, {cores} threads), not GPU timings."),
+            )
+        }
+        Backend::Gpu => {
+            let ctx = Context::gpu()?;
+            let name = ctx.adapter_info().map_or_else(
+                || "unknown adapter".to_string(),
+                |i| format!("{} ({:?})", i.name, i.backend),
+            );
+            let what = if ctx.is_software() {
+                format!(
+                    "`Context::gpu()` on {name}: a software rasteriser on the CPU, so these are not GPU timings."
+                )
+            } else {
+                format!("`Context::gpu()` on {name}.")
+            };
+            (ctx, what)
+        }
+    })
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -85,7 +124,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if args.reps == 0 {
         return Err("--reps must be >= 1".into());
     }
-    let ctx = Context::cpu();
+    let (ctx, backend) = context(args.backend)?;
     let load_before = load_average();
     let workloads = [
         (
@@ -178,10 +217,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let command: Vec<String> = std::env::args().skip(1).collect();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let head = format!(
         "## Mean shift: grid against dense, D = 2, density fixed\n\n\
-         CPU twin timings (`Context::cpu()`, {cores} threads), not GPU timings.\n\
+         {backend}\n\
          Command: `cargo run --release --example grid_scaling -- {}`.\n\
          Load average (1, 5, 15 min) before: {load_before}; after: {}.\n\
          Blobs of {PER_BLOB} points, std sqrt(5), spread 35 sqrt(blobs / 6), seed {}; \
