@@ -108,6 +108,18 @@ fn runs_around(q: array<f32, 4>, runs: ptr<function, array<vec2<u32>, AROUND>>) 
     return found;
 }
 
+// A spent run's head: above every index (rows are fewer than 2^30) and
+// every data_end.
+const SPENT: u32 = 0xffffffffu;
+
+// The first index of `run` ([x, y) of `order`), or SPENT if it is empty.
+fn next_index(run: vec2<u32>) -> u32 {
+    if run.x < run.y {
+        return order[run.x];
+    }
+    return SPENT;
+}
+
 @compute @workgroup_size(WG)
 fn accumulate(
     @builtin(local_invocation_index) lid: u32,
@@ -147,13 +159,20 @@ fn accumulate(
     }
     var den = bitcast<f32>(sums[den_at + i]);
 
+    // Each run's next index, kept so that a step reads one new index from
+    // `order` (the run it advances) rather than one per run.
+    var heads: array<u32, AROUND>;
+    for (var r = 0u; r < found; r++) {
+        heads[r] = next_index(runs[r]);
+    }
     loop {
-        // The smallest next index over the runs (runs are disjoint).
-        var j = 0xffffffffu;
+        // The smallest next index over the runs (runs are disjoint, so
+        // there are no ties).
+        var j = SPENT;
         var at = 0u;
         for (var r = 0u; r < found; r++) {
-            if runs[r].x < runs[r].y && order[runs[r].x] < j {
-                j = order[runs[r].x];
+            if heads[r] < j {
+                j = heads[r];
                 at = r;
             }
         }
@@ -161,6 +180,7 @@ fn accumulate(
             break;
         }
         runs[at].x += 1u;
+        heads[at] = next_index(runs[at]);
         var x: array<f32, DIM>;
         for (var k = 0u; k < DIM; k++) {
             x[k] = positions[j * DIM + k];
