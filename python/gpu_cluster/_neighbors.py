@@ -1,5 +1,5 @@
 """NearestNeighbors, as in sklearn.neighbors, on the Rust library (exact,
-brute force on a GPU or the CPU twin)."""
+on a GPU or the CPU twin)."""
 
 import numbers
 
@@ -26,8 +26,10 @@ class NearestNeighbors(BaseEstimator):
 
     Parameters are scikit-learn's, with its defaults; `algorithm`,
     `leaf_size` and `n_jobs` are accepted and unused (the search is always
-    exact brute force). Metrics: "minkowski" with p=2 (the default) or
-    "euclidean", "sqeuclidean", "cosine", and this library's
+    exact: brute force, or for radius queries with a euclidean metric in 1
+    to 4 dimensions on enough points a uniform grid, on either backend,
+    with brute force's results). Metrics: "minkowski" with p=2 (the
+    default) or "euclidean", "sqeuclidean", "cosine", and this library's
     "inner_product" (largest first). Then `backend` ({"auto", "gpu", "cpu"}).
 
     Differences from scikit-learn: ties are broken by lower index; radius

@@ -24,11 +24,13 @@
 //!    scikit-learn's expansion reaches it from first; the rest is noise,
 //!    -1.
 //!
-//! Where the index searches through its grid (the CPU twin, D <= 4), the
-//! neighbourhoods are visited in place, in parallel, with no sorted lists:
-//! counting stops once a point is core, and a core point joins only its
-//! core neighbours of lower index, as it finds them. Elsewhere the queries
-//! go through the index's radius search in chunks. Either way memory is
+//! Where the index searches through its grid on the CPU twin (D <= 4),
+//! the neighbourhoods are visited in place, in parallel, with no sorted
+//! lists: counting stops once a point is core, and a core point joins only
+//! its core neighbours of lower index, as it finds them. Elsewhere the
+//! queries go through the index's radius search in chunks (on a GPU
+//! context through the device grid where it applies, brute force
+//! otherwise: the index's choice). Either way memory is
 //! bounded by the points plus the neighbour lists of one chunk of queries
 //! (and the border pairs, and on a GPU one chunk of core pairs): the
 //! search runs twice, chunk by chunk, once for the weights and once for
@@ -99,8 +101,8 @@ impl Dbscan {
     }
 
     /// How the neighbourhoods are found (default: [`SearchMethod::Auto`]:
-    /// the grid for D <= 4 on enough points on the CPU twin, brute force
-    /// otherwise; both give the same neighbourhoods).
+    /// the grid for D <= 4 on enough points, on either backend, brute
+    /// force otherwise; both give the same neighbourhoods).
     pub fn search(mut self, search: SearchMethod) -> Self {
         self.search = search;
         self
