@@ -422,71 +422,126 @@ fn bad_input_is_an_error() {
     invalid(ip.radius_neighbors(None, 0.0).map(|_| ()), "points");
 }
 
-/// The grid's radius lists are brute force's, bit for bit, and each
-/// search says how it ran: the grid for the euclidean metrics in at most
-/// 4 dimensions on the CPU twin (forced, or automatically on enough
-/// points), brute force otherwise.
+/// The grid's radius lists are brute force's on the same backend, bit for
+/// bit, and each search says how it ran: the grid for the euclidean
+/// metrics in at most 4 dimensions (forced, or automatically on enough
+/// points), on the CPU twin and on a GPU (built and searched on the
+/// device), brute force otherwise.
 #[test]
 fn the_grid_and_brute_force_give_the_same_radius_lists() {
+    for ctx in common::contexts() {
+        for dim in [1usize, 2, 3, 4, 5] {
+            grid_against_brute_force(&ctx, dim);
+        }
+    }
+}
+
+/// One dimension of [`the_grid_and_brute_force_give_the_same_radius_lists`].
+fn grid_against_brute_force(ctx: &Context, dim: usize) {
     use gpu_cluster::SearchMethod;
-    for dim in [1usize, 2, 3, 4, 5] {
-        let n = 3000;
-        let x = Points::new(&common::uniform(n, dim, 10.0, dim as u64), dim).unwrap();
-        let q = Points::new(&common::uniform(200, dim, 10.0, 99), dim).unwrap();
-        for metric in [Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine] {
-            let radius = if metric == Metric::Cosine { 0.05 } else { 1.2 };
-            let fit = |search| {
-                NearestNeighbors::new()
-                    .metric(metric)
-                    .search(search)
-                    .fit(&Context::cpu(), &x)
-                    .unwrap()
-            };
-            let brute = fit(SearchMethod::BruteForce);
-            for queries in [None, Some(&q)] {
-                let want = brute.radius_neighbors(queries, radius).unwrap();
-                assert_eq!(want.method(), SearchMethod::BruteForce);
-                for search in [SearchMethod::Grid, SearchMethod::Auto] {
-                    let got = fit(search).radius_neighbors(queries, radius).unwrap();
-                    let grid = dim <= 4 && metric != Metric::Cosine;
-                    let used = if grid {
-                        SearchMethod::Grid
-                    } else {
-                        SearchMethod::BruteForce
-                    };
-                    assert_eq!(got.method(), used, "D {dim} {metric:?} {search:?}");
-                    assert_eq!(got.offsets(), want.offsets(), "D {dim} {metric:?}");
-                    assert_eq!(got.all_indices(), want.all_indices(), "D {dim} {metric:?}");
-                    assert_eq!(
-                        got.all_distances(),
-                        want.all_distances(),
-                        "D {dim} {metric:?}"
-                    );
-                }
+    let n = 3000;
+    let x = Points::new(&common::uniform(n, dim, 10.0, dim as u64), dim).unwrap();
+    let q = Points::new(&common::uniform(200, dim, 10.0, 99), dim).unwrap();
+    for metric in [Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine] {
+        let radius = if metric == Metric::Cosine { 0.05 } else { 1.2 };
+        let fit = |search| {
+            NearestNeighbors::new()
+                .metric(metric)
+                .search(search)
+                .fit(ctx, &x)
+                .unwrap()
+        };
+        let brute = fit(SearchMethod::BruteForce);
+        for queries in [None, Some(&q)] {
+            let want = brute.radius_neighbors(queries, radius).unwrap();
+            assert_eq!(want.method(), SearchMethod::BruteForce);
+            for search in [SearchMethod::Grid, SearchMethod::Auto] {
+                let got = fit(search).radius_neighbors(queries, radius).unwrap();
+                let grid = dim <= 4 && metric != Metric::Cosine;
+                let used = if grid {
+                    SearchMethod::Grid
+                } else {
+                    SearchMethod::BruteForce
+                };
+                let what = format!("{ctx}, D {dim} {metric:?} {search:?}");
+                assert_eq!(got.method(), used, "{what}");
+                assert_eq!(got.offsets(), want.offsets(), "{what}");
+                assert_eq!(got.all_indices(), want.all_indices(), "{what}");
+                assert_eq!(got.all_distances(), want.all_distances(), "{what}");
             }
         }
     }
 }
 
 /// An index keeps its grid between searches of one radius and builds a
-/// new one for another: every answer still equals brute force's.
+/// new one for another, on every backend: every answer still equals brute
+/// force's.
 #[test]
 fn the_kept_grid_follows_the_radius() {
     use gpu_cluster::SearchMethod;
     let x = Points::new(&common::uniform(3000, 2, 10.0, 5), 2).unwrap();
-    let fit = |search| {
-        NearestNeighbors::new()
-            .search(search)
-            .fit(&Context::cpu(), &x)
-            .unwrap()
+    for ctx in common::contexts() {
+        let fit = |search| {
+            NearestNeighbors::new()
+                .search(search)
+                .fit(&ctx, &x)
+                .unwrap()
+        };
+        let (grid, brute) = (fit(SearchMethod::Grid), fit(SearchMethod::BruteForce));
+        for radius in [1.2, 0.5, 1.2, 3.0, 0.5] {
+            let got = grid.radius_neighbors(None, radius).unwrap();
+            let want = brute.radius_neighbors(None, radius).unwrap();
+            let what = format!("{ctx}, radius {radius}");
+            assert_eq!(got.method(), SearchMethod::Grid, "{what}");
+            assert_eq!(got.offsets(), want.offsets(), "{what}");
+            assert_eq!(got.all_indices(), want.all_indices(), "{what}");
+            assert_eq!(got.all_distances(), want.all_distances(), "{what}");
+        }
+    }
+}
+
+/// On a GPU whose binding cannot hold the indexed points, the grid's
+/// radius search goes brute force and says so; queries beyond the grid's
+/// reach do too. The lists are brute force's either way.
+#[test]
+fn the_gpu_grid_falls_back_to_brute_force() {
+    use gpu_cluster::{GpuOptions, SearchMethod};
+    let x = Points::new(&common::uniform(3000, 2, 10.0, 5), 2).unwrap();
+    let far = Points::new(
+        &common::uniform(50, 2, 10.0, 6)
+            .iter()
+            .map(|v| v + 1e7)
+            .collect::<Vec<_>>(),
+        2,
+    )
+    .unwrap();
+    let near = Points::new(&common::uniform(50, 2, 10.0, 7), 2).unwrap();
+    let small = GpuOptions {
+        max_binding_bytes: Some(1 << 14),
+        ..GpuOptions::default()
     };
-    let (grid, brute) = (fit(SearchMethod::Grid), fit(SearchMethod::BruteForce));
-    for radius in [1.2, 0.5, 1.2, 3.0, 0.5] {
-        let got = grid.radius_neighbors(None, radius).unwrap();
-        let want = brute.radius_neighbors(None, radius).unwrap();
-        assert_eq!(got.method(), SearchMethod::Grid);
-        assert_eq!(got.offsets(), want.offsets(), "radius {radius}");
-        assert_eq!(got.all_indices(), want.all_indices(), "radius {radius}");
-        assert_eq!(got.all_distances(), want.all_distances(), "radius {radius}");
+    let (Some(gpu), Some(split)) = (common::gpu(), common::gpu_with(&small)) else {
+        return;
+    };
+    let fit = |ctx: &Context, search| NearestNeighbors::new().search(search).fit(ctx, &x).unwrap();
+    let cases = [
+        (&gpu, None, SearchMethod::Grid),
+        (&gpu, Some(&near), SearchMethod::Grid),
+        (&gpu, Some(&far), SearchMethod::BruteForce),
+        (&split, None, SearchMethod::BruteForce),
+        (&split, Some(&near), SearchMethod::BruteForce),
+    ];
+    for (ctx, queries, used) in cases {
+        let got = fit(ctx, SearchMethod::Grid)
+            .radius_neighbors(queries, 1.2)
+            .unwrap();
+        let want = fit(ctx, SearchMethod::BruteForce)
+            .radius_neighbors(queries, 1.2)
+            .unwrap();
+        let what = format!("{ctx}, queries {:?}", queries.map(|q| q.len()));
+        assert_eq!(got.method(), used, "{what}");
+        assert_eq!(got.offsets(), want.offsets(), "{what}");
+        assert_eq!(got.all_indices(), want.all_indices(), "{what}");
+        assert_eq!(got.all_distances(), want.all_distances(), "{what}");
     }
 }
