@@ -1,5 +1,7 @@
 //! The grid on the GPU: built from points already on the device and
-//! searched there, with the CPU twin's results (`cpu.rs`) to the bit.
+//! searched there, with the device's brute-force results to the bit, and
+//! so the CPU twin's (`cpu.rs`) as brute force is: the same indices, the
+//! scores up to the fused multiply-adds a GPU compiler may form.
 //!
 //! # Building ([`GridBuilder`], `build.wgsl`)
 //!
@@ -125,8 +127,9 @@ struct SearchParams {
 /// A grid of `n` points on the device, as `cpu::Grid` holds it: the point
 /// indices sorted by cell key (ties by index), the distinct keys
 /// ascending, where each key's run starts, and a header whose word 0 is
-/// the number of distinct keys (known only on the device; [`DeviceGrid::read`]
-/// brings everything back). Filled by [`GridBuilder::record`]; its buffers
+/// the number of distinct keys (known only on the device: the searches
+/// read it there; tests read everything back with `DeviceGrid::read`).
+/// Filled by [`GridBuilder::record`]; its buffers
 /// can be filled again for new points of the same count.
 pub(crate) struct DeviceGrid {
     cells: Cells,
@@ -750,8 +753,8 @@ mod tests {
         pollster::block_on(within_cut(g, &grid, &buf, q, bound, exclude, cuts))
     }
 
-    /// The device grid's search against brute force on the device (and
-    /// the CPU grid), bit for bit: dimensions 1 to 4, radii from tiny to
+    /// The device grid's search against brute force on the device, bit for
+    /// bit (and the CPU grid's indices): dimensions 1 to 4, radii from tiny to
     /// large, data far from the origin, duplicates, points exactly at the
     /// radius (integer coordinates), the data as queries with and without
     /// their own rows, other queries; windows of every candidate and of a
@@ -796,7 +799,11 @@ mod tests {
                         let got = search(g, data, q, dim, bound, exclude, cuts).unwrap();
                         assert_eq!(got, brute, "{what}, window {}", cuts.window);
                     }
-                    assert_eq!(cpu_grid.within(data, rows, bound, exclude), brute, "{what}");
+                    // The CPU twin's lists: the same indices (its scores
+                    // may differ by a GPU compiler's fused multiply-adds).
+                    let twin = cpu_grid.within(data, rows, bound, exclude);
+                    assert_eq!(twin.offsets, brute.offsets, "{what}");
+                    assert_eq!(twin.indices, brute.indices, "{what}");
                 }
             }
         }

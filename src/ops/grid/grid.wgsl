@@ -5,8 +5,13 @@
 // A point's cell is floor((v - origin) * inv) per coordinate, in f32: a
 // subtraction then a product, which no compiler can fuse into one rounding
 // (a fused multiply-add is a * b + c), so every coordinate is the CPU's to
-// the bit. The key is the CPU's multiply-xor hash in wrapping u32
-// arithmetic (WGSL's integer arithmetic wraps, as `wrapping_mul` does).
+// the bit, save on a device that flushes subnormals to zero, where a
+// difference or product below 2^-126 in magnitude, negative, floors to
+// cell 0 instead of -1. That moves a point by less than 2^-126 cells,
+// far inside the margin `Cells::new` leaves, so the device's searches stay
+// exact; only its cells, for such points, are not the CPU's. The key is
+// the CPU's multiply-xor hash in wrapping u32 arithmetic (WGSL's integer
+// arithmetic wraps, as `wrapping_mul` does).
 
 // The grid's header, 6 words: word 0 the number of non-empty cells
 // (distinct keys), word 1 the bits of inv, words 2 to 5 the bits of the

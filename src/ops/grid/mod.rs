@@ -10,10 +10,13 @@
 //! N, not the bounding box. Two cells with the same hash share a run of
 //! points; that only adds candidates, each checked by its exact score.
 //!
-//! The results are those of the brute-force search (`topk::within`) to the
-//! bit: the same candidates pass (the cells only leave out points that are
-//! farther than the radius), their scores come from the same function, and
-//! the lists are sorted the same way, by (score, index).
+//! The results are those of the brute-force search (`topk::within`) on the
+//! same backend to the bit: the same candidates pass (the cells only leave
+//! out points that are farther than the radius), their scores come from the
+//! same function (on a GPU the same WGSL expression: the same bits where
+//! the compiler fuses multiply-adds in it, if at all, alike in both
+//! shaders, which the tests check on their adapter), and the lists are
+//! sorted the same way, by (score, index).
 //!
 //! Both backends build and search it: the CPU twin in `cpu.rs`, the GPU in
 //! `gpu.rs` (`grid.wgsl`, `build.wgsl`, `search.wgsl`), whose

@@ -18,8 +18,9 @@
 //
 // A score is brute force's (topk.wgsl's tile_keys with SCORE 0): from 0.0,
 // d = x - q and s = s + d * d per coordinate in index order, the same
-// expression in the same order, so the same bits, and compared through
-// the same order key.
+// expression in the same order, so the same bits where the compiler
+// treats it alike in both stages (fusing s + d * d into one rounding in
+// both or in neither), and compared through the same order key.
 
 struct Params {
     query_rows: u32,
