@@ -307,6 +307,9 @@ def main():
         md += ["## Headline", ""] + (headline(rows) or ["(nothing measured yet)", ""])
     md += shapes(rows)
     md += tests(out)
+    grid = read(out / "stages" / "g-grid" / "table.md").strip()
+    if grid:
+        md += ["(Stage g, examples/grid_scaling.rs on this adapter.)", "", grid, ""]
     table = read(out / "table.md")
     if table:
         md += ["## All measurements", "", "Scaling plot: scaling.png (where matplotlib is installed).", "", table]
