@@ -23,7 +23,8 @@
 //! [`gpu::DeviceGrid`] holds the same order, keys and run starts as
 //! `cpu::Grid`, built on the device from points already there. A GPU
 //! search whose data do not fit one device buffer (of the chunking every
-//! op shares) goes brute force, and says so through [`Method`].
+//! op shares), or on a device that binds too few storage buffers for the
+//! grid's stages, goes brute force, and says so through [`Method`].
 
 pub(crate) mod cpu;
 pub(crate) mod gpu;
@@ -128,8 +129,9 @@ impl Grids {
     }
 
     /// The grid of `data` for `bound` on the device (kept for later
-    /// calls), `None` where no grid can be built or the data do not fit
-    /// one buffer of the shared chunking. The data are found where an
+    /// calls), `None` where no grid can be built, the data do not fit one
+    /// buffer of the shared chunking, or the device cannot run the grid's
+    /// stages ([`device_runs_the_grid`]). The data are found where an
     /// earlier call or a pin left them, else uploaded and kept with the
     /// grid.
     async fn device_grid(
@@ -141,6 +143,9 @@ impl Grids {
     ) -> Result<Option<Arc<OnDevice>>> {
         if let Some(Kept::Gpu(on)) = self.kept(bound) {
             return Ok(Some(on));
+        }
+        if !device_runs_the_grid(&g.limits) {
+            return Ok(None);
         }
         let n = data.len() / dim.max(1);
         let per_chunk = crate::ops::chunking::rows_per_chunk(g, dim, &gpu::GRID_SEARCH);
@@ -181,6 +186,20 @@ impl Grids {
     fn keep(&self, bound: f32, grid: Kept) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((bound.to_bits(), grid));
     }
+}
+
+/// Whether a device with `limits` runs the grid's build and search
+/// stages: the search binds 8 storage buffers, where brute force binds 4,
+/// the most downlevel devices allow; on those the search goes brute force
+/// rather than failing.
+fn device_runs_the_grid(limits: &wgpu::Limits) -> bool {
+    [
+        &gpu::GRID_BUILD,
+        &gpu::GRID_SEARCH,
+        &crate::ops::sort::gpu::SORT,
+    ]
+    .into_iter()
+    .all(|stage| crate::gpu::pipelines::unmet_limit(limits, stage).is_none())
 }
 
 #[cfg(test)]
@@ -253,6 +272,18 @@ mod tests {
                 "D {dim}, integers"
             );
         }
+    }
+
+    /// The device grid's stages need more storage buffers than downlevel
+    /// devices allow: there radius searches go brute force.
+    #[test]
+    fn downlevel_devices_search_by_brute_force() {
+        assert!(device_runs_the_grid(&wgpu::Limits::default()));
+        let downlevel = wgpu::Limits::downlevel_defaults();
+        assert!(downlevel.max_storage_buffers_per_shader_stage < 8);
+        assert!(!device_runs_the_grid(&downlevel));
+        let brute_force = crate::gpu::pipelines::unmet_limit(&downlevel, &topk::TOPK);
+        assert_eq!(brute_force, None);
     }
 
     #[test]
