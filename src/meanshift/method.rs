@@ -23,8 +23,11 @@ use crate::ops::kernel_sums::grid::exact_support2;
 ///
 /// On a GPU context the grid's sums run on the device over the CPU twin's
 /// rows in the twin's order, so the compact kernels give the twin's bits
-/// where the device divides as the host does (lavapipe does), and every
-/// kernel the device's dense bits where the grid leaves out only zeros.
+/// where the device computes as the host does (no fused multiply-adds,
+/// divisions rounded as the host rounds them, as on Mesa's lavapipe), and
+/// every kernel the device's dense bits where the grid leaves out only
+/// zeros (blurring points past one binding, whose moves the host finishes,
+/// only where the device divides as the host does).
 /// In standard mode the host groups the moving seeds by cell every step
 /// and lists the rows around each group; blurring rebuilds the grid on the
 /// device every iteration, positions kept there (only the points' bounds
@@ -50,7 +53,8 @@ use crate::ops::kernel_sums::grid::exact_support2;
 )]
 #[non_exhaustive]
 pub enum Method {
-    /// The grid where it gives the dense result and pays: D <= 4, a compact kernel (flat, triangular, epanechnikov), at least
+    /// The grid where it gives the dense result and pays: D <= 4, a
+    /// compact kernel (flat, triangular, epanechnikov), at least
     /// [`Method::GRID_MIN_POINTS`] points and enough query x point pairs
     /// (bin seeding's few seeds make dense cheap), and a support small
     /// against the data (many cells); dense otherwise. The gaussian takes
