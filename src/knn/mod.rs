@@ -7,7 +7,10 @@
 //! [`radius_neighbors`](KnnIndex::radius_neighbors) as often as needed.
 //! Both run the top-k op (`ops::topk`): every pair is scored, nothing is
 //! approximated, and any `k` from 1 to the number of points works (FAISS's
-//! GPU index stops at 2048).
+//! GPU index stops at 2048). Radius searches with a euclidean metric in 1
+//! to 4 dimensions may instead go through a uniform grid (`ops::grid`, on
+//! either backend; see [`SearchMethod`]), which scores only the points in
+//! the cells around each query and gives the same lists.
 //!
 //! Results are sorted by distance, ties broken by the lower index (the
 //! inner product: largest first). Querying the indexed data with itself
