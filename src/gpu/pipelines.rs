@@ -25,7 +25,7 @@ pub(crate) const TILE: &str = include_str!("../../shaders/tile.wgsl");
 
 /// Bytes of every stage's uniform parameter block (binding 0); `Batch::dispatch`
 /// checks at compile time that a parameter type fits.
-pub(crate) const PARAMS_BYTES: u64 = 32;
+pub(crate) const PARAMS_BYTES: u64 = 48;
 
 /// How a stage uses a binding after the uniform parameters at binding 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

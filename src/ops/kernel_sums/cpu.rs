@@ -1,9 +1,12 @@
 //! CPU twin of `shift.wgsl` (and `shift_wide.wgsl`, `shift_finish.wgsl`,
 //! `seek.wgsl`): kernel-weighted mean-shift sums.
 //!
-//! For a query `q` the stage accumulates, over the data `x_j` in index order,
-//! `num += w_j K(|x_j - q|) (x_j - q)`, `den += w_j K(|x_j - q|)` and
-//! `count += w_j [|x_j - q| <= h]`; the shifted position is `q + num / den`.
+//! For a query `q` the stage accumulates, over the data `x_j` of each span
+//! (`spans.rs`, a function of the number of data rows) in index order,
+//! from zero, `num += w_j K(|x_j - q|) (x_j - q)`,
+//! `den += w_j K(|x_j - q|)` and `count += w_j [|x_j - q| <= h]`, and adds
+//! the spans' sums in span order, `((p0 + p1) + p2) + ...`, as the GPU's
+//! finishing pass does; the shifted position is `q + num / den`.
 //! Accumulating displacements rather than positions keeps `f32` precise.
 //! [`counts`] computes `count` alone.
 //!
@@ -23,7 +26,7 @@
 //! dropped, often after a few coordinates. Dropping changes no bit: the
 //! scalar form adds nothing for such a row either.
 
-use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window, grid};
+use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window, grid, spans};
 use crate::cpu::lanes::{self, LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
 use crate::error::Result;
@@ -59,17 +62,53 @@ fn block_queries(queries: &[f32], dim: usize) -> (Vec<Lanes>, usize) {
     (q, rows)
 }
 
-/// The window sums of `queries` (row-major, 1 to [`LANES`] rows).
-fn block_sums(win: &Window<'_>, queries: &[f32]) -> BlockSums {
-    let (q, rows) = block_queries(queries, win.dim);
-    let mut sums = BlockSums {
+/// The window cut at its spans (`spans.rs`): one window per span, in
+/// order, each over that span's rows and weights.
+pub(super) fn span_windows<'a>(win: &Window<'a>) -> Vec<Window<'a>> {
+    let d = win.dim;
+    spans::ranges(win.data.len() / d)
+        .map(|r| Window {
+            data: &win.data[r.start * d..r.end * d],
+            weights: win.weights.map(|w| &w[r.clone()]),
+            ..*win
+        })
+        .collect()
+}
+
+/// The sums of `queries` (row-major, 1 to [`LANES`] rows) over `pieces`
+/// (windows of `dim` coordinates, in index order): each piece's sums from
+/// zero, added in piece order, `((p0 + p1) + p2) + ...` (the GPU's
+/// finishing pass adds the spans' partial sums so).
+fn block_sums(dim: usize, pieces: &[Window<'_>], queries: &[f32]) -> BlockSums {
+    let (q, rows) = block_queries(queries, dim);
+    let zero = || BlockSums {
         rows,
-        num: vec![[0.0; LANES]; win.dim],
+        num: vec![[0.0; LANES]; dim],
         den: [0.0; LANES],
         count: [0.0; LANES],
     };
-    accumulate(win, &q, &mut sums);
+    let mut sums = zero();
+    for (i, piece) in pieces.iter().enumerate() {
+        if i == 0 {
+            accumulate(piece, &q, &mut sums);
+            continue;
+        }
+        let mut part = zero();
+        accumulate(piece, &q, &mut part);
+        for (t, p) in sums.num.iter_mut().zip(&part.num) {
+            add_lanes(t, p);
+        }
+        add_lanes(&mut sums.den, &part.den);
+        add_lanes(&mut sums.count, &part.count);
+    }
     sums
+}
+
+/// `total += part`, lane by lane.
+fn add_lanes(total: &mut Lanes, part: &Lanes) {
+    for (t, p) in total.iter_mut().zip(part) {
+        *t += p;
+    }
 }
 
 /// Runs [`accumulate_portable`] compiled for the best instruction set this
@@ -670,14 +709,14 @@ fn count_rows<const D: usize, const W: bool>(
     *count = s.count;
 }
 
-/// [`block_sums`] of every block of [`LANES`] rows of `queries`, in
-/// parallel.
-fn all_block_sums(win: &Window<'_>, queries: &[f32]) -> Vec<BlockSums> {
-    let d = win.dim;
+/// [`block_sums`] of every block of [`LANES`] rows of `queries` over
+/// `pieces`, in parallel.
+fn all_block_sums(dim: usize, pieces: &[Window<'_>], queries: &[f32]) -> Vec<BlockSums> {
+    let d = dim;
     let m = queries.len() / d;
     map_indices(m.div_ceil(LANES), |b| {
         let rows = b * LANES..((b + 1) * LANES).min(m);
-        block_sums(win, &queries[rows.start * d..rows.end * d])
+        block_sums(d, pieces, &queries[rows.start * d..rows.end * d])
     })
 }
 
@@ -704,14 +743,22 @@ impl Sums {
 
 /// The window sums of every query: through `grid` (the window's, from
 /// `grid::build`) where there is one and it reaches every query (the same
-/// bits: see `grid.rs`), over every row in blocks of [`LANES`] otherwise.
+/// bits: see `grid.rs`), over every row, span by span, in blocks of
+/// [`LANES`] otherwise.
 pub(super) fn window_sums(win: &Window<'_>, grid: Option<&Grid>, queries: &[f32]) -> Sums {
     if let Some(sums) = grid.and_then(|g| grid::sums(win, g, queries)) {
         return sums;
     }
-    let m = queries.len() / win.dim;
-    let mut out = Sums::with_capacity(m, win.dim);
-    for b in all_block_sums(win, queries) {
+    piece_sums(win.dim, &span_windows(win), queries)
+}
+
+/// The sums of every query over `pieces` (windows of `dim` coordinates in
+/// index order, each summed from zero and then added in order, as in
+/// [`block_sums`]).
+pub(super) fn piece_sums(dim: usize, pieces: &[Window<'_>], queries: &[f32]) -> Sums {
+    let m = queries.len() / dim;
+    let mut out = Sums::with_capacity(m, dim);
+    for b in all_block_sums(dim, pieces, queries) {
         for l in 0..b.rows {
             out.num.extend(b.num.iter().map(|n| n[l]));
             out.den.push(b.den[l]);
@@ -751,13 +798,27 @@ pub(crate) fn counts(win: &Window<'_>, queries: &[f32]) -> Vec<f32> {
     if let Some(counts) = win.grid.and_then(|_| grid::counts(win, queries)) {
         return counts;
     }
-    let d = win.dim;
+    piece_counts(win.dim, &span_windows(win), queries)
+}
+
+/// [`counts`] over `pieces` (as [`piece_sums`]): each piece's counts from
+/// zero, added in piece order.
+pub(super) fn piece_counts(dim: usize, pieces: &[Window<'_>], queries: &[f32]) -> Vec<f32> {
+    let d = dim;
     let m = queries.len() / d;
     let blocks = map_indices(m.div_ceil(LANES), |b| {
         let rows = b * LANES..((b + 1) * LANES).min(m);
         let (q, _) = block_queries(&queries[rows.start * d..rows.end * d], d);
         let mut count = [0.0f32; LANES];
-        count_block(win, &q, &mut count);
+        for (i, piece) in pieces.iter().enumerate() {
+            if i == 0 {
+                count_block(piece, &q, &mut count);
+                continue;
+            }
+            let mut part = [0.0f32; LANES];
+            count_block(piece, &q, &mut part);
+            add_lanes(&mut count, &part);
+        }
         count
     });
     let mut out = blocks.as_flattened().to_vec();
@@ -896,9 +957,20 @@ mod tests {
             .collect()
     }
 
-    /// The stage as it was written before blocking: one query at a time,
-    /// `KernelCoeffs::weight` (the same polynomial `exp2`), adding only nonzero weights.
+    /// The stage as it was written before blocking, span by span: each
+    /// span's sums from zero ([`scalar_span`]), then added in span order.
     fn scalar_sums(win: &Window<'_>, q: &[f32]) -> (Vec<f32>, f32, f32) {
+        let mut pieces = span_windows(win).into_iter().map(|p| scalar_span(&p, q));
+        let first = pieces.next().unwrap_or((vec![0.0; win.dim], 0.0, 0.0));
+        pieces.fold(first, |(mut num, den, count), (n, d, c)| {
+            num.iter_mut().zip(&n).for_each(|(a, b)| *a += b);
+            (num, den + d, count + c)
+        })
+    }
+
+    /// One query at a time, `KernelCoeffs::weight` (the same polynomial
+    /// `exp2`), adding only nonzero weights.
+    fn scalar_span(win: &Window<'_>, q: &[f32]) -> (Vec<f32>, f32, f32) {
         let mut num = vec![0.0f32; win.dim];
         let (mut den, mut count) = (0.0f32, 0.0f32);
         for (j, x) in win.data.chunks_exact(win.dim).enumerate() {
@@ -992,7 +1064,7 @@ mod tests {
 
     /// The sums of every query of `queries`, blocked as `shift` blocks them.
     fn blocked(win: &Window<'_>, queries: &[f32]) -> Vec<(Vec<f32>, f32, f32)> {
-        all_block_sums(win, queries)
+        all_block_sums(win.dim, &span_windows(win), queries)
             .iter()
             .flat_map(|b| {
                 (0..b.rows).map(|l| (b.num.iter().map(|n| n[l]).collect(), b.den[l], b.count[l]))
@@ -1012,13 +1084,13 @@ mod tests {
         Clustered,
     }
 
-    /// Data sizes around the block size and the row group, dimensions of
-    /// each loop (fixed, any, with and without checks in the distance
-    /// loop), every kernel, with and without sample weights (some of them
-    /// 0), both layouts.
+    /// Data sizes around the block size and the row group, and one cut
+    /// into three spans (`spans.rs`), dimensions of each loop (fixed, any,
+    /// with and without checks in the distance loop), every kernel, with
+    /// and without sample weights (some of them 0), both layouts.
     fn cases() -> Vec<(usize, usize, Kernel, bool, Layout)> {
         let mut v = Vec::new();
-        for n in [1, 15, 16, 17, 70] {
+        for n in [1, 15, 16, 17, 70, 200] {
             for dim in [1, 2, 3, 4, 5, 7, 8, 16, 17, 32, 64, 300, 1024] {
                 for kernel in Kernel::ALL {
                     for weighted in [false, true] {
@@ -1198,6 +1270,53 @@ mod tests {
         }
     }
 
+    /// The bits of a query's sums.
+    fn sum_bits((num, den, count): &(Vec<f32>, f32, f32)) -> (Vec<u32>, u32, u32) {
+        let num = num.iter().map(|v| v.to_bits()).collect();
+        (num, den.to_bits(), count.to_bits())
+    }
+
+    /// From 128 rows on the sums run in spans (`spans.rs`): the blocked
+    /// loops give the scalar sums of each span added in span order, which
+    /// for some queries differ from the sums in one pass and from the
+    /// spans added in reverse order, so this tells those orders apart.
+    /// Spans of the fixed-dimension and the row-dropping loops, weighted.
+    #[test]
+    fn spans_are_added_in_span_order() {
+        for (n, dim, layout) in [
+            (200, 2, Layout::Spread),
+            (1500, 2, Layout::Spread),
+            (300, 5, Layout::Spread),
+            (300, 40, Layout::Spread),
+        ] {
+            let (data, weights, queries, h) = data_for(n, dim, true, layout);
+            let win = window(&data, weights.as_deref(), dim, Kernel::Gaussian, 4.0 * h);
+            let pieces = span_windows(&win);
+            assert!(pieces.len() > 1 && pieces.len() == spans::count(n), "N {n}");
+            let (mut from_one, mut from_reverse) = (false, false);
+            for (i, got) in blocked(&win, &queries).iter().enumerate() {
+                let q = &queries[i * dim..(i + 1) * dim];
+                let want = sum_bits(&scalar_sums(&win, q));
+                assert_eq!(sum_bits(got), want, "N {n}, D {dim}, query {i}");
+                from_one |= sum_bits(&scalar_span(&win, q)) != want;
+                let reverse = pieces
+                    .iter()
+                    .rev()
+                    .map(|p| scalar_span(p, q))
+                    .reduce(|(mut num, den, count), (n, d, c)| {
+                        num.iter_mut().zip(&n).for_each(|(a, b)| *a += b);
+                        (num, den + d, count + c)
+                    })
+                    .unwrap();
+                from_reverse |= sum_bits(&reverse) != want;
+            }
+            assert!(from_one && from_reverse, "N {n}, D {dim}");
+            let counts = counts(&win, &queries);
+            let sums = shift(&win, &queries).counts;
+            assert_eq!(counts, sums, "N {n}, D {dim}");
+        }
+    }
+
     /// `counts` gives the bits of `shift`'s counts, for every kernel.
     #[test]
     fn counts_give_the_bits_of_shift() {
@@ -1223,7 +1342,7 @@ mod tests {
             let win = window(&data, weights.as_deref(), dim, kernel, h);
             let sw = win.weights.unwrap_or(&[]);
             for rows in queries.chunks(LANES * dim) {
-                let fast = block_sums(&win, rows);
+                let fast = block_sums(dim, std::slice::from_ref(&win), rows);
                 let (q, _) = block_queries(rows, dim);
                 let mut num = vec![[0.0f32; LANES]; dim];
                 let (mut den, mut count) = ([0.0f32; LANES], [0.0f32; LANES]);

@@ -1,19 +1,25 @@
 //! Host side of `shift.wgsl` and `shift_wide.wgsl` (the fused
 //! kernel-weighted sums, for small and large dimensions),
-//! `shift_finish.wgsl` and `seek.wgsl`: blurring iterations, standard
-//! mean shift and counts within `h`, with the semantics of the CPU twin in
-//! `cpu.rs`.
+//! `shift_spans.wgsl`, `shift_finish.wgsl` and `seek.wgsl`: blurring
+//! iterations, standard mean shift and counts within `h`, with the
+//! semantics of the CPU twin in `cpu.rs`.
+//!
+//! The data axis is cut into spans (`spans.rs`): each (group of queries,
+//! span) pair is a workgroup writing its span's partial sums in a slab of
+//! its own, and `shift_spans.wgsl` adds the slabs in span order, as the
+//! twin does. Where the slabs of a chunk of queries pass one binding, the
+//! chunk's queries go in parts ([`Slabs`]).
 
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::shape;
 use super::{BlurOutput, SeekOutput, SeekStatus, Window};
+use super::{shape, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{Alloc, Readback, Rows, gather, read_block, read_rows, words};
+use crate::gpu::buffers::{Alloc, Chunk, Readback, Rows, gather, read_block, read_rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef, TILE};
 use crate::gpu::plan;
 use crate::gpu::tune::{Choice, Shape, TuneKey};
@@ -40,6 +46,15 @@ pub(crate) const SHIFT_WIDE: StageDef = StageDef {
     sources: &[COMMON, SHIFT_COMMON, include_str!("shift_wide.wgsl")],
     storage: SHIFT.storage,
     row_extra: 2 + SEEK_STATE,
+    audited: false,
+};
+
+/// Adds the spans' partial sums, in span order, into the first slab.
+pub(crate) const SHIFT_SPANS: StageDef = StageDef {
+    name: "shift_spans",
+    sources: &[COMMON, include_str!("shift_spans.wgsl")],
+    storage: &[Access::ReadWrite],
+    row_extra: 0,
     audited: false,
 };
 
@@ -173,13 +188,25 @@ fn wide_loop_iterations(dim: usize, shape: &Shape) -> (u64, u64) {
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct AccumulateParams {
     query_rows: u32,
+    query_first: u32,
     data_begin: u32,
     data_end: u32,
-    fresh: u32,
+    chunk_base: u32,
+    span_rows: u32,
+    spans: u32,
+    pad0: u32,
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
-    pad: u32,
+    pad1: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct SpansParams {
+    words: u32,
+    spans: u32,
+    pad: [u32; 6],
 }
 
 #[repr(C)]
@@ -187,7 +214,8 @@ struct AccumulateParams {
 struct FinishParams {
     query_rows: u32,
     slot: u32,
-    pad: [u32; 6],
+    query_first: u32,
+    pad: [u32; 5],
 }
 
 #[repr(C)]
@@ -197,7 +225,66 @@ struct StepParams {
     max_iter: u32,
     tol2: f32,
     slot: u32,
-    pad: [u32; 4],
+    query_first: u32,
+    spans: u32,
+    pad: [u32; 2],
+}
+
+/// The sums of a set of queries on the device: per query row, one slab of
+/// `dim + 2` words per span of the data (`spans.rs`), then `extra` words
+/// (standard mode's seek state). Each chunk of `parts` holds consecutive
+/// queries of one chunk of the queries' rows, as many as fit one binding
+/// with their slabs: the whole chunk, unless the spans are many and the
+/// binding small.
+struct Slabs {
+    parts: Rows,
+    /// Per part: its chunk of query rows, and its first row there.
+    chunk_of: Vec<(usize, usize)>,
+    /// Spans of the data, and data rows per span.
+    spans: usize,
+    span_rows: usize,
+}
+
+impl Slabs {
+    /// Zeroed sums for `queries` (row chunks) over `data_rows` data rows.
+    fn zeroed(
+        g: &Gpu,
+        alloc: &impl Alloc,
+        label: &str,
+        queries: &Rows,
+        (data_rows, dim, extra): (usize, usize, usize),
+    ) -> Self {
+        let spans = spans::count(data_rows);
+        let width = spans * (dim + 2) + extra;
+        let per_part = plan::rows_per_chunk(g.max_binding(), width);
+        let mut chunks = Vec::new();
+        let mut chunk_of = Vec::new();
+        for (c, chunk) in queries.chunks.iter().enumerate() {
+            for range in plan::chunks(chunk.rows(), per_part) {
+                chunk_of.push((c, range.start));
+                let range = chunk.range.start + range.start..chunk.range.start + range.end;
+                chunks.push(Chunk {
+                    buffer: alloc.storage(label, (range.len() * width * 4) as u64),
+                    range,
+                });
+            }
+        }
+        Self {
+            parts: Rows { chunks, width },
+            chunk_of,
+            spans,
+            span_rows: spans::span_rows(data_rows),
+        }
+    }
+
+    /// Each part with its chunk of query rows and first row there.
+    fn parts(&self) -> impl Iterator<Item = (&Chunk, usize, u32)> {
+        self.parts
+            .chunks
+            .iter()
+            .zip(&self.chunk_of)
+            .map(|(part, &(c, first))| (part, c, rows_u32(first)))
+    }
 }
 
 /// Row counts fit `u32`: a chunk never holds more rows than a binding
@@ -246,6 +333,7 @@ impl Terms {
 /// The window's data on the device and the pipeline that sums over it.
 struct Sums {
     pipeline: Arc<Pipeline>,
+    add_spans: Arc<Pipeline>,
     tile: usize,
     coeffs: KernelCoeffs,
     dim: usize,
@@ -302,6 +390,16 @@ impl Sums {
                 rows_per_group: shape.rows_per_group(),
             })
             .await?;
+        let add_spans = g
+            .pipeline(Spec {
+                stage: Stage(&SHIFT_SPANS),
+                entry: "add_spans",
+                dim: dim_u32(win.dim)?,
+                consts: Vec::new(),
+                overrides: vec![("WG", g.workgroup_size())],
+                rows_per_group: g.workgroup_size(),
+            })
+            .await?;
         let (dim, qpt) = (win.dim as u64, u64::from(shape.queries_per_thread));
         let limits = if wide {
             let (per_row, fixed) = wide_loop_iterations(win.dim, &shape);
@@ -324,6 +422,7 @@ impl Sums {
         };
         Ok(Self {
             pipeline,
+            add_spans,
             tile: shape.tile as usize,
             coeffs: win.coeffs,
             dim: win.dim,
@@ -331,23 +430,38 @@ impl Sums {
         })
     }
 
-    /// Records the sums of every query over all of `data`, in index order,
-    /// into `sums` (`dim + 2` values per query, chunked like `queries`;
-    /// `dim + 5` in standard mode, where the seek state follows).
-    fn record(&self, g: &Gpu, batch: &mut Batch<'_>, queries: &Rows, data: &Data, sums: &Rows) {
-        let query_rows: Vec<usize> = queries.chunks.iter().map(|c| c.rows()).collect();
+    /// Records the sums of every query over all of `data`, span by span
+    /// in index order, into the slabs of `sums` (made for `queries` and
+    /// `data`), and then the spans' sums added in span order into the
+    /// first slab.
+    fn record(&self, g: &Gpu, batch: &mut Batch<'_>, queries: &Rows, data: &Data, sums: &Slabs) {
+        let part_rows: Vec<usize> = sums.parts.chunks.iter().map(|c| c.rows()).collect();
         let data_rows: Vec<usize> = data.rows.chunks.iter().map(|c| c.rows()).collect();
-        for pass in plan::passes(&query_rows, &data_rows, self.dim, self.tile, self.limits) {
-            let q = &queries.chunks[pass.query];
+        let per_group = self.pipeline.rows_per_group.max(1) as usize;
+        let parts: Vec<_> = sums.parts().collect();
+        for pass in plan::passes(&part_rows, &data_rows, self.dim, self.tile, self.limits) {
+            let (part, c, query_first) = parts[pass.query];
+            let chunk = &data.rows.chunks[pass.data];
+            // Global rows of the dispatch, and the spans they touch: one
+            // workgroup per group of queries and span.
+            let (first, last) = (
+                chunk.range.start + pass.span.start,
+                chunk.range.start + pass.span.end,
+            );
+            let span_count = (last - 1) / sums.span_rows - first / sums.span_rows + 1;
             let params = AccumulateParams {
-                query_rows: rows_u32(q.rows()),
+                query_rows: rows_u32(part.rows()),
+                query_first,
                 data_begin: rows_u32(pass.span.start),
                 data_end: rows_u32(pass.span.end),
-                fresh: u32::from(pass.fresh),
+                chunk_base: rows_u32(chunk.range.start),
+                span_rows: rows_u32(sums.span_rows),
+                spans: rows_u32(sums.spans),
+                pad0: 0,
                 h2: self.coeffs.h2,
                 inv_h2: self.coeffs.inv_h2,
                 exp2_coeff: self.coeffs.exp2_coeff,
-                pad: 0,
+                pad1: 0,
             };
             let weights = data
                 .weights
@@ -357,13 +471,24 @@ impl Sums {
                 &self.pipeline,
                 params,
                 &[
-                    &q.buffer,
-                    &data.rows.chunks[pass.data].buffer,
+                    &queries.chunks[c].buffer,
+                    &chunk.buffer,
                     weights,
-                    &sums.chunks[pass.query].buffer,
+                    &part.buffer,
                 ],
-                q.rows(),
+                part.rows().div_ceil(per_group) * span_count * per_group,
             );
+        }
+        if sums.spans > 1 {
+            for part in &sums.parts.chunks {
+                let words = part.rows() * (self.dim + 2);
+                let params = SpansParams {
+                    words: rows_u32(words),
+                    spans: rows_u32(sums.spans),
+                    pad: [0; 6],
+                };
+                batch.dispatch(&self.add_spans, params, &[&part.buffer], words);
+            }
         }
     }
 }
@@ -502,7 +627,7 @@ async fn time_shapes(
                     .map(|w| Rows::upload(g, "trial weights", w, 1, per_chunk)),
             };
             let queries = Rows::upload(g, "trial queries", &query_data, dim, per_chunk);
-            let sums = Rows::zeroed(g, "trial sums", &queries, dim + 2);
+            let sums = Slabs::zeroed(g, g, "trial sums", &queries, (rows, dim, 0));
             (data, queries, sums)
         })
         .await?;
@@ -536,7 +661,7 @@ async fn time_shapes(
                         for _ in 0..TRIAL_DISPATCHES {
                             stage.record(g, &mut batch, &queries, &data, &sums);
                         }
-                        batch.read(&sums.chunks[0].buffer, 0, 4);
+                        batch.read(&sums.parts.chunks[0].buffer, 0, 4);
                         batch.submit()
                     })
                     .await?;
@@ -607,28 +732,31 @@ async fn finish_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
     .await
 }
 
-/// Records the shifted positions of every chunk of `queries` into `moved`,
-/// and the step's largest squared shift into slot `slot` of `largest`.
+/// Records the shifted positions of every chunk of `queries` into `moved`
+/// (chunked alike), and the step's largest squared shift into slot `slot`
+/// of `largest`.
 fn record_finish(
     batch: &mut Batch<'_>,
     pipeline: &Arc<Pipeline>,
     queries: &Rows,
-    sums: &Rows,
+    sums: &Slabs,
     moved: &Rows,
     (largest, slot): (&wgpu::Buffer, u32),
 ) {
-    for ((q, s), m) in queries.chunks.iter().zip(&sums.chunks).zip(&moved.chunks) {
+    for (part, c, query_first) in sums.parts() {
         let params = FinishParams {
-            query_rows: rows_u32(q.rows()),
+            query_rows: rows_u32(part.rows()),
             slot,
-            pad: [0; 6],
+            query_first,
+            pad: [0; 5],
         };
-        batch.dispatch(
-            pipeline,
-            params,
-            &[&q.buffer, &s.buffer, &m.buffer, largest],
-            q.rows(),
-        );
+        let buffers = [
+            &queries.chunks[c].buffer,
+            &part.buffer,
+            &moved.chunks[c].buffer,
+            largest,
+        ];
+        batch.dispatch(pipeline, params, &buffers, part.rows());
     }
 }
 
@@ -681,7 +809,7 @@ pub(crate) async fn blur(
         .scoped(|| {
             let mut current = Data::resident(g, win, per_chunk, start);
             let mut next = Rows::zeroed(&arena, "positions", &current.rows, dim);
-            let sums = Rows::zeroed(&arena, "sums", &current.rows, dim + 2);
+            let sums = Slabs::zeroed(g, &arena, "sums", &current.rows, (n, dim, 0));
             let largest = arena.storage("largest squared shift", (steps.max(1) * 4) as u64);
             let mut batch = Batch::new(g);
             let mut trajectory_reads = Vec::new();
@@ -712,11 +840,11 @@ pub(crate) async fn blur(
             }
             let final_reads = (!record).then(|| read_rows(&mut batch, &current.rows));
             let largest_read = batch.read(&largest, 0, (steps * 4) as u64);
-            // The count within h: the last value per row of each sums chunk.
+            // The count within h: the last value per row of the first slab.
             let count_reads: Vec<usize> = match &count_pipeline {
                 Some(counts) => {
                     counts.record(g, &mut batch, &current.rows, &current, &sums);
-                    read_block(&mut batch, &sums, dim + 1, 1)
+                    read_block(&mut batch, &sums.parts, dim + 1, 1)
                 }
                 None => Vec::new(),
             };
@@ -803,12 +931,9 @@ pub(crate) async fn seek(
             };
             // The sums, then the seek state, whose zero is the start: 0
             // iterations, intensity 0, moving.
-            let sums = Rows::zeroed(
-                &arena,
-                "sums and seek state",
-                &positions,
-                dim + 2 + SEEK_STATE,
-            );
+            let n = win.data.len() / dim;
+            let shape = (n, dim, SEEK_STATE);
+            let sums = Slabs::zeroed(g, &arena, "sums and seek state", &positions, shape);
             let active = arena.storage("seeds moving", STEPS_PER_BATCH * 4);
             (data, positions, seed_source, sums, active)
         })
@@ -834,15 +959,18 @@ pub(crate) async fn seek(
                 batch.clear(&active);
                 for slot in 0..n as u32 {
                     sums_pipeline.record(g, &mut batch, &positions, &data, &sums);
-                    for (p, s) in positions.chunks.iter().zip(&sums.chunks) {
+                    for (part, c, query_first) in sums.parts() {
                         let params = StepParams {
-                            query_rows: rows_u32(p.rows()),
+                            query_rows: rows_u32(part.rows()),
                             max_iter,
                             tol2,
                             slot,
-                            pad: [0; 4],
+                            query_first,
+                            spans: rows_u32(sums.spans),
+                            pad: [0; 2],
                         };
-                        batch.dispatch(&step, params, &[&p.buffer, &s.buffer, &active], p.rows());
+                        let buffers = [&positions.chunks[c].buffer, &part.buffer, &active];
+                        batch.dispatch(&step, params, &buffers, part.rows());
                     }
                 }
                 batch.read(&active, (n - 1) * 4, 4);
@@ -867,7 +995,8 @@ pub(crate) async fn seek(
         .scoped(|| {
             let mut batch = Batch::new(g);
             let position_reads = read_rows(&mut batch, &positions);
-            let state_reads = read_block(&mut batch, &sums, dim + 2, SEEK_STATE);
+            let state_reads =
+                read_block(&mut batch, &sums.parts, sums.spans * (dim + 2), SEEK_STATE);
             (batch.submit(), position_reads, state_reads)
         })
         .await?;
@@ -906,9 +1035,15 @@ mod tests {
     /// A device with `tuning` that keeps nothing on disk, so a test times
     /// what it means to time and leaves no file behind.
     fn gpu(tuning: Tuning) -> Option<Gpu> {
+        gpu_with(tuning, None)
+    }
+
+    /// [`gpu`] with bindings of at most `max_binding_bytes`.
+    fn gpu_with(tuning: Tuning, max_binding_bytes: Option<u64>) -> Option<Gpu> {
         let options = GpuOptions {
             tuning,
             tune_cache: TuneCache::Off,
+            max_binding_bytes,
             ..GpuOptions::default()
         };
         match pollster::block_on(Gpu::request(&options, true)) {
@@ -937,6 +1072,69 @@ mod tests {
         let blurred = pollster::block_on(blur(g, win, 2, false, true, &mut None)).unwrap();
         let sought = pollster::block_on(seek(g, win, win.data, 1e-3, 5, Watch::default())).unwrap();
         (blurred, sought)
+    }
+
+    /// The CPU twin's blurring (with the intensities) and standard mean
+    /// shift.
+    fn twin(win: &Window<'_>) -> (BlurOutput, SeekOutput) {
+        let mut blurred = super::super::cpu::blur(win, 2, false, Watch::default()).unwrap();
+        let at_end = Window {
+            data: &blurred.positions,
+            ..*win
+        };
+        blurred.counts = super::super::cpu::counts(&at_end, &blurred.positions);
+        let seek = super::super::cpu::seek(win, win.data, 1e-3, 5, Watch::default());
+        (blurred, seek.unwrap())
+    }
+
+    /// Data cut into spans (`spans.rs`): one span just below 128 rows, two
+    /// just above, three to eleven further on (the reference workload's
+    /// N = 1500), both strategies (D = 40 and 70 split the feature axis),
+    /// weighted or not, blurring with its intensities and standard mean
+    /// shift. The device gives the CPU twin's bits, which add the spans'
+    /// sums in span order (`cpu.rs`, where a test tells that order from
+    /// others), for the compact kernels (the gaussian's `exp2` is the
+    /// device's: see `tests/gpu_parity.rs`) and rows of the whole-query
+    /// strategy (the wide one adds a distance's terms in another order);
+    /// and 8 KiB bindings, which cut
+    /// the data inside spans and the sums of a chunk of queries into
+    /// parts, give the same bits as whole ones, for every kernel.
+    #[test]
+    fn spans_give_the_twins_bits() {
+        let (Some(g), Some(small)) = (gpu(Tuning::Off), gpu_with(Tuning::Off, Some(8192))) else {
+            return;
+        };
+        for (n, dim, h) in [
+            (127, 2, 4.0),
+            (128, 2, 4.0),
+            (129, 3, 5.0),
+            (300, 2, 3.0),
+            (1500, 2, 2.0),
+            (300, 40, 40.0),
+            (200, 70, 60.0),
+        ] {
+            let (data, weights) = points(n, dim);
+            for kernel in Kernel::ALL {
+                for weighted in [false, true] {
+                    let win = Window {
+                        data: &data,
+                        weights: weighted.then_some(&weights[..]),
+                        dim,
+                        coeffs: KernelCoeffs::new(kernel, h),
+                        grid: None,
+                    };
+                    let case = format!(
+                        "N {n} ({} spans), D {dim}, {kernel}, weighted {weighted}",
+                        spans::count(n)
+                    );
+                    let got = run(&g, &win);
+                    if kernel != Kernel::Gaussian && !is_wide(dim) {
+                        assert_eq!(got, twin(&win), "{case}");
+                    }
+                    assert_eq!(got, run(&small, &win), "{case}, 8 KiB bindings");
+                }
+            }
+        }
     }
 
     /// Cutting the data over many dispatches (a tiny work limit) continues
@@ -1134,6 +1332,7 @@ mod tests {
                 }
             }
             validate(&SHIFT_FINISH, dim, "finish", &[], &[("WG", 64)]);
+            validate(&SHIFT_SPANS, dim, "add_spans", &[], &[("WG", 64)]);
             validate(&SEEK, dim, "step", &[], &[("WG", 32)]);
         }
     }

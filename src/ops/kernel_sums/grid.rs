@@ -12,10 +12,13 @@
 //! # Why the sums are the dense stage's bits
 //!
 //! The dense stage (`cpu.rs`, and the GPU's `shift.wgsl`) adds every data
-//! row in index order, a row of kernel weight 0 adding nothing, which
-//! changes no bit (see the note above `sweep_fixed` in `cpu.rs`). Here
-//! the same loops add the gathered rows, a subsequence in index order, so
-//! the sums are the dense stage's, bit for bit, whenever the rows left out
+//! row of each span (`spans.rs`) in index order, a row of kernel weight 0
+//! adding nothing, which changes no bit (see the note above `sweep_fixed`
+//! in `cpu.rs`), and then the spans' sums in span order. Here the same
+//! loops add the gathered rows of each span, a subsequence in index
+//! order, and then those sums in span order (a span without gathered rows
+//! adds +0 in the dense stage, which changes no bit either), so the sums
+//! are the dense stage's, bit for bit, whenever the rows left out
 //! all weigh 0: always when the grid's radius holds the kernel's support,
 //! `h` for the compact kernels and, for the gaussian, the radius where its
 //! `f32` weight flushes to 0 ([`exact_support2`]). A gaussian cut nearer
@@ -23,8 +26,8 @@
 //! cells around stay in): an approximation, whose bound is
 //! [`gaussian_tail`].
 
-use super::Window;
 use super::cpu::{self, Sums};
+use super::{Window, spans};
 use crate::cpu::map_indices;
 use crate::kernel::{Kernel, KernelCoeffs};
 use crate::ops::grid::cpu::Grid;
@@ -36,38 +39,56 @@ pub(super) fn build(win: &Window<'_>) -> Option<Grid> {
     Grid::build(win.data, win.dim, win.grid?)
 }
 
-/// The rows of `win` in the cells around each group of queries, as a
-/// window of their own (dense: no grid), with the group's queries; `f`
-/// maps each such pair to per-query results, which come back in query
-/// order. `None` where a query lies beyond the grid's reach.
+/// The rows of `win` in the cells around each group of queries, cut at
+/// the dense sums' span boundaries (`spans.rs`) into windows of their own
+/// (dense: no grid), one per span with listed rows, in order, with the
+/// group's queries; `f` maps each such pair to per-query results, which
+/// come back in query order. `None` where a query lies beyond the grid's
+/// reach.
 fn by_home_cell<T: Clone + Send>(
     win: &Window<'_>,
     grid: &Grid,
     queries: &[f32],
-    f: impl Fn(&Window<'_>, &[f32]) -> Vec<T> + Sync,
+    f: impl Fn(&[Window<'_>], &[f32]) -> Vec<T> + Sync,
 ) -> Option<Vec<T>> {
     let d = win.dim;
     if !grid.covers(queries) {
         return None;
     }
+    let span_rows = spans::span_rows(win.data.len() / d);
     let groups = grid.home_cells(queries);
     let results = map_indices(groups.len(), |g| {
         let (cell, members) = &groups[g];
         let rows = grid.around(cell);
-        let data: Vec<f32> = rows
-            .iter()
-            .flat_map(|&j| &win.data[j as usize * d..(j as usize + 1) * d])
-            .copied()
+        // The listed rows of each span: ascending, so consecutive.
+        let per_span: Vec<&[u32]> = rows
+            .chunk_by(|&a, &b| a as usize / span_rows == b as usize / span_rows)
             .collect();
-        let weights: Option<Vec<f32>> = win
-            .weights
-            .map(|w| rows.iter().map(|&j| w[j as usize]).collect());
-        let near = Window {
-            data: &data,
-            weights: weights.as_deref(),
-            grid: None,
-            ..*win
-        };
+        let data: Vec<Vec<f32>> = per_span
+            .iter()
+            .map(|part| {
+                part.iter()
+                    .flat_map(|&j| &win.data[j as usize * d..(j as usize + 1) * d])
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let weights: Option<Vec<Vec<f32>>> = win.weights.map(|w| {
+            per_span
+                .iter()
+                .map(|part| part.iter().map(|&j| w[j as usize]).collect())
+                .collect()
+        });
+        let near: Vec<Window<'_>> = data
+            .iter()
+            .enumerate()
+            .map(|(s, data)| Window {
+                data,
+                weights: weights.as_ref().map(|w| &w[s][..]),
+                grid: None,
+                ..*win
+            })
+            .collect();
         let q: Vec<f32> = members
             .iter()
             .flat_map(|&i| &queries[i as usize * d..(i as usize + 1) * d])
@@ -91,7 +112,7 @@ fn by_home_cell<T: Clone + Send>(
 pub(super) fn sums(win: &Window<'_>, grid: &Grid, queries: &[f32]) -> Option<Sums> {
     let d = win.dim;
     let per_query = by_home_cell(win, grid, queries, |near, q| {
-        let s = cpu::window_sums(near, None, q);
+        let s = cpu::piece_sums(d, near, q);
         (0..s.den.len())
             .map(|i| (s.num[i * d..(i + 1) * d].to_vec(), s.den[i], s.count[i]))
             .collect()
@@ -109,7 +130,9 @@ pub(super) fn sums(win: &Window<'_>, grid: &Grid, queries: &[f32]) -> Option<Sum
 /// of cell side `h`; `None` where no grid applies.
 pub(super) fn counts(win: &Window<'_>, queries: &[f32]) -> Option<Vec<f32>> {
     let grid = Grid::build(win.data, win.dim, win.coeffs.h2)?;
-    by_home_cell(win, &grid, queries, cpu::counts)
+    by_home_cell(win, &grid, queries, |near, q| {
+        cpu::piece_counts(win.dim, near, q)
+    })
 }
 
 /// The squared radius beyond which the kernel's `f32` weight is exactly 0:

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 
 use super::cpu::Sums;
-use super::{BlurOutput, SeekOutput, SeekStatus, Window, grid};
+use super::{BlurOutput, SeekOutput, SeekStatus, Window, grid, spans};
 use crate::cpu::map_indices;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
@@ -58,8 +58,13 @@ struct Params {
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
-    pad: u32,
+    flags: u32,
 }
+
+/// `Params::flags`: the dispatch starts a span (the span before's partial
+/// sums go to the totals first), or is the last (its span's go after).
+const START: u32 = 1;
+const LAST: u32 = 2;
 
 /// Which sums a pass takes.
 #[derive(Debug, Clone, Copy)]
@@ -114,9 +119,10 @@ impl Pass {
         // Loop iterations of one invocation, each loop's exit counted: per
         // listed row, the row loop and three loops over the coordinates;
         // besides, the binary search (at most 33 halvings of a u32 range),
-        // loading and storing the query and its sums.
+        // loading and storing the query and its sums, and adding a span's
+        // partial sums to the totals twice and zeroing them once.
         let d = u64::from(dim);
-        let (per_row, fixed) = (3 * d + 4, 2 * d + 48);
+        let (per_row, fixed) = (3 * d + 4, 5 * d + 52);
         if !g.within_loop_budget(per_row, fixed) {
             return Err(Error::Gpu(format!(
                 "dimension {dim}: one row of the grid's sums passes this adapter's loop budget"
@@ -169,13 +175,14 @@ fn groups(grid: Option<&Grid>, queries: &[f32], dim: usize, n: usize) -> Vec<Gro
 /// Members `range` of group `group`: part of one pass's queries.
 type Slice = (usize, std::ops::Range<usize>);
 
-/// The groups' queries packed into parts whose words (per query `dim + 4`:
-/// sums and the list's range; per group slice its list) fit in
+/// The groups' queries packed into parts whose words (per query
+/// `2 (dim + 2) + 2`: the totals, a span's partial sums and the list's
+/// range; per group slice its list) fit in
 /// `max_words`; a group too large for one part is split over several,
 /// each with the whole list. An error where one list with one query does
 /// not fit.
 fn parts(groups: &[Group], dim: usize, max_words: usize) -> Result<Vec<Vec<Slice>>> {
-    let per_query = dim + 4;
+    let per_query = 2 * (dim + 2) + 2;
     let mut out: Vec<Vec<Slice>> = Vec::new();
     let mut current: Vec<Slice> = Vec::new();
     let mut used = 0;
@@ -232,6 +239,38 @@ fn spans(
     out
 }
 
+/// The dispatches of a part over the chunks of `data` (`n` rows): the
+/// ranges [`spans`] gives each chunk, cut at the dense sums' span
+/// boundaries (`spans.rs`), in index order, each with its chunk and flags
+/// (`Params::flags`).
+fn dispatches(
+    data: &OnDevice,
+    n: usize,
+    load: &[u32],
+    dim: usize,
+    limits: SpanLimits,
+) -> Vec<(usize, std::ops::Range<usize>, u32)> {
+    let span_rows = spans::span_rows(n);
+    let mut out: Vec<(usize, std::ops::Range<usize>, u32)> = Vec::new();
+    for (c, chunk) in data.rows.chunks.iter().enumerate() {
+        for range in spans(load, chunk.range.clone(), dim, limits) {
+            let mut start = range.start;
+            while start < range.end {
+                let end = range.end.min((start / span_rows + 1) * span_rows);
+                let new_span = out
+                    .last()
+                    .is_none_or(|(_, r, _)| (r.start / span_rows) != start / span_rows);
+                out.push((c, start..end, if new_span { START } else { 0 }));
+                start = end;
+            }
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        last.2 |= LAST;
+    }
+    out
+}
+
 /// The window sums of `queries` (row-major) over the listed rows of
 /// `data` (`n` rows), in query order.
 async fn sums(
@@ -261,8 +300,9 @@ async fn sums(
             .flat_map(|&i| &queries[i as usize * d..(i as usize + 1) * d])
             .copied()
             .collect();
-        // Sums (zero), ranges, lists; and how often each row is listed.
-        let range_at = (d + 2) * rows;
+        // Totals and partial sums (zero), ranges, lists; and how often
+        // each row is listed.
+        let range_at = 2 * (d + 2) * rows;
         let mut work = vec![0u32; range_at + 2 * rows];
         let mut load = vec![0u32; n];
         let mut at = 0;
@@ -286,31 +326,30 @@ async fn sums(
                 let query_buffer = arena.upload("grid queries", &q);
                 let work_buffer = arena.upload("grid sums and lists", &work);
                 let mut batch = Batch::new(g);
-                for (c, chunk) in data.rows.chunks.iter().enumerate() {
+                for (c, span, flags) in dispatches(data, n, &load, d, pass.limits) {
+                    let chunk = &data.rows.chunks[c];
                     let weights = data
                         .weights
                         .as_ref()
                         .map_or(g.placeholder(), |w| &w.chunks[c].buffer);
-                    for span in spans(&load, chunk.range.clone(), d, pass.limits) {
-                        let params = Params {
-                            query_rows: rows as u32,
-                            chunk_base: chunk.range.start as u32,
-                            data_begin: span.start as u32,
-                            data_end: span.end as u32,
-                            h2: pass.coeffs.h2,
-                            inv_h2: pass.coeffs.inv_h2,
-                            exp2_coeff: pass.coeffs.exp2_coeff,
-                            pad: 0,
-                        };
-                        batch.dispatch(
-                            &pass.pipeline,
-                            params,
-                            &[&query_buffer, &chunk.buffer, weights, &work_buffer],
-                            rows,
-                        );
-                    }
+                    let params = Params {
+                        query_rows: rows as u32,
+                        chunk_base: chunk.range.start as u32,
+                        data_begin: span.start as u32,
+                        data_end: span.end as u32,
+                        h2: pass.coeffs.h2,
+                        inv_h2: pass.coeffs.inv_h2,
+                        exp2_coeff: pass.coeffs.exp2_coeff,
+                        flags,
+                    };
+                    batch.dispatch(
+                        &pass.pipeline,
+                        params,
+                        &[&query_buffer, &chunk.buffer, weights, &work_buffer],
+                        rows,
+                    );
                 }
-                let read = batch.read(&work_buffer, 0, (range_at * 4) as u64);
+                let read = batch.read(&work_buffer, 0, ((d + 2) * rows * 4) as u64);
                 (batch.submit(), read)
             })
             .await?;
@@ -715,20 +754,21 @@ mod tests {
 
     #[test]
     fn parts_fit_a_binding_and_split_large_groups() {
-        // D 2: 6 words per query. 100 words: a group of 10 rows takes 15
-        // queries (10 + 15 x 6 = 100).
-        let groups = [group(20, 10), group(2, 30), group(1, 90)];
+        // D 2: 10 words per query. 100 words: a group of 10 rows takes 9
+        // queries (10 + 9 x 10 = 100).
+        let groups = [group(20, 10), group(2, 30), group(1, 85)];
         assert_eq!(
             parts(&groups, 2, 100).unwrap(),
             vec![
-                vec![(0, 0..15)],
-                vec![(0, 15..20), (1, 0..2)],
+                vec![(0, 0..9)],
+                vec![(0, 9..18)],
+                vec![(0, 18..20), (1, 0..2)],
                 vec![(2, 0..1)],
             ]
         );
         // A list that does not fit with one query is an error, not cut.
-        let err = parts(&[group(1, 95)], 2, 100).unwrap_err();
-        assert!(err.to_string().contains("95 data rows"), "{err}");
+        let err = parts(&[group(1, 91)], 2, 100).unwrap_err();
+        assert!(err.to_string().contains("91 data rows"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{BlurOutput, Window, grid_gpu};
+use super::{BlurOutput, Window, grid_gpu, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
@@ -64,7 +64,7 @@ struct RunsParams {
     query_rows: u32,
     data_begin: u32,
     data_end: u32,
-    pad0: u32,
+    flags: u32,
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
@@ -88,11 +88,11 @@ struct BoundsParams {
 }
 
 /// Whether blurring `win` (through a grid) runs here: its points, their
-/// sums and the grid's buffers each fit one binding, and the device
-/// allows the sums' storage buffers.
+/// sums (totals and a span's partial sums) and the grid's buffers each fit
+/// one binding, and the device allows the sums' storage buffers.
 pub(super) fn applies(g: &Gpu, win: &Window<'_>) -> bool {
     let n = (win.data.len() / win.dim.max(1)) as u64;
-    let widest = 4 * (n + 1).max(n * (win.dim as u64 + 1));
+    let widest = 4 * (n + 1).max(2 * n * (win.dim as u64 + 1));
     n > 0
         && widest <= g.max_binding()
         && g.limits.max_storage_buffers_per_shader_stage >= SHIFT_GRID_RUNS.storage.len() as u32
@@ -180,11 +180,13 @@ pub(super) async fn blur(
     // row, the scan over the runs and the three loops over coordinates;
     // besides, finding the runs (per cell: its coordinates, the distinct
     // keys seen, a binary search), skipping into each, loading and
-    // storing the sums. The work of a dispatch follows the neighbours of
-    // its points, not the span's rows, so only this budget cuts spans.
+    // storing the sums, and adding a span's partial sums to the totals
+    // twice and zeroing them once. The work of a dispatch follows the
+    // neighbours of its points, not the span's rows, so only this budget
+    // cuts spans.
     let (a, dd) = (u64::from(around), u64::from(dim));
     let per_row = a + 2 + 3 * dd + 4;
-    let fixed = a * (dd + a + 36) + a * 34 + 3 * dd + 8;
+    let fixed = a * (dd + a + 36) + a * 34 + 6 * dd + 12;
     if !g.within_loop_budget(per_row, fixed) {
         return Err(Error::Gpu(format!(
             "dimension {d}: the grid's sums pass this adapter's loop budget"
@@ -197,7 +199,8 @@ pub(super) async fn blur(
             (
                 arena.upload("grid positions", win.data),
                 arena.storage("grid positions", (n * d * 4) as u64),
-                arena.storage("grid sums", (n * (d + 1) * 4) as u64),
+                // Totals and a span's partial sums.
+                arena.storage("grid sums", (2 * n * (d + 1) * 4) as u64),
                 arena.storage("largest squared shift", (steps.max(1) * 4) as u64),
                 arena.storage("grid bounds", (2 * d * 4) as u64),
                 win.weights.map(|w| arena.upload("grid weights", w)),
@@ -212,12 +215,23 @@ pub(super) async fn blur(
                 let mut batch = Batch::new(g);
                 builder.record(&mut batch, &current, cells, &mut grid);
                 batch.clear(&sums);
-                for span in plan::chunks(n, max_rows) {
+                // Within the loop budget, and each in one span of the
+                // dense sums (`spans.rs`), the first of a span flagged to
+                // start it, the last to end the sums.
+                let ranges: Vec<(std::ops::Range<usize>, bool)> = spans::ranges(n)
+                    .flat_map(|s| {
+                        plan::chunks(s.len(), max_rows)
+                            .enumerate()
+                            .map(move |(i, r)| (s.start + r.start..s.start + r.end, i == 0))
+                    })
+                    .collect();
+                let dispatches = ranges.len();
+                for (at, (span, starts)) in ranges.into_iter().enumerate() {
                     let params = RunsParams {
                         query_rows: n as u32,
                         data_begin: span.start as u32,
                         data_end: span.end as u32,
-                        pad0: 0,
+                        flags: u32::from(starts) | if at + 1 == dispatches { 2 } else { 0 },
                         h2: win.coeffs.h2,
                         inv_h2: win.coeffs.inv_h2,
                         exp2_coeff: win.coeffs.exp2_coeff,

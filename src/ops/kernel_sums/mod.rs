@@ -1,4 +1,5 @@
-//! Kernel sums: for each query, over the data in index order, the
+//! Kernel sums: for each query, over the data in index order (span by
+//! span, the spans' sums then added in span order: `spans.rs`), the
 //! kernel-weighted displacements and weights (`num`, `den`) and the sample
 //! weight within `h` (`count`). Mean shift's blurring iterations and
 //! standard-mode seed steps are built on them; they live here, not in the
@@ -13,6 +14,7 @@ pub(crate) mod grid;
 mod grid_gpu;
 mod grid_resident;
 mod shape;
+mod spans;
 
 use std::borrow::Cow;
 use std::sync::Arc;

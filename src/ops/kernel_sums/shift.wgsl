@@ -2,29 +2,34 @@
 // cpu.rs, `shift`); what they compute, the bindings and
 // the layout of `sums` are in shift_common.wgsl.
 //
-// A workgroup owns WG * QPT queries: each thread keeps QPT of them, their
-// sums in registers, and the data stream through workgroup memory a tile
-// at a time, so memory is O(N D) and never N x N, and every data value read
-// from workgroup memory serves QPT queries. Every sum runs over the data in
-// index order, so the workgroup size, QPT and TILE, which the host tunes
-// per adapter, never change a bit.
+// A workgroup owns WG * QPT queries and one span of the data: each thread
+// keeps QPT of them, their sums in registers, and the span's rows stream
+// through workgroup memory a tile at a time, so memory is O(N D) and never
+// N x N, and every data value read from workgroup memory serves QPT
+// queries. Every sum runs over its span in index order, so the workgroup
+// size, QPT and TILE, which the host tunes per adapter, never change a
+// bit.
 
 // Audited (StageDef::audited: built without wgpu's runtime checks under
 // GpuOptions::trusted_shaders). Every index stays in range and every loop
 // ends, given what the host (gpu.rs, `Sums::record`) guarantees:
-// - `queries` holds query_rows x DIM values and `sums` (DIM + 2) or, in
-//   standard mode, (DIM + 5) x query_rows words, all of one chunk of rows:
-//   only rows i < query_rows are read or written (query_is_live), and
-//   the seek status read at (DIM + 4) x query_rows + i exists whenever
-//   SKIP_SETTLED is set;
-// - data_begin <= data_end <= the rows of the bound `data` chunk (and of
-//   `weights`, read only when WEIGHTED): tiles read rows first + t with
-//   t < rows = min(TILE, data_end - first);
+// - `queries` holds (query_first + query_rows) x DIM values and `sums`
+//   spans x (DIM + 2) or, in standard mode, spans x (DIM + 2) + 3 words
+//   per query row, of query_rows rows: only rows i < query_rows are read
+//   or written (query_is_live), in the slab of a span below `spans`, and
+//   the seek status read at (spans (DIM + 2) + 2) x query_rows + i exists
+//   whenever SKIP_SETTLED is set;
+// - data_begin < data_end <= the rows of the bound `data` chunk (and of
+//   `weights`, read only when WEIGHTED), span_rows >= 1, and the spans of
+//   rows chunk_base + [data_begin, data_end) are below `spans`: a
+//   workgroup's [begin, end) lies within [data_begin, data_end), and
+//   tiles read rows first + t with t < rows = min(TILE, end - first);
 // - a chunk holds fewer than 2^30 rows (bindings are below 4 GiB), so
 //   `first += TILE` cannot wrap, and every loop's bound is a constant or
 //   one of these counts;
 // - private and workgroup arrays are indexed below QPT x DIM and
-//   TILE x DIM by construction; there is no integer division.
+//   TILE x DIM by construction; integer divisions (work_of) are by
+//   span_rows and a count of groups, neither 0.
 
 // Constants the host prepends besides those of shift_common.wgsl:
 //   QPT: u32           queries per thread
@@ -80,13 +85,15 @@ fn accumulate(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let group = group_index(wid, nwg);
+    let w = work_of(group_index(wid, nwg), QPT * WG);
     // Groups past the end of a 2-D grid: the whole workgroup leaves
     // together, before any barrier.
-    if group * QPT * WG >= p.query_rows {
+    if !w.live {
         return;
     }
-    let den_at = p.query_rows * DIM;
+    let group = w.group;
+    let num_at = w.slab;
+    let den_at = num_at + p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
     var live: array<bool, QPT>;
     var any_live = false;
@@ -102,12 +109,12 @@ fn accumulate(
         let i = query_row(group, lid, r);
         if live[r] {
             for (var k = 0u; k < DIM; k++) {
-                q[r * DIM + k] = queries[i * DIM + k];
+                q[r * DIM + k] = queries[(p.query_first + i) * DIM + k];
             }
-            if p.fresh == 0u {
+            if !w.fresh {
                 if SUMS {
                     for (var k = 0u; k < DIM; k++) {
-                        num[r * DIM + k] = bitcast<f32>(sums[i * DIM + k]);
+                        num[r * DIM + k] = bitcast<f32>(sums[num_at + i * DIM + k]);
                     }
                     den[r] = bitcast<f32>(sums[den_at + i]);
                 }
@@ -118,8 +125,8 @@ fn accumulate(
         }
     }
 
-    for (var first = p.data_begin; first < p.data_end; first += TILE) {
-        let rows = min(TILE, p.data_end - first);
+    for (var first = w.begin; first < w.end; first += TILE) {
+        let rows = min(TILE, w.end - first);
         workgroupBarrier();
         stage_tile(first, rows, lid);
         if WEIGHTED {
@@ -146,7 +153,7 @@ fn accumulate(
         if live[r] {
             if SUMS {
                 for (var k = 0u; k < DIM; k++) {
-                    sums[i * DIM + k] = bitcast<u32>(num[r * DIM + k]);
+                    sums[num_at + i * DIM + k] = bitcast<u32>(num[r * DIM + k]);
                 }
                 sums[den_at + i] = bitcast<u32>(den[r]);
             }

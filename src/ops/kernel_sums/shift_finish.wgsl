@@ -1,13 +1,16 @@
 // One blurring step's new positions from the sums of shift.wgsl
-// or shift_wide.wgsl (CPU twin: cpu.rs, `blur`): moved =
+// or shift_wide.wgsl (CPU twin: cpu.rs, `blur`), their spans added by
+// shift_spans.wgsl into the first slab: moved =
 // q + num / den, or q where den is 0; and the step's largest squared shift
 // in `largest[p.slot]`, kept as the u32 bits of a non-negative f32 (ordered
 // like the values), so an integer atomicMax finds it deterministically.
 
 struct Params {
+    // Queries: rows [query_first, query_first + query_rows) of `queries`
+    // and `moved`, rows 0.. of `sums`.
     query_rows: u32,
     slot: u32,
-    _pad0: u32,
+    query_first: u32,
     _pad1: u32,
     _pad2: vec4<u32>,
 }
@@ -30,13 +33,14 @@ fn finish(
     }
     let den = sums[p.query_rows * DIM + i];
     var shift2 = 0.0;
+    let at = (p.query_first + i) * DIM;
     for (var k = 0u; k < DIM; k++) {
-        let q = queries[i * DIM + k];
+        let q = queries[at + k];
         var x = q;
         if den > 0.0 {
             x = q + sums[i * DIM + k] / den;
         }
-        moved[i * DIM + k] = x;
+        moved[at + k] = x;
         let s = x - q;
         shift2 = shift2 + s * s;
     }

@@ -13,9 +13,16 @@
 // query: queries of one list read the same rows, but lists are short and
 // differ between neighbouring queries, so no tile is shared.
 //
-// The sums are carried between dispatches in `work` (which starts at
-// zero): each dispatch adds the listed rows of one span of one data
-// chunk, spans in index order, so splitting the data gives the same bits.
+// The dense stage sums each span of the data (spans.rs) from zero and adds
+// the spans' sums in span order; so do these. A dispatch adds the listed
+// rows of a range of one data chunk within one span, ranges in index
+// order, to the partial sums of that span; the first dispatch of a span
+// (flag START) first adds the partial sums of the span before to the
+// totals and starts its own from zero, and the last dispatch (flag LAST)
+// adds its span's to the totals. Both are carried between dispatches in
+// `work` (which starts at zero), so splitting the data gives the same
+// bits. A span without listed rows adds nothing, where the dense stage
+// adds its +0: the same bits (a sum is never -0).
 
 // Constants the host prepends (grid_gpu.rs), besides DIM:
 //   KERNEL: u32        numbered as Kernel::shader_id
@@ -36,16 +43,21 @@ struct Params {
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
-    _pad: u32,
+    // START (1) and LAST (2), above.
+    flags: u32,
 }
+
+const START: u32 = 1u;
+const LAST: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
-// Words: num (query_rows x DIM), den, cnt (query_rows each) as f32 bits;
-// then per query the [start, end) word offsets, in this buffer, of its
-// list; then the lists, global data row indices ascending. One buffer
+// Words: the totals, num (query_rows x DIM), den, cnt (query_rows each)
+// as f32 bits; then the partial sums of the current span, alike; then per
+// query the [start, end) word offsets, in this buffer, of its list; then
+// the lists, global data row indices ascending. One buffer
 // keeps the stage within 4 storage buffers, what downlevel devices allow.
 @group(0) @binding(4) var<storage, read_write> work: array<u32>;
 
@@ -81,7 +93,9 @@ fn accumulate(
     }
     let den_at = p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
-    let range_at = cnt_at + p.query_rows;
+    // The partial sums, each at its total's word + part.
+    let part = cnt_at + p.query_rows;
+    let range_at = part + part;
     let end = work[range_at + 2u * i + 1u];
     // The list's first row at or after data_begin (rows before it belong
     // to earlier dispatches).
@@ -100,10 +114,18 @@ fn accumulate(
     var num: array<f32, DIM>;
     for (var k = 0u; k < DIM; k++) {
         q[k] = queries[i * DIM + k];
-        num[k] = bitcast<f32>(work[i * DIM + k]);
+        num[k] = bitcast<f32>(work[part + i * DIM + k]);
     }
-    var den = bitcast<f32>(work[den_at + i]);
-    var cnt = bitcast<f32>(work[cnt_at + i]);
+    var den = bitcast<f32>(work[part + den_at + i]);
+    var cnt = bitcast<f32>(work[part + cnt_at + i]);
+    if (p.flags & START) != 0u {
+        flush(i, &num, den, cnt);
+        for (var k = 0u; k < DIM; k++) {
+            num[k] = 0.0;
+        }
+        den = 0.0;
+        cnt = 0.0;
+    }
 
     for (var e = lo; e < end; e++) {
         let j = work[e];
@@ -138,11 +160,30 @@ fn accumulate(
 
     if SUMS {
         for (var k = 0u; k < DIM; k++) {
-            work[i * DIM + k] = bitcast<u32>(num[k]);
+            work[part + i * DIM + k] = bitcast<u32>(num[k]);
         }
-        work[den_at + i] = bitcast<u32>(den);
+        work[part + den_at + i] = bitcast<u32>(den);
     }
     if COUNT {
-        work[cnt_at + i] = bitcast<u32>(cnt);
+        work[part + cnt_at + i] = bitcast<u32>(cnt);
+    }
+    if (p.flags & LAST) != 0u {
+        flush(i, &num, den, cnt);
+    }
+}
+
+// Adds query i's partial sums of a span to its totals.
+fn flush(i: u32, num: ptr<function, array<f32, DIM>>, den: f32, cnt: f32) {
+    let den_at = p.query_rows * DIM;
+    let cnt_at = den_at + p.query_rows;
+    if SUMS {
+        for (var k = 0u; k < DIM; k++) {
+            let total = bitcast<f32>(work[i * DIM + k]) + (*num)[k];
+            work[i * DIM + k] = bitcast<u32>(total);
+        }
+        work[den_at + i] = bitcast<u32>(bitcast<f32>(work[den_at + i]) + den);
+    }
+    if COUNT {
+        work[cnt_at + i] = bitcast<u32>(bitcast<f32>(work[cnt_at + i]) + cnt);
     }
 }

@@ -8,9 +8,14 @@
 // The points are both the queries and the data (blurring moves every
 // point to the mean of all of them).
 //
-// A dispatch adds only the rows [data_begin, data_end), continuing the
-// sums in `sums` (zeroed by the host before the first): each run is
-// first advanced past the rows below data_begin by binary search.
+// A dispatch adds only the rows [data_begin, data_end), all in one span
+// of the dense sums (spans.rs), to that span's partial sums, continuing
+// them (each run is first advanced past the rows below data_begin by
+// binary search); the first dispatch of a span (flag START) first adds the
+// span before's partial sums to the totals and starts from zero, the last
+// (flag LAST) adds its span's: the dense sums' order, span by span (see
+// shift_grid.wgsl). Both are kept in `sums`, zeroed by the host before the
+// first dispatch.
 
 // Constants the host prepends besides DIM and AROUND (3^DIM, grid.wgsl):
 //   KERNEL: u32        numbered as Kernel::shader_id
@@ -23,7 +28,8 @@ struct Params {
     query_rows: u32,
     data_begin: u32,
     data_end: u32,
-    _pad0: u32,
+    // START (1) and LAST (2), above.
+    flags: u32,
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
@@ -37,9 +43,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> cell_keys: array<u32>;
 @group(0) @binding(5) var<storage, read> starts: array<u32>;
 @group(0) @binding(6) var<storage, read> header: array<u32>;
-// num (query_rows x DIM), den (query_rows), as f32 bits: the layout of
-// the dense stage's sums, which shift_finish.wgsl reads.
+// The totals, num (query_rows x DIM), den (query_rows), as f32 bits: the
+// layout of the dense stage's sums, which shift_finish.wgsl reads; then
+// the partial sums of the current span, alike.
 @group(0) @binding(7) var<storage, read_write> sums: array<u32>;
+
+const START: u32 = 1u;
+const LAST: u32 = 2u;
 
 // shift_common.wgsl's `kernel_weight` (which comes with the dense stage's
 // bindings, so is not included); tests hold the stages to the same bits.
@@ -153,11 +163,19 @@ fn accumulate(
     }
 
     let den_at = p.query_rows * DIM;
+    let part = den_at + p.query_rows;
     var num: array<f32, DIM>;
     for (var k = 0u; k < DIM; k++) {
-        num[k] = bitcast<f32>(sums[i * DIM + k]);
+        num[k] = bitcast<f32>(sums[part + i * DIM + k]);
     }
-    var den = bitcast<f32>(sums[den_at + i]);
+    var den = bitcast<f32>(sums[part + den_at + i]);
+    if (p.flags & START) != 0u {
+        flush(i, &num, den);
+        for (var k = 0u; k < DIM; k++) {
+            num[k] = 0.0;
+        }
+        den = 0.0;
+    }
 
     // Each run's next index, kept so that a step reads one new index from
     // `order` (the run it advances) rather than one per run.
@@ -202,7 +220,19 @@ fn accumulate(
     }
 
     for (var k = 0u; k < DIM; k++) {
-        sums[i * DIM + k] = bitcast<u32>(num[k]);
+        sums[part + i * DIM + k] = bitcast<u32>(num[k]);
     }
-    sums[den_at + i] = bitcast<u32>(den);
+    sums[part + den_at + i] = bitcast<u32>(den);
+    if (p.flags & LAST) != 0u {
+        flush(i, &num, den);
+    }
+}
+
+// Adds point i's partial sums of a span to its totals.
+fn flush(i: u32, num: ptr<function, array<f32, DIM>>, den: f32) {
+    let den_at = p.query_rows * DIM;
+    for (var k = 0u; k < DIM; k++) {
+        sums[i * DIM + k] = bitcast<u32>(bitcast<f32>(sums[i * DIM + k]) + (*num)[k]);
+    }
+    sums[den_at + i] = bitcast<u32>(bitcast<f32>(sums[den_at + i]) + den);
 }

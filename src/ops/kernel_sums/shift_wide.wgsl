@@ -20,6 +20,7 @@
 //   3. every thread adds w * (x_k - q_k) to its coordinates of each of its
 //      queries' `num`, from the values kept in step 1, rows in index
 //      order, and den and cnt follow.
+// A workgroup sums its queries over one span of the data (shift_common.wgsl).
 // So each data value is read from storage once per workgroup and tile,
 // and serves all QB * QPT queries. (Rows of more than KEPT_COORDS
 // coordinates per thread, above D = 512, are read again from storage for
@@ -158,15 +159,16 @@ fn accumulate(
 ) {
     let s = lid % SLICES;
     let b = lid / SLICES;
-    let group = group_index(wid, nwg);
+    let w = work_of(group_index(wid, nwg), QUERIES);
     // Groups past the end of a 2-D grid: the whole workgroup leaves
     // together, before any barrier.
-    if group * QUERIES >= p.query_rows {
+    if !w.live {
         return;
     }
     // Query u of this thread is i0 + u * QB.
-    let i0 = group * QUERIES + b;
-    let den_at = p.query_rows * DIM;
+    let i0 = w.group * QUERIES + b;
+    let num_at = w.slab;
+    let den_at = num_at + p.query_rows * DIM;
     let cnt_at = den_at + p.query_rows;
     var any_live = false;
     for (var u = 0u; u < QPT; u++) {
@@ -177,17 +179,18 @@ fn accumulate(
         }
         any_live = true;
         let base = i * DIM + s;
+        let query_base = (p.query_first + i) * DIM + s;
         let qu = u * PER_THREAD;
         for (var c = 0u; c < PER_THREAD; c++) {
             if c < FULL || s < REM {
-                q[qu + c] = queries[base + c * SLICES];
+                q[qu + c] = queries[query_base + c * SLICES];
             }
         }
-        if p.fresh == 0u {
+        if !w.fresh {
             if SUMS {
                 for (var c = 0u; c < PER_THREAD; c++) {
                     if c < FULL || s < REM {
-                        num[qu + c] = bitcast<f32>(sums[base + c * SLICES]);
+                        num[qu + c] = bitcast<f32>(sums[num_at + base + c * SLICES]);
                     }
                 }
                 den[u] = bitcast<f32>(sums[den_at + i]);
@@ -201,8 +204,8 @@ fn accumulate(
         return;
     }
 
-    for (var first = p.data_begin; first < p.data_end; first += TILE) {
-        let rows = min(TILE, p.data_end - first);
+    for (var first = w.begin; first < w.end; first += TILE) {
+        let rows = min(TILE, w.end - first);
         // Sample weights and part[] were last read in step 2 of the
         // previous tile, before its second barrier.
         if WEIGHTED {
@@ -267,7 +270,7 @@ fn accumulate(
             let qu = u * PER_THREAD;
             for (var c = 0u; c < PER_THREAD; c++) {
                 if c < FULL || s < REM {
-                    sums[base + c * SLICES] = bitcast<u32>(num[qu + c]);
+                    sums[num_at + base + c * SLICES] = bitcast<u32>(num[qu + c]);
                 }
             }
         }
