@@ -42,6 +42,7 @@ use crate::gpu::batch::Batch;
 use crate::gpu::buffers::{Alloc, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::gpu::plan;
+use crate::gpu::pool::Arena;
 use crate::ops::scan;
 use crate::ops::sort::gpu::{Keys, SortWork, Sorter};
 use crate::ops::topk::{SelfOffset, Within, from_order_key, order_key, sort_runs};
@@ -454,7 +455,10 @@ struct Cuts {
     budget: u64,
 }
 
-/// [`within`], cut at `cuts`.
+/// [`within`], cut at `cuts`: query tiles as brute force cuts them (query
+/// rows within a binding, a tile's total within a u32); where a tile's
+/// lists pass the result budget, it is cut where the offsets cross it and
+/// counted again.
 async fn within_cut(
     g: &Gpu,
     grid: &DeviceGrid,
@@ -479,111 +483,44 @@ async fn within_cut(
     }
     let s = Searcher::new(g, dim, cuts.window).await?;
     let arena = g.arena();
-    // Tiles as brute force cuts them: query rows within a binding, a
-    // tile's total within a u32; where a tile's lists pass the result
-    // budget, it is cut where the offsets cross it and counted again.
     let by_total = (u32::MAX as usize / n.max(1)).max(1);
     let per_tile = crate::ops::chunking::rows_per_chunk(g, dim, &GRID_SEARCH).min(by_total);
     let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
     pending.reverse();
-    let budget = cuts.budget;
-    let limit = order_key(bound);
     while let Some(range) = pending.pop() {
-        let rows = range.len();
-        let (query_buf, query_base) = match queries {
-            Queries::Data => (data.clone(), range.start as u32),
+        let query_buf = match queries {
+            Queries::Data => data.clone(),
             Queries::Host(q) => {
                 let values = &q[range.start * dim..range.end * dim];
-                let buf = g.scoped(|| arena.upload("grid queries", values)).await?;
-                (buf, 0)
+                g.scoped(|| arena.upload("grid queries", values)).await?
             }
         };
-        let params = |lo: u32, hi: u32, fresh: bool| SearchParams {
-            query_rows: rows as u32,
-            query_base,
-            self_base: exclude.map_or(NO_SELF, |o| (o + range.start) as u32),
-            lo,
-            hi,
-            fresh: u32::from(fresh),
-            limit,
-            pad: 0,
-        };
-        let state_bytes = (STATE_WORDS * rows * 4) as u64;
+        let state_bytes = (STATE_WORDS * range.len() * 4) as u64;
         let state = g
             .scoped(|| arena.storage("grid state", state_bytes))
             .await?;
-        let pairs_placeholder = g.placeholder().clone();
-        let bind = |out: &wgpu::Buffer| {
-            [
-                query_buf.clone(),
+        let tile = Tile {
+            s: &s,
+            rows: range.len(),
+            query_base: match queries {
+                Queries::Data => range.start as u32,
+                Queries::Host(_) => 0,
+            },
+            self_base: exclude.map_or(NO_SELF, |o| (o + range.start) as u32),
+            limit: order_key(bound),
+            buffers: [
+                query_buf,
                 data.clone(),
                 grid.order().clone(),
                 grid.keys().clone(),
                 grid.starts().clone(),
                 grid.header().clone(),
-                state.clone(),
-                out.clone(),
-            ]
+                state,
+            ],
         };
-        // The candidates per query, for the windows.
-        let readback = g
-            .scoped(|| {
-                let mut batch = Batch::new(g);
-                let buffers = bind(&pairs_placeholder);
-                let refs: Vec<&wgpu::Buffer> = buffers.iter().collect();
-                batch.dispatch(&s.totals, params(0, 0, true), &refs, rows);
-                batch.read(&state, 0, (rows * 4) as u64);
-                batch.submit()
-            })
-            .await?;
-        let most = words(&readback.wait(g).await?[0])
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-        let windows = s.windows(rows, most);
-        // Count, scan, and the starts into the state.
-        let readback = g
-            .scoped(|| {
-                let counts = arena.storage("grid counts", (rows * 4) as u64);
-                let offsets = arena.storage("grid offsets", (rows as u64 + 1) * 4);
-                let mut batch = Batch::new(g);
-                if windows.is_empty() {
-                    batch.clear(&state);
-                }
-                let buffers = bind(&pairs_placeholder);
-                let refs: Vec<&wgpu::Buffer> = buffers.iter().collect();
-                for (w, win) in windows.iter().enumerate() {
-                    batch.dispatch(&s.count, params(win.start, win.end, w == 0), &refs, rows);
-                }
-                batch.copy(&state, &counts, (rows * 4) as u64);
-                scan::gpu::record(
-                    &mut batch,
-                    &s.scan,
-                    &counts,
-                    &offsets,
-                    rows,
-                    scan::gpu::SPAN,
-                );
-                batch.copy_range(&offsets, 0, &state, (rows * 4) as u64, (rows * 4) as u64);
-                batch.read(&offsets, 0, (rows as u64 + 1) * 4);
-                batch.submit()
-            })
-            .await?;
-        let starts = words(&readback.wait(g).await?[0]);
-        let total = starts[rows] as usize;
-        let out_bytes = total as u64 * 8;
-        if out_bytes > budget {
-            // The most queries, from the first, whose lists fit.
-            let fit = starts
-                .iter()
-                .position(|&s| u64::from(s) * 8 > budget)
-                .map_or(rows, |first_over| first_over - 1);
-            if fit == 0 {
-                return Err(Error::OutOfMemory(format!(
-                    "one query has {} neighbours within the radius, more than a GPU buffer holds; use a smaller radius or the CPU backend",
-                    starts[1]
-                )));
-            }
+        let windows = s.windows(tile.rows, tile.most_candidates(g).await?);
+        let starts = tile.count(g, &arena, &windows).await?;
+        if let Some(fit) = within_budget(&starts, cuts.budget)? {
             pending.push(range.start + fit..range.end);
             pending.push(range.start..range.start + fit);
             continue;
@@ -591,17 +528,143 @@ async fn within_cut(
         let base = out.indices.len();
         out.offsets
             .extend(starts[1..].iter().map(|&s| base + s as usize));
-        if total == 0 {
-            continue;
+        let total = starts[tile.rows] as usize;
+        if total > 0 {
+            tile.fill(g, &arena, &windows, total, &mut out).await?;
         }
+    }
+    let offsets = out.offsets.clone();
+    sort_runs(&offsets, &mut out.indices, &mut out.scores);
+    arena.finish();
+    Ok(out)
+}
+
+/// Where a tile whose lists start at `starts` (the exclusive scan of their
+/// lengths, one past the last) must be cut for its pairs to fit `budget`
+/// bytes: `None` where they fit, else the most queries, from the first,
+/// whose lists do; an out-of-memory error where the first query's alone
+/// does not.
+fn within_budget(starts: &[u32], budget: u64) -> Result<Option<usize>> {
+    let bytes = |s: u32| u64::from(s) * 8;
+    if starts.last().is_none_or(|&total| bytes(total) <= budget) {
+        return Ok(None);
+    }
+    let first_over = starts.iter().position(|&s| bytes(s) > budget);
+    match first_over.map_or(starts.len() - 1, |first_over| first_over.saturating_sub(1)) {
+        0 => Err(Error::OutOfMemory(format!(
+            "one query has {} neighbours within the radius, more than a GPU buffer holds; use a smaller radius or the CPU backend",
+            starts[1]
+        ))),
+        fit => Ok(Some(fit)),
+    }
+}
+
+/// One tile of queries on the device: its rows, where they lie, and the
+/// buffers every entry binds (queries, data, the grid's four, the state).
+struct Tile<'a> {
+    s: &'a Searcher,
+    rows: usize,
+    /// Row of the queries buffer of the tile's first query.
+    query_base: u32,
+    /// Data index the tile's first query may not take, or [`NO_SELF`].
+    self_base: u32,
+    /// The order key of the squared-distance bound.
+    limit: u32,
+    buffers: [wgpu::Buffer; 7],
+}
+
+impl Tile<'_> {
+    /// The tile's search state: a block of `rows` words for each of
+    /// `search.wgsl`'s `COUNT` and `START`.
+    fn state(&self) -> &wgpu::Buffer {
+        &self.buffers[6]
+    }
+
+    /// Records `pipeline` over the tile's candidates `window`, starting the
+    /// carried count afresh where `fresh`, its pairs into `out`.
+    fn dispatch(
+        &self,
+        batch: &mut Batch<'_>,
+        pipeline: &Arc<Pipeline>,
+        window: &Range<u32>,
+        fresh: bool,
+        out: &wgpu::Buffer,
+    ) {
+        let params = SearchParams {
+            query_rows: self.rows as u32,
+            query_base: self.query_base,
+            self_base: self.self_base,
+            lo: window.start,
+            hi: window.end,
+            fresh: u32::from(fresh),
+            limit: self.limit,
+            pad: 0,
+        };
+        let mut refs: Vec<&wgpu::Buffer> = self.buffers.iter().collect();
+        refs.push(out);
+        batch.dispatch(pipeline, params, &refs, self.rows);
+    }
+
+    /// The most candidates any query of the tile has (the points of the
+    /// runs around it), which sets the windows.
+    async fn most_candidates(&self, g: &Gpu) -> Result<u32> {
+        let readback = g
+            .scoped(|| {
+                let mut batch = Batch::new(g);
+                self.dispatch(&mut batch, &self.s.totals, &(0..0), true, g.placeholder());
+                batch.read(self.state(), 0, (self.rows * 4) as u64);
+                batch.submit()
+            })
+            .await?;
+        let totals = words(&readback.wait(g).await?[0]);
+        Ok(totals.into_iter().max().unwrap_or(0))
+    }
+
+    /// Counts each query's points within the bound over `windows`, scans
+    /// the counts into the starts of the lists (kept in the state for the
+    /// fill) and returns them, one past the last.
+    async fn count(&self, g: &Gpu, arena: &Arena<'_>, windows: &[Range<u32>]) -> Result<Vec<u32>> {
+        let rows = self.rows;
+        let row_bytes = (rows * 4) as u64;
+        let readback = g
+            .scoped(|| {
+                let counts = arena.storage("grid counts", row_bytes);
+                let offsets = arena.storage("grid offsets", row_bytes + 4);
+                let mut batch = Batch::new(g);
+                if windows.is_empty() {
+                    batch.clear(self.state());
+                }
+                for (w, window) in windows.iter().enumerate() {
+                    self.dispatch(&mut batch, &self.s.count, window, w == 0, g.placeholder());
+                }
+                batch.copy(self.state(), &counts, row_bytes);
+                let scan = &self.s.scan;
+                scan::gpu::record(&mut batch, scan, &counts, &offsets, rows, scan::gpu::SPAN);
+                batch.copy_range(&offsets, 0, self.state(), row_bytes, row_bytes);
+                batch.read(&offsets, 0, row_bytes + 4);
+                batch.submit()
+            })
+            .await?;
+        Ok(words(&readback.wait(g).await?[0]))
+    }
+
+    /// Fills the tile's `total` pairs over `windows` and appends them to
+    /// `out`, each list in the order found (sorted later).
+    async fn fill(
+        &self,
+        g: &Gpu,
+        arena: &Arena<'_>,
+        windows: &[Range<u32>],
+        total: usize,
+        out: &mut Within,
+    ) -> Result<()> {
+        let out_bytes = total as u64 * 8;
         let readback = g
             .scoped(|| {
                 let pairs = arena.storage("grid pairs", out_bytes);
                 let mut batch = Batch::new(g);
-                let buffers = bind(&pairs);
-                let refs: Vec<&wgpu::Buffer> = buffers.iter().collect();
-                for (w, win) in windows.iter().enumerate() {
-                    batch.dispatch(&s.fill, params(win.start, win.end, w == 0), &refs, rows);
+                for (w, window) in windows.iter().enumerate() {
+                    self.dispatch(&mut batch, &self.s.fill, window, w == 0, &pairs);
                 }
                 batch.read(&pairs, 0, out_bytes);
                 batch.submit()
@@ -612,11 +675,8 @@ async fn within_cut(
             out.scores.push(from_order_key(pair[0]));
             out.indices.push(pair[1]);
         }
+        Ok(())
     }
-    let offsets = out.offsets.clone();
-    sort_runs(&offsets, &mut out.indices, &mut out.scores);
-    arena.finish();
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -807,6 +867,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A tile is cut after the most queries whose lists fit the budget;
+    /// one whose first list alone passes it is refused.
+    #[test]
+    fn tiles_are_cut_where_the_lists_pass_the_budget() {
+        // Lists of 3, 0, 2 and 4 pairs (8 bytes each).
+        let starts = [0, 3, 3, 5, 9];
+        assert_eq!(within_budget(&starts, 72).unwrap(), None);
+        assert_eq!(within_budget(&starts, 71).unwrap(), Some(3));
+        assert_eq!(within_budget(&starts, 40).unwrap(), Some(3));
+        assert_eq!(within_budget(&starts, 39).unwrap(), Some(2));
+        assert_eq!(within_budget(&starts, 24).unwrap(), Some(2));
+        assert!(matches!(
+            within_budget(&starts, 23),
+            Err(Error::OutOfMemory(_))
+        ));
+        assert_eq!(within_budget(&[0], 0).unwrap(), None);
     }
 
     /// Tiles whose lists pass the result budget are cut and counted again
