@@ -46,8 +46,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     supported: `metric` "euclidean" (or "l2", or "minkowski" with p=2);
     any other metric, "precomputed" and callables included, raises a
     ValueError naming it. `algorithm`, `leaf_size` and `n_jobs` are accepted
-    and unused: the neighbourhoods are an exact radius search over every
-    pair.
+    and unused: the neighbourhoods are an exact radius search, over every
+    pair or, in 1 to 4 dimensions on enough points, through a uniform grid
+    (on either backend) with the same result.
 
     Attributes: `labels_` (-1 for noise, clusters numbered as scikit-learn
     numbers them), `core_sample_indices_`, `components_` (the core samples,
