@@ -16,7 +16,10 @@
 //! - [`cluster_sums`]: per-cluster sums in a fixed order (k-means' update),
 //!   and the Lloyd step that records the nearest pass before them;
 //! - [`components`]: connected components of a graph sent in chunks of
-//!   edges, each vertex labelled by its component's lowest vertex (DBSCAN).
+//!   edges, each vertex labelled by its component's lowest vertex (DBSCAN);
+//! - [`grid`]: a uniform grid over points in 1 to 4 dimensions, built on
+//!   either backend, for radius searches with brute force's results
+//!   (kNN's radius search, DBSCAN, mean shift's grid sums).
 
 mod chunking;
 pub(crate) mod cluster_sums;
