@@ -1095,9 +1095,10 @@ def build_dbscan(lines):
         0,
         "Every side fits the same float32 points (dbscan_peers.py's: knn_peers.py's seeded blobs, or uniform "
         "points, scaled so every N has the density of N = 100,000) with the same eps and min_samples: ours "
-        "`Dbscan::new(eps, min_samples).fit(ctx, &x)` (the neighbour index built in each fit: a grid at low D, "
-        "on the CPU twin or on the device where the points fit one GPU binding), scikit-learn `DBSCAN(eps, min_samples, algorithm=\"auto\", "
-        "n_jobs=J).fit(X)` (a k-d tree at low D; n_jobs spreads its neighbourhood queries over the cores, "
+        "`Dbscan::new(eps, min_samples).fit(ctx, &x)` (the neighbour index built in each fit: a grid at low "
+        "D, on the CPU twin or on the device where the points fit one GPU binding), scikit-learn "
+        "`DBSCAN(eps, min_samples, algorithm=\"auto\", n_jobs=J).fit(X)` (a k-d tree at low D; n_jobs "
+        "spreads its neighbourhood queries over the cores, "
         "the cluster expansion is single-threaded), cuML `DBSCAN(eps, min_samples).fit(X)` where it imports.",
     )
     notes.insert(
