@@ -306,8 +306,7 @@ mod tests {
     /// untimed. Skipped without an adapter or without timestamp queries.
     #[test]
     fn many_passes_span_several_query_sets() {
-        let Ok(g) = pollster::block_on(Gpu::request(&GpuOptions::default(), true)) else {
-            eprintln!("skipping: no GPU adapter");
+        let Some(g) = crate::gpu::test_device(&GpuOptions::default()) else {
             return;
         };
         let Some(timer) = &g.timer else {

@@ -183,6 +183,25 @@ pub(crate) fn describe(info: &wgpu::AdapterInfo, f: &mut fmt::Formatter<'_>) -> 
     Ok(())
 }
 
+/// A device of its own for unit tests that set its options or change its
+/// limits, or `None` without an adapter (the test then passes without its
+/// GPU half, saying so). With `REQUIRE_GPU=1`, as CI sets it, a missing
+/// adapter fails the test.
+#[cfg(test)]
+pub(crate) fn test_device(options: &options::GpuOptions) -> Option<Gpu> {
+    match pollster::block_on(Gpu::request(options, true)) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            assert!(
+                !std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1"),
+                "REQUIRE_GPU is set but there is no adapter: {e}"
+            );
+            eprintln!("skipping: no GPU adapter");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

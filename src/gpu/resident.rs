@@ -248,8 +248,7 @@ mod tests {
     /// used, and tells matrices apart by every byte.
     #[test]
     fn the_cache_is_bounded_and_exact() {
-        let Ok(g) = pollster::block_on(Gpu::request(&GpuOptions::default(), true)) else {
-            eprintln!("skipping: no GPU adapter");
+        let Some(g) = crate::gpu::test_device(&GpuOptions::default()) else {
             return;
         };
         let per_chunk = g.rows_per_chunk(2, 0);

@@ -47,15 +47,19 @@ use crate::ops::scan;
 use crate::ops::sort::gpu::{Keys, SortWork, Sorter};
 use crate::ops::topk::{SelfOffset, Within, from_order_key, order_key, sort_runs};
 
+/// The grid's cell arithmetic and header, for every stage that reads or
+/// builds a device grid.
+pub(crate) const CELLS_WGSL: &str = include_str!("grid.wgsl");
+
+/// The runs around a point's cell (after [`CELLS_WGSL`]), for the stages
+/// that read a device grid.
+pub(crate) const RUNS_WGSL: &str = include_str!("runs.wgsl");
+
 /// The build's stage: points (or sorted keys), the heads' scan, two
 /// outputs and the header.
 pub(crate) const GRID_BUILD: StageDef = StageDef {
     name: "grid_build",
-    sources: &[
-        COMMON,
-        include_str!("grid.wgsl"),
-        include_str!("build.wgsl"),
-    ],
+    sources: &[COMMON, CELLS_WGSL, include_str!("build.wgsl")],
     storage: &[
         Access::Read,
         Access::Read,
@@ -71,11 +75,7 @@ pub(crate) const GRID_BUILD: StageDef = StageDef {
 /// per-query state and the (key, index) output.
 pub(crate) const GRID_SEARCH: StageDef = StageDef {
     name: "grid_search",
-    sources: &[
-        COMMON,
-        include_str!("grid.wgsl"),
-        include_str!("search.wgsl"),
-    ],
+    sources: &[COMMON, CELLS_WGSL, RUNS_WGSL, include_str!("search.wgsl")],
     storage: &[
         Access::Read,
         Access::Read,

@@ -70,54 +70,6 @@ fn slot(block: u32, i: u32) -> u32 {
     return block * p.query_rows + i;
 }
 
-// The runs of points in the cells around query row i's, each once:
-// [runs[r].x, runs[r].y) of `order` for r below the count returned.
-fn runs_around(q: array<f32, 4>, runs: ptr<function, array<vec2<u32>, AROUND>>) -> u32 {
-    let inv = bitcast<f32>(header[H_INV]);
-    var home = array<i32, 4>(0, 0, 0, 0);
-    for (var a = 0u; a < DIM; a++) {
-        home[a] = cell_coord(q[a], bitcast<f32>(header[H_ORIGIN + a]), inv);
-    }
-    let cells = header[H_CELLS];
-    var seen: array<u32, AROUND>;
-    var distinct = 0u;
-    var found = 0u;
-    for (var n = 0u; n < AROUND; n++) {
-        var c = home;
-        var rest = n;
-        for (var a = 0u; a < DIM; a++) {
-            c[a] = c[a] + i32(rest % 3u) - 1;
-            rest = rest / 3u;
-        }
-        let k = cell_key(c);
-        var again = false;
-        for (var s = 0u; s < distinct; s++) {
-            again = again || seen[s] == k;
-        }
-        if again {
-            continue;
-        }
-        seen[distinct] = k;
-        distinct += 1u;
-        // The first distinct key not below k.
-        var lo = 0u;
-        var hi = cells;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2u;
-            if cell_keys[mid] < k {
-                lo = mid + 1u;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo < cells && cell_keys[lo] == k {
-            (*runs)[found] = vec2<u32>(starts[lo], starts[lo + 1u]);
-            found += 1u;
-        }
-    }
-    return found;
-}
-
 fn query(i: u32) -> array<f32, 4> {
     var q = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
     for (var a = 0u; a < DIM; a++) {

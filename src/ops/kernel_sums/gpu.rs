@@ -1046,17 +1046,7 @@ mod tests {
             max_binding_bytes,
             ..GpuOptions::default()
         };
-        match pollster::block_on(Gpu::request(&options, true)) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                assert!(
-                    std::env::var_os("REQUIRE_GPU").is_none(),
-                    "REQUIRE_GPU is set but there is no adapter: {e}"
-                );
-                eprintln!("skipping: no GPU adapter");
-                None
-            }
-        }
+        crate::gpu::test_device(&options)
     }
 
     fn points(n: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {

@@ -6,7 +6,13 @@
 //! positions (`GridBuilder`, the CPU grid's buffers to the bit), the sums
 //! of every point over the runs around its cell merged in index order
 //! (`Grid::around`'s rows: `grid_gpu.rs`'s sums, bit for bit), the dense
-//! stage's finish (`shift_finish.wgsl`), and the moved points' bounds. Only
+//! stage's finish (`shift_finish.wgsl`), and the moved points' bounds.
+//! Where the points are many enough that the sums' dispatches could pass
+//! the device's work limit (blurring draws a cluster's points together, so
+//! a point's neighbours grow towards its cluster), the build and a count
+//! of the most rows any point visits (`grid_most.wgsl`, one word read
+//! back) go first in a submission of their own, and the sums' dispatches
+//! take only as many points as keep them within the limit. Only
 //! the bounds come back between iterations (2 D words): the host makes the
 //! next grid's cells from them (`Cells::new`, which reads nothing else of
 //! the points, so the cells are the CPU twin's). Where the points do not
@@ -25,17 +31,19 @@ use crate::gpu::buffers::{Alloc, gather, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::gpu::plan;
 use crate::ops::grid::cpu::Cells;
-use crate::ops::grid::gpu::GridBuilder;
+use crate::ops::grid::gpu::{CELLS_WGSL, GridBuilder, RUNS_WGSL};
 use crate::progress::{self, Watch};
-
-/// The grid's cell arithmetic (`ops/grid/grid.wgsl`).
-const GRID_CELLS: &str = include_str!("../grid/grid.wgsl");
 
 /// The sums over the grid's runs: positions, weights, the grid's order,
 /// keys, starts and header, sums.
 pub(crate) const SHIFT_GRID_RUNS: StageDef = StageDef {
     name: "shift_grid_runs",
-    sources: &[COMMON, GRID_CELLS, include_str!("shift_grid_runs.wgsl")],
+    sources: &[
+        COMMON,
+        CELLS_WGSL,
+        RUNS_WGSL,
+        include_str!("shift_grid_runs.wgsl"),
+    ],
     storage: &[
         Access::Read,
         Access::Read,
@@ -46,6 +54,27 @@ pub(crate) const SHIFT_GRID_RUNS: StageDef = StageDef {
         Access::ReadWrite,
     ],
     row_extra: 1,
+    audited: false,
+};
+
+/// The most rows a point's sums visit: positions, the grid's keys, starts
+/// and header, the largest total.
+pub(crate) const GRID_MOST: StageDef = StageDef {
+    name: "grid_most",
+    sources: &[
+        COMMON,
+        CELLS_WGSL,
+        RUNS_WGSL,
+        include_str!("grid_most.wgsl"),
+    ],
+    storage: &[
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+    row_extra: 0,
     audited: false,
 };
 
@@ -68,7 +97,9 @@ struct RunsParams {
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
-    pad1: u32,
+    query_first: u32,
+    query_end: u32,
+    pad: [u32; 3],
 }
 
 /// `shift_finish.wgsl`'s parameters.
@@ -80,11 +111,23 @@ struct FinishParams {
     pad: [u32; 6],
 }
 
+/// `grid_bounds.wgsl`'s and `grid_most.wgsl`'s parameters.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct BoundsParams {
+struct RowsParams {
     rows: u32,
     pad: [u32; 7],
+}
+
+/// The points whose sums one dispatch adds: as many as keep `points x
+/// most x dim` terms within `max_work`, where a point visits at most
+/// `most` rows; at least 1, at most `n`. Cutting the points never changes
+/// a bit: each point's sums are its own.
+fn points_per_dispatch(n: usize, most: u64, dim: usize, max_work: u64) -> usize {
+    let per_point = most.max(1).saturating_mul(dim as u64);
+    usize::try_from(max_work / per_point)
+        .unwrap_or(usize::MAX)
+        .clamp(1, n.max(1))
 }
 
 /// Whether blurring `win` (through a grid) runs here: its points, their
@@ -176,6 +219,14 @@ pub(super) async fn blur(
     .await?;
     let finish = pipeline(g, &super::gpu::SHIFT_FINISH, "finish", dim, Vec::new()).await?;
     let bounds_of = pipeline(g, &GRID_BOUNDS, "bounds_of", dim, Vec::new()).await?;
+    let most_rows = pipeline(
+        g,
+        &GRID_MOST,
+        "most_rows",
+        dim,
+        vec![("AROUND", Const::U32(around))],
+    )
+    .await?;
     // Loop iterations of one invocation, each loop's exit counted: per
     // row, the scan over the runs and the three loops over coordinates;
     // besides, finding the runs (per cell: its coordinates, the distinct
@@ -192,9 +243,14 @@ pub(super) async fn blur(
             "dimension {d}: the grid's sums pass this adapter's loop budget"
         )));
     }
-    let max_rows = g.span_limits(per_row, fixed).max_rows;
+    let limits = g.span_limits(per_row, fixed);
+    // Where every point visiting every row stays within the work limit,
+    // one dispatch takes all the points; otherwise each iteration first
+    // reads back the most rows a point visits (a submission of its own)
+    // and cuts the points by it.
+    let measure = (n as u64).saturating_mul(n as u64).saturating_mul(d as u64) > limits.max_work;
     let arena = g.arena();
-    let (mut current, mut next, sums, largest, bounds, weights, mut grid) = g
+    let (mut current, mut next, sums, largest, bounds, most, weights, mut grid) = g
         .scoped(|| {
             (
                 arena.upload("grid positions", win.data),
@@ -203,6 +259,7 @@ pub(super) async fn blur(
                 arena.storage("grid sums", (2 * n * (d + 1) * 4) as u64),
                 arena.storage("largest squared shift", (steps.max(1) * 4) as u64),
                 arena.storage("grid bounds", (2 * d * 4) as u64),
+                arena.storage("most rows visited", 4),
                 win.weights.map(|w| arena.upload("grid weights", w)),
                 builder.grid(g, n, cells),
             )
@@ -210,47 +267,81 @@ pub(super) async fn blur(
         .await?;
     let mut trajectory = Vec::new();
     for step in 0..steps {
+        let mut points = n;
+        let mut built = false;
+        if measure {
+            let readback = g
+                .scoped(|| {
+                    let mut batch = Batch::new(g);
+                    builder.record(&mut batch, &current, cells, &mut grid);
+                    batch.clear(&most);
+                    let params = RowsParams {
+                        rows: n as u32,
+                        pad: [0; 7],
+                    };
+                    batch.dispatch(
+                        &most_rows,
+                        params,
+                        &[&current, grid.keys(), grid.starts(), grid.header(), &most],
+                        n,
+                    );
+                    batch.read(&most, 0, 4);
+                    batch.submit()
+                })
+                .await?;
+            let visited = words(&readback.wait(g).await?[0])[0];
+            points = points_per_dispatch(n, u64::from(visited), d, limits.max_work);
+            built = true;
+        }
         let (readback, trajectory_read, bounds_read) = g
             .scoped(|| {
                 let mut batch = Batch::new(g);
-                builder.record(&mut batch, &current, cells, &mut grid);
+                if !built {
+                    builder.record(&mut batch, &current, cells, &mut grid);
+                }
                 batch.clear(&sums);
                 // Within the loop budget, and each in one span of the
                 // dense sums (`spans.rs`), the first of a span flagged to
                 // start it, the last to end the sums.
+                // Each point's dispatches go in this order (points cut
+                // by the work limit, if at all, outside).
                 let ranges: Vec<(std::ops::Range<usize>, bool)> = spans::ranges(n)
                     .flat_map(|s| {
-                        plan::chunks(s.len(), max_rows)
+                        plan::chunks(s.len(), limits.max_rows)
                             .enumerate()
                             .map(move |(i, r)| (s.start + r.start..s.start + r.end, i == 0))
                     })
                     .collect();
                 let dispatches = ranges.len();
-                for (at, (span, starts)) in ranges.into_iter().enumerate() {
-                    let params = RunsParams {
-                        query_rows: n as u32,
-                        data_begin: span.start as u32,
-                        data_end: span.end as u32,
-                        flags: u32::from(starts) | if at + 1 == dispatches { 2 } else { 0 },
-                        h2: win.coeffs.h2,
-                        inv_h2: win.coeffs.inv_h2,
-                        exp2_coeff: win.coeffs.exp2_coeff,
-                        pad1: 0,
-                    };
-                    batch.dispatch(
-                        &runs,
-                        params,
-                        &[
-                            &current,
-                            weights.as_ref().unwrap_or(g.placeholder()),
-                            grid.order(),
-                            grid.keys(),
-                            grid.starts(),
-                            grid.header(),
-                            &sums,
-                        ],
-                        n,
-                    );
+                for queries in plan::chunks(n, points) {
+                    for (at, (span, starts)) in ranges.iter().enumerate() {
+                        let params = RunsParams {
+                            query_rows: n as u32,
+                            data_begin: span.start as u32,
+                            data_end: span.end as u32,
+                            flags: u32::from(*starts) | if at + 1 == dispatches { 2 } else { 0 },
+                            h2: win.coeffs.h2,
+                            inv_h2: win.coeffs.inv_h2,
+                            exp2_coeff: win.coeffs.exp2_coeff,
+                            query_first: queries.start as u32,
+                            query_end: queries.end as u32,
+                            pad: [0; 3],
+                        };
+                        batch.dispatch(
+                            &runs,
+                            params,
+                            &[
+                                &current,
+                                weights.as_ref().unwrap_or(g.placeholder()),
+                                grid.order(),
+                                grid.keys(),
+                                grid.starts(),
+                                grid.header(),
+                                &sums,
+                            ],
+                            queries.len(),
+                        );
+                    }
                 }
                 let params = FinishParams {
                     query_rows: n as u32,
@@ -260,7 +351,7 @@ pub(super) async fn blur(
                 batch.dispatch(&finish, params, &[&current, &sums, &next, &largest], n);
                 let trajectory_read = record.then(|| batch.read(&next, 0, (n * d * 4) as u64));
                 batch.clear(&bounds);
-                let params = BoundsParams {
+                let params = RowsParams {
                     rows: n as u32,
                     pad: [0; 7],
                 };
@@ -310,6 +401,7 @@ pub(super) async fn blur(
 mod tests {
     use super::*;
     use crate::gpu::pipelines::validate;
+    use crate::kernel::{Kernel, KernelCoeffs};
 
     /// The order-preserving words of `grid_bounds.wgsl`, as the shader
     /// makes them.
@@ -352,6 +444,62 @@ mod tests {
     }
 
     #[test]
+    fn points_per_dispatch_keep_the_work_within_the_limit() {
+        // 100 points of 100 rows at D = 2 within 20 000 terms.
+        assert_eq!(points_per_dispatch(1000, 100, 2, 20_000), 100);
+        // Never more than the points, never fewer than one.
+        assert_eq!(points_per_dispatch(1000, 100, 2, u64::MAX), 1000);
+        assert_eq!(points_per_dispatch(1000, 1 << 40, 4, 100), 1);
+        assert_eq!(points_per_dispatch(0, 5, 2, 1000), 1);
+        // No row visited counts as one.
+        assert_eq!(points_per_dispatch(1000, 0, 2, 200), 100);
+    }
+
+    /// The points cut into dispatches by the work limit (each dispatch
+    /// then adds the sums of only some points, the grid measured first)
+    /// give the bits of one dispatch over all of them.
+    #[test]
+    fn points_cut_by_the_work_limit_give_the_same_bits() {
+        let options = crate::gpu::options::GpuOptions {
+            tune_cache: crate::gpu::tune::TuneCache::Off,
+            ..Default::default()
+        };
+        let Some(mut g) = crate::gpu::test_device(&options) else {
+            return;
+        };
+        let (n, dim) = (700, 2);
+        // Two tight clusters and a loose one, so points visit many rows.
+        let data: Vec<f32> = (0..n * dim)
+            .map(|i| {
+                let centre = [0.0f32, 4.0, -6.0][(i / dim) % 3];
+                centre + ((i * 7919) % 1009) as f32 / 1009.0 * if i % 3 == 2 { 8.0 } else { 1.5 }
+            })
+            .collect();
+        let weights: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 / 7.0).collect();
+        for kernel in [Kernel::Flat, Kernel::Gaussian] {
+            let coeffs = KernelCoeffs::new(kernel, 1.2);
+            let win = Window {
+                data: &data,
+                weights: Some(&weights),
+                dim,
+                coeffs,
+                grid: Some(9.0),
+            };
+            let run = |g: &Gpu| {
+                pollster::block_on(blur(g, &win, 3, true, true, Watch::default())).unwrap()
+            };
+            g.max_dispatch_work = u64::MAX;
+            let whole = run(&g);
+            // n x n x dim is past each of these, so the grid is measured:
+            // a few points a dispatch, then one.
+            for work in [(n * dim * 40) as u64, dim as u64] {
+                g.max_dispatch_work = work;
+                assert_eq!(run(&g), whole, "{kernel}, work {work}");
+            }
+        }
+    }
+
+    #[test]
     fn the_stages_validate() {
         for dim in 1..=4u32 {
             let around = 3u32.pow(dim);
@@ -366,6 +514,8 @@ mod tests {
                 }
             }
             validate(&GRID_BOUNDS, dim, "bounds_of", &[], &[("WG", 64)]);
+            let around = [("AROUND", Const::U32(around))];
+            validate(&GRID_MOST, dim, "most_rows", &around, &[("WG", 64)]);
         }
     }
 }

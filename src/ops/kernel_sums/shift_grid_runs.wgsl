@@ -33,7 +33,13 @@ struct Params {
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
+    // The points whose sums this dispatch adds: [query_first, query_end),
+    // so the host can bound a dispatch's work (grid_most.wgsl).
+    query_first: u32,
+    query_end: u32,
+    _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -70,54 +76,6 @@ fn kernel_weight(d2: f32) -> f32 {
     }
 }
 
-// The runs of points in the cells around q's, each distinct key once
-// (cells with one hash share a run): [runs[r].x, runs[r].y) of `order`
-// for r below the count returned. As search.wgsl's `runs_around`.
-fn runs_around(q: array<f32, 4>, runs: ptr<function, array<vec2<u32>, AROUND>>) -> u32 {
-    let inv = bitcast<f32>(header[H_INV]);
-    var home = array<i32, 4>(0, 0, 0, 0);
-    for (var a = 0u; a < DIM; a++) {
-        home[a] = cell_coord(q[a], bitcast<f32>(header[H_ORIGIN + a]), inv);
-    }
-    let cells = header[H_CELLS];
-    var seen: array<u32, AROUND>;
-    var distinct = 0u;
-    var found = 0u;
-    for (var n = 0u; n < AROUND; n++) {
-        var c = home;
-        var rest = n;
-        for (var a = 0u; a < DIM; a++) {
-            c[a] = c[a] + i32(rest % 3u) - 1;
-            rest = rest / 3u;
-        }
-        let k = cell_key(c);
-        var again = false;
-        for (var s = 0u; s < distinct; s++) {
-            again = again || seen[s] == k;
-        }
-        if again {
-            continue;
-        }
-        seen[distinct] = k;
-        distinct += 1u;
-        var lo = 0u;
-        var hi = cells;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2u;
-            if cell_keys[mid] < k {
-                lo = mid + 1u;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo < cells && cell_keys[lo] == k {
-            (*runs)[found] = vec2<u32>(starts[lo], starts[lo + 1u]);
-            found += 1u;
-        }
-    }
-    return found;
-}
-
 // A spent run's head: above every index (rows are fewer than 2^30) and
 // every data_end.
 const SPENT: u32 = 0xffffffffu;
@@ -136,8 +94,8 @@ fn accumulate(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = group_index(wid, nwg) * WG + lid;
-    if i >= p.query_rows {
+    let i = p.query_first + group_index(wid, nwg) * WG + lid;
+    if i >= p.query_end {
         return;
     }
     var q: array<f32, DIM>;
