@@ -239,12 +239,12 @@ fn spans(
     out
 }
 
-/// The dispatches of a part over the chunks of `data` (`n` rows): the
-/// ranges [`spans`] gives each chunk, cut at the dense sums' span
-/// boundaries (`spans.rs`), in index order, each with its chunk and flags
-/// (`Params::flags`).
+/// The dispatches of a part over the data's `chunks` (their global rows,
+/// `n` in all): the ranges [`spans()`] gives each chunk, cut at the dense
+/// sums' span boundaries (`spans.rs`), in index order, each with its
+/// chunk and flags (`Params::flags`).
 fn dispatches(
-    data: &OnDevice,
+    chunks: &[std::ops::Range<usize>],
     n: usize,
     load: &[u32],
     dim: usize,
@@ -252,8 +252,8 @@ fn dispatches(
 ) -> Vec<(usize, std::ops::Range<usize>, u32)> {
     let span_rows = spans::span_rows(n);
     let mut out: Vec<(usize, std::ops::Range<usize>, u32)> = Vec::new();
-    for (c, chunk) in data.rows.chunks.iter().enumerate() {
-        for range in spans(load, chunk.range.clone(), dim, limits) {
+    for (c, chunk) in chunks.iter().enumerate() {
+        for range in spans(load, chunk.clone(), dim, limits) {
             let mut start = range.start;
             while start < range.end {
                 let end = range.end.min((start / span_rows + 1) * span_rows);
@@ -289,6 +289,7 @@ async fn sums(
         count: vec![0.0; m],
     };
     let max_words = usize::try_from(g.max_binding() / 4).unwrap_or(usize::MAX);
+    let chunks: Vec<_> = data.rows.chunks.iter().map(|c| c.range.clone()).collect();
     for part in parts(groups, d, max_words)? {
         let members: Vec<u32> = part
             .iter()
@@ -326,7 +327,7 @@ async fn sums(
                 let query_buffer = arena.upload("grid queries", &q);
                 let work_buffer = arena.upload("grid sums and lists", &work);
                 let mut batch = Batch::new(g);
-                for (c, span, flags) in dispatches(data, n, &load, d, pass.limits) {
+                for (c, span, flags) in dispatches(&chunks, n, &load, d, pass.limits) {
                     let chunk = &data.rows.chunks[c];
                     let weights = data
                         .weights
@@ -679,8 +680,10 @@ mod tests {
     /// rebuild's bits (the same sums; the finish's division on the device,
     /// which on lavapipe is the host's): every kernel, the gaussian cut and
     /// uncut, weighted or not, D 1 to 4, with the trajectory and the
-    /// intensities; and, on llvmpipe, whose loop budget cuts D = 4's 1100
-    /// points into three dispatches per iteration, through several.
+    /// intensities; and, on llvmpipe, whose loop budget cuts D = 4's
+    /// dispatches at 478 rows, each of the 5 spans of 800 rows of its 4000
+    /// points in two dispatches (the second continuing the first's
+    /// partial sums).
     #[test]
     fn the_device_rebuild_gives_the_host_rebuilds_bits() {
         let Some(ctx) = test_gpu() else { return };
@@ -688,7 +691,7 @@ mod tests {
             unreachable!("a GPU context")
         };
         for dim in 1..=4 {
-            let n = if dim == 4 { 1100 } else { 400 };
+            let n = if dim == 4 { 4000 } else { 400 };
             let (data, weights) = points(n, dim, 50.0);
             for kernel in Kernel::ALL {
                 let coeffs = KernelCoeffs::new(kernel, 1.5);
@@ -795,6 +798,39 @@ mod tests {
             max_rows: usize::MAX,
         };
         assert_eq!(spans(&load, 0..10, 2, wide), vec![0..10]);
+    }
+
+    /// The dispatches start each span of the dense sums (N = 300: spans
+    /// of 75 rows) once, at its first dispatch; a span continued past a
+    /// cut by the work limit or across the chunks' edge is not started
+    /// again; only the last dispatch ends the sums.
+    #[test]
+    fn dispatches_start_each_span_once_and_end_the_last() {
+        // Listed rows (D 2: 2 terms each, 12 at most per dispatch) in
+        // spans 0, 2 and 3, the last across the chunks' edge at 256.
+        let mut load = vec![0u32; 300];
+        for j in (10..20).chain(160..170).chain(250..262) {
+            load[j] = 1;
+        }
+        let limits = SpanLimits {
+            max_work: 12,
+            max_rows: usize::MAX,
+        };
+        let got = dispatches(&[0..256, 256..300], 300, &load, 2, limits);
+        assert_eq!(
+            got,
+            vec![
+                (0, 0..16, START),
+                (0, 16..75, 0),
+                (0, 75..150, START),
+                (0, 150..162, START),
+                (0, 162..168, 0),
+                (0, 168..225, 0),
+                (0, 225..254, START),
+                (0, 254..256, 0),
+                (1, 256..300, LAST),
+            ]
+        );
     }
 
     #[test]
