@@ -63,8 +63,8 @@ struct Params {
 
 /// `Params::flags`: the dispatch starts a span (the span before's partial
 /// sums go to the totals first), or is the last (its span's go after).
-const START: u32 = 1;
-const LAST: u32 = 2;
+pub(super) const START: u32 = 1;
+pub(super) const LAST: u32 = 2;
 
 /// Which sums a pass takes.
 #[derive(Debug, Clone, Copy)]

@@ -19,11 +19,13 @@
 //! fit one binding, or the device allows too few storage buffers, the
 //! blurring of `grid_gpu.rs` (the grid rebuilt on the host) runs instead.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{BlurOutput, Window, grid_gpu, spans};
+use super::grid_gpu::{self, LAST, START};
+use super::{BlurOutput, Window, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
@@ -130,6 +132,27 @@ fn points_per_dispatch(n: usize, most: u64, dim: usize, max_work: u64) -> usize 
         .clamp(1, n.max(1))
 }
 
+/// The data rows of an iteration's sums, dispatch by dispatch: each span
+/// of the dense sums (`spans.rs`) cut at `max_rows` (the loop budget), in
+/// order, with its flags (`shift_grid_runs.wgsl`): START on a span's
+/// first dispatch, LAST on the last of all.
+fn row_dispatches(n: usize, max_rows: usize) -> Vec<(Range<usize>, u32)> {
+    let mut out: Vec<(Range<usize>, u32)> = spans::ranges(n)
+        .flat_map(|s| {
+            plan::chunks(s.len(), max_rows)
+                .enumerate()
+                .map(move |(i, r)| {
+                    let flags = if i == 0 { START } else { 0 };
+                    (s.start + r.start..s.start + r.end, flags)
+                })
+        })
+        .collect();
+    if let Some(last) = out.last_mut() {
+        last.1 |= LAST;
+    }
+    out
+}
+
 /// Whether blurring `win` (through a grid) runs here: its points, their
 /// sums (totals and a span's partial sums) and the grid's buffers each fit
 /// one binding, and the device allows the sums' storage buffers.
@@ -230,11 +253,12 @@ pub(super) async fn blur(
     // Loop iterations of one invocation, each loop's exit counted: per
     // row, the scan over the runs and the three loops over coordinates;
     // besides, finding the runs (per cell: its coordinates, the distinct
-    // keys seen, a binary search), skipping into each, loading and
-    // storing the sums, and adding a span's partial sums to the totals
-    // twice and zeroing them once. The work of a dispatch follows the
-    // neighbours of its points, not the span's rows, so only this budget
-    // cuts spans.
+    // keys seen, a binary search), skipping into each and reading its
+    // first index, loading the point, loading and storing the sums, and
+    // adding a span's partial sums to the totals twice and zeroing them
+    // once. The rows a point visits follow its neighbours, not the
+    // dispatch's rows, so this budget cuts a dispatch's rows and the work
+    // limit its points (`points_per_dispatch`).
     let (a, dd) = (u64::from(around), u64::from(dim));
     let per_row = a + 2 + 3 * dd + 4;
     let fixed = a * (dd + a + 36) + a * 34 + 6 * dd + 12;
@@ -244,6 +268,7 @@ pub(super) async fn blur(
         )));
     }
     let limits = g.span_limits(per_row, fixed);
+    let rows = row_dispatches(n, limits.max_rows);
     // Where every point visiting every row stays within the work limit,
     // one dispatch takes all the points; otherwise each iteration first
     // reads back the most rows a point visits (a submission of its own)
@@ -300,26 +325,15 @@ pub(super) async fn blur(
                     builder.record(&mut batch, &current, cells, &mut grid);
                 }
                 batch.clear(&sums);
-                // Within the loop budget, and each in one span of the
-                // dense sums (`spans.rs`), the first of a span flagged to
-                // start it, the last to end the sums.
-                // Each point's dispatches go in this order (points cut
-                // by the work limit, if at all, outside).
-                let ranges: Vec<(std::ops::Range<usize>, bool)> = spans::ranges(n)
-                    .flat_map(|s| {
-                        plan::chunks(s.len(), limits.max_rows)
-                            .enumerate()
-                            .map(move |(i, r)| (s.start + r.start..s.start + r.end, i == 0))
-                    })
-                    .collect();
-                let dispatches = ranges.len();
+                // Each point's dispatches go over `rows` in order (the
+                // points cut by the work limit, if at all, outside).
                 for queries in plan::chunks(n, points) {
-                    for (at, (span, starts)) in ranges.iter().enumerate() {
+                    for (span, flags) in &rows {
                         let params = RunsParams {
                             query_rows: n as u32,
                             data_begin: span.start as u32,
                             data_end: span.end as u32,
-                            flags: u32::from(*starts) | if at + 1 == dispatches { 2 } else { 0 },
+                            flags: *flags,
                             h2: win.coeffs.h2,
                             inv_h2: win.coeffs.inv_h2,
                             exp2_coeff: win.coeffs.exp2_coeff,
@@ -441,6 +455,30 @@ mod tests {
         for x in points.chunks_exact(2) {
             assert_eq!(from_bounds.cell(x), from_points.cell(x));
         }
+    }
+
+    #[test]
+    fn row_dispatches_start_each_span_once_and_end_the_last() {
+        // 300 rows: 4 spans of 75, each cut after 40 rows.
+        assert_eq!(
+            row_dispatches(300, 40),
+            vec![
+                (0..40, START),
+                (40..75, 0),
+                (75..115, START),
+                (115..150, 0),
+                (150..190, START),
+                (190..225, 0),
+                (225..265, START),
+                (265..300, LAST),
+            ]
+        );
+        // One span from 16384 rows on, here uncut: it starts and ends.
+        assert_eq!(
+            row_dispatches(20_000, usize::MAX),
+            vec![(0..20_000, START | LAST)]
+        );
+        assert_eq!(row_dispatches(0, 10), vec![]);
     }
 
     #[test]
