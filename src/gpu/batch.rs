@@ -222,7 +222,7 @@ impl<'g> Batch<'g> {
 }
 
 /// The query sets a submission's passes write their begin and end
-/// timestamps into (see [`timing`](super::timing)), and where they
+/// timestamps into (see [`timing`]), and where they
 /// resolve.
 struct Timing {
     sets: Vec<wgpu::QuerySet>,

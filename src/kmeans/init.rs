@@ -3,7 +3,7 @@
 //! centres on every platform (64-bit, 32-bit, WebAssembly).
 //!
 //! Every random number is one `u64` turned into an `f64` in `[0, 1)` by
-//! [`unit`]; every sum is `f64`, in index order or in fixed chunks added
+//! [`unit()`]; every sum is `f64`, in index order or in fixed chunks added
 //! in order, so neither the thread count nor the platform's `usize` or
 //! maths library changes a choice.
 //!

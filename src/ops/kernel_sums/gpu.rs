@@ -100,14 +100,15 @@ const SEEK_STATE: usize = 3;
 /// (`shift.wgsl`).
 ///
 /// Above 16 coordinates the whole-query strategy is already down to one
-/// query per thread ([`tune`] keeps at most 32 coordinates of queries per
-/// thread beyond the first query). At 32 that thread holds its query, its
-/// `num` and the data row it reads, 96 floats, besides the kernel's own
-/// values: about what a GPU thread keeps in registers before occupancy
-/// falls or values spill to memory, and it grows with D (the whole-query
-/// strategy also needs whole data rows in workgroup memory, which fails
-/// above about 4000 coordinates). The wide strategy keeps at most 8
-/// coordinates of a query (and as many sums) per thread up to D = 512.
+/// query per thread ([`shape::candidates`] keep at most 32 coordinates of
+/// queries per thread beyond the first query). At 32 that thread holds its
+/// query, its `num` and the data row it reads, 96 floats, besides the
+/// kernel's own values: about what a GPU thread keeps in registers before
+/// occupancy falls or values spill to memory, and it grows with D (the
+/// whole-query strategy also needs whole data rows in workgroup memory,
+/// which fails above about 4000 coordinates). The wide strategy keeps at
+/// most 8 coordinates of a query (and as many sums) per thread up to
+/// D = 512.
 ///
 /// A constant, never tuned: the two strategies add a squared distance's
 /// terms in different orders, so which one runs must not depend on a
