@@ -31,7 +31,9 @@ use crate::ops::kernel_sums::grid::exact_support2;
 /// In standard mode the host groups the moving seeds by cell every step
 /// and lists the rows around each group; blurring rebuilds the grid on the
 /// device every iteration, positions kept there (only the points' bounds
-/// come back), or on the host where the points pass one binding.
+/// come back, and, where N x N x D could pass the device's work limit per
+/// dispatch, the most rows a point visits, which sizes the dispatches), or
+/// on the host where the points pass one binding.
 ///
 /// ```
 /// use gpu_cluster::meanshift::Method;
