@@ -8,6 +8,7 @@
 //! [`MeanShift`].
 
 mod bandwidth;
+mod distances;
 mod merge;
 mod method;
 mod params;
@@ -15,6 +16,7 @@ mod seeding;
 mod zero;
 
 pub use bandwidth::BandwidthEstimate;
+pub use distances::Distances;
 pub use method::Method;
 
 use crate::context::Context;
@@ -114,6 +116,7 @@ pub struct MeanShift {
     pub(crate) weights: Option<Vec<f32>>,
     pub(crate) record_trajectory: bool,
     pub(crate) method: Method,
+    pub(crate) distances: Distances,
     pub(crate) gaussian_cutoff: Option<f32>,
     pub(crate) observer: Observed,
 }
@@ -135,6 +138,7 @@ impl Default for MeanShift {
             weights: None,
             record_trajectory: false,
             method: Method::Auto,
+            distances: Distances::Direct,
             gaussian_cutoff: Some(3.0),
             observer: Observed::default(),
         }
@@ -267,6 +271,15 @@ impl MeanShift {
         self
     }
 
+    /// How the dense sums compute squared distances on rows of more than
+    /// 32 coordinates (default [`Distances::Direct`]): see [`Distances`].
+    /// [`Distances::Expanded`] rounds differently and is rejected with
+    /// [`Method::Grid`].
+    pub fn distances(mut self, distances: Distances) -> Self {
+        self.distances = distances;
+        self
+    }
+
     /// Where the grid cuts the gaussian kernel: `Some(c)` at `c * h`
     /// (default 3: in two dimensions at most `exp(-c^2 / 2)` = 1.1% of a
     /// window's weight is left out; see [`MeanShiftFit::gaussian_tail`]),
@@ -370,6 +383,7 @@ impl MeanShift {
                 positions: run.positions,
                 trajectory: run.trajectory,
                 method: Method::Dense,
+                distances: Distances::Direct,
                 cutoff: None,
             });
         }
@@ -395,6 +409,7 @@ impl MeanShift {
             dim,
             coeffs,
             grid: support2,
+            expanded: support2.is_none() && checked.distances == Distances::Expanded,
         };
         let run = match &seeds {
             Some(seeds) => run_standard(ctx, &win, seeds, &checked, watch).await?,
@@ -440,6 +455,10 @@ impl MeanShift {
             method: match support2 {
                 Some(_) => Method::Grid,
                 None => Method::Dense,
+            },
+            distances: match support2 {
+                Some(_) => Distances::Direct,
+                None => checked.distances.used(dim),
             },
             cutoff: match (support2, checked.kernel) {
                 (Some(_), Kernel::Gaussian) => checked.gaussian_cutoff,
@@ -627,6 +646,7 @@ pub async fn blur_async<'a>(
         dim: x.dim(),
         coeffs: KernelCoeffs::new(kernel, bandwidth),
         grid: None,
+        expanded: false,
     };
     let out = kernel_sums::blur(ctx, &win, iterations, false, false, Watch::default()).await?;
     uncentre(&out.positions, &mean)
@@ -668,6 +688,7 @@ pub struct MeanShiftFit {
     positions: Option<Points>,
     trajectory: Vec<Points>,
     method: Method,
+    distances: Distances,
     /// The gaussian's cut `c`, when the grid cut it.
     cutoff: Option<f32>,
 }
@@ -744,6 +765,13 @@ impl MeanShiftFit {
     /// [`Method::Grid`].
     pub fn method(&self) -> Method {
         self.method
+    }
+
+    /// How the kernel sums computed squared distances:
+    /// [`Distances::Expanded`] only where asked for and the rows have more
+    /// than [`Distances::EXPANDED_ABOVE_DIM`] coordinates (dense sums).
+    pub fn distances(&self) -> Distances {
+        self.distances
     }
 
     /// When the grid cut the gaussian kernel at `c * h`
@@ -899,7 +927,7 @@ impl MeanShiftFit {
 /// [`MeanShiftFit`]).
 #[cfg(feature = "serde")]
 mod model {
-    use super::{MeanShiftFit, Method, Mode, StopReason};
+    use super::{Distances, MeanShiftFit, Method, Mode, StopReason};
     use crate::kernel::Kernel;
     use crate::model::Kind;
     use crate::points::Points;
@@ -935,9 +963,17 @@ mod model {
         #[serde(skip_serializing_if = "Option::is_none")]
         final_positions: Option<&'a Points>,
         method: Method,
+        /// Written only when expanded, so documents of direct fits read
+        /// as before.
+        #[serde(skip_serializing_if = "is_direct")]
+        distances: Distances,
         /// The gaussian's cut `c`, when the grid cut it.
         #[serde(skip_serializing_if = "Option::is_none")]
         gaussian_cutoff: Option<f64>,
+    }
+
+    fn is_direct(d: &Distances) -> bool {
+        *d == Distances::Direct
     }
 
     /// `f32` values written as the `f64` they widen to (exactly).
@@ -971,6 +1007,9 @@ mod model {
         /// Absent from documents written before the grid: dense.
         #[serde(default = "dense")]
         method: Method,
+        /// Absent from documents written before expanded distances: direct.
+        #[serde(default)]
+        distances: Distances,
         #[serde(default)]
         gaussian_cutoff: Option<f64>,
     }
@@ -1008,6 +1047,7 @@ mod model {
                 labels: &self.labels,
                 final_positions: self.positions.as_ref(),
                 method: self.method,
+                distances: self.distances,
                 gaussian_cutoff: self.cutoff.map(f64::from),
             }
             .serialize(serializer)
@@ -1126,6 +1166,15 @@ mod model {
         if read.method == Method::Auto {
             return Err("method auto: a fit records the method it used, dense or grid".into());
         }
+        if read.distances == Distances::Expanded
+            && (read.method == Method::Grid || dim <= Distances::EXPANDED_ABOVE_DIM)
+        {
+            return Err(format!(
+                "distances expanded with method {} on {dim} columns: a fit records expanded distances only for dense sums on more than {} columns",
+                name_of(&read.method),
+                Distances::EXPANDED_ABOVE_DIM
+            ));
+        }
         let offset = read.offset.unwrap_or_else(|| vec![0.0; dim]);
         if offset.len() != dim || offset.iter().any(|v| !v.is_finite()) {
             return Err(format!(
@@ -1147,6 +1196,7 @@ mod model {
             positions: read.final_positions,
             trajectory: Vec::new(),
             method: read.method,
+            distances: read.distances,
             cutoff,
         })
     }

@@ -1,6 +1,6 @@
 //! Checking [`MeanShift`] parameters against the data before any work.
 
-use super::{BandwidthEstimate, MeanShift, Mode};
+use super::{BandwidthEstimate, Distances, MeanShift, Method, Mode};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
 use crate::points::{MAX_SPREAD, Points, check_spread, check_weights};
@@ -40,6 +40,7 @@ pub(crate) struct Checked<'a> {
     pub weights: Option<&'a [f32]>,
     pub record_trajectory: bool,
     pub method: super::Method,
+    pub distances: Distances,
     /// The gaussian's cut for the grid, `c` in `c * h`; `None`: the flush
     /// radius.
     pub gaussian_cutoff: Option<f32>,
@@ -116,6 +117,13 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
     {
         return Err(invalid("gaussian_cutoff", c, "must be finite and > 0"));
     }
+    if ms.distances == Distances::Expanded && ms.method == Method::Grid {
+        return Err(invalid(
+            "distances",
+            "expanded",
+            "expanded distances are for the dense sums on rows of more than 32 coordinates; the grid method sums 1 to 4 coordinates directly",
+        ));
+    }
     check_spread(x)?;
     let kernel = ms.kernel.unwrap_or(match ms.mode {
         Mode::Standard => Kernel::Flat,
@@ -136,6 +144,7 @@ pub(crate) fn check<'a>(ms: &'a MeanShift, x: &Points) -> Result<Checked<'a>> {
         weights: ms.weights.as_deref(),
         record_trajectory: ms.record_trajectory,
         method: ms.method,
+        distances: ms.distances,
         gaussian_cutoff: ms.gaussian_cutoff,
     })
 }

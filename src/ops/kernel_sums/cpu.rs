@@ -26,7 +26,7 @@
 //! dropped, often after a few coordinates. Dropping changes no bit: the
 //! scalar form adds nothing for such a row either.
 
-use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window, grid, spans};
+use super::{BlurOutput, SeekOutput, SeekStatus, ShiftOutput, Window, cpu_gemm, grid, spans};
 use crate::cpu::lanes::{self, LANES, Lanes, dim_of};
 use crate::cpu::map_indices;
 use crate::error::Result;
@@ -746,6 +746,9 @@ impl Sums {
 /// bits: see `grid.rs`), over every row, span by span, in blocks of
 /// [`LANES`] otherwise.
 pub(super) fn window_sums(win: &Window<'_>, grid: Option<&Grid>, queries: &[f32]) -> Sums {
+    if cpu_gemm::applies(win) {
+        return cpu_gemm::sums(win, queries);
+    }
     if let Some(sums) = grid.and_then(|g| grid::sums(win, g, queries)) {
         return sums;
     }
@@ -795,6 +798,9 @@ pub(crate) fn shift(win: &Window<'_>, queries: &[f32]) -> ShiftOutput {
 /// and displacements (and dropping, early, data rows beyond `h` of every
 /// query of a block), so at a fraction of the cost.
 pub(crate) fn counts(win: &Window<'_>, queries: &[f32]) -> Vec<f32> {
+    if cpu_gemm::applies(win) {
+        return cpu_gemm::sums(win, queries).count;
+    }
     if let Some(counts) = win.grid.and_then(|_| grid::counts(win, queries)) {
         return counts;
     }
@@ -1059,6 +1065,7 @@ mod tests {
             dim,
             coeffs: KernelCoeffs::new(kernel, h),
             grid: None,
+            expanded: false,
         }
     }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 
 use super::{BlurOutput, SeekOutput, SeekStatus, Window};
-use super::{shape, spans};
+use super::{cpu_gemm, shape, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
@@ -48,6 +48,29 @@ pub(crate) const SHIFT_WIDE: StageDef = StageDef {
     row_extra: 2 + SEEK_STATE,
     audited: false,
 };
+
+/// The same sums with each squared distance expanded into a matrix
+/// product, `(|q|^2 + |x|^2) - 2 q.x`, and positions summed
+/// (`Distances::Expanded`, rows of more than [`WIDE_ABOVE_DIM`]
+/// coordinates; twin `cpu_gemm.rs`); the same bindings. Its `centre`
+/// entry turns the added spans' position sums into displacement sums.
+pub(crate) const SHIFT_GEMM: StageDef = StageDef {
+    name: "shift_gemm",
+    sources: &[COMMON, SHIFT_COMMON, include_str!("shift_gemm.wgsl")],
+    storage: SHIFT.storage,
+    row_extra: 2 + SEEK_STATE,
+    audited: false,
+};
+
+/// `shift_gemm.wgsl`'s fixed shape: threads per workgroup, queries per
+/// workgroup, data rows per tile, coordinates per staged slice, phase 2's
+/// queries per thread and threads per query group (the constants there).
+const GEMM_THREADS: u32 = 256;
+const GEMM_QUERIES: u32 = 32;
+const GEMM_TILE: u64 = 32;
+const GEMM_SLICE: u64 = 16;
+const GEMM_QM: u64 = 4;
+const GEMM_CG: u64 = 32;
 
 /// Adds the spans' partial sums, in span order, into the first slab.
 pub(crate) const SHIFT_SPANS: StageDef = StageDef {
@@ -183,6 +206,30 @@ fn wide_loop_iterations(dim: usize, shape: &Shape) -> (u64, u64) {
     // Loading each query and its carried sums, storing the sums.
     let setup = 2 * (1 + qpt) + qpt * (3 * (dim as u64).div_ceil(slices) + 3) + 1;
     (per_row + per_tile.div_ceil(tile), setup + per_tile)
+}
+
+/// Loop iterations an invocation of `shift_gemm.wgsl` runs for rows of
+/// `dim` coordinates, `(per data row, fixed)`, counted as
+/// [`wide_loop_iterations`] counts them (each loop's exit included, the
+/// per-tile loops charged to every row of a tile and once more to the
+/// dispatch).
+fn gemm_loop_iterations(dim: usize) -> (u64, u64) {
+    let dim = dim as u64;
+    let per_thread = dim.div_ceil(GEMM_CG);
+    let queries_loop = (GEMM_QM + 1) + GEMM_QM * (per_thread + 1);
+    // Loading the carried sums, the liveness loop, each query's |q|^2
+    // (at most two per thread), storing the sums.
+    let setup = 2 * queries_loop + (GEMM_QM + 1) + 2 * (dim + 1) + 1;
+    // A staged slice: the two staging loops (two values each per thread),
+    // the slice's coordinates, each with the 2 x 2 micro-tile's loops.
+    let slice = 1 + 2 * 3 + (GEMM_SLICE + 1) + GEMM_SLICE * (3 + 2 * 3);
+    // Per tile: the tile loop, the sample weights, the rows' |x|^2, the
+    // slices and their exit, the pairs' weights, phase 2's exit.
+    let per_tile = 1 + 2 + (2 + dim + 1) + dim.div_ceil(GEMM_SLICE) * slice + 1 + 9 + 1;
+    // Phase 2 per row: the row loop, the coordinates, each with the
+    // queries' loop, and the queries' den and cnt.
+    let per_row = 1 + (per_thread + 1) + per_thread * (GEMM_QM + 1) + (GEMM_QM + 1);
+    (per_row + per_tile.div_ceil(GEMM_TILE), setup + per_tile)
 }
 
 #[repr(C)]
@@ -335,6 +382,9 @@ impl Terms {
 struct Sums {
     pipeline: Arc<Pipeline>,
     add_spans: Arc<Pipeline>,
+    /// `shift_gemm.wgsl`'s `centre`, which follows the spans' addition
+    /// where the sums are expanded ones with `num`; `None` otherwise.
+    centre: Option<Arc<Pipeline>>,
     tile: usize,
     coeffs: KernelCoeffs,
     dim: usize,
@@ -345,8 +395,68 @@ impl Sums {
     /// The accumulate pipeline for `terms` of this window, in the shape
     /// tuned for `queries` query rows on this device.
     async fn new(g: &Gpu, win: &Window<'_>, terms: Terms, queries: usize) -> Result<Self> {
+        if cpu_gemm::applies(win) {
+            return Self::expanded(g, win, terms).await;
+        }
         let shape = shape_for(g, win, queries).await?;
         Self::with_shape(g, win, terms, shape).await
+    }
+
+    /// The expanded-distance pipelines (`shift_gemm.wgsl`), in their one
+    /// fixed shape: a timing never chooses between formulations or
+    /// shapes that could round differently.
+    async fn expanded(g: &Gpu, win: &Window<'_>, terms: Terms) -> Result<Self> {
+        let threads = g
+            .limits
+            .max_compute_invocations_per_workgroup
+            .min(g.limits.max_compute_workgroup_size_x);
+        if threads < GEMM_THREADS {
+            return Err(Error::Gpu(format!(
+                "expanded distances need {GEMM_THREADS} invocations per workgroup; this adapter allows {threads}; use Distances::Direct or the CPU backend"
+            )));
+        }
+        let consts = vec![
+            ("KERNEL", Const::U32(win.coeffs.kernel.shader_id())),
+            ("WEIGHTED", Const::Bool(win.weights.is_some())),
+            ("SKIP_SETTLED", Const::Bool(terms.skip_settled)),
+            ("SUMS", Const::Bool(terms.sums)),
+            ("COUNT", Const::Bool(terms.count)),
+        ];
+        let dim = dim_u32(win.dim)?;
+        let pipeline = g
+            .pipeline(Spec {
+                stage: Stage(&SHIFT_GEMM),
+                entry: "accumulate",
+                dim,
+                consts: consts.clone(),
+                overrides: vec![("WG", GEMM_THREADS)],
+                rows_per_group: GEMM_QUERIES,
+            })
+            .await?;
+        let centre = match terms.sums {
+            true => Some(
+                g.pipeline(Spec {
+                    stage: Stage(&SHIFT_GEMM),
+                    entry: "centre",
+                    dim,
+                    consts,
+                    overrides: vec![("WG", g.workgroup_size())],
+                    rows_per_group: g.workgroup_size(),
+                })
+                .await?,
+            ),
+            false => None,
+        };
+        let (per_row, fixed) = gemm_loop_iterations(win.dim);
+        Ok(Self {
+            pipeline,
+            add_spans: add_spans_pipeline(g, win.dim).await?,
+            centre,
+            tile: GEMM_TILE as usize,
+            coeffs: win.coeffs,
+            dim: win.dim,
+            limits: g.span_limits(per_row, fixed),
+        })
     }
 
     /// The accumulate pipeline in `shape`, one of [`candidates`] for the
@@ -391,16 +501,7 @@ impl Sums {
                 rows_per_group: shape.rows_per_group(),
             })
             .await?;
-        let add_spans = g
-            .pipeline(Spec {
-                stage: Stage(&SHIFT_SPANS),
-                entry: "add_spans",
-                dim: dim_u32(win.dim)?,
-                consts: Vec::new(),
-                overrides: vec![("WG", g.workgroup_size())],
-                rows_per_group: g.workgroup_size(),
-            })
-            .await?;
+        let add_spans = add_spans_pipeline(g, win.dim).await?;
         let (dim, qpt) = (win.dim as u64, u64::from(shape.queries_per_thread));
         let limits = if wide {
             let (per_row, fixed) = wide_loop_iterations(win.dim, &shape);
@@ -424,6 +525,7 @@ impl Sums {
         Ok(Self {
             pipeline,
             add_spans,
+            centre: None,
             tile: shape.tile as usize,
             coeffs: win.coeffs,
             dim: win.dim,
@@ -491,7 +593,38 @@ impl Sums {
                 batch.dispatch(&self.add_spans, params, &[&part.buffer], words);
             }
         }
+        // Without data rows every sum is 0, and so is its centred value.
+        if let (Some(centre), Some(first)) = (&self.centre, data.rows.chunks.first()) {
+            for (part, c, query_first) in sums.parts() {
+                let params = AccumulateParams {
+                    query_rows: rows_u32(part.rows()),
+                    query_first,
+                    spans: rows_u32(sums.spans),
+                    ..AccumulateParams::zeroed()
+                };
+                let buffers = [
+                    &queries.chunks[c].buffer,
+                    &first.buffer,
+                    g.placeholder(),
+                    &part.buffer,
+                ];
+                batch.dispatch(centre, params, &buffers, part.rows() * self.dim);
+            }
+        }
     }
+}
+
+/// The pipeline that adds the spans' sums into the first slab.
+async fn add_spans_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
+    g.pipeline(Spec {
+        stage: Stage(&SHIFT_SPANS),
+        entry: "add_spans",
+        dim: dim_u32(dim)?,
+        consts: Vec::new(),
+        overrides: vec![("WG", g.workgroup_size())],
+        rows_per_group: g.workgroup_size(),
+    })
+    .await
 }
 
 /// Most coordinates the queries of a timing run hold (64 MiB).
@@ -617,6 +750,7 @@ async fn time_shapes(
         dim,
         coeffs: win.coeffs,
         grid: None,
+        expanded: false,
     };
     let per_chunk = rows_per_chunk(g, dim, &SHIFT);
     let (data, queries, sums) = g
@@ -1113,6 +1247,7 @@ mod tests {
                         dim,
                         coeffs: KernelCoeffs::new(kernel, h),
                         grid: None,
+                        expanded: false,
                     };
                     let case = format!(
                         "N {n} ({} spans), D {dim}, {kernel}, weighted {weighted}",
@@ -1125,6 +1260,133 @@ mod tests {
                     assert_eq!(got, run(&small, &win), "{case}, 8 KiB bindings");
                 }
             }
+        }
+    }
+
+    /// Positions at most `tol` apart, coordinate by coordinate.
+    fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+    }
+
+    /// Expanded distances (`shift_gemm.wgsl`) give the CPU twin's bits
+    /// (`cpu_gemm.rs`): rows of 33 to 300 coordinates, one span (127
+    /// rows), two (128), several (300) and eleven (1500), weighted or not,
+    /// blurring with its intensities and standard mean shift; the
+    /// gaussian (whose `exp2` is the device's) close to them. 8 KiB
+    /// bindings, which cut the data inside spans and the sums into parts,
+    /// and one-tile dispatches give the same bits. The direct twin gives
+    /// other bits, so the comparison tells the formulations apart.
+    #[test]
+    fn expanded_distances_give_the_twins_bits() {
+        let (Some(mut g), Some(small)) = (gpu(Tuning::Off), gpu_with(Tuning::Off, Some(8192)))
+        else {
+            return;
+        };
+        let mut differs = false;
+        for (n, dim, h, kernels) in [
+            (127, 33, 46.0, &Kernel::ALL[..]),
+            (128, 64, 64.0, &Kernel::ALL[..]),
+            (300, 128, 90.0, &Kernel::ALL[..]),
+            (129, 300, 140.0, &Kernel::ALL[..]),
+            (1500, 40, 50.0, &[Kernel::Flat][..]),
+        ] {
+            let (data, weights) = points(n, dim);
+            for &kernel in kernels {
+                for weighted in [false, true] {
+                    let win = Window {
+                        data: &data,
+                        weights: weighted.then_some(&weights[..]),
+                        dim,
+                        coeffs: KernelCoeffs::new(kernel, h),
+                        grid: None,
+                        expanded: true,
+                    };
+                    let case = format!(
+                        "N {n} ({} spans), D {dim}, {kernel}, weighted {weighted}",
+                        spans::count(n)
+                    );
+                    g.max_dispatch_work = u64::MAX;
+                    let got = run(&g, &win);
+                    let (blurred, sought) = twin(&win);
+                    if kernel == Kernel::Gaussian {
+                        assert!(close(&got.0.positions, &blurred.positions, 1e-3), "{case}");
+                        assert!(close(&got.1.positions, &sought.positions, 1e-3), "{case}");
+                    } else {
+                        assert_eq!(got, (blurred, sought), "{case}");
+                    }
+                    let direct = twin(&Window {
+                        expanded: false,
+                        ..win
+                    });
+                    differs |= got.0.positions != direct.0.positions;
+                    if n <= 300 && (kernel == Kernel::Triangular || kernel == Kernel::Gaussian) {
+                        assert_eq!(got, run(&small, &win), "{case}, 8 KiB bindings");
+                        g.max_dispatch_work = (n * dim * GEMM_TILE as usize) as u64;
+                        assert_eq!(got, run(&g, &win), "{case}, one-tile dispatches");
+                    }
+                }
+            }
+        }
+        assert!(differs, "expanded and direct distances gave the same bits");
+    }
+
+    /// Points far from the origin and close together: `(qq + xx) - 2 dot`
+    /// cancels and can come out negative, which the clamp turns into 0
+    /// (without it the triangular kernel's square root is NaN). Every
+    /// moved position stays finite, on the device and in the twin, and
+    /// near the direct result.
+    #[test]
+    fn expanded_distances_are_clamped() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        let (n, dim) = (200, 48);
+        let data: Vec<f32> = (0..n * dim)
+            .map(|i| 3000.0 + ((i * 7919) % 13) as f32 * 1e-3)
+            .collect();
+        let win = Window {
+            data: &data,
+            weights: None,
+            dim,
+            coeffs: KernelCoeffs::new(Kernel::Triangular, 0.5),
+            grid: None,
+            expanded: true,
+        };
+        let got = run(&g, &win);
+        assert_eq!(got, twin(&win));
+        let direct = twin(&Window {
+            expanded: false,
+            ..win
+        });
+        for p in [&got.0.positions, &got.1.positions] {
+            assert!(p.iter().all(|v| v.is_finite()));
+        }
+        assert!(close(&got.0.positions, &direct.0.positions, 0.05));
+    }
+
+    /// At 32 coordinates and below, expanded distances change nothing:
+    /// the direct stage's bits.
+    #[test]
+    fn expanded_distances_change_nothing_up_to_32_coordinates() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        for dim in [2, 32] {
+            let (data, weights) = points(150, dim);
+            let direct = Window {
+                data: &data,
+                weights: Some(&weights),
+                dim,
+                coeffs: KernelCoeffs::new(Kernel::Epanechnikov, 40.0),
+                grid: None,
+                expanded: false,
+            };
+            let expanded = Window {
+                expanded: true,
+                ..direct
+            };
+            assert_eq!(run(&g, &expanded), run(&g, &direct), "D {dim}");
+            assert_eq!(twin(&expanded), twin(&direct), "D {dim}");
         }
     }
 
@@ -1147,6 +1409,7 @@ mod tests {
                     dim,
                     coeffs: KernelCoeffs::new(kernel, h),
                     grid: None,
+                    expanded: false,
                 };
                 g.max_dispatch_work = u64::MAX;
                 let whole = run(&g, &win);
@@ -1182,6 +1445,7 @@ mod tests {
                 dim,
                 coeffs: KernelCoeffs::new(kernel, h),
                 grid: None,
+                expanded: false,
             };
             let key = tune_key(&win, n);
             let shapes = candidates(&g, dim).unwrap();
@@ -1222,6 +1486,7 @@ mod tests {
             // Every pair within the window.
             coeffs: KernelCoeffs::new(Kernel::Flat, 1e4),
             grid: None,
+            expanded: false,
         };
         let seeds = &data[..4 * dim];
         let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5, Watch::default())).unwrap();
@@ -1251,6 +1516,7 @@ mod tests {
             dim,
             coeffs: KernelCoeffs::new(Kernel::Gaussian, 4.0),
             grid: None,
+            expanded: false,
         };
         assert_eq!(run(&tuned, &win), run(&fixed, &win));
         let report = tuned.tuned_shapes();
@@ -1271,7 +1537,8 @@ mod tests {
         assert!(builtin.micros.is_none() && builtin.candidates == 0);
     }
 
-    /// Every stage at every dimension, both shift strategies included:
+    /// Every stage at every dimension, all three shift strategies included
+    /// (the expanded one's sums and centring too):
     /// the wide one at dimensions that do and do not divide into its
     /// slices, in the shapes it is launched in (one query per workgroup;
     /// several, with more pairs per tile than threads; several per
@@ -1319,6 +1586,16 @@ mod tests {
                             let wg = [("WG", groups * slices)];
                             validate(&SHIFT_WIDE, dim, "accumulate", &consts, &wg);
                         }
+                        let consts = [
+                            ("KERNEL", Const::U32(kernel)),
+                            ("WEIGHTED", Const::Bool(weighted)),
+                            ("SKIP_SETTLED", Const::Bool(skip)),
+                            ("SUMS", Const::Bool(sums)),
+                            ("COUNT", Const::Bool(count)),
+                        ];
+                        let wg = [("WG", GEMM_THREADS)];
+                        validate(&SHIFT_GEMM, dim, "accumulate", &consts, &wg);
+                        validate(&SHIFT_GEMM, dim, "centre", &consts, &[("WG", 64)]);
                     }
                 }
             }

@@ -651,6 +651,7 @@ mod tests {
                                 dim,
                                 coeffs,
                                 grid: Some(support2),
+                                expanded: false,
                             };
                             let case = format!(
                                 "D {dim}, offset {offset}, {kernel}, support {support2}, weighted {weighted}"
@@ -703,6 +704,7 @@ mod tests {
                             dim,
                             coeffs,
                             grid: Some(support2),
+                            expanded: false,
                         };
                         let case = format!("D {dim}, {kernel}, {support2}, weighted {weighted}");
                         assert!(super::super::grid_resident::applies(g, &win), "{case}");
@@ -739,6 +741,7 @@ mod tests {
             dim: 2,
             coeffs,
             grid: Some(16.0),
+            expanded: false,
         };
         let seeds = [0.0, 0.0, 1e4, 1e4];
         let grid = grid::build(&win).unwrap();

@@ -522,6 +522,7 @@ mod tests {
                 dim,
                 coeffs,
                 grid: Some(9.0),
+                expanded: false,
             };
             let run = |g: &Gpu| {
                 pollster::block_on(blur(g, &win, 3, true, true, Watch::default())).unwrap()

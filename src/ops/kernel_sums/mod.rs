@@ -9,6 +9,7 @@
 //! subtracted), which keeps `f32` precise.
 
 mod cpu;
+mod cpu_gemm;
 mod gpu;
 pub(crate) mod grid;
 mod grid_gpu;
@@ -29,6 +30,11 @@ use crate::progress::{Stage, Watch};
 #[cfg(test)]
 pub(crate) use gpu::{SEEK, SHIFT, SHIFT_FINISH, SHIFT_WIDE};
 
+/// Rows of more than this many coordinates take expanded distances where
+/// a window asks for them ([`Window::expanded`]): the wide-row strategy's
+/// threshold, the only rows with a stage of their own for them.
+pub(crate) const EXPANDED_ABOVE_DIM: usize = gpu::WIDE_ABOVE_DIM;
+
 /// The data a shift stage streams over, with its kernel folded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window<'a> {
@@ -43,6 +49,11 @@ pub(crate) struct Window<'a> {
     /// `grid_gpu.rs`: the dense bits where the radius holds the kernel's
     /// whole support). `None`: every row.
     pub grid: Option<f32>,
+    /// Squared distances expanded, `(|q|^2 + |x|^2) - 2 q.x` clamped at
+    /// 0, and positions summed (`shift_gemm.wgsl`, twin `cpu_gemm.rs`),
+    /// on rows of more than 32 coordinates without a grid; otherwise, and
+    /// by default, each distance summed coordinate by coordinate.
+    pub expanded: bool,
 }
 
 /// One shift of a set of queries.
