@@ -4,11 +4,14 @@
 //! The host groups the queries by home cell and lists, per group, the
 //! data rows in the 3^D cells around it, ascending (`Grid::home_cells`,
 //! `Grid::around`: the CPU twin's very groups and lists); the device adds,
-//! per query, its list's rows with the dense stage's per-row arithmetic.
-//! The same rows in the same order with the same operations: the CPU
-//! twin's sums (which are the dense sums where the rows left out weigh 0,
-//! see `grid.rs`). Where the CPU twin falls back to every row (no grid, or
-//! a query beyond its reach), one list of all rows gives the dense sums.
+//! per query, its list's rows with the dense stage's per-row arithmetic,
+//! each span's (`spans.rs`) from zero and the spans' sums in span order,
+//! as the dense stage does (the dispatches' START and LAST flags,
+//! [`dispatches`]). The same rows in the same order with the same
+//! operations: the CPU twin's sums (which are the dense sums where the
+//! rows left out weigh 0, see `grid.rs`). Where the CPU twin falls back to
+//! every row (no grid, or a query beyond its reach), one list of all rows
+//! gives the dense sums.
 //!
 //! Standard mode steps on the host between passes, with the CPU twin's
 //! arithmetic (`cpu.rs`, `seek`), regrouping the moving seeds every step,
