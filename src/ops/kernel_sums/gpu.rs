@@ -1364,6 +1364,45 @@ mod tests {
         assert!(close(&got.0.positions, &direct.0.positions, 0.05));
     }
 
+    /// The expanded stage's dispatches, cut by its own loop count, reach
+    /// every data row on llvmpipe (which cuts a loop off after 65 535
+    /// iterations): only the last rows carry weight. At N = 8200 the data
+    /// make two spans of 4100 rows, and one dispatch per span would run
+    /// phase 2's innermost loop 4100 x 10 x 4 times (counting one
+    /// iteration per row instead, the sums come out wrong).
+    #[test]
+    fn expanded_sums_reach_the_last_rows() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        for (n, dim) in [(8200, 300)] {
+            let (data, _) = points(n, dim);
+            let mut weights = vec![0.0f32; n];
+            weights[n - 3..].fill(1.0);
+            let win = Window {
+                data: &data,
+                weights: Some(&weights),
+                dim,
+                coeffs: KernelCoeffs::new(Kernel::Flat, 1e4),
+                grid: None,
+                expanded: true,
+            };
+            let seeds = &data[..4 * dim];
+            let out = pollster::block_on(seek(&g, &win, seeds, 1e-3, 5, Watch::default())).unwrap();
+            let last = &data[(n - 3) * dim..];
+            for (i, row) in out.positions.chunks_exact(dim).enumerate() {
+                for (k, &x) in row.iter().enumerate() {
+                    let mean = (last[k] + last[dim + k] + last[2 * dim + k]) / 3.0;
+                    assert!(
+                        (x - mean).abs() <= 1e-3,
+                        "D {dim}, seed {i}, {k}: {x} vs {mean}"
+                    );
+                }
+            }
+            assert_eq!(out.intensity, [3.0; 4], "D {dim}");
+        }
+    }
+
     /// At 32 coordinates and below, expanded distances change nothing:
     /// the direct stage's bits.
     #[test]
