@@ -112,6 +112,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use gpu_cluster::meanshift::{Distances, Method};
 use gpu_cluster::{
     Blobs, Context, Dbscan, DbscanFit, GpuOptions, KMeans, KMeansFit, KMeansInit, Kernel,
     MeanShift, Metric, NearestNeighbors, Neighbors, Points, meanshift,
@@ -145,6 +146,13 @@ struct Args {
         default_value = "blurring,blur1,standard,standard-bin"
     )]
     modes: Vec<String>,
+    /// Mean shift's distance formulations (`MeanShift::distances`):
+    /// direct, expanded; each mean-shift measurement runs once per entry.
+    /// An expanded `blur1` goes through a one-iteration blurring fit (its
+    /// merging and labelling included), as `meanshift::blur` has no such
+    /// option.
+    #[arg(long, value_delimiter = ',', default_value = "direct")]
+    distances: Vec<String>,
     /// Blurring iterations of the `blurring` mode.
     #[arg(long, default_value_t = 5)]
     iterations: usize,
@@ -284,6 +292,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
+    let distances = args
+        .distances
+        .iter()
+        .map(|d| match d.as_str() {
+            "direct" => Ok((Distances::Direct, "direct")),
+            "expanded" => Ok((Distances::Expanded, "expanded")),
+            _ => Err(format!("unknown --distances {d:?}: use direct or expanded")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let wants_dbscan = args.modes.iter().any(|m| m == "dbscan");
     if wants_dbscan && args.dbscan_data.is_none() {
         return Err("--modes dbscan needs --dbscan-data (a float32 .npy file: \
@@ -384,8 +401,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 } else {
                     args.kernels.clone()
                 };
-                for kernel in kernels {
-                    let m = match measure(args, ctx, x, mode, kernel) {
+                for (kernel, &(distances, distances_name)) in kernels
+                    .iter()
+                    .flat_map(|&k| distances.iter().map(move |d| (k, d)))
+                {
+                    let m = match measure(args, ctx, x, mode, kernel, distances) {
                         Ok(m) => m,
                         Err(e) => {
                             // A workload this data cannot run (e.g. bin
@@ -398,6 +418,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                                 .num("d", x.dim())
                                 .str("kernel", kernel.name())
                                 .str("mode", mode)
+                                .str("distances", distances_name)
                                 .str("error", &e.to_string());
                             println!("{}", line.finish());
                             continue;
@@ -412,6 +433,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                         .num("d", x.dim())
                         .str("kernel", kernel.name())
                         .str("mode", mode)
+                        .str("distances", distances_name)
                         .float("bandwidth", f64::from(args.bandwidth))
                         .num("iterations", m.iterations)
                         .num("reps", m.times_ms.len())
@@ -610,6 +632,7 @@ fn measure(
     x: &Points,
     mode: &str,
     kernel: Kernel,
+    distances: Distances,
 ) -> Result<Measured, Box<dyn Error>> {
     let h = args.bandwidth;
     let n2 = (x.len() as u64) * (x.len() as u64);
@@ -618,9 +641,20 @@ fn measure(
             "blurring" => {
                 let fit = MeanShift::new(h)
                     .kernel(kernel)
+                    .distances(distances)
                     .blurring(args.iterations)
                     .fit(ctx, x)?;
                 (Some(fit.n_clusters()), fit.n_iter())
+            }
+            "blur1" if distances != Distances::Direct => {
+                let fit = MeanShift::new(h)
+                    .kernel(kernel)
+                    .distances(distances)
+                    .method(Method::Dense)
+                    .blurring(1)
+                    .fit(ctx, x)?;
+                std::hint::black_box(fit);
+                (None, 1)
             }
             "blur1" => {
                 let moved = meanshift::blur(ctx, x, kernel, h, 1)?;
@@ -630,6 +664,7 @@ fn measure(
             _ => {
                 let fit = MeanShift::new(h)
                     .kernel(kernel)
+                    .distances(distances)
                     .bin_seeding(mode == "standard-bin")
                     .fit(ctx, x)?;
                 (Some(fit.n_clusters()), fit.n_iter())
