@@ -498,13 +498,12 @@ impl KMeansFit {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "parallel"))]
 mod tests {
     use super::*;
 
     /// The CPU twin on one thread and on several gives the same bits:
     /// every parallel loop works in fixed chunks added in order.
-    #[cfg(feature = "parallel")]
     #[test]
     fn the_thread_count_changes_no_bit() {
         let x = crate::Blobs {
