@@ -17,6 +17,10 @@ use crate::ops::kernel_sums;
 /// which keeps `|x|` small; data far from their mean in some direction
 /// (long, thin clusters far apart) lose the most.
 ///
+/// Every distance of the kernel sums takes the form (the weights and
+/// blurring's intensity counts within `h`); merging modes and labelling
+/// points measure theirs directly either way.
+///
 /// It applies to the dense sums on rows of more than 32 coordinates (the
 /// GPU's wide-row stage and its CPU twin); on 32 coordinates or fewer it
 /// changes nothing, and a fit reports [`Distances::Direct`]. It does not

@@ -1,5 +1,6 @@
 //! Host side of `shift.wgsl` and `shift_wide.wgsl` (the fused
-//! kernel-weighted sums, for small and large dimensions),
+//! kernel-weighted sums, for small and large dimensions), `shift_gemm.wgsl`
+//! (the same sums with expanded distances, where a window asks for them),
 //! `shift_spans.wgsl`, `shift_finish.wgsl` and `seek.wgsl`: blurring
 //! iterations, standard mean shift and counts within `h`, with the
 //! semantics of the CPU twin in `cpu.rs`.
