@@ -30,11 +30,20 @@ use crate::progress::{self, Watch};
 
 const SHIFT_COMMON: &str = include_str!("shift_common.wgsl");
 
+/// The kernel's weight, one expression for the dense and the grid stages.
+pub(super) const KERNEL_WEIGHT: &str = include_str!("kernel_weight.wgsl");
+
 /// The fused sums, whole queries per thread: queries, data, weights, sums
 /// (and the seek state in standard mode).
 pub(crate) const SHIFT: StageDef = StageDef {
     name: "shift",
-    sources: &[COMMON, SHIFT_COMMON, TILE, include_str!("shift.wgsl")],
+    sources: &[
+        COMMON,
+        SHIFT_COMMON,
+        KERNEL_WEIGHT,
+        TILE,
+        include_str!("shift.wgsl"),
+    ],
     storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
     row_extra: 2 + SEEK_STATE,
     audited: true,
@@ -44,7 +53,12 @@ pub(crate) const SHIFT: StageDef = StageDef {
 /// query, for large dimensions; the same bindings.
 pub(crate) const SHIFT_WIDE: StageDef = StageDef {
     name: "shift_wide",
-    sources: &[COMMON, SHIFT_COMMON, include_str!("shift_wide.wgsl")],
+    sources: &[
+        COMMON,
+        SHIFT_COMMON,
+        KERNEL_WEIGHT,
+        include_str!("shift_wide.wgsl"),
+    ],
     storage: SHIFT.storage,
     row_extra: 2 + SEEK_STATE,
     audited: false,
@@ -57,7 +71,12 @@ pub(crate) const SHIFT_WIDE: StageDef = StageDef {
 /// entry turns the added spans' position sums into displacement sums.
 pub(crate) const SHIFT_GEMM: StageDef = StageDef {
     name: "shift_gemm",
-    sources: &[COMMON, SHIFT_COMMON, include_str!("shift_gemm.wgsl")],
+    sources: &[
+        COMMON,
+        SHIFT_COMMON,
+        KERNEL_WEIGHT,
+        include_str!("shift_gemm.wgsl"),
+    ],
     storage: SHIFT.storage,
     row_extra: 2 + SEEK_STATE,
     audited: false,

@@ -43,7 +43,11 @@ use crate::progress::{self, Watch};
 /// The sums over listed rows: queries, data, weights, sums and lists.
 pub(crate) const SHIFT_GRID: StageDef = StageDef {
     name: "shift_grid",
-    sources: &[COMMON, include_str!("shift_grid.wgsl")],
+    sources: &[
+        COMMON,
+        super::gpu::KERNEL_WEIGHT,
+        include_str!("shift_grid.wgsl"),
+    ],
     storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
     // num, den, cnt and the list's range per query; queries are packed in
     // parts of their own, not in the shared chunking.

@@ -44,6 +44,7 @@ pub(crate) const SHIFT_GRID_RUNS: StageDef = StageDef {
         COMMON,
         CELLS_WGSL,
         RUNS_WGSL,
+        super::gpu::KERNEL_WEIGHT,
         include_str!("shift_grid_runs.wgsl"),
     ],
     storage: &[

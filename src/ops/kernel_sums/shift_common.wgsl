@@ -108,24 +108,6 @@ fn work_of(all: u32, per_group: u32) -> Work {
 var<workgroup> live_flag: atomic<u32>;
 var<workgroup> live_any: u32;
 
-// The kernel's weight at squared distance d2, as KernelCoeffs::weight.
-fn kernel_weight(d2: f32) -> f32 {
-    switch KERNEL {
-        case 0u: {
-            return select(0.0, 1.0, d2 <= p.h2);
-        }
-        case 1u: {
-            return select(0.0, 1.0 - sqrt(d2 * p.inv_h2), d2 <= p.h2);
-        }
-        case 2u: {
-            return select(0.0, 1.0 - d2 * p.inv_h2, d2 <= p.h2);
-        }
-        default: {
-            return exp2(p.exp2_coeff * d2);
-        }
-    }
-}
-
 // Whether query row `i` is to be summed and stored: in range and, in
 // standard mean shift, still moving.
 fn query_is_live(i: u32) -> bool {

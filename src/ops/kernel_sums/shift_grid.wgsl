@@ -61,26 +61,6 @@ const LAST: u32 = 2u;
 // keeps the stage within 4 storage buffers, what downlevel devices allow.
 @group(0) @binding(4) var<storage, read_write> work: array<u32>;
 
-// The kernel's weight at squared distance d2: shift_common.wgsl's
-// `kernel_weight` (which comes with the dense stage's bindings, so is not
-// included here); tests hold the two stages to the same bits.
-fn kernel_weight(d2: f32) -> f32 {
-    switch KERNEL {
-        case 0u: {
-            return select(0.0, 1.0, d2 <= p.h2);
-        }
-        case 1u: {
-            return select(0.0, 1.0 - sqrt(d2 * p.inv_h2), d2 <= p.h2);
-        }
-        case 2u: {
-            return select(0.0, 1.0 - d2 * p.inv_h2, d2 <= p.h2);
-        }
-        default: {
-            return exp2(p.exp2_coeff * d2);
-        }
-    }
-}
-
 @compute @workgroup_size(WG)
 fn accumulate(
     @builtin(local_invocation_index) lid: u32,

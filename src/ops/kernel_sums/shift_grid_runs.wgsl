@@ -57,25 +57,6 @@ struct Params {
 const START: u32 = 1u;
 const LAST: u32 = 2u;
 
-// shift_common.wgsl's `kernel_weight` (which comes with the dense stage's
-// bindings, so is not included); tests hold the stages to the same bits.
-fn kernel_weight(d2: f32) -> f32 {
-    switch KERNEL {
-        case 0u: {
-            return select(0.0, 1.0, d2 <= p.h2);
-        }
-        case 1u: {
-            return select(0.0, 1.0 - sqrt(d2 * p.inv_h2), d2 <= p.h2);
-        }
-        case 2u: {
-            return select(0.0, 1.0 - d2 * p.inv_h2, d2 <= p.h2);
-        }
-        default: {
-            return exp2(p.exp2_coeff * d2);
-        }
-    }
-}
-
 // A spent run's head: above every index (rows are fewer than 2^30) and
 // every data_end.
 const SPENT: u32 = 0xffffffffu;
