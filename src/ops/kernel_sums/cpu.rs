@@ -892,57 +892,117 @@ pub(crate) fn seek(
     max_iter: u32,
     watch: Watch<'_>,
 ) -> Result<SeekOutput> {
-    let d = win.dim;
-    let m = seeds.len() / d;
-    let tol2 = tol_dist * tol_dist;
-    let mut pos = seeds.to_vec();
-    let mut intensity = vec![0.0f32; m];
-    let mut iterations = vec![0u32; m];
-    let mut status: Vec<Option<SeekStatus>> = vec![None; m];
-    let mut moving: Vec<usize> = (0..m).collect();
+    let mut climb = Climb::new(seeds, win.dim, tol_dist, max_iter);
     // The data stay put: one grid serves every round.
     let grid = grid::build(win);
-    let total = Some(m as u64);
+    let total = Some(climb.seeds() as u64);
     watch.report(Stage::Climbing, 0, total)?;
-    while !moving.is_empty() {
-        let queries: Vec<f32> = moving
-            .iter()
-            .flat_map(|&i| &pos[i * d..(i + 1) * d])
-            .copied()
-            .collect();
-        let sums = window_sums(win, grid.as_ref(), &queries);
-        for (at, &i) in moving.iter().enumerate() {
+    while let Some(queries) = climb.queries() {
+        climb.step(&window_sums(win, grid.as_ref(), &queries));
+        watch.report(Stage::Climbing, climb.settled() as u64, total)?;
+    }
+    Ok(climb.finish())
+}
+
+/// Standard mode's bookkeeping, which both backends share (the GPU's
+/// grid path in `grid_gpu.rs`): the seeds' positions, intensities,
+/// iteration counts and stopping states, and the seeds still moving.
+pub(super) struct Climb {
+    dim: usize,
+    tol2: f32,
+    max_iter: u32,
+    pos: Vec<f32>,
+    intensity: Vec<f32>,
+    iterations: Vec<u32>,
+    status: Vec<Option<SeekStatus>>,
+    moving: Vec<usize>,
+}
+
+impl Climb {
+    pub fn new(seeds: &[f32], dim: usize, tol_dist: f32, max_iter: u32) -> Self {
+        let m = seeds.len() / dim;
+        Self {
+            dim,
+            tol2: tol_dist * tol_dist,
+            max_iter,
+            pos: seeds.to_vec(),
+            intensity: vec![0.0; m],
+            iterations: vec![0; m],
+            status: vec![None; m],
+            moving: (0..m).collect(),
+        }
+    }
+
+    /// Number of seeds.
+    pub fn seeds(&self) -> usize {
+        self.status.len()
+    }
+
+    /// Seeds that have stopped.
+    pub fn settled(&self) -> usize {
+        self.seeds() - self.moving.len()
+    }
+
+    /// The positions of the seeds still moving, in seed order, or `None`
+    /// once every seed has stopped.
+    pub fn queries(&self) -> Option<Vec<f32>> {
+        let d = self.dim;
+        (!self.moving.is_empty()).then(|| {
+            self.moving
+                .iter()
+                .flat_map(|&i| &self.pos[i * d..(i + 1) * d])
+                .copied()
+                .collect()
+        })
+    }
+
+    /// One step of the moving seeds from their window sums (in
+    /// [`queries`](Self::queries)' order), with scikit-learn's rule: a seed
+    /// without weight in its window drops; otherwise it moves by
+    /// `num / den`, takes the window's count as its intensity, and stops
+    /// once its squared shift is within `tol^2` or it has taken `max_iter`
+    /// steps.
+    pub fn step(&mut self, sums: &Sums) {
+        let d = self.dim;
+        for (at, &i) in self.moving.iter().enumerate() {
             let den = sums.den[at];
             if den <= 0.0 {
-                status[i] = Some(SeekStatus::Dropped);
+                self.status[i] = Some(SeekStatus::Dropped);
                 continue;
             }
             let mut shift2 = 0.0f32;
             let num = &sums.num[at * d..(at + 1) * d];
-            for (p, n) in pos[i * d..(i + 1) * d].iter_mut().zip(num) {
+            for (p, n) in self.pos[i * d..(i + 1) * d].iter_mut().zip(num) {
                 let s = n / den;
                 *p += s;
                 shift2 += s * s;
             }
-            intensity[i] = sums.count[at];
-            if shift2 <= tol2 {
-                status[i] = Some(SeekStatus::Converged);
-            } else if iterations[i] == max_iter {
-                status[i] = Some(SeekStatus::MaxIter);
+            self.intensity[i] = sums.count[at];
+            if shift2 <= self.tol2 {
+                self.status[i] = Some(SeekStatus::Converged);
+            } else if self.iterations[i] == self.max_iter {
+                self.status[i] = Some(SeekStatus::MaxIter);
             } else {
-                iterations[i] += 1;
+                self.iterations[i] += 1;
             }
         }
-        moving.retain(|&i| status[i].is_none());
-        watch.report(Stage::Climbing, (m - moving.len()) as u64, total)?;
+        let status = &self.status;
+        self.moving.retain(|&i| status[i].is_none());
     }
-    let mut out = SeekOutput::with_capacity(m, d);
-    out.positions.extend_from_slice(&pos);
-    out.intensity.extend_from_slice(&intensity);
-    out.iterations.extend_from_slice(&iterations);
-    out.status
-        .extend(status.into_iter().map(|s| s.expect("every seed settled")));
-    Ok(out)
+
+    /// The seeds' results, once every seed has stopped.
+    pub fn finish(self) -> SeekOutput {
+        SeekOutput {
+            positions: self.pos,
+            intensity: self.intensity,
+            iterations: self.iterations,
+            status: self
+                .status
+                .into_iter()
+                .map(|s| s.expect("every seed settled"))
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]

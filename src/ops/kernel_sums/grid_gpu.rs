@@ -27,8 +27,8 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::cpu::Sums;
-use super::{BlurOutput, SeekOutput, SeekStatus, Window, grid, spans};
+use super::cpu::{Climb, Sums};
+use super::{BlurOutput, SeekOutput, Window, grid, spans};
 use crate::cpu::map_indices;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
@@ -496,60 +496,21 @@ pub(crate) async fn seek(
     watch: Watch<'_>,
 ) -> Result<SeekOutput> {
     let d = win.dim;
-    let m = seeds.len() / d;
-    let tol2 = tol_dist * tol_dist;
-    let mut pos = seeds.to_vec();
-    let mut intensity = vec![0.0f32; m];
-    let mut iterations = vec![0u32; m];
-    let mut status: Vec<Option<SeekStatus>> = vec![None; m];
-    let mut moving: Vec<usize> = (0..m).collect();
-    let total = Some(m as u64);
+    let mut climb = Climb::new(seeds, d, tol_dist, max_iter);
+    let total = Some(climb.seeds() as u64);
     watch.report(progress::Stage::Climbing, 0, total)?;
-    if m == 0 {
+    if climb.seeds() == 0 {
         return Ok(SeekOutput::default());
     }
     let pass = Pass::new(g, win, SEEK).await?;
     let (data, n) = upload(g, win, false).await?;
     let grid = grid::build(win);
-    while !moving.is_empty() {
-        let queries: Vec<f32> = moving
-            .iter()
-            .flat_map(|&i| &pos[i * d..(i + 1) * d])
-            .copied()
-            .collect();
+    while let Some(queries) = climb.queries() {
         let groups = groups(grid.as_ref(), &queries, d, n);
-        let sums = sums(g, &pass, &data, n, &groups, &queries).await?;
-        for (at, &i) in moving.iter().enumerate() {
-            let den = sums.den[at];
-            if den <= 0.0 {
-                status[i] = Some(SeekStatus::Dropped);
-                continue;
-            }
-            let mut shift2 = 0.0f32;
-            let num = &sums.num[at * d..(at + 1) * d];
-            for (p, n) in pos[i * d..(i + 1) * d].iter_mut().zip(num) {
-                let s = n / den;
-                *p += s;
-                shift2 += s * s;
-            }
-            intensity[i] = sums.count[at];
-            if shift2 <= tol2 {
-                status[i] = Some(SeekStatus::Converged);
-            } else if iterations[i] == max_iter {
-                status[i] = Some(SeekStatus::MaxIter);
-            } else {
-                iterations[i] += 1;
-            }
-        }
-        moving.retain(|&i| status[i].is_none());
-        watch.report(progress::Stage::Climbing, (m - moving.len()) as u64, total)?;
+        climb.step(&sums(g, &pass, &data, n, &groups, &queries).await?);
+        watch.report(progress::Stage::Climbing, climb.settled() as u64, total)?;
     }
-    Ok(SeekOutput {
-        positions: pos,
-        intensity,
-        iterations,
-        status: status.into_iter().flatten().collect(),
-    })
+    Ok(climb.finish())
 }
 
 #[cfg(test)]
@@ -559,7 +520,7 @@ mod tests {
     use crate::gpu::options::GpuOptions;
     use crate::gpu::pipelines::validate;
     use crate::kernel::{Kernel, KernelCoeffs};
-    use crate::ops::kernel_sums::{self, grid::exact_support2};
+    use crate::ops::kernel_sums::{self, SeekStatus, grid::exact_support2};
 
     /// Seeded values in `[0, 1)` (splitmix64).
     fn unit(n: usize, seed: u64) -> Vec<f32> {

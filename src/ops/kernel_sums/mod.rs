@@ -127,17 +127,6 @@ pub(crate) struct SeekOutput {
     pub status: Vec<SeekStatus>,
 }
 
-impl SeekOutput {
-    pub fn with_capacity(m: usize, dim: usize) -> Self {
-        Self {
-            positions: Vec::with_capacity(m * dim),
-            intensity: Vec::with_capacity(m),
-            iterations: Vec::with_capacity(m),
-            status: Vec::with_capacity(m),
-        }
-    }
-}
-
 /// Where a blurring call ends, for the next to start from without an
 /// upload: on a GPU, the device rows holding the last positions, which go
 /// back to the device's pool when the carry is dropped.
