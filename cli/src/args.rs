@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::builder::{BoolishValueParser, PossibleValue};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use gpu_cluster::io::{Columns, Delimiter, ReadInfo, ReadOptions};
+use gpu_cluster::meanshift::Distances;
 use gpu_cluster::{BackendKind, Blobs, Context, Error, Kernel, Metric};
 
 use crate::fail::Failure;
@@ -163,6 +164,14 @@ pub struct MeanShiftArgs {
     /// knn: not available yet. The summary says which ran.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
+
+    /// How the dense sums compute squared distances on rows of more than 32
+    /// coordinates. direct: coordinate by coordinate, the most precise;
+    /// expanded: |q|^2 + |x|^2 - 2 q.x from a matrix product (GPU-friendly,
+    /// rounds differently; not with --method grid). On 32 coordinates or
+    /// fewer both are direct. The summary says which ran.
+    #[arg(long, value_enum, default_value_t = DistancesArg::Direct)]
+    pub distances: DistancesArg,
 
     /// Where the grid cuts the gaussian kernel, in bandwidths (> 0), or
     /// `none`: where its f32 weights reach 0 (about 13.2, the dense
@@ -566,6 +575,22 @@ pub enum MethodArg {
     Knn,
 }
 
+/// `--distances`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DistancesArg {
+    Direct,
+    Expanded,
+}
+
+impl From<DistancesArg> for Distances {
+    fn from(d: DistancesArg) -> Self {
+        match d {
+            DistancesArg::Direct => Distances::Direct,
+            DistancesArg::Expanded => Distances::Expanded,
+        }
+    }
+}
+
 /// `--gaussian-cutoff`: `c`, or `None` for the radius where the weights
 /// reach 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -672,6 +697,7 @@ fn flag(name: &str) -> &str {
         "sample_weights" => "--sample-weights",
         "eps" => "--eps",
         "min_samples" => "--min-samples",
+        "distances" => "--distances",
         other => other,
     }
 }

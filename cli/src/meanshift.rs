@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use gpu_cluster::meanshift::Method;
+use gpu_cluster::meanshift::{Distances, Method};
 use gpu_cluster::{BandwidthEstimate, MeanShift, MeanShiftFit, Mode, Points, StopReason};
 
 use crate::args::{MeanShiftArgs, MethodArg, ModeArg, backend_name, count, explain, with_flag};
@@ -83,8 +83,9 @@ pub fn run(args: &MeanShiftArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// How the kernel sums ran, for the summary: dense, or the grid with the
-/// bound on the gaussian weight it left out.
+/// How the kernel sums ran, for the summary: dense with the distances it
+/// computed, or the grid (always direct) with the bound on the gaussian
+/// weight it left out.
 fn method_used(fit: &MeanShiftFit) -> String {
     match (fit.method(), fit.gaussian_tail()) {
         (Method::Grid, Some(tail)) => {
@@ -94,7 +95,10 @@ fn method_used(fit: &MeanShiftFit) -> String {
             )
         }
         (Method::Grid, None) => "grid".into(),
-        _ => "dense".into(),
+        _ => match fit.distances() {
+            Distances::Expanded => "dense, expanded distances".into(),
+            _ => "dense, direct distances".into(),
+        },
     }
 }
 
@@ -147,6 +151,7 @@ fn params(args: &MeanShiftArgs) -> MeanShift {
             MethodArg::Grid => Method::Grid,
             MethodArg::Auto | MethodArg::Knn => Method::Auto,
         })
+        .distances(args.distances.into())
         .gaussian_cutoff(args.gaussian_cutoff.0)
         .bin_seeding(args.bin_seeding)
         .min_bin_freq(args.min_bin_freq)

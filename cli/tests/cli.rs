@@ -514,7 +514,10 @@ fn bad_parameters_exit_2() {
     let (dense, dense_note) = by("dense");
     let (grid, grid_note) = by("grid");
     assert_eq!(dense, grid);
-    assert!(dense_note.contains("; dense;"), "{dense_note}");
+    assert!(
+        dense_note.contains("; dense, direct distances;"),
+        "{dense_note}"
+    );
     assert!(grid_note.contains("; grid;"), "{grid_note}");
 }
 
