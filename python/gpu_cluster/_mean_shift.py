@@ -91,12 +91,20 @@ class MeanShift(ClusterMixin, BaseEstimator):
     gaussian_cutoff : float or None, default=3.0
         Where the grid cuts the gaussian kernel, in bandwidths; None: where
         its float32 weights reach 0 (the dense result).
+    distances : {"direct", "expanded"}, default="direct"
+        How the dense sums compute squared distances on rows of more than
+        32 features: "direct" (coordinate by coordinate, the most precise)
+        or "expanded" (|q|^2 + |x|^2 - 2 q.x from a matrix product, the
+        shape GPUs are built for; it rounds differently where points are
+        close beside their distance from the data's mean). Not with
+        `method="grid"`; on 32 features or fewer both run direct.
 
     Attributes: `cluster_centers_` (in the input's float dtype), `labels_`,
     `n_iter_`, `n_features_in_`, `feature_names_in_`, `bandwidth_` (the
-    bandwidth used, given or estimated), `method_` ("dense" or "grid") and
-    `gaussian_tail_` (the bound on the weight a grid's gaussian cut left
-    out, or None).
+    bandwidth used, given or estimated), `method_` ("dense" or "grid"),
+    `distances_` ("direct", or "expanded" where asked for on more than 32
+    features) and `gaussian_tail_` (the bound on the weight a grid's
+    gaussian cut left out, or None).
 
     Differences from scikit-learn: the work is float32 around the data's
     mean, so centres can differ in the last bits.
@@ -115,6 +123,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
         "backend": [StrOptions(set(BACKENDS))],
         "method": [StrOptions({"auto", "dense", "grid"})],
         "gaussian_cutoff": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "distances": [StrOptions({"direct", "expanded"})],
     }
 
     def __init__(
@@ -132,6 +141,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
         backend="auto",
         method="auto",
         gaussian_cutoff=3.0,
+        distances="direct",
     ):
         self.bandwidth = bandwidth
         self.seeds = seeds
@@ -145,6 +155,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
         self.backend = backend
         self.method = method
         self.gaussian_cutoff = gaussian_cutoff
+        self.distances = distances
 
     def fit(self, X, y=None):
         """Perform clustering. `y` is ignored. Returns the fitted estimator."""
@@ -166,6 +177,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
             self.backend,
             self.method,
             None if self.gaussian_cutoff is None else float(self.gaussian_cutoff),
+            self.distances,
         )
         self._set_model(model, bool(self.cluster_all))
         return self
@@ -178,6 +190,7 @@ class MeanShift(ClusterMixin, BaseEstimator):
         self.n_iter_ = model.n_iter
         self.bandwidth_ = model.bandwidth
         self.method_ = model.method
+        self.distances_ = model.distances
         self.gaussian_tail_ = model.gaussian_tail
 
     def predict(self, X):
@@ -218,6 +231,7 @@ def mean_shift(
     backend="auto",
     method="auto",
     gaussian_cutoff=3.0,
+    distances="direct",
 ):
     """scikit-learn's `mean_shift`: `(cluster_centers, labels)` of
     `MeanShift` with these parameters."""
@@ -234,5 +248,6 @@ def mean_shift(
         backend=backend,
         method=method,
         gaussian_cutoff=gaussian_cutoff,
+        distances=distances,
     ).fit(X)
     return model.cluster_centers_, model.labels_

@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use gpu_cluster::meanshift::Method;
+use gpu_cluster::meanshift::{Distances, Method};
 use gpu_cluster::{
     BandwidthEstimate, Context, Dbscan, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex,
     MeanShift, MeanShiftFit, Metric, Mode, NearestNeighbors, Points,
@@ -239,6 +239,16 @@ fn parse_method(method: &str) -> PyResult<Method> {
     }
 }
 
+fn parse_distances(distances: &str) -> PyResult<Distances> {
+    match distances {
+        "direct" => Ok(Distances::Direct),
+        "expanded" => Ok(Distances::Expanded),
+        _ => Err(value_error(format!(
+            "unknown distances {distances:?}: use 'direct' or 'expanded'"
+        ))),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Mean shift.
 
@@ -277,6 +287,16 @@ impl MeanShiftModel {
         match self.fit.method() {
             Method::Grid => "grid",
             _ => "dense",
+        }
+    }
+
+    /// How the kernel sums computed squared distances: "direct", or
+    /// "expanded" where asked for on rows of more than 32 coordinates.
+    #[getter]
+    fn distances(&self) -> &'static str {
+        match self.fit.distances() {
+            Distances::Expanded => "expanded",
+            _ => "direct",
         }
     }
 
@@ -354,7 +374,7 @@ impl MeanShiftModel {
 /// Fits mean shift. `bandwidth = None` estimates it (scikit-learn's
 /// defaults: quantile 0.3, all points).
 #[pyfunction]
-#[pyo3(signature = (x, bandwidth, seeds, bin_seeding, min_bin_freq, cluster_all, max_iter, kernel, mode, backend, method = "auto", gaussian_cutoff = Some(3.0)))]
+#[pyo3(signature = (x, bandwidth, seeds, bin_seeding, min_bin_freq, cluster_all, max_iter, kernel, mode, backend, method = "auto", gaussian_cutoff = Some(3.0), distances = "direct"))]
 #[allow(clippy::too_many_arguments)]
 fn mean_shift_fit(
     py: Python<'_>,
@@ -370,11 +390,13 @@ fn mean_shift_fit(
     backend: &str,
     method: &str,
     gaussian_cutoff: Option<f64>,
+    distances: &str,
 ) -> PyResult<MeanShiftModel> {
     let slot = backend_slot(backend)?;
     let kernel = parse_kernel(kernel)?;
     let mode = parse_mode(mode)?;
     let method = parse_method(method)?;
+    let distances = parse_distances(distances)?;
     let held = Held::new(x)?;
     let f64_out = held.is_f64();
     let (values, dim) = (held.values(), held.dim());
@@ -394,6 +416,7 @@ fn mean_shift_fit(
             .cluster_all(cluster_all)
             .max_iter(max_iter)
             .method(method)
+            .distances(distances)
             .gaussian_cutoff(gaussian_cutoff.map(|c| c as f32));
             if let Some(k) = kernel {
                 ms = ms.kernel(k);

@@ -371,6 +371,36 @@ def test_the_grid_method():
             MeanShift(bandwidth=1.2, **bad).fit(X)
 
 
+@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+def test_expanded_distances(backend):
+    if backend == "gpu" and not gpu_available() and os.environ.get("REQUIRE_GPU") != "1":
+        pytest.skip("no GPU adapter")
+    # Blobs of 40 features (more than 32: the expanded form applies).
+    wide, truth = make_blobs(n_samples=200, n_features=40, centers=4, cluster_std=1.0, random_state=3)
+    kw = dict(bandwidth=8.0, mode="blurring", max_iter=3, backend=backend)
+    direct = MeanShift(**kw).fit(wide)
+    expanded = MeanShift(distances="expanded", **kw).fit(wide)
+    assert (direct.distances_, expanded.distances_) == ("direct", "expanded")
+    assert len(np.unique(direct.labels_)) == 4
+    np.testing.assert_array_equal(expanded.labels_, direct.labels_)
+    np.testing.assert_allclose(expanded.cluster_centers_, direct.cluster_centers_, rtol=0, atol=1e-3)
+    # What ran survives pickling; clone keeps the parameter.
+    assert pickle.loads(pickle.dumps(expanded)).distances_ == "expanded"
+    assert clone(expanded).distances == "expanded"
+    # On 32 features or fewer the sums run direct whatever was asked.
+    assert MeanShift(bandwidth=1.2, distances="expanded", backend=backend).fit(X).distances_ == "direct"
+
+
+def test_expanded_distances_refused_with_the_grid():
+    with pytest.raises(ValueError, match="expanded distances are for the dense sums"):
+        MeanShift(bandwidth=1.2, method="grid", distances="expanded", backend="cpu").fit(X)
+    for bad in ["gemm", "Expanded", None]:
+        with pytest.raises(InvalidParameterError):
+            MeanShift(bandwidth=1.2, distances=bad).fit(X)
+    with pytest.raises(ValueError, match="unknown distances"):
+        _native.mean_shift_fit(X, 1.2, None, False, 1, True, 300, None, "standard", "cpu", "auto", 3.0, "gemm")
+
+
 def test_labels_and_attributes():
     ms = MeanShift(bandwidth=1.2).fit(X)
     assert ms.labels_.dtype == np.intp and ms.labels_.shape == (300,)
