@@ -1391,6 +1391,36 @@ mod tests {
         assert!(close(&got.0.positions, &direct.0.positions, 0.05));
     }
 
+    /// The count within `h` includes a row at exactly `h`, as the direct
+    /// sums do: the origin and `2 e_k` for each of 33 axes, `h = 2`, whose
+    /// expanded distances are exact (4 from the origin, 8 between axes),
+    /// so the origin counts 34 rows and every other row 2, on the device
+    /// and in the twin (neither test of random data meets a tie).
+    #[test]
+    fn expanded_counts_include_rows_at_exactly_h() {
+        let Some(g) = gpu(Tuning::Off) else {
+            return;
+        };
+        let dim = 33;
+        let mut data = vec![0.0f32; (dim + 1) * dim];
+        for k in 0..dim {
+            data[(k + 1) * dim + k] = 2.0;
+        }
+        let win = Window {
+            data: &data,
+            weights: None,
+            dim,
+            coeffs: KernelCoeffs::new(Kernel::Flat, 2.0),
+            grid: None,
+            expanded: true,
+        };
+        let mut want = vec![2.0f32; dim + 1];
+        want[0] = (dim + 1) as f32;
+        let got = pollster::block_on(blur(&g, &win, 0, false, true, &mut None)).unwrap();
+        assert_eq!(got.counts, want, "device");
+        assert_eq!(super::super::cpu::counts(&win, &data), want, "twin");
+    }
+
     /// The expanded stage's dispatches, cut by its own loop count, reach
     /// every data row on llvmpipe (which cuts a loop off after 65 535
     /// iterations): only the last rows carry weight. At N = 8200 the data
