@@ -150,14 +150,33 @@ fn a_saved_fit_keeps_its_distances() {
         Distances::Direct
     );
 
-    let narrow = MeanShift::new(6.0)
-        .blurring(2)
-        .fit(&ctx, &blobs(2, 20))
-        .unwrap()
-        .to_json()
-        .replacen("\"method\":", "\"distances\":\"expanded\",\"method\":", 1);
-    match MeanShiftFit::from_json(&narrow) {
-        Err(Error::Model(m)) => assert!(m.contains("distances expanded"), "{m}"),
-        other => panic!("expected a model error, got {other:?}"),
+    // 32 coordinates, the last that take direct distances, as well as 2.
+    for dim in [2, 32] {
+        let narrow = MeanShift::new(6.0)
+            .blurring(2)
+            .fit(&ctx, &blobs(dim, 20))
+            .unwrap()
+            .to_json()
+            .replacen("\"method\":", "\"distances\":\"expanded\",\"method\":", 1);
+        match MeanShiftFit::from_json(&narrow) {
+            Err(Error::Model(m)) => assert!(m.contains("distances expanded"), "D {dim}: {m}"),
+            other => panic!("D {dim}: expected a model error, got {other:?}"),
+        }
     }
+}
+
+/// Where [`Method::Auto`] takes the grid (2 coordinates, 9000 points, a
+/// compact kernel), asking for expanded distances changes nothing: the
+/// grid's fit, reported as direct, not an error as with [`Method::Grid`].
+#[test]
+fn auto_taking_the_grid_keeps_direct_distances() {
+    let ctx = Context::cpu();
+    let x = blobs(2, 1500);
+    let ms = MeanShift::new(2.5).kernel(Kernel::Epanechnikov).blurring(2);
+    let direct = ms.clone().fit(&ctx, &x).unwrap();
+    let expanded = ms.distances(Distances::Expanded).fit(&ctx, &x).unwrap();
+    assert_eq!(direct.method(), Method::Grid);
+    assert_eq!(expanded.method(), Method::Grid);
+    assert_eq!(expanded.distances(), Distances::Direct);
+    assert_same_fit(&expanded, &direct, "auto, D 2");
 }
