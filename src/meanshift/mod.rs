@@ -274,7 +274,9 @@ impl MeanShift {
     /// How the dense sums compute squared distances on rows of more than
     /// 32 coordinates (default [`Distances::Direct`]): see [`Distances`].
     /// [`Distances::Expanded`] rounds differently and is rejected with
-    /// [`Method::Grid`].
+    /// [`Method::Grid`]; [`Method::Auto`] accepts it, since Auto takes the
+    /// grid only on 1 to 4 coordinates, where expanded distances change
+    /// nothing (the fit reports [`Distances::Direct`]).
     pub fn distances(mut self, distances: Distances) -> Self {
         self.distances = distances;
         self
