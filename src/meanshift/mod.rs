@@ -772,6 +772,8 @@ impl MeanShiftFit {
     /// How the kernel sums computed squared distances:
     /// [`Distances::Expanded`] only where asked for and the rows have more
     /// than [`Distances::EXPANDED_ABOVE_DIM`] coordinates (dense sums).
+    /// Merging modes, the labels and [`predict`](MeanShiftFit::predict)
+    /// measure distances directly either way.
     pub fn distances(&self) -> Distances {
         self.distances
     }
