@@ -237,9 +237,10 @@ fn gemm_loop_iterations(dim: usize) -> (u64, u64) {
     let dim = dim as u64;
     let per_thread = dim.div_ceil(GEMM_CG);
     let queries_loop = (GEMM_QM + 1) + GEMM_QM * (per_thread + 1);
-    // Loading the carried sums, the liveness loop, each query's |q|^2
-    // (at most two per thread), storing the sums.
-    let setup = 2 * queries_loop + (GEMM_QM + 1) + 2 * (dim + 1) + 1;
+    // Loading the carried sums, the liveness loop, a query's |q|^2 (at
+    // most one per thread: the loop's one pass and exit, and the loop over
+    // its coordinates), storing the sums.
+    let setup = 2 * queries_loop + (GEMM_QM + 1) + 2 + (dim + 1) + 1;
     // A staged slice: the two staging loops (two values each per thread),
     // the slice's coordinates, each with the 2 x 2 micro-tile's loops.
     let slice = 1 + 2 * 3 + (GEMM_SLICE + 1) + GEMM_SLICE * (3 + 2 * 3);
