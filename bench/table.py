@@ -58,9 +58,15 @@ def load(paths):
                 raw = raw.strip()
                 if raw.startswith("{"):
                     try:
-                        lines.append(json.loads(raw))
+                        r = json.loads(raw)
                     except json.JSONDecodeError:
                         print(f"table: skipping a malformed line in {path}: {raw[:80]}", file=sys.stderr)
+                        continue
+                    # Expanded distances are a workload of their own beside
+                    # the direct one of the same N, D, kernel and mode.
+                    if r.get("distances", "direct") != "direct" and "mode" in r:
+                        r["mode"] += f", {r['distances']} distances"
+                    lines.append(r)
     return lines
 
 
