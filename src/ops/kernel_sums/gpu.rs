@@ -455,17 +455,7 @@ impl Sums {
             })
             .await?;
         let centre = match terms.sums {
-            true => Some(
-                g.pipeline(Spec {
-                    stage: Stage(&SHIFT_GEMM),
-                    entry: "centre",
-                    dim,
-                    consts,
-                    overrides: vec![("WG", g.workgroup_size())],
-                    rows_per_group: g.workgroup_size(),
-                })
-                .await?,
-            ),
+            true => Some(row_pipeline(g, &SHIFT_GEMM, "centre", dim, consts).await?),
             false => None,
         };
         let (per_row, fixed) = gemm_loop_iterations(win.dim);
@@ -637,11 +627,23 @@ impl Sums {
 
 /// The pipeline that adds the spans' sums into the first slab.
 async fn add_spans_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
+    row_pipeline(g, &SHIFT_SPANS, "add_spans", dim_u32(dim)?, Vec::new()).await
+}
+
+/// A pipeline of `stage`'s `entry` for `dim` with `consts` whose
+/// invocations take one row each, in workgroups of the adapter's size.
+pub(super) async fn row_pipeline(
+    g: &Gpu,
+    stage: &'static StageDef,
+    entry: &'static str,
+    dim: u32,
+    consts: Vec<(&'static str, Const)>,
+) -> Result<Arc<Pipeline>> {
     g.pipeline(Spec {
-        stage: Stage(&SHIFT_SPANS),
-        entry: "add_spans",
-        dim: dim_u32(dim)?,
-        consts: Vec::new(),
+        stage: Stage(stage),
+        entry,
+        dim,
+        consts,
         overrides: vec![("WG", g.workgroup_size())],
         rows_per_group: g.workgroup_size(),
     })
@@ -877,15 +879,7 @@ impl Data {
 
 /// The pipeline that finishes a blurring step.
 async fn finish_pipeline(g: &Gpu, dim: usize) -> Result<Arc<Pipeline>> {
-    g.pipeline(Spec {
-        stage: Stage(&SHIFT_FINISH),
-        entry: "finish",
-        dim: dim_u32(dim)?,
-        consts: Vec::new(),
-        overrides: vec![("WG", g.workgroup_size())],
-        rows_per_group: g.workgroup_size(),
-    })
-    .await
+    row_pipeline(g, &SHIFT_FINISH, "finish", dim_u32(dim)?, Vec::new()).await
 }
 
 /// Records the shifted positions of every chunk of `queries` into `moved`

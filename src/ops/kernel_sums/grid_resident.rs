@@ -20,17 +20,17 @@
 //! blurring of `grid_gpu.rs` (the grid rebuilt on the host) runs instead.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
+use super::gpu::row_pipeline;
 use super::grid_gpu::{self, LAST, START};
 use super::{BlurOutput, Window, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
 use crate::gpu::buffers::{Alloc, gather, words};
-use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
+use crate::gpu::pipelines::{Access, COMMON, Const, StageDef};
 use crate::gpu::plan;
 use crate::ops::grid::cpu::Cells;
 use crate::ops::grid::gpu::{CELLS_WGSL, GridBuilder, RUNS_WGSL};
@@ -185,25 +185,6 @@ fn cells_from_bounds(bounds: &[u32], dim: usize, support2: f32) -> Option<Cells>
     Cells::new(&rows, dim, support2)
 }
 
-/// A pipeline of `stage`'s `entry` for `dim` with `consts`.
-async fn pipeline(
-    g: &Gpu,
-    stage: &'static StageDef,
-    entry: &'static str,
-    dim: u32,
-    consts: Vec<(&'static str, Const)>,
-) -> Result<Arc<Pipeline>> {
-    g.pipeline(Spec {
-        stage: Stage(stage),
-        entry,
-        dim,
-        consts,
-        overrides: vec![("WG", g.workgroup_size())],
-        rows_per_group: g.workgroup_size(),
-    })
-    .await
-}
-
 /// [`grid_gpu::blur`]'s iterations with the grid and the positions on the
 /// device (see the module's comment); the same sums, so the same bits
 /// where the device's division is the host's (the finish is the dense
@@ -229,7 +210,7 @@ pub(super) async fn blur(
     let dim = u32::try_from(d).map_err(|_| Error::Gpu(format!("dimension {d}")))?;
     let around = 3u32.pow(dim);
     let builder = GridBuilder::new(g, d).await?;
-    let runs = pipeline(
+    let runs = row_pipeline(
         g,
         &SHIFT_GRID_RUNS,
         "accumulate",
@@ -241,9 +222,9 @@ pub(super) async fn blur(
         ],
     )
     .await?;
-    let finish = pipeline(g, &super::gpu::SHIFT_FINISH, "finish", dim, Vec::new()).await?;
-    let bounds_of = pipeline(g, &GRID_BOUNDS, "bounds_of", dim, Vec::new()).await?;
-    let most_rows = pipeline(
+    let finish = row_pipeline(g, &super::gpu::SHIFT_FINISH, "finish", dim, Vec::new()).await?;
+    let bounds_of = row_pipeline(g, &GRID_BOUNDS, "bounds_of", dim, Vec::new()).await?;
+    let most_rows = row_pipeline(
         g,
         &GRID_MOST,
         "most_rows",
