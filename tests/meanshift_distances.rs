@@ -7,18 +7,7 @@
 mod common;
 
 use gpu_cluster::meanshift::{Distances, Method};
-use gpu_cluster::{Blobs, Context, Error, Kernel, MeanShift, MeanShiftFit, Points};
-
-fn blobs(dim: usize, per_cluster: usize) -> Points {
-    Blobs {
-        dim,
-        per_cluster,
-        ..Blobs::default()
-    }
-    .generate()
-    .unwrap()
-    .points
-}
+use gpu_cluster::{Context, Error, Kernel, MeanShift, MeanShiftFit};
 
 /// Everything a fit gives but the distances it reports.
 fn assert_same_fit(a: &MeanShiftFit, b: &MeanShiftFit, case: &str) {
@@ -40,7 +29,7 @@ fn assert_same_fit(a: &MeanShiftFit, b: &MeanShiftFit, case: &str) {
 fn expanded_distances_find_the_direct_clusters() {
     for ctx in common::contexts() {
         for dim in [40, 100] {
-            let x = blobs(dim, 40);
+            let x = common::blobs(dim, 40);
             for (mode, ms) in [
                 ("blurring", MeanShift::new(12.0).blurring(5)),
                 ("standard", MeanShift::new(12.0).kernel(Kernel::Gaussian)),
@@ -72,7 +61,7 @@ fn the_gpu_gives_the_twins_expanded_fit() {
         return;
     };
     let cpu = Context::cpu();
-    let x = blobs(64, 30);
+    let x = common::blobs(64, 30);
     let weights: Vec<f32> = (0..x.len()).map(|i| 0.5 + (i % 5) as f32 / 4.0).collect();
     for kernel in [Kernel::Flat, Kernel::Triangular, Kernel::Epanechnikov] {
         for (mode, ms) in [
@@ -98,7 +87,7 @@ fn the_gpu_gives_the_twins_expanded_fit() {
 fn expanded_distances_change_nothing_up_to_32_coordinates() {
     for ctx in common::contexts() {
         for dim in [2, 32] {
-            let x = blobs(dim, 30);
+            let x = common::blobs(dim, 30);
             let ms = MeanShift::new(6.0).blurring(3);
             let direct = ms.clone().fit(&ctx, &x).unwrap();
             let expanded = ms.distances(Distances::Expanded).fit(&ctx, &x).unwrap();
@@ -110,7 +99,7 @@ fn expanded_distances_change_nothing_up_to_32_coordinates() {
 
 #[test]
 fn the_grid_method_rejects_expanded_distances() {
-    let x = blobs(2, 20);
+    let x = common::blobs(2, 20);
     let ms = MeanShift::new(2.0)
         .method(Method::Grid)
         .distances(Distances::Expanded);
@@ -130,7 +119,7 @@ fn the_grid_method_rejects_expanded_distances() {
 #[test]
 fn a_saved_fit_keeps_its_distances() {
     let ctx = Context::cpu();
-    let x = blobs(40, 20);
+    let x = common::blobs(40, 20);
     let ms = MeanShift::new(12.0).blurring(2);
     let expanded = ms
         .clone()
@@ -154,7 +143,7 @@ fn a_saved_fit_keeps_its_distances() {
     for dim in [2, 32] {
         let narrow = MeanShift::new(6.0)
             .blurring(2)
-            .fit(&ctx, &blobs(dim, 20))
+            .fit(&ctx, &common::blobs(dim, 20))
             .unwrap()
             .to_json()
             .replacen("\"method\":", "\"distances\":\"expanded\",\"method\":", 1);
@@ -171,7 +160,7 @@ fn a_saved_fit_keeps_its_distances() {
 #[test]
 fn auto_taking_the_grid_keeps_direct_distances() {
     let ctx = Context::cpu();
-    let x = blobs(2, 1500);
+    let x = common::blobs(2, 1500);
     let ms = MeanShift::new(2.5).kernel(Kernel::Epanechnikov).blurring(2);
     let direct = ms.clone().fit(&ctx, &x).unwrap();
     let expanded = ms.distances(Distances::Expanded).fit(&ctx, &x).unwrap();

@@ -7,7 +7,7 @@
 mod common;
 
 use gpu_cluster::meanshift::Method;
-use gpu_cluster::{Blobs, Context, Error, Kernel, MeanShift, MeanShiftFit, Points};
+use gpu_cluster::{Context, Error, Kernel, MeanShift, MeanShiftFit, Points};
 
 /// Everything a fit gives but the method it reports.
 fn assert_same_fit(a: &MeanShiftFit, b: &MeanShiftFit, case: &str) {
@@ -23,17 +23,6 @@ fn assert_same_fit(a: &MeanShiftFit, b: &MeanShiftFit, case: &str) {
     );
 }
 
-fn blobs(dim: usize, per_cluster: usize) -> Points {
-    Blobs {
-        dim,
-        per_cluster,
-        ..Blobs::default()
-    }
-    .generate()
-    .unwrap()
-    .points
-}
-
 /// Seeded sample weights in [0.5, 1.5).
 fn weights(n: usize) -> Vec<f32> {
     (0..n)
@@ -45,7 +34,7 @@ fn weights(n: usize) -> Vec<f32> {
 fn the_grid_gives_the_dense_bits_where_it_leaves_out_only_zeros() {
     let ctx = Context::cpu();
     for dim in 1..=4 {
-        let x = blobs(dim, 60);
+        let x = common::blobs(dim, 60);
         for kernel in Kernel::ALL {
             for (mode, ms) in [
                 ("standard", MeanShift::new(1.5).kernel(kernel)),
@@ -76,7 +65,7 @@ fn the_grid_gives_the_dense_bits_where_it_leaves_out_only_zeros() {
 #[test]
 fn a_cut_gaussian_keeps_the_labels_and_reports_its_bound() {
     let ctx = Context::cpu();
-    let x = blobs(2, 250);
+    let x = common::blobs(2, 250);
     let ms = MeanShift::new(2.5).blurring(5);
     let dense = ms.clone().method(Method::Dense).fit(&ctx, &x).unwrap();
     assert_eq!(dense.n_clusters(), 6);
@@ -109,10 +98,10 @@ fn the_fit_reports_dense_where_the_grid_does_not_apply() {
     let cpu = Context::cpu();
     let grid = MeanShift::new(1.5).method(Method::Grid);
     // Five dimensions: beyond the grid.
-    let wide = blobs(5, 40);
+    let wide = common::blobs(5, 40);
     assert_eq!(grid.fit(&cpu, &wide).unwrap().method(), Method::Dense);
     // A seed far beyond the data's reach.
-    let x = blobs(2, 40);
+    let x = common::blobs(2, 40);
     let far = Points::from_rows(&[x.row(0), &[1e4, 1e4]]).unwrap();
     let fit = grid.clone().seeds(far).fit(&cpu, &x).unwrap();
     assert_eq!(fit.method(), Method::Dense);
@@ -142,7 +131,7 @@ fn the_grid_runs_on_the_gpu_with_the_dense_bits() {
     let Some(gpu) = common::gpu() else { return };
     let cpu = Context::cpu();
     for dim in 1..=4 {
-        let x = blobs(dim, 25);
+        let x = common::blobs(dim, 25);
         let far = Points::new(
             &x.as_slice().iter().map(|v| v + 1e4).collect::<Vec<_>>(),
             dim,
@@ -183,7 +172,7 @@ fn the_grid_runs_on_the_gpu_with_the_dense_bits() {
 #[test]
 fn a_cut_gaussian_on_the_gpu_follows_the_twin() {
     let Some(gpu) = common::gpu() else { return };
-    let x = blobs(2, 120);
+    let x = common::blobs(2, 120);
     let ms = MeanShift::new(2.5)
         .blurring(4)
         .method(Method::Grid)
@@ -207,7 +196,7 @@ fn a_cut_gaussian_on_the_gpu_follows_the_twin() {
 #[test]
 fn auto_takes_the_grid_on_many_points_in_few_dimensions() {
     let cpu = Context::cpu();
-    let x = blobs(2, 2000);
+    let x = common::blobs(2, 2000);
     assert!(x.len() >= Method::GRID_MIN_POINTS);
     let ms = MeanShift::new(0.4).kernel(Kernel::Epanechnikov).blurring(2);
     let auto = ms.clone().fit(&cpu, &x).unwrap();
@@ -245,7 +234,7 @@ fn auto_takes_the_grid_on_many_points_in_few_dimensions() {
 
 #[test]
 fn a_cutoff_must_be_finite_and_positive() {
-    let x = blobs(2, 10);
+    let x = common::blobs(2, 10);
     for c in [0.0, -1.0, f32::NAN, f32::INFINITY] {
         let err = MeanShift::new(1.0)
             .gaussian_cutoff(Some(c))

@@ -3,7 +3,7 @@
 
 pub mod knn_cases;
 
-use gpu_cluster::{Context, GpuOptions};
+use gpu_cluster::{Blobs, Context, GpuOptions, Points};
 
 /// The CPU twin, and a GPU context where there is an adapter (see
 /// [`gpu`]): the backends a test runs on.
@@ -41,4 +41,16 @@ pub fn uniform(n: usize, dim: usize, scale: f32, seed: u64) -> Vec<f32> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let u = Uniform::new_inclusive(-scale, scale).unwrap();
     (0..n * dim).map(|_| u.sample(&mut rng)).collect()
+}
+
+/// The default blobs with `dim` coordinates and `per_cluster` points each.
+pub fn blobs(dim: usize, per_cluster: usize) -> Points {
+    Blobs {
+        dim,
+        per_cluster,
+        ..Blobs::default()
+    }
+    .generate()
+    .unwrap()
+    .points
 }
