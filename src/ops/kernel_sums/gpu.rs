@@ -20,7 +20,9 @@ use super::{cpu_gemm, shape, spans};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{Alloc, Chunk, Readback, Rows, gather, read_block, read_rows, words};
+use crate::gpu::buffers::{
+    Alloc, Chunk, Readback, Rows, floats, gather, read_block, read_rows, words,
+};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef, TILE};
 use crate::gpu::plan;
 use crate::gpu::tune::{Choice, Shape, TuneKey};
@@ -396,6 +398,12 @@ impl Terms {
         sums: true,
         count: true,
         skip_settled: true,
+    };
+    /// Everything, for every query: sums the host steps from ([`Dense`]).
+    const ALL: Self = Self {
+        sums: true,
+        count: true,
+        skip_settled: false,
     };
 }
 
@@ -1172,6 +1180,79 @@ pub(crate) async fn seek(
     }
     arena.finish();
     Ok(out)
+}
+
+/// The dense sums of queries whose steps the host takes: standard mode
+/// through the grid (`grid_gpu.rs`) where the CPU twin falls back to
+/// every row, because there is no grid or a seed lies beyond its reach
+/// (`cpu::window_sums`). The pipeline and the resident data are made once
+/// for a call's steps; each step's sums then cost one submission, however
+/// many data rows there are (a list of every row could pass one binding).
+pub(super) struct Dense {
+    sums: Sums,
+    data: Data,
+    data_rows: usize,
+    rows_per_chunk: usize,
+}
+
+impl Dense {
+    /// For every row of `win`, coordinate by coordinate (no grid, direct
+    /// distances: the twin's fallback, which never expands them), in the
+    /// shape tuned for `queries` query rows.
+    pub(super) async fn new(g: &Gpu, win: &Window<'_>, queries: usize) -> Result<Self> {
+        let win = Window {
+            grid: None,
+            expanded: false,
+            ..*win
+        };
+        let sums = Sums::new(g, &win, Terms::ALL, queries).await?;
+        let rows_per_chunk = rows_per_chunk(g, win.dim, &SHIFT);
+        let data = g
+            .scoped(|| Data::resident(g, &win, rows_per_chunk, None))
+            .await?;
+        Ok(Self {
+            sums,
+            data,
+            data_rows: win.data.len() / win.dim,
+            rows_per_chunk,
+        })
+    }
+
+    /// The sums (`num`, `den`, `count`) of `queries` (row-major) over every
+    /// row, span by span in index order and the spans' sums in span order,
+    /// read back in query order.
+    pub(super) async fn sums(&self, g: &Gpu, queries: &[f32]) -> Result<super::cpu::Sums> {
+        let dim = self.sums.dim;
+        let m = queries.len() / dim;
+        let mut out = super::cpu::Sums::with_capacity(m, dim);
+        if m == 0 {
+            return Ok(out);
+        }
+        let arena = g.arena();
+        let (readback, reads) = g
+            .scoped(|| {
+                let rows = Rows::upload(&arena, "queries", queries, dim, self.rows_per_chunk);
+                let shape = (self.data_rows, dim, 0);
+                let slabs = Slabs::zeroed(g, &arena, "sums", &rows, shape);
+                let mut batch = Batch::new(g);
+                self.sums.record(g, &mut batch, &rows, &self.data, &slabs);
+                // Each part's first slab: num (rows x dim), den, cnt.
+                let reads = read_block(&mut batch, &slabs.parts, 0, dim + 2);
+                (batch.submit(), reads)
+            })
+            .await?;
+        let bytes = readback.wait(g).await?;
+        arena.finish();
+        for &r in &reads {
+            let part = floats(&bytes[r]);
+            let rows = part.len() / (dim + 2);
+            out.num.extend_from_slice(&part[..rows * dim]);
+            out.den
+                .extend_from_slice(&part[rows * dim..rows * (dim + 1)]);
+            out.count.extend_from_slice(&part[rows * (dim + 1)..]);
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,11 @@
 //! [`dispatches`]). The same rows in the same order with the same
 //! operations: the CPU twin's sums (which are the dense sums where the
 //! rows left out weigh 0, see `grid.rs`). Where the CPU twin falls back to
-//! every row (no grid, or a query beyond its reach), one list of all rows
-//! gives the dense sums.
+//! every row (no grid, or a query beyond its reach), standard mode takes
+//! the dense stage's sums (`gpu.rs`, [`Dense`]: the same rows in the same
+//! order, with no list to fit one binding); blurring, whose grid is built
+//! over the very points it moves (all within its reach), one list of all
+//! rows where there is no grid.
 //!
 //! Standard mode steps on the host between passes, with the CPU twin's
 //! arithmetic (`cpu.rs`, `seek`), regrouping the moving seeds every step,
@@ -28,6 +31,7 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 
 use super::cpu::{Climb, Sums};
+use super::gpu::Dense;
 use super::{BlurOutput, SeekOutput, Window, grid, spans};
 use crate::cpu::map_indices;
 use crate::error::{Error, Result};
@@ -502,12 +506,47 @@ pub(crate) async fn seek(
     if climb.seeds() == 0 {
         return Ok(SeekOutput::default());
     }
-    let pass = Pass::new(g, win, SEEK).await?;
-    let (data, n) = upload(g, win, false).await?;
-    let grid = grid::build(win);
+    let grid = match grid::build(win) {
+        Some(grid) => {
+            let pass = Pass::new(g, win, SEEK).await?;
+            let (data, n) = upload(g, win, false).await?;
+            Some((grid, pass, data, n))
+        }
+        None => None,
+    };
+    // Made at the first step that needs it: most calls never do.
+    let mut dense: Option<Dense> = None;
     while let Some(queries) = climb.queries() {
-        let groups = groups(grid.as_ref(), &queries, d, n);
-        climb.step(&sums(g, &pass, &data, n, &groups, &queries).await?);
+        let step = match grid.as_ref().filter(|(grid, ..)| grid.covers(&queries)) {
+            Some((grid, pass, data, n)) => {
+                let groups = groups(Some(grid), &queries, d, *n);
+                sums(g, pass, data, *n, &groups, &queries).await?
+            }
+            // No grid, or a seed beyond its reach: the twin's fallback
+            // (`cpu::window_sums`), every query of the step over every row,
+            // each span's rows in index order from zero and the spans' sums
+            // in span order (`cpu::piece_sums` over `cpu::span_windows`).
+            // That is the dense stage's order (`shift.wgsl`, whose twin is
+            // that very loop) and the one the grid's stage takes over a
+            // list of every row (the dispatches' START and LAST flags cut
+            // the list at the same span boundaries); both stages weigh a
+            // row with the same expression (`kernel_weight.wgsl`). The same
+            // rows, order and operations, so the same bits: the twin's
+            // where the device computes as the host does, for rows of up
+            // to 32 coordinates (the dense stage's whole-query strategy;
+            // a fit asks for a grid only up to 4 coordinates). And no list
+            // of every row, which had to fit one binding.
+            None => {
+                let ready = match dense.take() {
+                    Some(ready) => ready,
+                    None => Dense::new(g, win, climb.seeds()).await?,
+                };
+                let step = ready.sums(g, &queries).await;
+                dense = Some(ready);
+                step?
+            }
+        };
+        climb.step(&step);
         watch.report(progress::Stage::Climbing, climb.settled() as u64, total)?;
     }
     Ok(climb.finish())
@@ -697,9 +736,10 @@ mod tests {
     }
 
     /// A seed beyond the grid's reach: that step's sums go over every row
-    /// (the twin's fallback), on the device too.
+    /// (the twin's fallback), on the device through the dense stage, with
+    /// the twin's bits.
     #[test]
-    fn seeds_beyond_reach_take_every_row() {
+    fn seeds_beyond_reach_take_the_dense_sums() {
         let Some(gpu) = test_gpu() else { return };
         let (data, _) = points(200, 2, 0.0);
         let coeffs = KernelCoeffs::new(Kernel::Epanechnikov, 4.0);
@@ -717,6 +757,106 @@ mod tests {
         let twin = run(&Context::cpu(), &win, &seeds).1;
         assert_eq!(twin.status[1], SeekStatus::Dropped);
         assert_eq!(run(&gpu, &win, &seeds).1, twin);
+    }
+
+    /// Standard mode alone, as [`run`] takes it.
+    fn seek_on(ctx: &Context, win: &Window<'_>, seeds: &[f32]) -> SeekOutput {
+        let sought = kernel_sums::seek(ctx, win, seeds, 1e-4, 20, Watch::default());
+        pollster::block_on(sought).unwrap()
+    }
+
+    /// A context whose bindings hold 4 KiB (1024 words).
+    fn small_bindings() -> Context {
+        let small = GpuOptions {
+            max_binding_bytes: Some(1 << 12),
+            ..GpuOptions::default()
+        };
+        Context::gpu_with(&small).expect("a second GPU context")
+    }
+
+    /// Whether a list of every one of `win`'s rows for `seeds` passes a
+    /// binding of 1024 words: the grid's stage refuses it there.
+    fn every_row_refused(win: &Window<'_>, seeds: &[f32]) -> bool {
+        let every_row = groups(None, seeds, win.dim, win.data.len() / win.dim);
+        parts(&every_row, win.dim, 1024).is_err()
+    }
+
+    /// With bindings too small for a list of every row, a first step with
+    /// a seed beyond the grid's reach (every query over every row, as the
+    /// twin falls back) and the later ones through the grid (2000 points
+    /// spread over a 100 x 100 square, a few rows around each cell) give
+    /// the twin's bits.
+    #[test]
+    fn seeds_beyond_reach_need_no_list_of_every_row() {
+        let Some(gpu) = test_gpu() else { return };
+        let data: Vec<f32> = unit(2000 * 2, 11).iter().map(|v| 100.0 * v).collect();
+        let weights: Vec<f32> = unit(2000, 12).iter().map(|v| 0.5 + v).collect();
+        let coeffs = KernelCoeffs::new(Kernel::Epanechnikov, 2.0);
+        let win = Window {
+            data: &data,
+            weights: Some(&weights),
+            dim: 2,
+            coeffs,
+            grid: Some(exact_support2(&coeffs)),
+            expanded: false,
+        };
+        let mut seeds = data[..30 * 2].to_vec();
+        seeds.extend([1e4, 1e4]);
+        let grid = grid::build(&win).unwrap();
+        assert!(grid.covers(&seeds[..60]) && !grid.covers(&seeds));
+        assert!(every_row_refused(&win, &seeds));
+        let twin = seek_on(&Context::cpu(), &win, &seeds);
+        assert_eq!(twin.status[30], SeekStatus::Dropped);
+        assert!(twin.iterations.iter().any(|&i| i > 1), "{twin:?}");
+        let small = small_bindings();
+        assert_eq!(seek_on(&small, &win, &seeds), twin, "4 KiB bindings");
+        assert_eq!(seek_on(&gpu, &win, &seeds), twin);
+    }
+
+    /// A window that asks for a grid where none applies (five
+    /// coordinates): every step through the dense stage, bindings too
+    /// small for a list of every row included, weighted or not. A compact
+    /// kernel gives the twin's bits; the gaussian (whose `exp2` is the
+    /// device's) the device's dense bits, close to the twin's.
+    #[test]
+    fn without_a_grid_every_step_takes_the_dense_sums() {
+        let Some(gpu) = test_gpu() else { return };
+        let small = small_bindings();
+        let (data, weights) = points(1500, 5, 0.0);
+        let seeds = &data[..20 * 5];
+        for kernel in [Kernel::Epanechnikov, Kernel::Gaussian] {
+            let coeffs = KernelCoeffs::new(kernel, 3.0);
+            for weighted in [false, true] {
+                let win = Window {
+                    data: &data,
+                    weights: weighted.then_some(&weights[..]),
+                    dim: 5,
+                    coeffs,
+                    grid: Some(exact_support2(&coeffs)),
+                    expanded: false,
+                };
+                let case = format!("{kernel}, weighted {weighted}");
+                assert!(grid::build(&win).is_none(), "{case}");
+                assert!(every_row_refused(&win, seeds), "{case}");
+                let got = seek_on(&gpu, &win, seeds);
+                assert!(got.iterations.iter().any(|&i| i > 1), "{case}: {got:?}");
+                assert_eq!(seek_on(&small, &win, seeds), got, "{case}, 4 KiB bindings");
+                let twin = seek_on(&Context::cpu(), &win, seeds);
+                if kernel == Kernel::Gaussian {
+                    let dense = Window { grid: None, ..win };
+                    assert_eq!(seek_on(&gpu, &dense, seeds), got, "{case}, dense");
+                    let far = got
+                        .positions
+                        .iter()
+                        .zip(&twin.positions)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(far <= 1e-4 * 20.0, "{case}: {far}");
+                } else {
+                    assert_eq!(got, twin, "{case}, twin");
+                }
+            }
+        }
     }
 
     fn group(members: usize, rows: usize) -> Group {
