@@ -307,9 +307,13 @@ def main():
         md += ["## Headline", ""] + (headline(rows) or ["(nothing measured yet)", ""])
     md += shapes(rows)
     md += tests(out)
-    grid = read(out / "stages" / "g-grid" / "table.md").strip()
-    if grid:
-        md += ["(Stage g, examples/grid_scaling.rs on this adapter.)", "", grid, ""]
+    for stage, what in (
+        ("h-host", "Stage h, examples/host_time.rs on this machine's CPU: the host's share of stage a."),
+        ("g-grid", "Stage g, examples/grid_scaling.rs on this adapter."),
+    ):
+        quoted = read(out / "stages" / stage / "table.md").strip()
+        if quoted:
+            md += [f"({what})", "", quoted, ""]
     table = read(out / "table.md")
     if table:
         md += ["## All measurements", "", "Scaling plot: scaling.png (where matplotlib is installed).", "", table]

@@ -196,16 +196,23 @@ impl Points {
     /// range is reported as [`Error::NonFinite`] rather than silently
     /// becoming infinite.
     pub fn from_f64(flat: &[f64], dim: usize) -> Result<Self> {
-        if let Some(i) = flat.iter().position(|v| !(*v as f32).is_finite()) {
-            let dim = dim.max(1);
-            return Err(Error::NonFinite {
-                row: i / dim,
-                col: i % dim,
-                value: flat[i],
-            });
+        let mut rounded = Vec::with_capacity(flat.len());
+        let mut exact = true;
+        for (i, &v) in flat.iter().enumerate() {
+            let r = v as f32;
+            if !r.is_finite() {
+                let dim = dim.max(1);
+                return Err(Error::NonFinite {
+                    row: i / dim,
+                    col: i % dim,
+                    value: v,
+                });
+            }
+            exact &= f64::from(r) == v;
+            rounded.push(r);
         }
-        let mut points = Self::from_vec(flat.iter().map(|&v| v as f32).collect(), dim)?;
-        if flat.iter().any(|&v| f64::from(v as f32) != v) {
+        let mut points = Self::from_vec(rounded, dim)?;
+        if !exact {
             points.exact = Some(flat.to_vec());
         }
         Ok(points)
@@ -280,14 +287,6 @@ impl Points {
     pub fn has_f64(&self) -> bool {
         self.exact.is_some()
     }
-
-    /// Value `i` of the flat buffer in `f64`, exact where held.
-    fn value_f64(&self, i: usize) -> f64 {
-        match &self.exact {
-            Some(exact) => exact[i],
-            None => f64::from(self.data[i]),
-        }
-    }
 }
 
 /// Largest distance of a coordinate from its mean that the `f32` stages can
@@ -298,18 +297,21 @@ pub(crate) const MAX_SPREAD: f64 = 1e15;
 /// would overflow `f32`.
 pub(crate) fn check_spread(x: &Points) -> Result<()> {
     let d = x.dim();
-    let mut lo = vec![f64::INFINITY; d];
-    let mut hi = vec![f64::NEG_INFINITY; d];
+    // In `f32`, widened at the end: the values are finite, and widening
+    // keeps order, so these are the `f64` extremes.
+    let mut lo = vec![f32::INFINITY; d];
+    let mut hi = vec![f32::NEG_INFINITY; d];
     for r in x.rows() {
-        for (k, &v) in r.iter().enumerate() {
-            lo[k] = lo[k].min(f64::from(v));
-            hi[k] = hi[k].max(f64::from(v));
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
+            *l = if v < *l { v } else { *l };
+            *h = if v > *h { v } else { *h };
         }
     }
-    match (0..d).find(|&k| hi[k] - lo[k] > MAX_SPREAD) {
+    let spread = |k: usize| f64::from(hi[k]) - f64::from(lo[k]);
+    match (0..d).find(|&k| spread(k) > MAX_SPREAD) {
         Some(col) => Err(Error::SpreadTooLarge {
             col,
-            spread: hi[col] - lo[col],
+            spread: spread(col),
         }),
         None => Ok(()),
     }
@@ -335,32 +337,50 @@ pub(crate) fn check_weights(w: &[f32], n: usize) -> Result<()> {
 /// Per-coordinate mean in `f64`, of the `f64` values where the points
 /// hold them.
 pub(crate) fn mean_f64(x: &Points) -> Vec<f64> {
-    let d = x.dim();
-    let mut mean = vec![0.0f64; d];
-    for i in 0..x.len() * d {
-        mean[i % d] += x.value_f64(i);
-    }
+    let mut mean = match &x.exact {
+        Some(exact) => column_sums(exact, x.dim()),
+        None => column_sums(x.as_slice(), x.dim()),
+    };
     let n = x.len() as f64;
     mean.iter_mut().for_each(|m| *m /= n);
     mean
 }
 
+/// Each column's sum in `f64`, rows added in order.
+fn column_sums<T: Copy + Into<f64>>(flat: &[T], dim: usize) -> Vec<f64> {
+    let mut sums = vec![0.0f64; dim];
+    for r in flat.chunks_exact(dim) {
+        for (s, &v) in sums.iter_mut().zip(r) {
+            *s += v.into();
+        }
+    }
+    sums
+}
+
 /// The points minus `mean`, subtracted in `f64` (from the `f64` values
 /// where the points hold them) and rounded once to `f32`.
 pub(crate) fn centre(x: &Points, mean: &[f64]) -> Vec<f32> {
-    let d = mean.len();
-    (0..x.len() * d)
-        .map(|i| (x.value_f64(i) - mean[i % d]) as f32)
-        .collect()
+    match &x.exact {
+        Some(exact) => centre_rows(exact, mean),
+        None => centre_rows(x.as_slice(), mean),
+    }
+}
+
+fn centre_rows<T: Copy + Into<f64>>(flat: &[T], mean: &[f64]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(flat.len());
+    for r in flat.chunks_exact(mean.len()) {
+        out.extend(r.iter().zip(mean).map(|(&v, m)| (v.into() - m) as f32));
+    }
+    out
 }
 
 /// Adds `mean` back to centred rows in `f64`: points whose `f64` values
 /// are the `f32` results moved back exactly, as far as `f64` goes.
 pub(crate) fn uncentre(flat: &[f32], mean: &[f64]) -> Result<Points> {
-    let values: Vec<f64> = flat
-        .chunks_exact(mean.len())
-        .flat_map(|r| r.iter().zip(mean).map(|(a, m)| f64::from(*a) + m))
-        .collect();
+    let mut values = Vec::with_capacity(flat.len());
+    for r in flat.chunks_exact(mean.len()) {
+        values.extend(r.iter().zip(mean).map(|(&a, m)| f64::from(a) + m));
+    }
     Points::from_f64(&values, mean.len())
 }
 

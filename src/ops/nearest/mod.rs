@@ -7,10 +7,27 @@
 //! semantics and its parity tests. The centres are uploaded for the call
 //! and not kept (see `topk`); the points, a fit's data, are usually on the
 //! device already.
+//!
+//! A small call is answered on the host by a plain loop, on any context:
+//! both operands are on the host already (the caller holds them as
+//! slices), and a GPU round trip (upload, submit, wait for the device, map
+//! the result) costs more than a few thousand rows against a few centres;
+//! the twin's blocks, threads and selection buffers pay off only on large
+//! calls too. That keeps the reference workload's fit at one round trip,
+//! the blurring iterations'. The loop gives the twin's answer (scores
+//! summed over the coordinates in order, ties to the lower index); a GPU
+//! that fuses a multiply-add may round a distance differently, which can
+//! only change a label at a tie within that rounding.
 
 use crate::context::Context;
+use crate::cpu::squared_distance;
 use crate::error::Result;
 use crate::ops::topk::{self, Score};
+
+/// Multiply-adds (queries x data rows x coordinates) up to which the host
+/// loop answers: tens of microseconds of one core, less than a GPU round
+/// trip's latency or the twin's start on its threads.
+const HOST_WORK: usize = 1 << 16;
 
 /// The nearest data row of each query and the squared distance to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,9 +43,79 @@ pub(crate) async fn nearest(
     queries: &[f32],
     dim: usize,
 ) -> Result<Nearest> {
+    if (queries.len() / dim.max(1)).saturating_mul(data.len()) <= HOST_WORK {
+        return Ok(on_host(data, queries, dim));
+    }
     let found = topk::topk(ctx, data, queries, dim, 1, Score::SquaredL2, None).await?;
     Ok(Nearest {
         index: found.indices,
         d2: found.scores,
     })
+}
+
+/// The top-k twin's answer at k = 1 by one loop: each query's first data
+/// row of least squared distance (`f32`, coordinates in order).
+fn on_host(data: &[f32], queries: &[f32], dim: usize) -> Nearest {
+    let m = queries.len() / dim;
+    let mut found = Nearest {
+        index: Vec::with_capacity(m),
+        d2: Vec::with_capacity(m),
+    };
+    for q in queries.chunks_exact(dim) {
+        let (mut best, mut best_d2) = (0u32, f32::INFINITY);
+        for (i, x) in (0u32..).zip(data.chunks_exact(dim)) {
+            let d2 = squared_distance(x, q);
+            // Strictly below: an equal score later in index order loses.
+            if d2 < best_d2 || i == 0 {
+                (best, best_d2) = (i, d2);
+            }
+        }
+        found.index.push(best);
+        found.d2.push(best_d2);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The host loop is the twin at k = 1, bits and ties: points on a
+    /// coarse lattice, so that many distances tie exactly, a centre
+    /// repeated and a query on a centre.
+    #[test]
+    fn the_host_loop_is_the_twin_at_k_1() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for dim in [1, 2, 3, 5, 17] {
+            for centres in [1, 2, 6, 40] {
+                let lattice = |rng: &mut ChaCha8Rng| ((rng.next_u64() % 7) as f32 - 3.0) * 0.5;
+                let mut data: Vec<f32> = (0..centres * dim).map(|_| lattice(&mut rng)).collect();
+                if centres > 1 {
+                    let (first, rest) = data.split_at_mut(dim);
+                    rest[..dim].copy_from_slice(first);
+                }
+                let mut queries: Vec<f32> = (0..300 * dim).map(|_| lattice(&mut rng)).collect();
+                queries[..dim].copy_from_slice(&data[..dim]);
+                let host = on_host(&data, &queries, dim);
+                let twin = pollster::block_on(topk::topk(
+                    &Context::cpu(),
+                    &data,
+                    &queries,
+                    dim,
+                    1,
+                    Score::SquaredL2,
+                    None,
+                ))
+                .unwrap();
+                let case = format!("dim {dim}, {centres} centres");
+                assert_eq!(host.index, twin.indices, "{case}");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&host.d2), bits(&twin.scores), "{case}");
+                // Row 1 repeats row 0, which wins every tie with it.
+                assert!(centres == 1 || !host.index.contains(&1), "{case}");
+            }
+        }
+    }
 }
