@@ -27,7 +27,10 @@
 //! candidates (the points of its runs) are cut into windows, one dispatch
 //! each, within the loop budget of drivers that end long invocations
 //! (llvmpipe) and the work a dispatch may take; a first pass counts the
-//! candidates to know how many windows there are.
+//! candidates to know how many windows there are. Where the queries are
+//! the grid's own points, a tile of all of them is served in the grid's
+//! order, so that neighbouring invocations belong to one cell and walk the
+//! same runs; each query's state and list stay its own.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -122,7 +125,7 @@ struct SearchParams {
     hi: u32,
     fresh: u32,
     limit: u32,
-    pad: u32,
+    in_order: u32,
 }
 
 /// A grid of `n` points on the device, as `cpu::Grid` holds it: the point
@@ -508,6 +511,11 @@ async fn within_cut(
             },
             self_base: exclude.map_or(NO_SELF, |o| (o + range.start) as u32),
             limit: order_key(bound),
+            // A tile of all the grid's points is served in the grid's
+            // order; a part of them (where the points pass a binding or
+            // their lists the budget) in index order, for which no list of
+            // its points by cell is at hand.
+            in_order: matches!(queries, Queries::Data) && range.len() == n,
             buffers: [
                 query_buf,
                 data.clone(),
@@ -570,6 +578,9 @@ struct Tile<'a> {
     self_base: u32,
     /// The order key of the squared-distance bound.
     limit: u32,
+    /// Whether the tile's queries are all the grid's points, served in the
+    /// grid's order (`search.wgsl`).
+    in_order: bool,
     buffers: [wgpu::Buffer; 7],
 }
 
@@ -598,7 +609,7 @@ impl Tile<'_> {
             hi: window.end,
             fresh: u32::from(fresh),
             limit: self.limit,
-            pad: 0,
+            in_order: u32::from(self.in_order),
         };
         let mut refs: Vec<&wgpu::Buffer> = self.buffers.iter().collect();
         refs.push(out);
@@ -817,8 +828,10 @@ mod tests {
     /// bit (and the CPU grid's indices): dimensions 1 to 4, radii from tiny to
     /// large, data far from the origin, duplicates, points exactly at the
     /// radius (integer coordinates), the data as queries with and without
-    /// their own rows, other queries; windows of every candidate and of a
-    /// few (the state carried from dispatch to dispatch).
+    /// their own rows (one tile, served in the grid's order, which the
+    /// random data's indices do not follow), other queries; windows of
+    /// every candidate and of a few (the state carried from dispatch to
+    /// dispatch).
     #[test]
     fn the_device_grid_finds_what_brute_force_finds() {
         let Some(ctx) = test_gpu() else { return };
@@ -888,8 +901,9 @@ mod tests {
     }
 
     /// Tiles whose lists pass the result budget are cut and counted again
-    /// (the same lists); one query whose list alone passes it is an
-    /// out-of-memory error.
+    /// (the same lists; the parts of the data's rows served in index
+    /// order); one query whose list alone passes it is an out-of-memory
+    /// error.
     #[test]
     fn lists_past_the_budget_are_cut_or_refused() {
         let Some(ctx) = test_gpu() else { return };

@@ -16,6 +16,14 @@
 //   state[START] + position (the position carried in state[COUNT]).
 // The host sorts each list by (score, index).
 //
+// Where the queries are the grid's own points, all of them (p.in_order),
+// invocation t serves query order[t], not query t: the queries of one
+// cell are adjacent in the grid's order, so neighbouring invocations (a
+// GPU's SIMD group) walk the same runs, loop as many times and read the
+// same candidates at once, where queries in index order would lie in
+// unrelated cells. Each query still reads and writes only its own state
+// and pairs, so which invocation serves it changes nothing in the result.
+//
 // A score is brute force's (topk.wgsl's tile_keys with SCORE 0): from 0.0,
 // d = x - q and s = s + d * d per coordinate in index order, the same
 // expression in the same order, so the same bits where the compiler
@@ -36,7 +44,9 @@ struct Params {
     fresh: u32,
     // The order key of the squared-distance bound.
     limit: u32,
-    _pad0: u32,
+    // 1: the queries are the grid's points, all of them (query_base 0),
+    // served in the grid's order (above); 0: in index order.
+    in_order: u32,
 }
 
 const NO_SELF: u32 = 0xffffffffu;
@@ -96,8 +106,14 @@ fn own_index(i: u32) -> u32 {
     return p.self_base + i;
 }
 
-fn thread(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return group_index(wid, nwg) * WG + lid;
+// The query row the invocation serves (above), or query_rows or more if
+// none.
+fn query_row(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    let t = group_index(wid, nwg) * WG + lid;
+    if p.in_order != 0u && t < p.query_rows {
+        return order[t];
+    }
+    return t;
 }
 
 @compute @workgroup_size(WG)
@@ -106,7 +122,7 @@ fn totals(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = thread(lid, wid, nwg);
+    let i = query_row(lid, wid, nwg);
     if i >= p.query_rows {
         return;
     }
@@ -163,7 +179,7 @@ fn count(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = thread(lid, wid, nwg);
+    let i = query_row(lid, wid, nwg);
     if i < p.query_rows {
         visit(i, false);
     }
@@ -175,7 +191,7 @@ fn fill(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = thread(lid, wid, nwg);
+    let i = query_row(lid, wid, nwg);
     if i < p.query_rows {
         visit(i, true);
     }

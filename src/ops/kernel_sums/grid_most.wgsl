@@ -1,9 +1,10 @@
 // The most rows any point's sums through the device grid visit: the
 // points of the runs around its cell (runs.wgsl), their largest total in
 // most[0] by an integer atomicMax from a zeroed buffer. The host reads it
-// back to bound each dispatch of shift_grid_runs.wgsl's sums by the
-// device's work limit (grid_resident.rs): blurring draws the points of a
-// cluster together, so a point's neighbours can grow to its cluster.
+// back to bound each dispatch of shift_grid_runs.wgsl's sums (a range of
+// the grid's order, any of its points) by the device's work limit
+// (grid_resident.rs): blurring draws the points of a cluster together, so
+// a point's neighbours can grow to its cluster.
 
 struct Params {
     rows: u32,

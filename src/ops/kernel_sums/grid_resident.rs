@@ -12,7 +12,10 @@
 //! a point's neighbours grow towards its cluster), the build and a count
 //! of the most rows any point visits (`grid_most.wgsl`, one word read
 //! back) go first in a submission of their own, and the sums' dispatches
-//! take only as many points as keep them within the limit. Only
+//! take only as many points as keep them within the limit. The sums serve
+//! the points in the grid's order (a dispatch takes a range of it), so
+//! that neighbouring invocations belong to one cell and walk the same
+//! runs; each point's sums are still its own, in its own order. Only
 //! the bounds come back between iterations (2 D words): the host makes the
 //! next grid's cells from them (`Cells::new`, which reads nothing else of
 //! the points, so the cells are the CPU twin's). Where the points do not
@@ -122,10 +125,10 @@ struct RowsParams {
     pad: [u32; 7],
 }
 
-/// The points whose sums one dispatch adds: as many as keep `points x
-/// most x dim` terms within `max_work`, where a point visits at most
-/// `most` rows; at least 1, at most `n`. Cutting the points never changes
-/// a bit: each point's sums are its own.
+/// The points whose sums one dispatch adds (a range of the grid's order):
+/// as many as keep `points x most x dim` terms within `max_work`, where a
+/// point visits at most `most` rows; at least 1, at most `n`. Cutting the
+/// points never changes a bit: each point's sums are its own.
 fn points_per_dispatch(n: usize, most: u64, dim: usize, max_work: u64) -> usize {
     let per_point = most.max(1).saturating_mul(dim as u64);
     usize::try_from(max_work / per_point)
@@ -308,8 +311,9 @@ pub(super) async fn blur(
                 }
                 batch.clear(&sums);
                 // Each point's dispatches go over `rows` in order (the
-                // points cut by the work limit, if at all, outside).
-                for queries in plan::chunks(n, points) {
+                // points cut by the work limit, if at all, outside: ranges
+                // of the grid's order, `shift_grid_runs.wgsl`).
+                for sorted in plan::chunks(n, points) {
                     for (span, flags) in &rows {
                         let params = RunsParams {
                             query_rows: n as u32,
@@ -319,8 +323,8 @@ pub(super) async fn blur(
                             h2: win.coeffs.h2,
                             inv_h2: win.coeffs.inv_h2,
                             exp2_coeff: win.coeffs.exp2_coeff,
-                            query_first: queries.start as u32,
-                            query_end: queries.end as u32,
+                            query_first: sorted.start as u32,
+                            query_end: sorted.end as u32,
                             pad: [0; 3],
                         };
                         batch.dispatch(
@@ -335,7 +339,7 @@ pub(super) async fn blur(
                                 grid.header(),
                                 &sums,
                             ],
-                            queries.len(),
+                            sorted.len(),
                         );
                     }
                 }
@@ -476,10 +480,14 @@ mod tests {
     }
 
     /// The points cut into dispatches by the work limit (each dispatch
-    /// then adds the sums of only some points, the grid measured first)
-    /// give the bits of one dispatch over all of them.
+    /// then adds the sums of only some points, a range of the grid's
+    /// order, the grid measured first) give the bits of one dispatch over
+    /// all of them; with the flat kernel, the CPU twin's bits. The points
+    /// lie in several cells, neighbouring indices in different ones, so a
+    /// point's sums written to the point at its position in the grid's
+    /// order, or to any other, would show.
     #[test]
-    fn points_cut_by_the_work_limit_give_the_same_bits() {
+    fn points_cut_by_the_work_limit_give_the_twins_bits() {
         let options = crate::gpu::options::GpuOptions {
             tune_cache: crate::gpu::tune::TuneCache::Off,
             ..Default::default()
@@ -496,6 +504,17 @@ mod tests {
             })
             .collect();
         let weights: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 / 7.0).collect();
+        let grid = crate::ops::grid::cpu::Grid::build(&data, dim, 9.0).unwrap();
+        assert!(grid.cells() > 3, "{} cells", grid.cells());
+        // Where each point lies in the grid's order: rarely next to the
+        // point of the next index.
+        let mut sorted = vec![0; n];
+        for (s, &i) in grid.parts().0.iter().enumerate() {
+            sorted[i as usize] = s;
+        }
+        let apart = sorted.windows(2).filter(|w| w[1] != w[0] + 1).count();
+        assert!(apart > n / 2, "{apart} of {n} points apart from the next");
+        let twin = crate::context::Context::cpu();
         for kernel in [Kernel::Flat, Kernel::Gaussian] {
             let coeffs = KernelCoeffs::new(kernel, 1.2);
             let win = Window {
@@ -511,6 +530,12 @@ mod tests {
             };
             g.max_dispatch_work = u64::MAX;
             let whole = run(&g);
+            // The gaussian's exp2 is the device's, a few ulp from the
+            // twin's (`grid_gpu.rs`'s tests).
+            if kernel == Kernel::Flat {
+                let on_cpu = super::super::blur(&twin, &win, 3, true, true, Watch::default());
+                assert_eq!(pollster::block_on(on_cpu).unwrap(), whole, "{kernel}, twin");
+            }
             // n x n x dim is past each of these, so the grid is measured:
             // a few points a dispatch, then one.
             for work in [(n * dim * 40) as u64, dim as u64] {

@@ -8,6 +8,14 @@
 // The points are both the queries and the data (blurring moves every
 // point to the mean of all of them).
 //
+// Invocation t serves the point at position query_first + t of the grid's
+// order, not point query_first + t: the points of one cell are adjacent
+// there, so neighbouring invocations (a GPU's SIMD group) walk the same
+// runs, loop as many times and read the same rows at once, where points in
+// index order would lie in unrelated cells. Each point still adds its own
+// rows in its own order and reads and writes its own sums, so which
+// invocation serves it changes no bit.
+//
 // A dispatch adds only the rows [data_begin, data_end), all in one span
 // of the dense sums (spans.rs), to that span's partial sums, continuing
 // them (each run is first advanced past the rows below data_begin by
@@ -33,8 +41,9 @@ struct Params {
     h2: f32,
     inv_h2: f32,
     exp2_coeff: f32,
-    // The points whose sums this dispatch adds: [query_first, query_end),
-    // so the host can bound a dispatch's work (grid_most.wgsl).
+    // The points whose sums this dispatch adds: those at positions
+    // [query_first, query_end) of the grid's order, so the host can bound
+    // a dispatch's work (grid_most.wgsl).
     query_first: u32,
     query_end: u32,
     _pad0: u32,
@@ -75,10 +84,11 @@ fn accumulate(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = p.query_first + group_index(wid, nwg) * WG + lid;
-    if i >= p.query_end {
+    let sorted = p.query_first + group_index(wid, nwg) * WG + lid;
+    if sorted >= p.query_end {
         return;
     }
+    let i = order[sorted];
     var q: array<f32, DIM>;
     var q4 = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
     for (var k = 0u; k < DIM; k++) {
