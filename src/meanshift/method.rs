@@ -2,7 +2,7 @@
 //! the points that visits only those within the kernel's support.
 
 use crate::kernel::{Kernel, KernelCoeffs};
-use crate::ops::grid::{MAX_DIM, cpu::Grid};
+use crate::ops::grid::{MAX_DIM, cpu::Cells};
 use crate::ops::kernel_sums::grid::exact_support2;
 
 /// How the kernel sums of a mean-shift fit find their data
@@ -119,12 +119,189 @@ pub(super) fn grid_support(
             return None;
         }
     }
-    let grid = Grid::build(data, dim, support2)?;
-    if !grid.covers(queries) {
+    // The decision only, without the grid: there is a grid exactly where
+    // there are cells (`Grid::build`), and its cell count is the number of
+    // distinct keys, which needs no sort to reach the few Auto asks for.
+    // The sums build their own grid (on the device, in blurring mode).
+    let cells = Cells::new(data, dim, support2)?;
+    if !cells.covers(queries) {
         return None;
     }
-    if method == Method::Auto && grid.cells() < Method::AUTO_MIN_CELLS {
+    if method == Method::Auto && !cells.has_cells(data, Method::AUTO_MIN_CELLS) {
         return None;
     }
     Some(support2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::grid::cpu::Grid;
+
+    /// Seeded values in `[-scale, scale)` (splitmix64; tests only).
+    fn values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                scale * ((z >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
+            })
+            .collect()
+    }
+
+    /// The decision by building the grid: whether `Grid::build` gives one,
+    /// it reaches the queries, and (Auto) it has enough cells.
+    fn built(
+        method: Method,
+        coeffs: &KernelCoeffs,
+        cutoff: Option<f32>,
+        data: &[f32],
+        dim: usize,
+        queries: &[f32],
+    ) -> Option<f32> {
+        if method == Method::Dense || dim > MAX_DIM {
+            return None;
+        }
+        let support2 = match (coeffs.kernel, cutoff) {
+            (Kernel::Gaussian, Some(c)) => (c * coeffs.h) * (c * coeffs.h),
+            _ => exact_support2(coeffs),
+        };
+        if method == Method::Auto {
+            let n = data.len() / dim;
+            let pairs = (queries.len() / dim).saturating_mul(n);
+            if n < Method::GRID_MIN_POINTS
+                || pairs < Method::AUTO_MIN_PAIRS
+                || coeffs.kernel == Kernel::Gaussian
+            {
+                return None;
+            }
+        }
+        let grid = Grid::build(data, dim, support2)?;
+        if !grid.covers(queries) {
+            return None;
+        }
+        if method == Method::Auto && grid.cells() < Method::AUTO_MIN_CELLS {
+            return None;
+        }
+        Some(support2)
+    }
+
+    /// Whether the cells say the grid would have at least so many cells is
+    /// what the built grid says.
+    fn assert_counts_match(data: &[f32], dim: usize, bound: f32) {
+        let grid = Grid::build(data, dim, bound);
+        let cells = Cells::new(data, dim, bound);
+        assert_eq!(grid.is_some(), cells.is_some(), "D {dim}, bound {bound}");
+        if let (Some(grid), Some(cells)) = (grid, cells) {
+            let count = grid.cells();
+            let around = [count.saturating_sub(1), count, count + 1];
+            for at_least in [0, 1, 2, 63, 64, 65, 1000, usize::MAX / 4]
+                .into_iter()
+                .chain(around)
+            {
+                assert_eq!(
+                    cells.has_cells(data, at_least),
+                    count >= at_least,
+                    "D {dim}, bound {bound}, {count} cells, at least {at_least}"
+                );
+            }
+        }
+    }
+
+    /// The decision without the grid is the one with it: dimensions 1 to
+    /// 6, supports from too fine for the coordinates to wider than the
+    /// data, data far from the origin, seeds inside, just outside and far
+    /// outside the data's box, every method and kernel family, too few
+    /// points and enough.
+    #[test]
+    fn the_decision_is_the_built_grids() {
+        let mut taken = [0usize; 2];
+        for dim in 1..=6 {
+            for (n, scale, offset) in [
+                (300, 10.0, 0.0),
+                (9000, 10.0, 0.0),
+                (9000, 2.0, 1e6),
+                (8500, 50.0, -3e7),
+            ] {
+                let seed = (dim * 1000 + n) as u64;
+                let data: Vec<f32> = values(n * dim, scale, seed)
+                    .iter()
+                    .map(|v| v + offset)
+                    .collect();
+                let near: Vec<f32> = data.iter().map(|v| v + 2.5 * scale).collect();
+                let far: Vec<f32> = data.iter().map(|v| v - 1e4 * scale).collect();
+                let few = &data[..(n / 8).max(1) * dim];
+                for h in [1e-6, 1e-3, 0.05, 0.7, 4.0, 1e3] {
+                    assert_counts_match(&data, dim, h * h);
+                    for (kernel, cutoff) in [
+                        (Kernel::Epanechnikov, None),
+                        (Kernel::Flat, Some(3.0)),
+                        (Kernel::Gaussian, Some(3.0)),
+                        (Kernel::Gaussian, None),
+                    ] {
+                        let coeffs = KernelCoeffs::new(kernel, h);
+                        for queries in [&data[..], &near, &far, few] {
+                            for method in [Method::Auto, Method::Grid, Method::Dense] {
+                                let want = built(method, &coeffs, cutoff, &data, dim, queries);
+                                let got =
+                                    grid_support(method, &coeffs, cutoff, &data, dim, queries);
+                                assert_eq!(
+                                    got.map(f32::to_bits),
+                                    want.map(f32::to_bits),
+                                    "{method:?} {kernel:?} D {dim}, n {n}, h {h}, \
+                                     offset {offset}, {} queries",
+                                    queries.len() / dim
+                                );
+                                taken[usize::from(got.is_some())] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Both answers occur often enough for the comparison to mean
+        // something.
+        assert!(taken[0] > 500 && taken[1] > 200, "{taken:?}");
+    }
+
+    /// Auto takes the grid from 64 distinct cells on: 1, 63, 64 and 65
+    /// sites far apart against the bandwidth, each repeated (one cell a
+    /// site, wherever the cells' edges fall), laid out in runs of a site
+    /// and interleaved.
+    #[test]
+    fn auto_asks_for_64_cells() {
+        let n = Method::GRID_MIN_POINTS + 100;
+        let coeffs = KernelCoeffs::new(Kernel::Epanechnikov, 1.0);
+        for dim in 1..=MAX_DIM {
+            for sites in [1, 63, 64, 65] {
+                for interleaved in [false, true] {
+                    let mut data = Vec::with_capacity(n * dim);
+                    for i in 0..n {
+                        let site = match interleaved {
+                            true => i % sites,
+                            false => i * sites / n,
+                        };
+                        for a in 0..dim {
+                            let at = if a == 0 { site } else { (site * 7 + a) % 5 };
+                            data.push(10.0 * at as f32);
+                        }
+                    }
+                    assert_counts_match(&data, dim, 1.0);
+                    let grid = Grid::build(&data, dim, 1.0).unwrap();
+                    assert_eq!(grid.cells(), sites, "D {dim}");
+                    for method in [Method::Auto, Method::Grid] {
+                        let want = built(method, &coeffs, None, &data, dim, &data);
+                        let got = grid_support(method, &coeffs, None, &data, dim, &data);
+                        assert_eq!(got, want, "{method:?}, D {dim}, {sites} cells");
+                        let takes = method == Method::Grid || sites >= Method::AUTO_MIN_CELLS;
+                        assert_eq!(got.is_some(), takes, "{method:?}, D {dim}, {sites} cells");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -31,6 +31,10 @@ pub(crate) struct Cells {
     /// How far from `origin` (per coordinate) a query may lie for its
     /// cells to be trusted: twice the data's extent, plus the radius.
     reach: f64,
+    /// How many cells the data's bounding box spans. No more are
+    /// occupied: a point's cell is monotone in each coordinate, and a NaN
+    /// coordinate's cell (0) is the origin's, inside the box.
+    box_cells: f64,
 }
 
 /// A cell's integer coordinates (zeros past the grid's dimension).
@@ -88,12 +92,18 @@ impl Cells {
         // floors differ by at most 1, so 3^D cells hold every neighbour.
         let shrink = (4.0 * cells_across * f64::from(f32::EPSILON)).max(1e-6);
         let inv = ((1.0 - shrink) / radius) as f32;
-        Some(Self {
+        let mut cells = Self {
             dim,
             origin,
             inv,
             reach,
-        })
+            box_cells: 0.0,
+        };
+        let (first, last) = (cells.cell(&lo[..dim]), cells.cell(&hi[..dim]));
+        cells.box_cells = (0..dim)
+            .map(|a| f64::from(last[a]) - f64::from(first[a]) + 1.0)
+            .product();
+        Some(cells)
     }
 
     /// Coordinates per point.
@@ -120,6 +130,64 @@ impl Cells {
             *c = ((v - o) * self.inv).floor() as i32;
         }
         c
+    }
+
+    /// The key of the cell of `x`: what [`Grid::build`] sorts the points
+    /// by.
+    fn key_of(&self, x: &[f32]) -> u32 {
+        key(&self.cell(x))
+    }
+
+    /// Whether [`Grid::build`] over `data` with these cells would have at
+    /// least `at_least` cells (distinct keys), found without building it:
+    /// no when the data's bounding box holds fewer cells, else by counting
+    /// distinct keys in a table of at most `4 at_least` slots (no sort),
+    /// stopping as soon as `at_least` are seen.
+    pub fn has_cells(&self, data: &[f32], at_least: usize) -> bool {
+        if at_least == 0 {
+            return true;
+        }
+        // No more cells than points, nor than the box holds.
+        let n = data.len() / self.dim;
+        if n < at_least || self.box_cells < at_least as f64 {
+            return false;
+        }
+        // Open addressing with linear probing, at most half full; a slot
+        // holds a key widened to u64, so `EMPTY` is no key.
+        const EMPTY: u64 = u64::MAX;
+        let bits = (2 * at_least)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(1, 32);
+        let mut table = vec![EMPTY; 1 << bits];
+        let mask = table.len() - 1;
+        let mut found = 0;
+        let mut last = None;
+        for x in data.chunks_exact(self.dim) {
+            let k = self.key_of(x);
+            // Neighbouring points often share a cell.
+            if last == Some(k) {
+                continue;
+            }
+            last = Some(k);
+            // Fibonacci hashing: the keys' own low bits are poorly mixed.
+            let mut slot = (k.wrapping_mul(0x9E37_79B9) >> (32 - bits)) as usize;
+            loop {
+                match table[slot] {
+                    EMPTY => {
+                        table[slot] = u64::from(k);
+                        found += 1;
+                        if found == at_least {
+                            return true;
+                        }
+                        break;
+                    }
+                    held if held == u64::from(k) => break,
+                    _ => slot = (slot + 1) & mask,
+                }
+            }
+        }
+        false
     }
 
     /// Whether every point of `queries` lies within the cells' reach,
@@ -150,15 +218,14 @@ impl Cells {
 
 impl Grid {
     /// The grid for searches within squared distance `bound` among `data`
-    /// (`dim` coordinates each): see [`Cells::new`] for when there is
-    /// none.
+    /// (`dim` coordinates each): there is one exactly where
+    /// [`Cells::new`] gives cells (nothing after it fails), so a caller
+    /// that only asks whether there would be a grid, and how many cells
+    /// ([`Cells::has_cells`]), need not build it.
     pub fn build(data: &[f32], dim: usize, bound: f32) -> Option<Self> {
         let cells = Cells::new(data, dim, bound)?;
         let n = data.len() / dim;
-        let keys: Vec<u32> = data
-            .chunks_exact(dim)
-            .map(|x| key(&cells.cell(x)))
-            .collect();
+        let keys: Vec<u32> = data.chunks_exact(dim).map(|x| cells.key_of(x)).collect();
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by_key(|&i| keys[i as usize]);
         let mut distinct: Vec<u32> = Vec::new();
@@ -187,7 +254,9 @@ impl Grid {
         (&self.order, &self.keys, starts)
     }
 
-    /// Non-empty cells (distinct keys; cells sharing a hash count once).
+    /// Non-empty cells (distinct keys; cells sharing a hash count once):
+    /// what [`Cells::has_cells`] answers for without the grid.
+    #[cfg(test)]
     pub fn cells(&self) -> usize {
         self.keys.len()
     }
