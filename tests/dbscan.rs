@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use common::knn_cases::rows;
 use gpu_cluster::{
-    Blobs, Cancel, Context, Dbscan, DbscanFit, Error, GpuOptions, Points, SearchMethod,
+    Blobs, Cancel, Context, Dbscan, DbscanFit, Error, GpuOptions, Points, SearchMethod, Tuning,
 };
 
 #[derive(Clone)]
@@ -236,6 +236,83 @@ fn a_small_binding_splits_the_core_pairs() {
         assert_eq!(fit.labels(), &vec![0; n][..], "n {n}");
         assert_eq!(fit.core_sample_indices().len(), n - 2, "n {n}");
     }
+}
+
+/// Groups of 3 and 4 points one apart on a line (ten apart from group to
+/// group) and a lone point after every fifth group, shuffled; eps 1.5 and
+/// min_samples 3 make each group a cluster whose inner points are core
+/// and its ends borders: one core pair in a group of 4, none in a group of
+/// 3. Returns the points, the number of groups and of core pairs.
+fn groups(n_groups: usize) -> (Points, usize, usize) {
+    let mut rows: Vec<[f32; 2]> = Vec::new();
+    for g in 0..n_groups {
+        let base = 10.0 * g as f32;
+        let size = 3 + g % 2;
+        rows.extend((0..size).map(|p| [base + p as f32, 0.5 * (g % 7) as f32]));
+        if g % 5 == 0 {
+            rows.push([base + 6.5, 0.0]);
+        }
+    }
+    let mut s = 11u64;
+    for i in (1..rows.len()).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        rows.swap(i, (s % (i as u64 + 1)) as usize);
+    }
+    let flat: Vec<f32> = rows.concat();
+    (Points::new(&flat, 2).unwrap(), n_groups, n_groups / 2)
+}
+
+#[test]
+fn a_gpu_fit_uploads_its_points_once() {
+    // Over 16384 points: three chunks of the search, each searched twice,
+    // as rows of the index's device copy. What goes up is the points (the
+    // index's copy), the union-find's parents (4 bytes a point) and its
+    // core pairs (8 bytes each): no query rows.
+    let Some(ctx) = common::gpu_with(&GpuOptions {
+        tuning: Tuning::Off,
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    let (x, n_groups, core_pairs) = groups(4700);
+    let n = x.len();
+    assert!(n > 2 * 8192, "{n} points: more than two chunks");
+    let twin = Dbscan::new(1.5, 3).fit(&Context::cpu(), &x).unwrap();
+    assert_eq!(twin.n_clusters(), n_groups);
+    let uploaded = |ctx: &Context| ctx.device_stats().unwrap().uploaded_bytes;
+    let points = (n * 2 * 4) as u64;
+    let before = uploaded(&ctx);
+    let fit = Dbscan::new(1.5, 3).fit(&ctx, &x).unwrap();
+    assert_eq!(fit, twin);
+    let union_find = (4 * n + 8 * core_pairs) as u64;
+    assert_eq!(uploaded(&ctx) - before, points + union_find, "the grid");
+    // Brute force reads the same rows on the device too: besides, each
+    // pass of the search uploads its per-query state (8 words).
+    let state = 2 * 32 * n as u64;
+    let before = uploaded(&ctx);
+    let brute = Dbscan::new(1.5, 3).search(SearchMethod::BruteForce);
+    assert_eq!(brute.fit(&ctx, &x).unwrap(), twin);
+    assert_eq!(
+        uploaded(&ctx) - before,
+        points + union_find + state,
+        "brute force"
+    );
+    // A 64 KiB binding splits the points over several buffers: the grid
+    // gives way to brute force, whose query tiles are copied from those
+    // buffers on the device (some across two), and the union-find runs
+    // on the host (its parents pass a binding).
+    let small = GpuOptions {
+        max_binding_bytes: Some(1 << 16),
+        tuning: Tuning::Off,
+        ..GpuOptions::default()
+    };
+    let split = Context::gpu_with(&small).unwrap();
+    let before = uploaded(&split);
+    let fit = Dbscan::new(1.5, 3).fit(&split, &x).unwrap();
+    assert_eq!(fit, twin);
+    assert_eq!(uploaded(&split) - before, points + state, "split points");
 }
 
 #[test]

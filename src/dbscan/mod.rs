@@ -28,14 +28,16 @@
 //! the neighbourhoods are visited in place, in parallel, with no sorted
 //! lists: counting stops once a point is core, and a core point joins only
 //! its core neighbours of lower index, as it finds them. Elsewhere the
-//! queries go through the index's radius search in chunks (on a GPU
-//! context through the device grid where it applies, brute force
-//! otherwise: the index's choice). Either way memory is
+//! queries go through the index's radius search in chunks of the index's
+//! own rows (on a GPU context through the device grid where it applies,
+//! brute force otherwise: the index's choice), read where the index keeps
+//! them, never uploaded again. Either way memory is
 //! bounded by the points plus the neighbour lists of one chunk of queries
 //! (and the border pairs, and on a GPU one chunk of core pairs): the
 //! search runs twice, chunk by chunk, once for the weights and once for
 //! the pairs, rather than holding every neighbour list at once.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::context::Context;
@@ -174,7 +176,7 @@ impl Dbscan {
             .await?;
         let graph = match index.radius_grid(self.eps) {
             Some((grid, data, bound)) => self.grid_graph(&grid, data, bound, watch)?,
-            None => self.search_graph(ctx, &index, x, watch).await?,
+            None => self.search_graph(ctx, &index, watch).await?,
         };
 
         // 3. Clusters numbered by their lowest-index core point; borders
@@ -229,7 +231,8 @@ impl Dbscan {
     }
 
     /// Steps 1 and 2 through the nearest-neighbour index's radius search,
-    /// on any backend: the queries in chunks of [`CHUNK`], searched twice
+    /// on any backend: the queries in chunks of [`CHUNK`] of the index's
+    /// own rows (on a GPU read from its device copy), searched twice
     /// (once for the core points, once for the pairs), so only one chunk's
     /// neighbour lists are held at a time. Each chunk's core pairs go to
     /// the components op (the device's on a GPU context) as they are
@@ -241,34 +244,32 @@ impl Dbscan {
         &self,
         ctx: &Context,
         index: &KnnIndex,
-        x: &Points,
         watch: Watch<'_>,
     ) -> Result<Graph> {
-        let n = x.len();
-        // The queries with the points' f64 values where they hold them,
-        // so the index centres them as it centres the points.
-        let values = x.to_f64();
-        let chunks: Vec<Points> = values
-            .chunks(CHUNK * x.dim())
-            .map(|rows| Points::from_f64(rows, x.dim()))
-            .collect::<Result<_>>()?;
+        let n = index.len();
+        let chunks: Vec<Range<usize>> = (0..n)
+            .step_by(CHUNK)
+            .map(|start| start..n.min(start + CHUNK))
+            .collect();
         let total = Some(2 * chunks.len() as u64);
         watch.report(Stage::Neighbourhoods, 0, total)?;
         let mut core = vec![false; n];
-        for (c, chunk) in chunks.iter().enumerate() {
-            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
+        for (c, rows) in chunks.iter().enumerate() {
+            let found = index.radius_neighbors_of_rows(rows.clone(), self.eps);
+            let found = found.await?;
             for q in 0..found.len() {
-                core[c * CHUNK + q] = self.is_core(found.indices(q));
+                core[rows.start + q] = self.is_core(found.indices(q));
             }
             watch.report(Stage::Neighbourhoods, c as u64 + 1, total)?;
         }
         let mut components = Components::new(ctx, n).await?;
         let mut border = Vec::new();
-        for (c, chunk) in chunks.iter().enumerate() {
-            let found = index.radius_neighbors_async(Some(chunk), self.eps).await?;
+        for (c, rows) in chunks.iter().enumerate() {
+            let found = index.radius_neighbors_of_rows(rows.clone(), self.eps);
+            let found = found.await?;
             let mut pairs = Vec::new();
             for q in 0..found.len() {
-                let i = (c * CHUNK + q) as u32;
+                let i = (rows.start + q) as u32;
                 let cores = found.indices(q).iter().filter(|&&j| core[j as usize]);
                 match core[i as usize] {
                     true => pairs.extend(cores.filter(|&&j| j < i).map(|&j| [j, i])),

@@ -34,6 +34,7 @@
 //! ```
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 use crate::context::Context;
@@ -45,7 +46,7 @@ mod model;
 
 use crate::dataset::Input;
 use crate::ops::grid;
-use crate::ops::topk::{self, Score, sort_runs};
+use crate::ops::topk::{self, Queries, Score, sort_runs};
 use crate::ops::{self, Pinned};
 use crate::points::{Points, centre, mean_f64};
 
@@ -461,6 +462,44 @@ impl KnnIndex {
         queries: Option<&Points>,
         radius: f32,
     ) -> Result<RadiusNeighbors> {
+        self.check_radius(radius)?;
+        let prepared = self.prepare(queries)?;
+        let q = match &prepared {
+            Some(q) => Queries::Host(q),
+            None => Queries::Rows(0..self.len()),
+        };
+        let exclude = queries.is_none().then_some(0);
+        self.radius_search(q, radius, exclude).await
+    }
+
+    /// Every indexed point within `radius` of each indexed point of `rows`,
+    /// each keeping itself: the lists of those points passed as queries,
+    /// to the bit (they are compared as the index compares its own rows),
+    /// with none of them uploaded again. DBSCAN's chunks of its own points.
+    ///
+    /// Errors: rows past the index's points, or a radius
+    /// [`KnnIndex::radius_neighbors`] refuses.
+    pub(crate) async fn radius_neighbors_of_rows(
+        &self,
+        rows: Range<usize>,
+        radius: f32,
+    ) -> Result<RadiusNeighbors> {
+        if rows.start > rows.end || rows.end > self.len() {
+            return Err(Error::InvalidParameter {
+                name: "rows",
+                value: format!("{rows:?}"),
+                reason: "must lie within the indexed points",
+            });
+        }
+        self.check_radius(radius)?;
+        // The inner product's overflow check, on the index's own values.
+        self.prepare(None)?;
+        self.radius_search(Queries::Rows(rows), radius, None).await
+    }
+
+    /// A negative or non-finite radius (any finite value for the inner
+    /// product) is an error.
+    fn check_radius(&self, radius: f32) -> Result<()> {
         let signed = self.metric == Metric::InnerProduct;
         if !radius.is_finite() || (!signed && radius < 0.0) {
             return Err(Error::InvalidParameter {
@@ -473,10 +512,18 @@ impl KnnIndex {
                 },
             });
         }
-        let prepared = self.prepare(queries)?;
-        let q = prepared.as_deref().unwrap_or(self.held.data());
+        Ok(())
+    }
+
+    /// The radius search of prepared `queries`, the query's own row left
+    /// out with `exclude`.
+    async fn radius_search(
+        &self,
+        q: Queries<'_>,
+        radius: f32,
+        exclude: topk::SelfOffset,
+    ) -> Result<RadiusNeighbors> {
         let bound = self.metric.bound(radius);
-        let exclude = queries.is_none().then_some(0);
         let (found, method) = match self.grid_applies() {
             true => {
                 let data = self.held.data();

@@ -27,10 +27,13 @@
 //! candidates (the points of its runs) are cut into windows, one dispatch
 //! each, within the loop budget of drivers that end long invocations
 //! (llvmpipe) and the work a dispatch may take; a first pass counts the
-//! candidates to know how many windows there are. Where the queries are
-//! the grid's own points, a tile of all of them is served in the grid's
-//! order, so that neighbouring invocations belong to one cell and walk the
-//! same runs; each query's state and list stay its own.
+//! candidates to know how many windows there are. Queries that are rows
+//! of the grid's own points (all of them, or a range: DBSCAN's chunks) are
+//! read from the data buffer, not uploaded; a tile of all of them is
+//! served in the grid's order, so that neighbouring invocations belong to
+//! one cell and walk the same runs; each query's state and list stay its
+//! own. A range is served in index order: its rows' cells lie scattered
+//! over the grid's order.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -48,7 +51,7 @@ use crate::gpu::plan;
 use crate::gpu::pool::Arena;
 use crate::ops::scan;
 use crate::ops::sort::gpu::{Keys, SortWork, Sorter};
-use crate::ops::topk::{SelfOffset, Within, from_order_key, order_key, sort_runs};
+use crate::ops::topk::{Queries, SelfOffset, Within, from_order_key, order_key, sort_runs};
 
 /// The grid's cell arithmetic and header, for every stage that reads or
 /// builds a device grid.
@@ -419,17 +422,11 @@ impl Searcher {
     }
 }
 
-/// The queries of one search on the device.
-pub(crate) enum Queries<'a> {
-    /// The grid's own points (the data buffer), rows in order.
-    Data,
-    /// Other rows, uploaded a tile at a time.
-    Host(&'a [f32]),
-}
-
 /// Every point of `grid` (whose coordinates are `data`, `grid.len()` rows
 /// on the device) within squared distance `bound` of each query, as
-/// `topk::within` gives them: the query's own row left out with `exclude`,
+/// `topk::within` gives them: queries that are rows of the grid's points
+/// ([`Queries::Rows`]) read from `data`, others uploaded a tile at a time;
+/// the query's own row left out with `exclude`,
 /// lists sorted by (score, index). `bound` is the one the grid's cells
 /// were made for (or smaller), and every query lies within the cells'
 /// reach (`Cells::covers`), which the caller checks.
@@ -473,8 +470,8 @@ async fn within_cut(
 ) -> Result<Within> {
     let dim = grid.cells().dim();
     let n = grid.len();
-    let m = match queries {
-        Queries::Data => n,
+    let m = match &queries {
+        Queries::Rows(rows) => rows.len(),
         Queries::Host(q) => q.len() / dim,
     };
     let mut out = Within {
@@ -491,8 +488,8 @@ async fn within_cut(
     let mut pending: Vec<Range<usize>> = plan::chunks(m, per_tile).collect();
     pending.reverse();
     while let Some(range) = pending.pop() {
-        let query_buf = match queries {
-            Queries::Data => data.clone(),
+        let query_buf = match &queries {
+            Queries::Rows(_) => data.clone(),
             Queries::Host(q) => {
                 let values = &q[range.start * dim..range.end * dim];
                 g.scoped(|| arena.upload("grid queries", values)).await?
@@ -505,17 +502,19 @@ async fn within_cut(
         let tile = Tile {
             s: &s,
             rows: range.len(),
-            query_base: match queries {
-                Queries::Data => range.start as u32,
+            query_base: match &queries {
+                Queries::Rows(rows) => (rows.start + range.start) as u32,
                 Queries::Host(_) => 0,
             },
             self_base: exclude.map_or(NO_SELF, |o| (o + range.start) as u32),
             limit: order_key(bound),
             // A tile of all the grid's points is served in the grid's
-            // order; a part of them (where the points pass a binding or
-            // their lists the budget) in index order, for which no list of
-            // its points by cell is at hand.
-            in_order: matches!(queries, Queries::Data) && range.len() == n,
+            // order; a part of them (a range of rows asked for, or where
+            // the points pass a binding or their lists the budget) in
+            // index order, read in place: its rows' cells are scattered
+            // over the grid's order, and no list of them by cell is at
+            // hand.
+            in_order: matches!(queries, Queries::Rows(_)) && range.len() == n,
             buffers: [
                 query_buf,
                 data.clone(),
@@ -813,15 +812,14 @@ mod tests {
     fn search(
         g: &Gpu,
         data: &[f32],
-        queries: Option<&[f32]>,
+        queries: Queries<'_>,
         dim: usize,
         bound: f32,
         exclude: SelfOffset,
         cuts: Cuts,
     ) -> Result<Within> {
         let (grid, buf) = device_grid(g, data, dim, bound);
-        let q = queries.map_or(Queries::Data, Queries::Host);
-        pollster::block_on(within_cut(g, &grid, &buf, q, bound, exclude, cuts))
+        pollster::block_on(within_cut(g, &grid, &buf, queries, bound, exclude, cuts))
     }
 
     /// The device grid's search against brute force on the device, bit for
@@ -829,7 +827,8 @@ mod tests {
     /// large, data far from the origin, duplicates, points exactly at the
     /// radius (integer coordinates), the data as queries with and without
     /// their own rows (one tile, served in the grid's order, which the
-    /// random data's indices do not follow), other queries; windows of
+    /// random data's indices do not follow), a range of the data's rows
+    /// read in place (in index order), other queries; windows of
     /// every candidate and of a few (the state carried from dispatch to
     /// dispatch).
     #[test]
@@ -861,15 +860,34 @@ mod tests {
             for (data, queries, bound) in &cases {
                 let (data, bound) = (&data[..], *bound);
                 let cpu_grid = cpu::Grid::build(data, dim, bound).unwrap();
-                for (q, exclude) in [(None, None), (None, Some(0)), (Some(&queries[..]), None)] {
-                    let rows = q.unwrap_or(data);
-                    let brute =
-                        topk::within(&ctx, data, rows, dim, bound, Score::SquaredL2, exclude);
+                let n = data.len() / dim;
+                let part = n / 3..n / 3 + n / 2;
+                for (q, exclude) in [
+                    (Queries::Rows(0..n), None),
+                    (Queries::Rows(0..n), Some(0)),
+                    (Queries::Host(&queries[..]), None),
+                    (Queries::Rows(part.clone()), None),
+                    (Queries::Rows(part.clone()), Some(part.start)),
+                ] {
+                    let rows = q.values(data, dim);
+                    let brute = topk::within(
+                        &ctx,
+                        data,
+                        Queries::Host(rows),
+                        dim,
+                        bound,
+                        Score::SquaredL2,
+                        exclude,
+                    );
                     let brute = pollster::block_on(brute).unwrap();
                     assert!(cpu_grid.covers(rows));
-                    let what = format!("D {dim}, n {}, bound {bound}, {exclude:?}", data.len());
+                    let asked = match &q {
+                        Queries::Rows(r) => format!("rows {r:?}"),
+                        Queries::Host(_) => "other queries".to_string(),
+                    };
+                    let what = format!("D {dim}, n {n}, bound {bound}, {asked}, {exclude:?}");
                     for cuts in [whole, short] {
-                        let got = search(g, data, q, dim, bound, exclude, cuts).unwrap();
+                        let got = search(g, data, q.clone(), dim, bound, exclude, cuts).unwrap();
                         assert_eq!(got, brute, "{what}, window {}", cuts.window);
                     }
                     // The CPU twin's lists: the same indices (its scores
@@ -910,20 +928,22 @@ mod tests {
         let g = gpu_of(&ctx);
         let data = points(400, 2, 5.0, 0.0, 3);
         let bound = 1.0;
-        let brute = topk::within(&ctx, &data, &data, 2, bound, Score::SquaredL2, Some(0));
+        let q = Queries::Host(&data);
+        let brute = topk::within(&ctx, &data, q, 2, bound, Score::SquaredL2, Some(0));
         let brute = pollster::block_on(brute).unwrap();
         let longest = brute.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap();
         let cut = Cuts {
             window: usize::MAX,
             budget: 8 * longest as u64 + 8,
         };
-        let got = search(g, &data, None, 2, bound, Some(0), cut).unwrap();
+        let all = || Queries::Rows(0..data.len() / 2);
+        let got = search(g, &data, all(), 2, bound, Some(0), cut).unwrap();
         assert_eq!(got, brute);
         let refuse = Cuts {
             budget: 8 * longest as u64 - 8,
             ..cut
         };
-        match search(g, &data, None, 2, bound, Some(0), refuse) {
+        match search(g, &data, all(), 2, bound, Some(0), refuse) {
             Err(Error::OutOfMemory(why)) => assert!(why.contains("neighbours"), "{why}"),
             other => panic!("expected an out-of-memory error, got {other:?}"),
         }
@@ -938,12 +958,13 @@ mod tests {
         let Some(ctx) = test_gpu() else { return };
         let run = |ctx: &Context, data: &[f32], q: &[f32], dim, bound| {
             let grids = Grids::default();
-            let brute = topk::within(ctx, data, q, dim, bound, Score::SquaredL2, None);
+            let q = Queries::Host(q);
+            let brute = topk::within(ctx, data, q.clone(), dim, bound, Score::SquaredL2, None);
             let brute = pollster::block_on(brute).unwrap();
             let mut methods = Vec::new();
             for _ in 0..2 {
-                let (found, method) =
-                    pollster::block_on(grids.within(ctx, data, q, dim, bound, None)).unwrap();
+                let found = grids.within(ctx, data, q.clone(), dim, bound, None);
+                let (found, method) = pollster::block_on(found).unwrap();
                 assert_eq!(found, brute, "D {dim}");
                 methods.push(method);
             }

@@ -36,7 +36,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
 use crate::gpu::buffers::upload;
-use crate::ops::topk::{self, Score, SelfOffset, Within};
+use crate::ops::topk::{self, Queries, Score, SelfOffset, Within};
 
 /// Highest dimension the grid serves: a query visits 3^D cells.
 pub(crate) const MAX_DIM: usize = 4;
@@ -72,34 +72,33 @@ impl Grids {
     /// Every row of `data` (the same data on every call) within squared
     /// distance `bound` of each query: by the grid where one can be built
     /// and reaches every query (on a GPU: where the data fit one device
-    /// buffer), by brute force otherwise; and which of the two ran.
+    /// buffer), by brute force otherwise; and which of the two ran. On a
+    /// GPU, queries named as rows of the data ([`Queries::Rows`]) are read
+    /// where the data are, by either search.
     pub async fn within(
         &self,
         ctx: &Context,
         data: &[f32],
-        queries: &[f32],
+        queries: Queries<'_>,
         dim: usize,
         bound: f32,
         exclude: SelfOffset,
     ) -> Result<(Within, Method)> {
+        let values = queries.values(data, dim);
         match ctx.inner() {
             Inner::Cpu => {
                 if let Some(grid) = self.cpu_grid(ctx, data, dim, bound)
-                    && grid.covers(queries)
+                    && grid.covers(values)
                 {
-                    let found = grid.within(data, queries, bound, exclude);
+                    let found = grid.within(data, values, bound, exclude);
                     return Ok((found, Method::Grid));
                 }
             }
             Inner::Gpu(g) => {
                 if let Some(on) = self.device_grid(g, data, dim, bound).await?
-                    && on.grid.cells().covers(queries)
+                    && on.grid.cells().covers(values)
                 {
-                    let q = match std::ptr::eq(queries, data) {
-                        true => gpu::Queries::Data,
-                        false => gpu::Queries::Host(queries),
-                    };
-                    let found = gpu::within(g, &on.grid, &on.data, q, bound, exclude).await?;
+                    let found = gpu::within(g, &on.grid, &on.data, queries, bound, exclude).await?;
                     return Ok((found, Method::Grid));
                 }
             }
@@ -223,6 +222,7 @@ mod tests {
 
     fn brute_force(data: &[f32], q: &[f32], dim: usize, bound: f32, exclude: SelfOffset) -> Within {
         let ctx = Context::cpu();
+        let q = Queries::Host(q);
         let found = topk::within(&ctx, data, q, dim, bound, Score::SquaredL2, exclude);
         pollster::block_on(found).unwrap()
     }

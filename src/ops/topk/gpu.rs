@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
+use super::{Queries, Score, SelfOffset, TopK, Within, from_order_key, order_key, sort_runs};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::batch::Batch;
-use crate::gpu::buffers::{Alloc, Rows, words};
+use crate::gpu::buffers::{Alloc, Chunk, Rows, words};
 use crate::gpu::pipelines::{Access, COMMON, Const, Pipeline, Spec, Stage, StageDef};
 use crate::gpu::plan;
 use crate::gpu::pool::Arena;
@@ -181,7 +181,7 @@ struct QueryTile {
 struct Plan<'a> {
     data: Rows,
     data_sizes: Vec<usize>,
-    queries: &'a [f32],
+    queries: Queries<'a>,
     shares_data: bool,
     dim: usize,
     per_chunk: usize,
@@ -190,17 +190,65 @@ struct Plan<'a> {
 impl Plan<'_> {
     /// The queries of `range` on the device: the data's own rows, rows
     /// resident from an earlier call (a fit's data being labelled), or an
-    /// upload for this call.
-    fn tile(&self, g: &Gpu, arena: &Arena<'_>, range: Range<usize>) -> QueryTile {
+    /// upload for this call; data rows named as such
+    /// ([`Queries::Rows`]) are copied on the device into `batch`.
+    fn tile(
+        &self,
+        g: &Gpu,
+        arena: &Arena<'_>,
+        batch: &mut Batch<'_>,
+        range: Range<usize>,
+    ) -> QueryTile {
         let d = self.dim;
-        let values = &self.queries[range.start * d..range.end * d];
-        let rows = if self.shares_data && values.len() == self.queries.len() {
-            self.data.clone()
-        } else {
-            g.find_resident(values, d, self.per_chunk)
-                .unwrap_or_else(|| Rows::upload(arena, "queries", values, d, self.per_chunk))
+        let rows = match &self.queries {
+            Queries::Host(q) => {
+                let values = &q[range.start * d..range.end * d];
+                if self.shares_data && values.len() == q.len() {
+                    self.data.clone()
+                } else {
+                    g.find_resident(values, d, self.per_chunk)
+                        .unwrap_or_else(|| {
+                            Rows::upload(arena, "queries", values, d, self.per_chunk)
+                        })
+                }
+            }
+            Queries::Rows(rows) => self.data_rows(
+                arena,
+                batch,
+                rows.start + range.start..rows.start + range.end,
+            ),
         };
         QueryTile { rows, range }
+    }
+
+    /// Data rows `rows` (at most one chunk's worth) as one buffer: the
+    /// data's chunk where it holds exactly those rows, else a copy on the
+    /// device from the (at most two) chunks that do, recorded into `batch`
+    /// ahead of the tile's dispatches.
+    fn data_rows(&self, arena: &Arena<'_>, batch: &mut Batch<'_>, rows: Range<usize>) -> Rows {
+        let width = self.dim;
+        if let Some(chunk) = self.data.chunks.iter().find(|c| c.range == rows) {
+            let chunks = vec![chunk.clone()];
+            return Rows { chunks, width };
+        }
+        let row_bytes = (width * 4) as u64;
+        let buffer = arena.storage("queries", rows.len() as u64 * row_bytes);
+        for chunk in &self.data.chunks {
+            let (a, b) = (
+                rows.start.max(chunk.range.start),
+                rows.end.min(chunk.range.end),
+            );
+            if a < b {
+                let from = (a - chunk.range.start) as u64 * row_bytes;
+                let to = (a - rows.start) as u64 * row_bytes;
+                batch.copy_range(&chunk.buffer, from, &buffer, to, (b - a) as u64 * row_bytes);
+            }
+        }
+        let chunks = vec![Chunk {
+            buffer,
+            range: 0..rows.len(),
+        }];
+        Rows { chunks, width }
     }
 
     /// Records `entry` over all the data for the tile's queries, in index
@@ -257,7 +305,7 @@ fn plan<'a>(
     g: &Gpu,
     arena: &Arena<'_>,
     data: &[f32],
-    queries: &'a [f32],
+    queries: Queries<'a>,
     dim: usize,
     keep: bool,
 ) -> Plan<'a> {
@@ -271,8 +319,8 @@ fn plan<'a>(
     Plan {
         data_sizes: rows.chunks.iter().map(|c| c.rows()).collect(),
         data: rows,
+        shares_data: matches!(queries, Queries::Host(q) if std::ptr::eq(q, data)),
         queries,
-        shares_data: std::ptr::eq(queries, data),
         dim,
         per_chunk,
     }
@@ -394,7 +442,7 @@ pub(crate) async fn topk(
     };
     let per_tile = tile_rows(g, dim, bytes_per_query);
     let p = g
-        .scoped(|| plan(g, &arena, data, queries, dim, false))
+        .scoped(|| plan(g, &arena, data, Queries::Host(queries), dim, false))
         .await?;
     if registers {
         let best = stages.entry("best_k", launch.tile).await?;
@@ -402,9 +450,9 @@ pub(crate) async fn topk(
             let slots = stages.k_slots as usize;
             let readback = g
                 .scoped(|| {
-                    let tile = p.tile(g, &arena, range.clone());
-                    let state = arena.storage("best k", (range.len() * 2 * slots * 4) as u64);
                     let mut batch = Batch::new(g);
+                    let tile = p.tile(g, &arena, &mut batch, range.clone());
+                    let state = arena.storage("best k", (range.len() * 2 * slots * 4) as u64);
                     let out = [&state, g.placeholder()];
                     p.record(
                         &mut batch,
@@ -444,11 +492,11 @@ pub(crate) async fn topk(
         let out_bytes = (rows * k * 8) as u64;
         let readback = g
             .scoped(|| {
-                let tile = p.tile(g, &arena, range.clone());
+                let mut batch = Batch::new(g);
+                let tile = p.tile(g, &arena, &mut batch, range.clone());
                 let state = arena.upload("top-k state", &init);
                 let pairs = arena.storage("top-k pairs", out_bytes);
                 let out = [&state, &pairs];
-                let mut batch = Batch::new(g);
                 let bisection = Bisection {
                     count: &count,
                     bisect: &bisect,
@@ -571,7 +619,7 @@ pub(crate) async fn kth_score(
     let bisect = stages.entry("bisect", launch.tile).await?;
     let arena = g.arena();
     let p = g
-        .scoped(|| plan(g, &arena, data, queries, dim, true))
+        .scoped(|| plan(g, &arena, data, Queries::Host(queries), dim, true))
         .await?;
     let bisection = Bisection {
         count: &count,
@@ -587,9 +635,9 @@ pub(crate) async fn kth_score(
         init[rows..2 * rows].fill(order_key(f32::INFINITY));
         let readback = g
             .scoped(|| {
-                let tile = p.tile(g, &arena, range.clone());
-                let state = arena.upload("k-th state", &init);
                 let mut batch = Batch::new(g);
+                let tile = p.tile(g, &arena, &mut batch, range.clone());
+                let state = arena.upload("k-th state", &init);
                 bisection.record(&mut batch, &p, &tile, [&state, g.placeholder()]);
                 batch.read(&state, 0, (rows * 4) as u64);
                 batch.submit()
@@ -608,13 +656,16 @@ pub(crate) async fn kth_score(
 pub(crate) async fn within(
     g: &Gpu,
     data: &[f32],
-    queries: &[f32],
+    queries: Queries<'_>,
     dim: usize,
     bound: f32,
     score: Score,
     exclude: SelfOffset,
 ) -> Result<Within> {
-    let m = queries.len() / dim;
+    let m = match &queries {
+        Queries::Host(q) => q.len() / dim,
+        Queries::Rows(rows) => rows.len(),
+    };
     let n = data.len() / dim;
     let mut out = Within {
         offsets: vec![0],
@@ -653,11 +704,11 @@ pub(crate) async fn within(
         init[7 * rows..].fill(u32::MAX);
         let (readback, state, tile) = g
             .scoped(|| {
-                let tile = p.tile(g, &arena, range.clone());
+                let mut batch = Batch::new(g);
+                let tile = p.tile(g, &arena, &mut batch, range.clone());
                 let state = arena.upload("radius state", &init);
                 let counts = arena.storage("radius counts", (rows * 4) as u64);
                 let offsets = arena.storage("radius offsets", (rows as u64 + 1) * 4);
-                let mut batch = Batch::new(g);
                 let out = [&state, g.placeholder()];
                 p.record(
                     &mut batch,
@@ -759,5 +810,80 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Data rows named as queries ([`Queries::Rows`]) give the lists of
+    /// the same rows uploaded, to the bit, with or without their own rows,
+    /// and upload none of their values: over data in several buffers of a
+    /// small binding, with ranges that are one buffer, lie inside one, or
+    /// straddle two.
+    #[test]
+    fn data_rows_as_queries_are_read_on_the_device() {
+        let small = crate::GpuOptions {
+            max_binding_bytes: Some(1 << 12),
+            ..crate::GpuOptions::default()
+        };
+        let Some(ctx) = crate::context::Context::gpu_with(&small)
+            .map_err(crate::gpu::no_adapter)
+            .ok()
+        else {
+            return;
+        };
+        let crate::context::Inner::Gpu(g) = ctx.inner() else {
+            unreachable!("a GPU context")
+        };
+        let (n, dim) = (500, 3);
+        let mut s = 5u64;
+        let data: Vec<f32> = (0..n * dim)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                10.0 * (s >> 40) as f32 / (1u64 << 24) as f32
+            })
+            .collect();
+        let chunk = rows_per_chunk(g, dim, &TOPK);
+        assert!(chunk < n / 3, "the data span several buffers");
+        let uploaded = || ctx.device_stats().unwrap().uploaded_bytes;
+        // About two neighbours a point besides itself: lists short enough
+        // that no tile passes the result budget (a tile cut and counted
+        // again uploads given queries again).
+        const BOUND: f32 = 1.0;
+        let (mut pairs, mut queried) = (0, 0);
+        for rows in [
+            0..n,
+            chunk..2 * chunk,
+            3..chunk - 5,
+            chunk - 7..2 * chunk + 9,
+            41..42,
+        ] {
+            for exclude in [None, Some(rows.start)] {
+                let copy = data[rows.start * dim..rows.end * dim].to_vec();
+                let before = uploaded();
+                let given = within(
+                    g,
+                    &data,
+                    Queries::Host(&copy),
+                    dim,
+                    BOUND,
+                    Score::SquaredL2,
+                    exclude,
+                );
+                let given = pollster::block_on(given).unwrap();
+                let with_copy = uploaded() - before;
+                let before = uploaded();
+                let named = Queries::Rows(rows.clone());
+                let found = within(g, &data, named, dim, BOUND, Score::SquaredL2, exclude);
+                let found = pollster::block_on(found).unwrap();
+                assert_eq!(found, given, "rows {rows:?}, {exclude:?}");
+                (pairs, queried) = (pairs + given.indices.len(), queried + rows.len());
+                assert_eq!(
+                    uploaded() - before,
+                    with_copy - (copy.len() * 4) as u64,
+                    "rows {rows:?}: no query values uploaded"
+                );
+            }
+        }
+        assert!(pairs > 2 * queried, "lists worth comparing: {pairs} pairs");
     }
 }

@@ -14,6 +14,8 @@
 mod cpu;
 mod gpu;
 
+use std::ops::Range;
+
 use crate::context::{Context, Inner};
 use crate::error::Result;
 
@@ -46,6 +48,30 @@ impl Score {
 /// with itself), excluded by index, never by distance, so duplicates stay
 /// neighbours.
 pub(crate) type SelfOffset = Option<usize>;
+
+/// The queries of a radius search: rows the caller holds, or a range of
+/// the data's own rows, which a GPU search reads where the data already
+/// are (the data's buffer) rather than uploading them again.
+#[derive(Debug, Clone)]
+pub(crate) enum Queries<'a> {
+    /// Rows held on the host, uploaded by a GPU search unless it finds
+    /// them on the device already (data kept there, by address or bytes).
+    Host(&'a [f32]),
+    /// Data rows `range`: query `i` is data row `range.start + i`, bit for
+    /// bit. Its own row is left out only through a [`SelfOffset`], as for
+    /// any queries (`Some(range.start)` leaves each row's own out).
+    Rows(Range<usize>),
+}
+
+impl<'a> Queries<'a> {
+    /// The queries' values: `data`'s rows for [`Queries::Rows`].
+    pub(crate) fn values(&self, data: &'a [f32], dim: usize) -> &'a [f32] {
+        match self {
+            Queries::Host(q) => q,
+            Queries::Rows(rows) => &data[rows.start * dim..rows.end * dim],
+        }
+    }
+}
 
 /// The k best data rows per query: row-major `m x k`, each row sorted by
 /// (score, index).
@@ -124,7 +150,7 @@ pub(crate) async fn kth_score(
 pub(crate) async fn within(
     ctx: &Context,
     data: &[f32],
-    queries: &[f32],
+    queries: Queries<'_>,
     dim: usize,
     bound: f32,
     score: Score,
@@ -132,7 +158,10 @@ pub(crate) async fn within(
 ) -> Result<Within> {
     match ctx.inner() {
         Inner::Gpu(g) => gpu::within(g, data, queries, dim, bound, score, exclude).await,
-        Inner::Cpu => Ok(cpu::within(data, queries, dim, bound, score, exclude)),
+        Inner::Cpu => {
+            let queries = queries.values(data, dim);
+            Ok(cpu::within(data, queries, dim, bound, score, exclude))
+        }
     }
 }
 
