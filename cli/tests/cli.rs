@@ -5,7 +5,11 @@
 
 mod common;
 
-use common::run::{fails, ok, run, stderr, stdout};
+use common::check::{parse_lines, parse_rows};
+use common::run::{
+    Scratch, assert_has, assert_help, fails, fixture, meanshift_args, ok, ok_with_stderr,
+    ok_with_summary, stderr,
+};
 
 use std::fs;
 use std::io::Write;
@@ -19,25 +23,24 @@ use npyz::{DType, Order, WriterBuilder};
 const TOY_LABELS: [i32; 6] = [1, 1, 1, 0, 0, 0];
 /// The toy points, row-major.
 const TOY: [f64; 12] = [1., 1., 2., 1., 1., 0., 4., 7., 3., 5., 3., 6.];
-
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/cli")
-        .join(name)
-        .display()
-        .to_string()
-}
+/// The reference workload's mean shift, for the default blobs.
+const REFERENCE: [&str; 6] = [
+    "--mode",
+    "blurring",
+    "--max-iter",
+    "5",
+    "--bandwidth",
+    "2.5",
+];
 
 fn parse_labels(text: &str) -> Vec<i32> {
-    text.lines()
-        .map(|l| l.parse().expect("an integer label"))
-        .collect()
+    parse_lines(text)
 }
 
-fn parse_rows(text: &str) -> Vec<Vec<f32>> {
-    text.lines()
-        .map(|l| l.split(',').map(|v| v.parse().expect("a float")).collect())
-        .collect()
+/// `meanshift` on `toy.csv` with bandwidth 2 on the CPU, plus `extra`: its
+/// stdout.
+fn toy(extra: &[&str]) -> String {
+    ok(&meanshift_args(&fixture("toy.csv"), "2", extra))
 }
 
 /// Labels equal up to renaming the clusters: the same partition.
@@ -81,61 +84,38 @@ fn write_npy<T: npyz::Serialize + Copy>(
     w.finish().unwrap();
 }
 
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
-fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
-    dir.path().join(name).display().to_string()
-}
-
 #[test]
 fn toy_labels_match_scikit_learn() {
-    let toy = fixture("toy.csv");
-    let out = run(&["meanshift", &toy, "--bandwidth", "2", "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_same_partition(&parse_labels(&stdout(&out)), &TOY_LABELS);
     // The summary: one line with the figures a user looks for.
-    let summary = stderr(&out);
-    assert_eq!(summary.lines().count(), 1, "{summary}");
-    for needle in [
-        "2 clusters",
-        "6 points x 2",
-        "iterations (converged)",
-        "standard mode",
-        "flat kernel",
-        "bandwidth 2",
-        "backend cpu: CPU",
-        " ms",
-    ] {
-        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
-    }
+    let (labels, summary) = ok_with_summary(&meanshift_args(&fixture("toy.csv"), "2", &[]));
+    assert_same_partition(&parse_labels(&labels), &TOY_LABELS);
+    assert_has(
+        &summary,
+        &[
+            "2 clusters",
+            "6 points x 2",
+            "iterations (converged)",
+            "standard mode",
+            "flat kernel",
+            "bandwidth 2",
+            "backend cpu: CPU",
+            " ms",
+        ],
+    );
 }
 
 #[test]
 fn labels_and_centres_go_to_files() {
-    let dir = temp();
-    let (labels, centres) = (path_in(&dir, "labels.txt"), path_in(&dir, "centres.csv"));
-    let toy = fixture("toy.csv");
-    let printed = ok(&[
-        "meanshift",
-        &toy,
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-        "--labels",
-        &labels,
-        "--centers",
-        &centres,
-    ]);
+    let dir = Scratch::new();
+    let (labels, centres) = (dir.path("labels.txt"), dir.path("centres.csv"));
+    let printed = toy(&["--labels", &labels, "--centers", &centres]);
     assert_eq!(printed, "", "labels go to the file, not stdout");
     let labels = parse_labels(&fs::read_to_string(labels).unwrap());
     assert_same_partition(&labels, &TOY_LABELS);
     // Row k is label k's centre, written without a header in the shortest
     // form that reads back to the same f32.
     let text = fs::read_to_string(centres).unwrap();
-    let rows = parse_rows(&text);
+    let rows: Vec<Vec<f32>> = parse_rows(&text);
     assert_eq!(rows.len(), 2);
     let near =
         |row: &[f32], c: [f32; 2]| (row[0] - c[0]).abs() < 1e-5 && (row[1] - c[1]).abs() < 1e-5;
@@ -152,45 +132,23 @@ fn labels_and_centres_go_to_files() {
 
 #[test]
 fn csv_header_spaces_crlf_and_blank_lines() {
-    let plain = ok(&[
-        "meanshift",
-        &fixture("toy.csv"),
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-    ]);
-    let header = ok(&[
-        "meanshift",
-        &fixture("toy_header.csv"),
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-    ]);
-    assert_eq!(header, plain);
+    let header = ok(&meanshift_args(&fixture("toy_header.csv"), "2", &[]));
+    assert_eq!(header, toy(&[]));
 }
 
 #[test]
 fn npy_f32_and_f64_in_c_and_fortran_order() {
-    let dir = temp();
-    let expected = ok(&[
-        "meanshift",
-        &fixture("toy.csv"),
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-    ]);
+    let dir = Scratch::new();
+    let expected = toy(&[]);
     let toy32: Vec<f32> = TOY.iter().map(|&v| v as f32).collect();
     for order in [Order::C, Order::Fortran] {
-        let f32_path = dir.path().join(format!("toy32_{order:?}.npy"));
-        let f64_path = dir.path().join(format!("toy64_{order:?}.npy"));
+        let f32_path = dir.file(&format!("toy32_{order:?}.npy"));
+        let f64_path = dir.file(&format!("toy64_{order:?}.npy"));
         write_npy(&f32_path, &toy32, 2, "<f4", order);
         write_npy(&f64_path, &TOY, 2, "<f8", order);
         for path in [f32_path, f64_path] {
             let path = path.display().to_string();
-            let got = ok(&["meanshift", &path, "--bandwidth", "2", "--backend", "cpu"]);
+            let got = ok(&meanshift_args(&path, "2", &[]));
             assert_eq!(got, expected, "{path}");
         }
     }
@@ -201,27 +159,16 @@ fn bin_seeding_and_no_cluster_all_leave_far_points_unassigned() {
     // Bins of side 2 hold at most 2 points here; only the bin at the origin
     // holds 2, so one seed climbs to (4/3, 2/3) and the far group, more
     // than 2 away from it, gets -1.
-    let labels = ok(&[
-        "meanshift",
-        &fixture("toy.csv"),
-        "--bandwidth",
-        "2",
-        "--bin-seeding",
-        "--min-bin-freq",
-        "2",
-        "--no-cluster-all",
-        "--backend",
-        "cpu",
-    ]);
+    let labels = toy(&["--bin-seeding", "--min-bin-freq", "2", "--no-cluster-all"]);
     assert_eq!(parse_labels(&labels), [0, 0, 0, -1, -1, -1]);
 }
 
 #[test]
 fn blobs_round_trip_through_meanshift() {
-    let dir = temp();
-    let (npy, csv) = (path_in(&dir, "blobs.npy"), path_in(&dir, "blobs.csv"));
-    let (truth, centroids) = (path_in(&dir, "truth.txt"), path_in(&dir, "centroids.csv"));
-    let out = run(&[
+    let dir = Scratch::new();
+    let (npy, csv) = (dir.path("blobs.npy"), dir.path("blobs.csv"));
+    let (truth, centroids) = (dir.path("truth.txt"), dir.path("centroids.csv"));
+    let (_, summary) = ok_with_stderr(&[
         "blobs",
         "--out",
         &npy,
@@ -230,9 +177,8 @@ fn blobs_round_trip_through_meanshift() {
         "--centroids",
         &centroids,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("1500 points x 2"), "{}", stderr(&out));
-    ok(&["blobs", "--out", &csv]);
+    assert!(summary.contains("1500 points x 2"), "{summary}");
+    dir.blobs_with("blobs.csv", &[]);
 
     // The files hold the library's default data, bit for bit.
     let data = Blobs::default().generate().unwrap();
@@ -241,107 +187,77 @@ fn blobs_round_trip_through_meanshift() {
         .into_vec()
         .unwrap();
     assert_eq!(from_npy, data.points.as_slice());
-    let from_csv: Vec<f32> = parse_rows(&fs::read_to_string(&csv).unwrap()).concat();
+    let from_csv: Vec<f32> = parse_rows(&dir.read("blobs.csv")).concat();
     assert_eq!(from_csv, data.points.as_slice());
-    let truth: Vec<i32> = parse_labels(&fs::read_to_string(&truth).unwrap());
+    let truth: Vec<i32> = parse_labels(&dir.read("truth.txt"));
     let expected: Vec<i32> = data.labels.iter().map(|&l| l as i32).collect();
     assert_eq!(truth, expected);
-    let centroids = parse_rows(&fs::read_to_string(&centroids).unwrap());
+    let centroids: Vec<Vec<f32>> = parse_rows(&dir.read("centroids.csv"));
     assert_eq!(centroids.concat(), data.centroids.as_slice());
 
     // The reference workload finds the six blobs from either file.
-    let args = [
-        "--mode",
-        "blurring",
-        "--max-iter",
-        "5",
-        "--bandwidth",
-        "2.5",
-        "--backend",
-        "cpu",
-    ];
-    let from_npy = run(&[&["meanshift", npy.as_str()][..], &args].concat());
-    assert_eq!(from_npy.status.code(), Some(0), "{}", stderr(&from_npy));
-    let summary = stderr(&from_npy);
+    let args = [&REFERENCE[..], &["--backend", "cpu"]].concat();
+    let (from_npy, summary) = ok_with_stderr(&[&["meanshift", npy.as_str()][..], &args].concat());
     assert!(summary.contains("6 clusters"), "{summary}");
     assert!(
         summary.contains("5 iterations (as many as asked)"),
         "{summary}"
     );
     assert!(summary.contains("gaussian kernel"), "{summary}");
-    assert_same_partition(&parse_labels(&stdout(&from_npy)), &truth);
+    assert_same_partition(&parse_labels(&from_npy), &truth);
     let from_csv = ok(&[&["meanshift", csv.as_str()][..], &args].concat());
-    assert_eq!(from_csv, stdout(&from_npy));
+    assert_eq!(from_csv, from_npy);
 }
 
 #[test]
 fn blurring_without_max_iter_stops_by_itself() {
-    let out = run(&[
-        "meanshift",
+    let (labels, summary) = ok_with_stderr(&meanshift_args(
         &fixture("toy.csv"),
-        "--mode",
-        "blurring",
-        "--bandwidth",
         "2",
-        "--backend",
-        "cpu",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("(stable: "), "{}", stderr(&out));
-    assert_same_partition(&parse_labels(&stdout(&out)), &TOY_LABELS);
+        &["--mode", "blurring"],
+    ));
+    assert!(summary.contains("(stable: "), "{summary}");
+    assert_same_partition(&parse_labels(&labels), &TOY_LABELS);
 }
 
 #[test]
 fn blobs_parameters() {
-    let dir = temp();
-    let out = path_in(&dir, "small.csv");
-    ok(&[
-        "blobs",
-        "--out",
-        &out,
-        "--clusters",
-        "3",
-        "--per-cluster",
-        "4",
-        "--dim",
-        "5",
-        "--seed",
-        "7",
-    ]);
-    let rows = parse_rows(&fs::read_to_string(&out).unwrap());
+    let dir = Scratch::new();
+    let out = dir.blobs_with(
+        "small.csv",
+        &[
+            "--clusters",
+            "3",
+            "--per-cluster",
+            "4",
+            "--dim",
+            "5",
+            "--seed",
+            "7",
+        ],
+    );
+    let rows: Vec<Vec<f32>> = parse_rows(&dir.read("small.csv"));
     assert_eq!(rows.len(), 12);
     assert!(rows.iter().all(|r| r.len() == 5));
-    fails(2, &["blobs", "--out", &out, "--clusters", "0"], "clusters");
-    fails(
-        2,
-        &["blobs", "--out", &out, "--per-cluster", "0"],
-        "per_cluster",
-    );
-    fails(2, &["blobs", "--out", &out, "--dim", "0"], "dimension");
-    fails(
-        2,
-        &["blobs", "--out", &path_in(&dir, "x.txt")],
-        "unknown file type",
-    );
     let huge = u64::MAX.to_string();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--clusters", "0"], "clusters"),
+        (&["--per-cluster", "0"], "per_cluster"),
+        (&["--dim", "0"], "dimension"),
+        (&["--clusters", &huge, "--per-cluster", &huge], "values"),
+    ];
+    for (extra, needle) in cases {
+        fails(2, &[&["blobs", "--out", &out][..], extra].concat(), needle);
+    }
     fails(
         2,
-        &[
-            "blobs",
-            "--out",
-            &out,
-            "--clusters",
-            &huge,
-            "--per-cluster",
-            &huge,
-        ],
-        "values",
+        &["blobs", "--out", &dir.path("x.txt")],
+        "unknown file type",
     );
 }
 
 #[test]
 fn bad_csv_input_exits_2_naming_the_problem() {
-    let cpu = ["--bandwidth", "2", "--backend", "cpu"];
     let cases = [
         ("ragged.csv", "line 3 has 3 values, expected 2"),
         ("nan.csv", "line 2, column 2: NaN is not a finite f32"),
@@ -353,12 +269,9 @@ fn bad_csv_input_exits_2_naming_the_problem() {
     ];
     for (name, needle) in cases {
         let path = fixture(name);
-        fails(
-            2,
-            &[&["meanshift", path.as_str()][..], &cpu].concat(),
-            needle,
-        );
-        fails(2, &[&["meanshift", path.as_str()][..], &cpu].concat(), name);
+        let args = meanshift_args(&path, "2", &[]);
+        fails(2, &args, needle);
+        fails(2, &args, name);
     }
     let missing = fixture("missing.csv");
     fails(
@@ -375,10 +288,10 @@ fn bad_csv_input_exits_2_naming_the_problem() {
 
 #[test]
 fn bad_npy_input_exits_2_naming_the_problem() {
-    let dir = temp();
-    let one_d = dir.path().join("one_d.npy");
+    let dir = Scratch::new();
+    let one_d = dir.file("one_d.npy");
     npyz::to_file_1d(&one_d, [1.0f32, 2.0, 3.0]).unwrap();
-    let three_d = dir.path().join("three_d.npy");
+    let three_d = dir.file("three_d.npy");
     let mut w = npyz::WriteOptions::<f32>::new()
         .default_dtype()
         .shape(&[2, 2, 2])
@@ -387,13 +300,13 @@ fn bad_npy_input_exits_2_naming_the_problem() {
         .unwrap();
     w.extend([0.0f32; 8]).unwrap();
     w.finish().unwrap();
-    let ints = dir.path().join("ints.npy");
+    let ints = dir.file("ints.npy");
     write_npy(&ints, &[1i32, 2, 3, 4], 2, "<i4", Order::C);
-    let big_endian = dir.path().join("big_endian.npy");
+    let big_endian = dir.file("big_endian.npy");
     write_npy(&big_endian, &[1.0f64, 2.0, 3.0, 4.0], 2, ">f8", Order::C);
-    let nan = dir.path().join("nan.npy");
+    let nan = dir.file("nan.npy");
     write_npy(&nan, &[1.0f32, 2.0, 3.0, f32::NAN], 2, "<f4", Order::C);
-    let overflow = dir.path().join("overflow.npy");
+    let overflow = dir.file("overflow.npy");
     write_npy(
         &overflow,
         &[1.0f64, 1e300, 3.0, 4.0],
@@ -401,9 +314,9 @@ fn bad_npy_input_exits_2_naming_the_problem() {
         "<f8",
         Order::Fortran,
     );
-    let empty = dir.path().join("empty.npy");
+    let empty = dir.file("empty.npy");
     write_npy::<f32>(&empty, &[], 2, "<f4", Order::C);
-    let truncated = dir.path().join("truncated.npy");
+    let truncated = dir.file("truncated.npy");
     write_npy(&truncated, &[1.0f32; 8], 2, "<f4", Order::C);
     let len = fs::metadata(&truncated).unwrap().len();
     fs::OpenOptions::new()
@@ -414,14 +327,14 @@ fn bad_npy_input_exits_2_naming_the_problem() {
         .unwrap();
     // A header that claims far more data than the file holds must not make
     // the reader allocate it.
-    let claims_huge = dir.path().join("claims_huge.npy");
+    let claims_huge = dir.file("claims_huge.npy");
     npyz::WriteOptions::<f32>::new()
         .default_dtype()
         .shape(&[1 << 40, 1 << 20])
         .writer(fs::File::create(&claims_huge).unwrap())
         .write_header_only()
         .unwrap();
-    let garbage = dir.path().join("garbage.npy");
+    let garbage = dir.file("garbage.npy");
     fs::File::create(&garbage)
         .unwrap()
         .write_all(b"1,2\n3,4\n")
@@ -440,11 +353,7 @@ fn bad_npy_input_exits_2_naming_the_problem() {
     ];
     for (path, needle) in cases {
         let path = path.display().to_string();
-        fails(
-            2,
-            &["meanshift", &path, "--bandwidth", "2", "--backend", "cpu"],
-            needle,
-        );
+        fails(2, &meanshift_args(&path, "2", &[]), needle);
     }
 }
 
@@ -452,11 +361,7 @@ fn bad_npy_input_exits_2_naming_the_problem() {
 fn bad_parameters_exit_2() {
     let toy = fixture("toy.csv");
     let cpu = ["--backend", "cpu"];
-    let with = |extra: &[&'static str]| -> Vec<String> {
-        let mut v = vec!["meanshift".to_string(), toy.clone()];
-        v.extend(extra.iter().chain(&cpu).map(|s| s.to_string()));
-        v
-    };
+    let with = |extra: &[&'static str]| [&["meanshift", toy.as_str()][..], extra, &cpu].concat();
     let cases: [(&[&str], &str); 7] = [
         (
             &["--kernel", "gaussian"],
@@ -476,9 +381,7 @@ fn bad_parameters_exit_2() {
         ),
     ];
     for (extra, needle) in cases {
-        let args = with(extra);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        fails(2, &args, needle);
+        fails(2, &with(extra), needle);
     }
     // The estimate is 0 there, and the flat kernel takes it as
     // scikit-learn does: each distinct point is a cluster of its own.
@@ -490,27 +393,12 @@ fn bad_parameters_exit_2() {
     // Bin seeding that keeps no bin: a parameter error from the library.
     fails(
         2,
-        &[
-            "meanshift",
-            &toy,
-            "--bandwidth",
-            "2",
-            "--bin-seeding",
-            "--min-bin-freq",
-            "9",
-            "--backend",
-            "cpu",
-        ],
+        &meanshift_args(&toy, "2", &["--bin-seeding", "--min-bin-freq", "9"]),
         "no bin",
     );
     // Dense and grid give the same labels for the flat kernel, and the
     // summary says which ran.
-    let by = |method: &str| {
-        let args = ["meanshift", &toy, "--bandwidth", "2", "--method", method];
-        let out = run(&[&args[..], &cpu].concat());
-        assert!(out.status.success(), "{method}: {}", stderr(&out));
-        (stdout(&out), stderr(&out))
-    };
+    let by = |method: &str| ok_with_stderr(&meanshift_args(&toy, "2", &["--method", method]));
     let (dense, dense_note) = by("dense");
     let (grid, grid_note) = by("grid");
     assert_eq!(dense, grid);
@@ -559,81 +447,61 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn unwritable_output_exits_1() {
-    let dir = temp();
+    let dir = Scratch::new();
     let toy = fixture("toy.csv");
-    let no_dir = path_in(&dir, "no/such/dir/out.txt");
-    let a_dir = dir.path().display().to_string();
-    let base = [
-        "meanshift",
-        toy.as_str(),
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-    ];
+    let base = meanshift_args(&toy, "2", &[]);
+    dir.cannot_write(&base, "--labels");
+    dir.cannot_write(&base, "--centers");
     fails(
         1,
-        &[&base[..], &["--labels", &no_dir]].concat(),
+        &["blobs", "--out", &dir.no_dir("out.csv")],
         "cannot write",
     );
     fails(
         1,
-        &[&base[..], &["--centers", &a_dir]].concat(),
+        &["blobs", "--out", &dir.no_dir("out.npy")],
         "cannot write",
     );
-    let no_csv = path_in(&dir, "no/such/dir/out.csv");
-    let no_npy = path_in(&dir, "no/such/dir/out.npy");
-    fails(1, &["blobs", "--out", &no_csv], "cannot write");
-    fails(1, &["blobs", "--out", &no_npy], "cannot write");
-    let out = path_in(&dir, "ok.csv");
+    let out = dir.path("ok.csv");
     fails(
         1,
-        &["blobs", "--out", &out, "--centroids", &a_dir],
+        &["blobs", "--out", &out, "--centroids", &dir.dir_arg()],
         "cannot write",
     );
 }
 
 #[test]
 fn help_lists_every_default() {
-    let help = ok(&["meanshift", "--help"]);
-    for needle in [
-        "--bandwidth <F>",
-        "[default: estimated from the data with --quantile",
-        "[default: 0.3]",
-        "[default: flat; gaussian with --mode blurring]",
-        "[default: standard]",
-        "[default: 300]",
-        "--bin-seeding",
-        "[default: 1]",
-        "--no-cluster-all",
-        "[default: auto] [possible values: auto, dense, grid, knn]",
-        "[default: auto] [possible values: auto, gpu, cpu]",
-        "[default: stdout]",
-        "--centers <FILE>",
-    ] {
-        assert!(
-            help.contains(needle),
-            "meanshift --help lacks {needle:?}:\n{help}"
-        );
-    }
-    let help = ok(&["blobs", "--help"]);
-    let seed = format!("[default: {}]", Blobs::DEFAULT_SEED);
-    for needle in [
-        "--out <FILE>",
-        "[default: 6]",
-        "[default: 250]",
-        "[default: 2]",
-        seed.as_str(),
-        "--labels <FILE>",
-        "--centroids <FILE>",
-    ] {
-        assert!(
-            help.contains(needle),
-            "blobs --help lacks {needle:?}:\n{help}"
-        );
-    }
-    let top = ok(&["--help"]);
-    assert!(top.contains("meanshift") && top.contains("blobs"), "{top}");
+    assert_help(
+        "meanshift",
+        &[
+            "--bandwidth <F>",
+            "[default: estimated from the data with --quantile",
+            "[default: 0.3]",
+            "[default: flat; gaussian with --mode blurring]",
+            "[default: standard]",
+            "[default: 300]",
+            "--bin-seeding",
+            "[default: 1]",
+            "--no-cluster-all",
+            "[default: auto] [possible values: auto, dense, grid, knn]",
+            "[default: auto] [possible values: auto, gpu, cpu]",
+            "[default: stdout]",
+            "--centers <FILE>",
+        ],
+    );
+    assert_help(
+        "blobs",
+        &[
+            "--out <FILE>",
+            "[default: 6]",
+            "[default: 250]",
+            "[default: 2]",
+            &format!("[default: {}]", Blobs::DEFAULT_SEED),
+            "--labels <FILE>",
+            "--centroids <FILE>",
+        ],
+    );
 }
 
 /// The GPU backend gives the same labels as the CPU, on the toy set and on
@@ -644,27 +512,17 @@ fn gpu_backend_matches_cpu() {
     if common::gpu().is_none() {
         return;
     }
-    let dir = temp();
-    let blobs = path_in(&dir, "blobs.npy");
-    ok(&["blobs", "--out", &blobs]);
+    let dir = Scratch::new();
+    let blobs = dir.blobs_with("blobs.npy", &[]);
     let toy = fixture("toy.csv");
-    let reference = [
-        "--mode",
-        "blurring",
-        "--max-iter",
-        "5",
-        "--bandwidth",
-        "2.5",
-    ];
     for args in [
         &["meanshift", toy.as_str(), "--bandwidth", "2"][..],
-        &[&["meanshift", blobs.as_str()][..], &reference].concat(),
+        &[&["meanshift", blobs.as_str()][..], &REFERENCE].concat(),
     ] {
         let cpu = ok(&[args, &["--backend", "cpu"]].concat());
-        let out = run(&[args, &["--backend", "gpu"]].concat());
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("backend gpu"), "{}", stderr(&out));
-        assert_eq!(stdout(&out), cpu, "{args:?}");
+        let (gpu, summary) = ok_with_stderr(&[args, &["--backend", "gpu"]].concat());
+        assert!(summary.contains("backend gpu"), "{summary}");
+        assert_eq!(gpu, cpu, "{args:?}");
     }
 }
 

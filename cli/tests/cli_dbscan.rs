@@ -9,34 +9,21 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::run::{Scratch, fails, ok, quiet, run, stderr, stdout};
+use common::check::parse_lines;
+use common::run::{
+    Scratch, assert_erased_before, assert_has, assert_help, fails, ok, ok_with_stderr,
+    on_a_terminal, only_the_summary,
+};
 
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, Dbscan};
 
-fn parse<T: std::str::FromStr>(text: &str) -> Vec<T> {
-    text.lines()
-        .map(|l| {
-            l.parse()
-                .unwrap_or_else(|_| panic!("not an integer: {l:?}"))
-        })
-        .collect()
-}
-
 /// Runs `dbscan` with `args` after the input, labels and core points to
 /// files; returns the labels, the core points and the summary line.
 fn dbscan(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<usize>, String) {
-    let (labels, core) = (dir.path("labels.txt"), dir.path("core.txt"));
-    let mut all = vec!["dbscan", input, "--labels", &labels, "--core", &core];
-    all.extend_from_slice(args);
-    let err = quiet(&all);
-    (
-        parse(&dir.read("labels.txt")),
-        parse(&dir.read("core.txt")),
-        err,
-    )
+    let (labels, core, summary) = dir.labels_and("dbscan", input, ("--core", "core.txt"), args);
+    (parse_lines(&labels), parse_lines(&core), summary)
 }
 
 #[test]
@@ -55,17 +42,18 @@ fn labels_and_core_points_are_the_librarys() {
             assert_eq!(labels, fit.labels(), "{backend} {args:?}");
             assert_eq!(core, fit.core_sample_indices(), "{backend} {args:?}");
             let noise = labels.iter().filter(|&&l| l == -1).count();
-            for needle in [
-                format!("dbscan: {} cluster", fit.n_clusters()),
-                " from 200 points x 2; ".to_string(),
-                format!("{noise} noise point"),
-                format!("{} core point", core.len()),
-                format!("; eps {eps}, min_samples {min_samples}; "),
-                format!("backend {backend}: "),
-                "input ".to_string(),
-            ] {
-                assert!(summary.contains(&needle), "{summary:?} lacks {needle:?}");
-            }
+            assert_has(
+                &summary,
+                &[
+                    &format!("dbscan: {} cluster", fit.n_clusters()),
+                    " from 200 points x 2; ",
+                    &format!("{noise} noise point"),
+                    &format!("{} core point", core.len()),
+                    &format!("; eps {eps}, min_samples {min_samples}; "),
+                    &format!("backend {backend}: "),
+                    "input ",
+                ],
+            );
         }
     }
 }
@@ -97,8 +85,10 @@ fn scikit_learns_cases_through_the_command_line() {
                 .to_string()
         };
         let (eps, min_samples) = (number("eps"), number("min_samples"));
-        let want_labels: Vec<i32> = parse(&fs::read_to_string(case.join("labels.csv")).unwrap());
-        let want_core: Vec<usize> = parse(&fs::read_to_string(case.join("core.csv")).unwrap());
+        let want_labels: Vec<i32> =
+            parse_lines(&fs::read_to_string(case.join("labels.csv")).unwrap());
+        let want_core: Vec<usize> =
+            parse_lines(&fs::read_to_string(case.join("core.csv")).unwrap());
         let data = case.join("data.csv").display().to_string();
         let weights = case.join("weights.csv").display().to_string();
         let mut args = vec!["--eps", &eps, "--min-samples", &min_samples];
@@ -132,10 +122,7 @@ fn sample_weights_are_summed_as_in_the_library() {
     // Negative weights are allowed, as in scikit-learn: they keep their
     // neighbours from being core.
     let weights: Vec<f32> = (0..200).map(|i| 0.5 * (i % 5) as f32 - 0.5).collect();
-    let text: String = std::iter::once("weight\n".to_string())
-        .chain(weights.iter().map(|w| format!("{w}\n")))
-        .collect();
-    let file = dir.write("w.txt", &text);
+    let (text, file) = dir.weights("w.txt", &weights);
     for (backend, ctx) in common::backends() {
         let fit = Dbscan::new(1.5, 5)
             .sample_weights(weights.clone())
@@ -162,34 +149,22 @@ fn sample_weights_are_summed_as_in_the_library() {
     }
     let base = ["dbscan", data.as_str(), "--backend", "cpu"];
     let short = dir.write("short.txt", "1\n2\n");
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &short]].concat(),
-        "--sample-weights",
-    );
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &short]].concat(),
-        "2 weights for the 200 points",
-    );
     let inf = dir.write("inf.txt", &text.replacen("-0.5\n", "inf\n", 1));
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &inf]].concat(),
-        "is not a weight: weights must be finite",
-    );
     let word = dir.write("word.txt", &text.replacen("-0.5\n", "heavy\n", 1));
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &word]].concat(),
-        "\"heavy\" is not a number",
-    );
     let missing = dir.path("missing.txt");
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &missing]].concat(),
-        "--sample-weights",
-    );
+    for (file, needle) in [
+        (&short, "--sample-weights"),
+        (&short, "2 weights for the 200 points"),
+        (&inf, "is not a weight: weights must be finite"),
+        (&word, "\"heavy\" is not a number"),
+        (&missing, "--sample-weights"),
+    ] {
+        fails(
+            2,
+            &[&base[..], &["--sample-weights", file]].concat(),
+            needle,
+        );
+    }
 }
 
 #[test]
@@ -207,7 +182,7 @@ fn labels_go_to_stdout_by_default_and_for_dash() {
     assert_eq!(dir.read("labels.txt"), plain);
     let points = read_points(&data).unwrap();
     let fit = Dbscan::new(1.5, 5).fit(&Context::cpu(), &points).unwrap();
-    assert_eq!(parse::<usize>(&core), fit.core_sample_indices());
+    assert_eq!(parse_lines::<usize>(&core), fit.core_sample_indices());
     // Both cannot go to stdout.
     fails(
         2,
@@ -222,36 +197,34 @@ fn defaults_are_scikit_learns_and_the_summary_uses_singular_nouns() {
     // eps 0.5 and min_samples 5 by default: five points within 0.5 of the
     // first make it core, the sixth is noise.
     let five = dir.write("five.csv", "0\n0.1\n0.2\n0.3\n0.4\n9\n");
-    let out = run(&["dbscan", &five, "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "0\n0\n0\n0\n0\n-1\n");
-    let summary = stderr(&out);
-    assert!(
-        summary.starts_with(
-            "dbscan: 1 cluster from 6 points x 1; 1 noise point, 5 core points; \
-             eps 0.5, min_samples 5; backend cpu: "
-        ),
-        "{summary:?}"
-    );
     let one = dir.write("one.csv", "3.5\n");
-    let out = run(&["dbscan", &one, "--min-samples", "1", "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "0\n");
-    assert!(
-        stderr(&out)
-            .starts_with("dbscan: 1 cluster from 1 point x 1; 0 noise points, 1 core point;"),
-        "{}",
-        stderr(&out)
-    );
-    // All noise: no clusters, no core points.
-    let out = run(&["dbscan", &one, "--backend", "cpu"]);
-    assert_eq!(stdout(&out), "-1\n");
-    assert!(
-        stderr(&out)
-            .starts_with("dbscan: 0 clusters from 1 point x 1; 1 noise point, 0 core points;"),
-        "{}",
-        stderr(&out)
-    );
+    for (input, extra, labels, summary) in [
+        (
+            &five,
+            &[][..],
+            "0\n0\n0\n0\n0\n-1\n",
+            "dbscan: 1 cluster from 6 points x 1; 1 noise point, 5 core points; \
+             eps 0.5, min_samples 5; backend cpu: ",
+        ),
+        (
+            &one,
+            &["--min-samples", "1"],
+            "0\n",
+            "dbscan: 1 cluster from 1 point x 1; 0 noise points, 1 core point;",
+        ),
+        // All noise: no clusters, no core points.
+        (
+            &one,
+            &[],
+            "-1\n",
+            "dbscan: 0 clusters from 1 point x 1; 1 noise point, 0 core points;",
+        ),
+    ] {
+        let args = [&["dbscan", input, "--backend", "cpu"][..], extra].concat();
+        let (out, err) = ok_with_stderr(&args);
+        assert_eq!(out, labels, "{args:?}");
+        assert!(err.starts_with(summary), "{err:?}");
+    }
 }
 
 #[test]
@@ -259,22 +232,21 @@ fn bad_input_exits_2_with_one_line() {
     let dir = Scratch::new();
     let data = dir.blobs();
     let base = ["dbscan", data.as_str(), "--backend", "cpu"];
-    let with = |extra: &[&'static str]| [&base[..], extra].concat();
-    fails(
-        2,
-        &with(&["--eps", "0"]),
-        "invalid --eps = 0: must be finite and > 0",
-    );
-    fails(2, &with(&["--eps", "-1"]), "invalid --eps = -1");
-    fails(2, &with(&["--eps", "inf"]), "invalid --eps = inf");
-    fails(2, &with(&["--eps", "NaN"]), "invalid --eps = NaN");
-    fails(
-        2,
-        &with(&["--min-samples", "0"]),
-        "invalid --min-samples = 0: must be at least 1",
-    );
-    fails(2, &with(&["--min-samples", "-3"]), "--min-samples");
-    fails(2, &with(&["--eps", "wide"]), "--eps");
+    let cases: [(&[&str], &str); 7] = [
+        (&["--eps", "0"], "invalid --eps = 0: must be finite and > 0"),
+        (&["--eps", "-1"], "invalid --eps = -1"),
+        (&["--eps", "inf"], "invalid --eps = inf"),
+        (&["--eps", "NaN"], "invalid --eps = NaN"),
+        (
+            &["--min-samples", "0"],
+            "invalid --min-samples = 0: must be at least 1",
+        ),
+        (&["--min-samples", "-3"], "--min-samples"),
+        (&["--eps", "wide"], "--eps"),
+    ];
+    for (extra, needle) in cases {
+        fails(2, &[&base[..], extra].concat(), needle);
+    }
     // Input problems are the readers'.
     let missing = dir.path("missing.csv");
     fails(2, &["dbscan", &missing, "--backend", "cpu"], "missing.csv");
@@ -296,57 +268,41 @@ fn bad_input_exits_2_with_one_line() {
 fn unwritable_output_fails_before_any_work() {
     let dir = Scratch::new();
     let data = dir.blobs();
-    let no_dir = dir.path("no/such/dir/out.txt");
-    let a_dir = dir.dir().display().to_string();
     let base = ["dbscan", data.as_str(), "--backend", "cpu"];
     for flag in ["--labels", "--core"] {
-        fails(1, &[&base[..], &[flag, &no_dir]].concat(), "cannot write");
-        fails(1, &[&base[..], &[flag, &a_dir]].concat(), "cannot write");
+        dir.cannot_write(&base, flag);
     }
     // Before reading the input: the missing file is not what is reported.
     let missing = dir.path("missing.csv");
-    fails(1, &["dbscan", &missing, "--core", &no_dir], "cannot write");
+    fails(
+        1,
+        &["dbscan", &missing, "--core", &dir.no_dir("out.txt")],
+        "cannot write",
+    );
     // An existing file is left as it was when the run then fails.
-    let kept = dir.write("kept.txt", "keep me\n");
     let nan = dir.write("nan.csv", "1,2\nnan,3\n");
-    fails(
-        2,
-        &["dbscan", &nan, "--backend", "cpu", "--core", &kept],
-        "nan.csv",
-    );
-    assert_eq!(dir.read("kept.txt"), "keep me\n");
-    // Two outputs naming one file.
-    let same = dir.path("same.txt");
-    fails(
-        2,
-        &[&base[..], &["--labels", &same, "--core", &same]].concat(),
-        "named by two outputs",
-    );
+    dir.fails_keeping(&["dbscan", &nan, "--backend", "cpu"], "--core", "nan.csv");
+    dir.fails_one_file_two_outputs(&base, "--labels", "--core");
 }
 
 #[test]
 fn help_lists_every_option_and_default() {
-    let help = ok(&["dbscan", "--help"]);
-    for needle in [
-        "--eps <F>",
-        "[default: 0.5]",
-        "--min-samples <N>",
-        "[default: 5]",
-        "--sample-weights <FILE>",
-        "[default: auto] [possible values: auto, gpu, cpu]",
-        "--labels <FILE>",
-        "--core <FILE>",
-        "--delimiter <C>",
-        "--header <yes|no>",
-        "--columns <LIST>",
-    ] {
-        assert!(
-            help.contains(needle),
-            "dbscan --help lacks {needle:?}:\n{help}"
-        );
-    }
-    let top = ok(&["--help"]);
-    assert!(top.contains("dbscan"), "{top}");
+    assert_help(
+        "dbscan",
+        &[
+            "--eps <F>",
+            "[default: 0.5]",
+            "--min-samples <N>",
+            "[default: 5]",
+            "--sample-weights <FILE>",
+            "[default: auto] [possible values: auto, gpu, cpu]",
+            "--labels <FILE>",
+            "--core <FILE>",
+            "--delimiter <C>",
+            "--header <yes|no>",
+            "--columns <LIST>",
+        ],
+    );
 }
 
 /// On a terminal the neighbourhood searches show as a bar counted in
@@ -356,52 +312,25 @@ fn help_lists_every_option_and_default() {
 fn on_a_terminal_the_searches_show_as_a_bar() {
     let dir = Scratch::new();
     // 12 000 points in 8-D: two chunks of queries, by brute force.
-    let data = dir.path("big.npy");
-    ok(&[
-        "blobs",
-        "--out",
-        &data,
-        "--per-cluster",
-        "2000",
-        "--dim",
-        "8",
-    ]);
+    let data = dir.blobs_with("big.npy", &["--per-cluster", "2000", "--dim", "8"]);
     let labels = dir.path("labels.txt");
     let args = [
         "dbscan",
-        data.as_str(),
+        &data,
         "--eps",
         "3",
         "--backend",
         "cpu",
         "--labels",
-        labels.as_str(),
+        &labels,
     ];
-    let out = run(&args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
-    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
-    let line = std::iter::once(env!("CARGO_BIN_EXE_gpu-cluster"))
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ");
-    // `script -qec CMD /dev/null` runs CMD on a pseudo-terminal and copies
-    // what it writes there to our stdout.
-    let Ok(out) = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .output()
-    else {
-        eprintln!("no `script` here: the terminal half of the progress test is skipped");
+    only_the_summary(&args);
+    let Some(screen) = on_a_terminal(&args) else {
         return;
     };
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(screen.contains("dbscan: neighbourhoods"), "{screen:?}");
     assert!(screen.contains("/4"), "no bar with a total: {screen:?}");
-    let summary = screen.rfind("dbscan: ").expect("the summary");
-    let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
-    assert!(erase < summary, "{screen:?}");
+    let summary = assert_erased_before(&screen, "dbscan: ");
     assert!(
         screen[summary..].contains("from 12000 points x 8;"),
         "{screen:?}"

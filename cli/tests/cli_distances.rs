@@ -5,16 +5,10 @@
 
 mod common;
 
-use common::run::{Scratch, fails, run, stderr, stdout};
+use common::run::{Scratch, fails, ok, ok_with_summary};
 
 use gpu_cluster::meanshift::Distances;
 use gpu_cluster::{Blobs, Context, MeanShift, MeanShiftFit};
-
-/// The backends to run: the CPU, and the GPU when there is an adapter (any,
-/// software included; with REQUIRE_GPU=1 a missing one fails the test).
-fn backends() -> Vec<(&'static str, Context)> {
-    common::backends()
-}
 
 /// Blobs of `dim` coordinates, as `blobs` writes them and as the library
 /// generates them (`.npy` float32: the same bits).
@@ -25,19 +19,17 @@ fn blobs(dir: &Scratch, dim: usize) -> (String, Blobs) {
         dim,
         ..Blobs::default()
     };
-    let path = dir.path(&format!("blobs{dim}.npy"));
-    let out = run(&[
-        "blobs",
-        "--out",
-        &path,
-        "--clusters",
-        "4",
-        "--per-cluster",
-        "30",
-        "--dim",
-        &dim.to_string(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let path = dir.blobs_with(
+        &format!("blobs{dim}.npy"),
+        &[
+            "--clusters",
+            "4",
+            "--per-cluster",
+            "30",
+            "--dim",
+            &dim.to_string(),
+        ],
+    );
     (path, spec)
 }
 
@@ -72,11 +64,8 @@ fn fit(
     if let Some(d) = distances {
         args.extend(["--distances", d]);
     }
-    let out = run(&args);
-    let summary = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {summary}");
-    assert_eq!(summary.lines().count(), 1, "{summary}");
-    let labels = stdout(&out).lines().map(|l| l.parse().unwrap()).collect();
+    let (out, summary) = ok_with_summary(&args);
+    let labels = out.lines().map(|l| l.parse().unwrap()).collect();
     (labels, summary, MeanShiftFit::load(&model).unwrap())
 }
 
@@ -85,7 +74,7 @@ fn expanded_reaches_the_fit_above_32_columns() {
     let dir = Scratch::new();
     let (input, spec) = blobs(&dir, 40);
     let x = spec.generate().unwrap().points;
-    for (backend, ctx) in backends() {
+    for (backend, ctx) in common::backends() {
         let want = library()
             .distances(Distances::Expanded)
             .fit(&ctx, &x)
@@ -152,8 +141,7 @@ fn expanded_with_the_grid_is_a_parameter_error() {
                 "invalid --distances = expanded: expanded distances are for the dense sums",
             );
         } else {
-            let out = run(&args);
-            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            ok(&args);
         }
     }
     fails(

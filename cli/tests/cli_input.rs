@@ -13,11 +13,10 @@
 #[path = "common/run.rs"]
 mod run;
 
-use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use run::{Scratch, fails, ok, run, stderr, stdout};
+use run::{Scratch, fails, meanshift_args, ok, ok_with_stderr};
 
 /// Mean shift on the CPU with bandwidth `h`: the labels, and stderr.
 fn labels(path: &str, h: &str) -> (Vec<i32>, String) {
@@ -26,15 +25,8 @@ fn labels(path: &str, h: &str) -> (Vec<i32>, String) {
 
 /// [`labels`] with more arguments (the options of reading).
 fn labels_with(path: &str, h: &str, more: &[&str]) -> (Vec<i32>, String) {
-    let args = [
-        &["meanshift", path, "--bandwidth", h, "--backend", "cpu"][..],
-        more,
-    ]
-    .concat();
-    let out = run(&args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    let labels = stdout(&out).lines().map(|l| l.parse().unwrap()).collect();
-    (labels, stderr(&out))
+    let (out, err) = ok_with_stderr(&meanshift_args(path, h, more));
+    (out.lines().map(|l| l.parse().unwrap()).collect(), err)
 }
 
 /// `df.to_csv()` writes the index as a first column under an empty header
@@ -110,7 +102,7 @@ fn the_delimiter_is_sniffed() {
     let eu = f.write("eu.csv", "1,5;2,5\n3,5;4,5\n");
     fails(
         2,
-        &["meanshift", &eu, "--bandwidth", "1", "--backend", "cpu"],
+        &meanshift_args(&eu, "1", &[]),
         "both ',' and ';' split the first lines evenly: say which with --delimiter",
     );
 }
@@ -135,10 +127,9 @@ fn the_read_options_reach_the_reader() {
     let (labels, err) = labels_with(&iris, "9", &["--columns", "width, sepal"]);
     assert_eq!(labels, [0, 0]);
     assert!(err.contains("header yes, 2 of 4 columns (3,1)"), "{err}");
-    let cpu = ["--bandwidth", "1", "--backend", "cpu"];
     fails(
         2,
-        &[&["meanshift", iris.as_str(), "--columns", "5"][..], &cpu].concat(),
+        &meanshift_args(&iris, "1", &["--columns", "5"]),
         "--columns asks for column 5 of 4",
     );
     for (flag, bad) in [
@@ -146,11 +137,7 @@ fn the_read_options_reach_the_reader() {
         ("--columns", "0"),
         ("--header", "maybe"),
     ] {
-        fails(
-            2,
-            &[&["meanshift", iris.as_str(), flag, bad][..], &cpu].concat(),
-            flag,
-        );
+        fails(2, &meanshift_args(&iris, "1", &[flag, bad]), flag);
     }
 }
 
@@ -189,14 +176,7 @@ fn an_untrustworthy_header_guess_is_refused() {
     ];
     for (name, text, why) in cases {
         let path = f.write(name, text);
-        let args = [
-            "meanshift",
-            path.as_str(),
-            "--bandwidth",
-            "1",
-            "--backend",
-            "cpu",
-        ];
+        let args = meanshift_args(&path, "1", &[]);
         fails(
             2,
             &args,
@@ -209,7 +189,7 @@ fn an_untrustworthy_header_guess_is_refused() {
     let wide = f.write("wide.csv", "x,y,z\n1,2\n");
     fails(
         2,
-        &["meanshift", &wide, "--bandwidth", "1", "--backend", "cpu"],
+        &meanshift_args(&wide, "1", &[]),
         "line 2 has 2 values, expected 3 like the header (line 1)",
     );
 }
@@ -219,7 +199,6 @@ fn an_untrustworthy_header_guess_is_refused() {
 #[test]
 fn columns_in_messages_count_from_1() {
     let f = Scratch::new();
-    let cpu = ["--bandwidth", "1", "--backend", "cpu"];
     for (name, text, needle) in [
         (
             "nan.csv",
@@ -248,16 +227,12 @@ fn columns_in_messages_count_from_1() {
         ),
     ] {
         let path = f.write(name, text);
-        fails(
-            2,
-            &[&["meanshift", path.as_str()][..], &cpu].concat(),
-            needle,
-        );
+        fails(2, &meanshift_args(&path, "1", &[]), needle);
     }
     let sel = f.write("sel.csv", "a,b,c\n1,2,3\n4,5,nan\n");
     fails(
         2,
-        &[&["meanshift", sel.as_str(), "--columns", "3"][..], &cpu].concat(),
+        &meanshift_args(&sel, "1", &["--columns", "3"]),
         "sel.csv: line 3, column 3: NaN is not a finite f32",
     );
 }
@@ -289,10 +264,8 @@ fn head_1(args: &[&str]) -> (Option<i32>, String, String) {
 #[test]
 fn a_closed_stdout_ends_the_run_quietly() {
     let f = Scratch::new();
-    let big = f.file("big.npy").display().to_string();
-    let small = f.file("small.npy").display().to_string();
-    ok(&["blobs", "--out", &big, "--per-cluster", "20000"]);
-    ok(&["blobs", "--out", &small, "--per-cluster", "400"]);
+    let big = f.blobs_with("big.npy", &["--per-cluster", "20000"]);
+    let small = f.blobs_with("small.npy", &["--per-cluster", "400"]);
     let runs: [&[&str]; 3] = [
         // 240 KB of labels, 1.2 MB of indices, 2.4 MB of points.
         &[
@@ -314,10 +287,6 @@ fn a_closed_stdout_ends_the_run_quietly() {
         assert!(!err.contains("error"), "{args:?}: {err}");
     }
     // `--out -` is CSV on stdout, the same points as the file.
-    let csv = f.file("b.csv").display().to_string();
-    ok(&["blobs", "--out", &csv]);
-    assert_eq!(
-        ok(&["blobs", "--out", "-"]),
-        fs::read_to_string(&csv).unwrap()
-    );
+    f.blobs_with("b.csv", &[]);
+    assert_eq!(ok(&["blobs", "--out", "-"]), f.read("b.csv"));
 }

@@ -6,58 +6,25 @@
 
 mod common;
 
-use common::run::{Scratch, fails, ok, quiet, run, stderr, stdout};
+use common::check::{assert_centres, parse_lines, parse_rows};
+use common::run::{Scratch, assert_has, assert_help, fails, ok, ok_with_stderr, run, stderr};
 
 use gpu_cluster::io::read_points;
 use gpu_cluster::{Context, KMeans, KMeansFit, KMeansInit, Points};
 
-fn parse_labels(text: &str) -> Vec<i32> {
-    text.lines()
-        .map(|l| l.parse().expect("an integer label"))
-        .collect()
-}
-
-/// CSV rows of numbers as `f64`, as written.
-fn parse_rows(text: &str) -> Vec<Vec<f64>> {
-    text.lines()
-        .map(|l| l.split(',').map(|v| v.parse().expect("a number")).collect())
-        .collect()
-}
-
-/// The centres as the CLI writes them: in the input's precision, the
-/// `f64` values where the input holds values `f32` cannot, the `f32` ones
-/// otherwise.
 /// Asserts that `centers`, as written, are the fit's centres to the
-/// precision of the work: within half an f32 step of the centred centres'
-/// extent, per column, of the centres' f64 values.
+/// precision of the work (see [`assert_centres`]).
 fn assert_written(centers: &[Vec<f64>], fit: &KMeansFit, what: &str) {
-    let (values, offset) = (fit.cluster_centers().to_f64(), fit.offset());
-    let dim = offset.len();
-    assert_eq!(centers.concat().len(), values.len(), "{what}");
-    for (i, (w, v)) in centers.concat().iter().zip(&values).enumerate() {
-        let a = i % dim;
-        let extent = values
-            .iter()
-            .skip(a)
-            .step_by(dim)
-            .fold(0.0f64, |m, v| m.max((v - offset[a]).abs())) as f32;
-        let tol = (f64::from(extent.next_up()) - f64::from(extent)) / 2.0;
-        assert!((w - v).abs() <= tol, "{what}: {w} vs {v} (tolerance {tol})");
-    }
+    let values = fit.cluster_centers().to_f64();
+    assert_centres(&centers.concat(), &values, fit.offset(), what);
 }
 
 /// Runs `kmeans` with `args` after the input, labels and centres to files;
 /// returns the labels, the centres and the summary line.
 fn kmeans(dir: &Scratch, input: &str, args: &[&str]) -> (Vec<i32>, Vec<Vec<f64>>, String) {
-    let (labels, centers) = (dir.path("labels.txt"), dir.path("centers.csv"));
-    let mut all = vec!["kmeans", input, "--labels", &labels, "--centers", &centers];
-    all.extend_from_slice(args);
-    let err = quiet(&all);
-    (
-        parse_labels(&dir.read("labels.txt")),
-        parse_rows(&dir.read("centers.csv")),
-        err,
-    )
+    let (labels, centers, summary) =
+        dir.labels_and("kmeans", input, ("--centers", "centers.csv"), args);
+    (parse_lines(&labels), parse_rows(&centers), summary)
 }
 
 #[test]
@@ -85,14 +52,15 @@ fn labels_and_centres_are_the_librarys() {
             let (labels, centers, summary) = kmeans(&dir, &data, &all);
             assert_eq!(labels, fit.labels(), "{backend} {args:?}");
             assert_written(&centers, &fit, &format!("{backend} {args:?}"));
-            for needle in [
-                format!("kmeans: {} clusters from 200 points x 2;", fit.n_clusters()),
-                format!("inertia {};", fit.inertia()),
-                format!("backend {backend}: "),
-                "input ".to_string(),
-            ] {
-                assert!(summary.contains(&needle), "{summary:?} lacks {needle:?}");
-            }
+            assert_has(
+                &summary,
+                &[
+                    &format!("kmeans: {} clusters from 200 points x 2;", fit.n_clusters()),
+                    &format!("inertia {};", fit.inertia()),
+                    &format!("backend {backend}: "),
+                    "input ",
+                ],
+            );
             if fit.n_iter() == 2 && args.contains(&"--max-iter") {
                 assert!(
                     summary.contains("2 iterations (reached --max-iter)"),
@@ -128,40 +96,33 @@ fn initial_centres_from_a_file() {
         );
     }
     // The file must hold k rows of the input's dimension.
-    let base = ["kmeans", data.as_str(), "--backend", "cpu"];
-    fails(
-        2,
-        &[&base[..], &["--k", "2", "--init", &start]].concat(),
-        "--init",
-    );
-    fails(
-        2,
-        &[&base[..], &["--k", "2", "--init", &start]].concat(),
-        "3 centres for --k 2",
-    );
     let wide = dir.write("wide.csv", "0,0,0\n1,1,1\n5,5,5\n");
-    fails(
-        2,
-        &[&base[..], &["--k", "3", "--init", &wide]].concat(),
-        "--init",
-    );
-    fails(
-        2,
-        &[&base[..], &["--k", "3", "--init", &wide]].concat(),
-        "3 columns, the points in",
-    );
     let ragged = dir.write("ragged.csv", "0,0\n1\n");
-    fails(
-        2,
-        &[&base[..], &["--k", "2", "--init", &ragged]].concat(),
-        "--init ",
-    );
-    // A name that is neither a method nor a file.
-    fails(
-        2,
-        &[&base[..], &["--k", "2", "--init", "kmeans++"]].concat(),
-        "--init kmeans++: no such file; give k-means++, random or a file of centres",
-    );
+    for (k, init, needle) in [
+        ("2", start.as_str(), "--init"),
+        ("2", start.as_str(), "3 centres for --k 2"),
+        ("3", wide.as_str(), "--init"),
+        ("3", wide.as_str(), "3 columns, the points in"),
+        ("2", ragged.as_str(), "--init "),
+        // A name that is neither a method nor a file.
+        (
+            "2",
+            "kmeans++",
+            "--init kmeans++: no such file; give k-means++, random or a file of centres",
+        ),
+    ] {
+        let args = [
+            "kmeans",
+            &data,
+            "--backend",
+            "cpu",
+            "--k",
+            k,
+            "--init",
+            init,
+        ];
+        fails(2, &args, needle);
+    }
 }
 
 #[test]
@@ -170,10 +131,7 @@ fn sample_weights_weight_the_fit_as_in_the_library() {
     let data = dir.blobs();
     let points = read_points(&data).unwrap();
     let weights: Vec<f32> = (0..200).map(|i| 0.25 * (1 + i % 7) as f32).collect();
-    let text: String = std::iter::once("weight\n".to_string())
-        .chain(weights.iter().map(|w| format!("{w}\n")))
-        .collect();
-    let file = dir.write("w.txt", &text);
+    let (text, file) = dir.weights("w.txt", &weights);
     for (backend, ctx) in common::backends() {
         let fit = KMeans::new(4)
             .seed(5)
@@ -201,23 +159,19 @@ fn sample_weights_weight_the_fit_as_in_the_library() {
     }
     let base = ["kmeans", data.as_str(), "--k", "2", "--backend", "cpu"];
     let short = dir.write("short.txt", "1\n2\n");
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &short]].concat(),
-        "2 weights for the 200 points",
-    );
     let negative = dir.write("neg.txt", &text.replacen("0.25\n", "-1\n", 1));
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &negative]].concat(),
-        "--sample-weights",
-    );
     let zeros = dir.write("zeros.txt", &"0\n".repeat(200));
-    fails(
-        2,
-        &[&base[..], &["--sample-weights", &zeros]].concat(),
-        "invalid --sample-weights = all 0",
-    );
+    for (file, needle) in [
+        (&short, "2 weights for the 200 points"),
+        (&negative, "--sample-weights"),
+        (&zeros, "invalid --sample-weights = all 0"),
+    ] {
+        fails(
+            2,
+            &[&base[..], &["--sample-weights", file]].concat(),
+            needle,
+        );
+    }
 }
 
 #[test]
@@ -260,7 +214,7 @@ fn save_model_then_predict_gives_the_fit_labels() {
         &model,
     ]);
     let fit = KMeansFit::load(&model).expect("the library reads it");
-    assert_eq!(parse_labels(&printed), fit.labels());
+    assert_eq!(parse_lines::<i32>(&printed), fit.labels());
     let predicted = ok(&["predict", "--model", &model, &data, "--backend", "cpu"]);
     assert_eq!(predicted, printed);
     // Standard output is no place for the model.
@@ -295,10 +249,8 @@ fn labels_go_to_stdout_by_default_and_for_dash() {
 fn the_summary_uses_singular_nouns_for_one() {
     let dir = Scratch::new();
     let one = dir.write("one.csv", "3.5\n");
-    let out = run(&["kmeans", &one, "--k", "1", "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "0\n");
-    let summary = stderr(&out);
+    let (out, summary) = ok_with_stderr(&["kmeans", &one, "--k", "1", "--backend", "cpu"]);
+    assert_eq!(out, "0\n");
     assert!(
         summary.starts_with("kmeans: 1 cluster from 1 point x 1; 1 iteration, inertia 0;"),
         "{summary:?}"
@@ -306,7 +258,7 @@ fn the_summary_uses_singular_nouns_for_one() {
     assert!(summary.contains("init k-means++ (seed 0);"), "{summary:?}");
     // Several runs are counted.
     let data = dir.blobs();
-    let out = run(&[
+    let (_, summary) = ok_with_stderr(&[
         "kmeans",
         &data,
         "--k",
@@ -317,9 +269,8 @@ fn the_summary_uses_singular_nouns_for_one() {
         "cpu",
     ]);
     assert!(
-        stderr(&out).contains("init random (seed 0, best of 10 runs);"),
-        "{}",
-        stderr(&out)
+        summary.contains("init random (seed 0, best of 10 runs);"),
+        "{summary}"
     );
 }
 
@@ -328,30 +279,22 @@ fn bad_input_exits_2_with_one_line() {
     let dir = Scratch::new();
     let data = dir.blobs();
     let base = ["kmeans", data.as_str(), "--backend", "cpu"];
-    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
-        [base, extra].concat()
+    let cases: [(&[&str], &str); 8] = [
+        (&["--k", "0"], "invalid --k = 0: must be >= 1"),
+        (
+            &["--k", "201"],
+            "invalid --k = 201: must be at most the number of points;",
+        ),
+        (&["--k", "201"], "holds 200 points"),
+        (&["--k", "2", "--n-init", "0"], "invalid --n-init = 0"),
+        (&["--k", "2", "--max-iter", "0"], "invalid --max-iter = 0"),
+        (&["--k", "2", "--tol", "-1"], "invalid --tol = -1"),
+        (&["--k", "2", "--init", ""], "--init"),
+        (&["--k", "-3"], "--k"),
+    ];
+    for (extra, needle) in cases {
+        fails(2, &[&base[..], extra].concat(), needle);
     }
-    let with = |extra: &[&'static str]| with(&base, extra);
-    fails(2, &with(&["--k", "0"]), "invalid --k = 0: must be >= 1");
-    fails(
-        2,
-        &with(&["--k", "201"]),
-        "invalid --k = 201: must be at most the number of points;",
-    );
-    fails(2, &with(&["--k", "201"]), "holds 200 points");
-    fails(
-        2,
-        &with(&["--k", "2", "--n-init", "0"]),
-        "invalid --n-init = 0",
-    );
-    fails(
-        2,
-        &with(&["--k", "2", "--max-iter", "0"]),
-        "invalid --max-iter = 0",
-    );
-    fails(2, &with(&["--k", "2", "--tol", "-1"]), "invalid --tol = -1");
-    fails(2, &with(&["--k", "2", "--init", ""]), "--init");
-    fails(2, &with(&["--k", "-3"]), "--k");
     // --k is required.
     let out = run(&base);
     assert_eq!(out.status.code(), Some(2));
@@ -377,72 +320,54 @@ fn bad_input_exits_2_with_one_line() {
 fn unwritable_output_fails_before_any_work() {
     let dir = Scratch::new();
     let data = dir.blobs();
-    let no_dir = dir.path("no/such/dir/out.csv");
-    let a_dir = dir.dir().display().to_string();
     let base = ["kmeans", data.as_str(), "--k", "2", "--backend", "cpu"];
     for flag in ["--labels", "--centers", "--save-model"] {
-        fails(1, &[&base[..], &[flag, &no_dir]].concat(), "cannot write");
-        fails(1, &[&base[..], &[flag, &a_dir]].concat(), "cannot write");
+        dir.cannot_write(&base, flag);
     }
     // Before reading the input: the missing file is not what is reported.
     let missing = dir.path("missing.csv");
     fails(
         1,
-        &["kmeans", &missing, "--k", "2", "--labels", &no_dir],
+        &[
+            "kmeans",
+            &missing,
+            "--k",
+            "2",
+            "--labels",
+            &dir.no_dir("out.csv"),
+        ],
         "cannot write",
     );
     // An existing file is left as it was when the run then fails.
-    let kept = dir.write("kept.csv", "keep me\n");
-    fails(
-        2,
-        &[
-            "kmeans",
-            &data,
-            "--k",
-            "900",
-            "--backend",
-            "cpu",
-            "--centers",
-            &kept,
-        ],
+    dir.fails_keeping(
+        &["kmeans", &data, "--k", "900", "--backend", "cpu"],
+        "--centers",
         "invalid --k = 900",
     );
-    assert_eq!(dir.read("kept.csv"), "keep me\n");
-    // Two outputs naming one file.
-    let same = dir.path("same.csv");
-    fails(
-        2,
-        &[&base[..], &["--labels", &same, "--centers", &same]].concat(),
-        "named by two outputs",
-    );
+    dir.fails_one_file_two_outputs(&base, "--labels", "--centers");
 }
 
 #[test]
 fn help_lists_every_option_and_default() {
-    let help = ok(&["kmeans", "--help"]);
-    for needle in [
-        "--k <N>",
-        "--init <k-means++|random|FILE>",
-        "[default: k-means++]",
-        "--n-init <N>",
-        "--max-iter <N>",
-        "[default: 300]",
-        "--tol <F>",
-        "[default: 0.0001]",
-        "--seed <S>",
-        "--sample-weights <FILE>",
-        "[default: auto] [possible values: auto, gpu, cpu]",
-        "--labels <FILE>",
-        "--centers <FILE>",
-        "--save-model <FILE>",
-        "--delimiter <C>",
-        "--columns <LIST>",
-    ] {
-        assert!(
-            help.contains(needle),
-            "kmeans --help lacks {needle:?}:\n{help}"
-        );
-    }
-    let top = ok(&["--help"]);
-    assert!(top.contains("kmeans"), "{top}");
+    assert_help(
+        "kmeans",
+        &[
+            "--k <N>",
+            "--init <k-means++|random|FILE>",
+            "[default: k-means++]",
+            "--n-init <N>",
+            "--max-iter <N>",
+            "[default: 300]",
+            "--tol <F>",
+            "[default: 0.0001]",
+            "--seed <S>",
+            "--sample-weights <FILE>",
+            "[default: auto] [possible values: auto, gpu, cpu]",
+            "--labels <FILE>",
+            "--centers <FILE>",
+            "--save-model <FILE>",
+            "--delimiter <C>",
+            "--columns <LIST>",
+        ],
+    );
 }

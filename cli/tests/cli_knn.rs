@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::run::{Scratch, fails, ok, run, stderr, stdout};
-
-use std::fs;
+use common::check::parse_rows;
+use common::run::{Scratch, assert_has, assert_help, fails, meanshift_args, ok, ok_with_stderr};
 
 /// Points on a line: 0, 1, 3, 3, 8. Their mean is 3, so the library's
 /// centring is exact and every distance is an integer, on either backend.
@@ -19,33 +18,16 @@ const LINE: &str = "0\n1\n3\n3\n8\n";
 /// (the direction of point 0) and (-1, 0) (the opposite one).
 const PLANE: &str = "x,y\n1,0\n0,2\n3,4\n2,0\n-1,0\n";
 
-/// CSV rows of integers; an empty line is an empty row.
-fn int_rows(text: &str) -> Vec<Vec<u32>> {
-    text.lines()
-        .map(|l| {
-            l.split(',')
-                .filter(|v| !v.is_empty())
-                .map(|v| v.parse().expect("an integer"))
-                .collect()
-        })
-        .collect()
-}
-
 /// CSV rows of floats, each checked to be in Rust's shortest round-trip
 /// form; an empty line is an empty row.
 fn float_rows(text: &str) -> Vec<Vec<f32>> {
-    text.lines()
-        .map(|l| {
-            l.split(',')
-                .filter(|v| !v.is_empty())
-                .map(|v| {
-                    let x: f32 = v.parse().expect("a float");
-                    assert_eq!(x.to_string(), v, "not the shortest form");
-                    x
-                })
-                .collect()
-        })
-        .collect()
+    let rows: Vec<Vec<f32>> = parse_rows(text);
+    for (line, row) in text.lines().zip(&rows) {
+        for (v, x) in line.split(',').filter(|v| !v.is_empty()).zip(row) {
+            assert_eq!(x.to_string(), v, "not the shortest form");
+        }
+    }
+    rows
 }
 
 fn assert_close(got: &[Vec<f32>], want: &[&[f32]], tol: f32) {
@@ -58,14 +40,29 @@ fn assert_close(got: &[Vec<f32>], want: &[&[f32]], tol: f32) {
     }
 }
 
+/// `knn INPUT`, then `extra`, on `backend`.
+fn knn<'a>(input: &'a str, extra: &[&'a str], backend: &'a str) -> Vec<&'a str> {
+    [&["knn", input][..], extra, &["--backend", backend]].concat()
+}
+
+/// Two nearest neighbours of each point but itself by `metric`, their
+/// distances to `dist`.
+fn two_others<'a>(metric: &'a str, dist: &'a str) -> [&'a str; 7] {
+    [
+        "--k",
+        "2",
+        "--exclude-self",
+        "--metric",
+        metric,
+        "--distances",
+        dist,
+    ]
+}
+
 /// The backends to run: the CPU, and the GPU when there is an adapter (any,
 /// software included; with REQUIRE_GPU=1 a missing one fails the test).
 fn backends() -> Vec<&'static str> {
-    let mut b = vec!["cpu"];
-    if common::gpu().is_some() {
-        b.push("gpu");
-    }
-    b
+    common::backends().into_iter().map(|(b, _)| b).collect()
 }
 
 /// A temporary directory holding `line.csv` and `plane.csv`.
@@ -98,29 +95,20 @@ fn euclidean_each_point_finds_itself() {
     let f = Files::new();
     for backend in backends() {
         let dist = f.path("d.csv");
-        let out = run(&[
-            "knn",
-            &f.line,
-            "--k",
-            "2",
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "0,1\n1,0\n2,3\n2,3\n4,2\n", "{backend}");
+        let (out, summary) =
+            ok_with_stderr(&knn(&f.line, &["--k", "2", "--distances", &dist], backend));
+        assert_eq!(out, "0,1\n1,0\n2,3\n2,3\n4,2\n", "{backend}");
         assert_eq!(f.read("d.csv"), "0,1\n0,1\n0,0\n0,0\n0,5\n", "{backend}");
-        let summary = stderr(&out);
-        for needle in [
-            "knn: 5 points x 1 against themselves (each finding itself)",
-            "; k 2;",
-            "euclidean metric",
-            &format!("backend {backend}: "),
-            " ms",
-        ] {
-            assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
-        }
+        assert_has(
+            &summary,
+            &[
+                "knn: 5 points x 1 against themselves (each finding itself)",
+                "; k 2;",
+                "euclidean metric",
+                &format!("backend {backend}: "),
+                " ms",
+            ],
+        );
     }
 }
 
@@ -129,55 +117,24 @@ fn euclidean_each_point_finds_itself() {
 #[test]
 fn exclude_self_keeps_duplicates() {
     let f = Files::new();
+    let (idx, dist, idx2) = (f.path("i.csv"), f.path("d.csv"), f.path("i2.csv"));
     for backend in backends() {
-        let (idx, dist) = (f.path("i.csv"), f.path("d.csv"));
-        let printed = ok(&[
-            "knn",
-            &f.line,
-            "--k",
-            "2",
-            "--exclude-self",
-            "--indices",
-            &idx,
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
+        // Two neighbours each, leaving itself out, to `outputs`.
+        let to = |outputs: &[&str]| {
+            let args = [&["--k", "2", "--exclude-self"][..], outputs].concat();
+            ok_with_stderr(&knn(&f.line, &args, backend))
+        };
+        let (printed, _) = to(&["--indices", &idx, "--distances", &dist]);
         assert_eq!(printed, "", "indices go to the file, not stdout");
         assert_eq!(f.read("i.csv"), "1,2\n0,2\n3,1\n2,1\n2,3\n", "{backend}");
         assert_eq!(f.read("d.csv"), "1,3\n1,2\n0,2\n0,2\n5,5\n", "{backend}");
         // `--indices -` is stdout, like no --indices.
-        let dashed = ok(&[
-            "knn",
-            &f.line,
-            "--k",
-            "2",
-            "--exclude-self",
-            "--indices",
-            "-",
-            "--backend",
-            backend,
-        ]);
+        let (dashed, _) = to(&["--indices", "-"]);
         assert_eq!(dashed, f.read("i.csv"));
         // And the distances can go to stdout while the indices go to a file.
-        let idx2 = f.path("i2.csv");
-        let out = run(&[
-            "knn",
-            &f.line,
-            "--k",
-            "2",
-            "--exclude-self",
-            "--indices",
-            &idx2,
-            "--distances",
-            "-",
-            "--backend",
-            backend,
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(stderr(&out).contains("each leaving itself out"));
-        assert_eq!(stdout(&out), f.read("d.csv"));
+        let (out, summary) = to(&["--indices", &idx2, "--distances", "-"]);
+        assert!(summary.contains("each leaving itself out"));
+        assert_eq!(out, f.read("d.csv"));
         assert_eq!(f.read("i2.csv"), f.read("i.csv"));
     }
 }
@@ -186,21 +143,10 @@ fn exclude_self_keeps_duplicates() {
 #[test]
 fn sqeuclidean_distances_are_squares() {
     let f = Files::new();
+    let dist = f.path("d.csv");
+    let args = two_others("sqeuclidean", &dist);
     for backend in backends() {
-        let dist = f.path("d.csv");
-        let idx = ok(&[
-            "knn",
-            &f.line,
-            "--k",
-            "2",
-            "--exclude-self",
-            "--metric",
-            "sqeuclidean",
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
+        let idx = ok(&knn(&f.line, &args, backend));
         assert_eq!(idx, "1,2\n0,2\n3,1\n2,1\n2,3\n", "{backend}");
         assert_eq!(f.read("d.csv"), "1,9\n1,4\n0,4\n0,4\n25,25\n", "{backend}");
     }
@@ -212,21 +158,10 @@ fn sqeuclidean_distances_are_squares() {
 #[test]
 fn cosine_known_answer() {
     let f = Files::new();
+    let dist = f.path("d.csv");
+    let args = two_others("cosine", &dist);
     for backend in backends() {
-        let dist = f.path("d.csv");
-        let idx = ok(&[
-            "knn",
-            &f.plane,
-            "--k",
-            "2",
-            "--exclude-self",
-            "--metric",
-            "cosine",
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
+        let idx = ok(&knn(&f.plane, &args, backend));
         assert_eq!(idx, "3,2\n2,0\n1,0\n0,2\n1,2\n", "{backend}");
         let want: [&[f32]; 5] = [
             &[0.0, 0.4],
@@ -246,26 +181,21 @@ fn cosine_known_answer() {
 fn inner_product_with_queries_from_a_file() {
     let f = Files::new();
     let queries = f.write("q.csv", "1,1\n0,-1\n");
+    let dist = f.path("d.csv");
+    let args = [
+        "--queries",
+        &queries,
+        "--k",
+        "3",
+        "--metric",
+        "inner_product",
+        "--distances",
+        &dist,
+    ];
     for backend in backends() {
-        let dist = f.path("d.csv");
-        let out = run(&[
-            "knn",
-            &f.plane,
-            "--queries",
-            &queries,
-            "--k",
-            "3",
-            "--metric",
-            "inner_product",
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "2,1,3\n0,3,4\n", "{backend}");
+        let (out, summary) = ok_with_stderr(&knn(&f.plane, &args, backend));
+        assert_eq!(out, "2,1,3\n0,3,4\n", "{backend}");
         assert_eq!(f.read("d.csv"), "7,2,2\n0,0,0\n", "{backend}");
-        let summary = stderr(&out);
         assert!(
             summary.contains("2 queries x 2 against 5 points"),
             "{summary}"
@@ -280,43 +210,28 @@ fn inner_product_with_queries_from_a_file() {
 fn radius_rows_vary_in_length_and_may_be_empty() {
     let f = Files::new();
     let queries = f.write("q.csv", "2\n10\n-0.5\n");
+    let dist = f.path("d.csv");
     for backend in backends() {
-        let dist = f.path("d.csv");
-        let out = run(&[
-            "knn",
-            &f.line,
-            "--radius",
-            "1",
-            "--exclude-self",
-            "--distances",
-            &dist,
-            "--backend",
-            backend,
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "1\n0\n3\n2\n\n", "{backend}");
+        let own = ["--radius", "1", "--exclude-self", "--distances", &dist];
+        let (out, summary) = ok_with_stderr(&knn(&f.line, &own, backend));
+        assert_eq!(out, "1\n0\n3\n2\n\n", "{backend}");
         assert_eq!(f.read("d.csv"), "1\n1\n0\n0\n\n", "{backend}");
-        let summary = stderr(&out);
         assert!(
             summary.contains("radius 1: 4 neighbours, 0 to 1 per query"),
             "{summary}"
         );
         // Queries from a file: 2 is exactly 1 from 1, 3 and 3 (index
         // order breaks the tie); nothing is within 1.5 of 10.
-        let out = run(&[
-            "knn",
-            &f.line,
+        let from_file = [
             "--queries",
             &queries,
             "--radius",
             "1.5",
             "--distances",
             &dist,
-            "--backend",
-            backend,
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "1,2,3\n\n0,1\n", "{backend}");
+        ];
+        let out = ok(&knn(&f.line, &from_file, backend));
+        assert_eq!(out, "1,2,3\n\n0,1\n", "{backend}");
         assert_close(
             &float_rows(&f.read("d.csv")),
             &[&[1.0, 1.0, 1.0], &[], &[0.5, 1.5]],
@@ -344,19 +259,13 @@ fn gpu_matches_cpu_on_a_grid_of_ties() {
     ] {
         let mut outputs = Vec::new();
         for backend in ["cpu", "gpu"] {
-            let dist = f.path(&format!("d_{backend}.csv"));
-            let args = [
-                &["knn", grid.as_str(), "--distances", dist.as_str()][..],
-                extra,
-                &["--backend", backend],
-            ]
-            .concat();
-            let out = run(&args);
-            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-            outputs.push((stdout(&out), fs::read_to_string(&dist).unwrap()));
+            let name = format!("d_{backend}.csv");
+            let dist = f.path(&name);
+            let args = [extra, &["--distances", &dist]].concat();
+            outputs.push((ok(&knn(&grid, &args, backend)), f.read(&name)));
         }
         assert_eq!(outputs[0], outputs[1], "{extra:?}");
-        assert_eq!(int_rows(&outputs[0].0).len(), 100);
+        assert_eq!(parse_rows::<u32>(&outputs[0].0).len(), 100);
     }
 }
 
@@ -365,7 +274,6 @@ fn usage_errors_exit_2_with_one_line() {
     let f = Files::new();
     let line = f.line.as_str();
     let q2 = f.write("q2.csv", "1,2\n");
-    let cpu = ["--backend", "cpu"];
     let cases: [(&[&str], &str); 14] = [
         (&["--k", "0"], "invalid k = 0"),
         (
@@ -392,48 +300,20 @@ fn usage_errors_exit_2_with_one_line() {
         (&["--k", "1", "--distances", "-"], "--distances -"),
     ];
     for (extra, needle) in cases {
-        let args = [&["knn", line][..], extra, &cpu].concat();
-        fails(2, &args, needle);
+        fails(2, &knn(line, extra, "cpu"), needle);
     }
     // Bad input files, as for every command.
     let missing = f.path("missing.csv");
-    fails(
-        2,
-        &["knn", &missing, "--k", "1", "--backend", "cpu"],
-        "cannot open",
-    );
+    fails(2, &knn(&missing, &["--k", "1"], "cpu"), "cannot open");
     let ragged = f.write("ragged.csv", "1,2\n3\n");
     fails(
         2,
-        &[
-            "knn",
-            line,
-            "--k",
-            "1",
-            "--queries",
-            &ragged,
-            "--backend",
-            "cpu",
-        ],
+        &knn(line, &["--k", "1", "--queries", &ragged], "cpu"),
         "line 2 has 1 values",
     );
     fails(2, &["knn", "--k", "1"], "INPUT");
     // Two outputs in one file: the second would overwrite the first.
-    let out = f.path("both.csv");
-    fails(
-        2,
-        &[
-            "knn",
-            line,
-            "--k",
-            "1",
-            "--indices",
-            &out,
-            "--distances",
-            &out,
-        ],
-        "named by two outputs",
-    );
+    f.fails_one_file_two_outputs(&["knn", line, "--k", "1"], "--indices", "--distances");
 }
 
 /// Output paths are checked before any work: an unwritable one is the
@@ -442,20 +322,11 @@ fn usage_errors_exit_2_with_one_line() {
 #[test]
 fn unwritable_output_fails_before_any_work() {
     let f = Files::new();
-    let no_dir = f.path("no/such/dir/out.csv");
-    let a_dir = f.dir.dir().display().to_string();
+    let no_dir = f.no_dir("out.csv");
     let idx = f.path("i.csv");
-    let base = ["knn", f.line.as_str(), "--k", "1", "--backend", "cpu"];
-    fails(
-        1,
-        &[&base[..], &["--indices", &no_dir]].concat(),
-        "cannot write",
-    );
-    fails(
-        1,
-        &[&base[..], &["--distances", &a_dir]].concat(),
-        "cannot write",
-    );
+    let base = knn(&f.line, &["--k", "1"], "cpu");
+    f.cannot_write(&base, "--indices");
+    f.cannot_write(&base, "--distances");
     fails(
         1,
         &[&base[..], &["--indices", &idx, "--distances", &no_dir]].concat(),
@@ -466,35 +337,15 @@ fn unwritable_output_fails_before_any_work() {
     let missing = f.path("missing.csv");
     fails(
         1,
-        &[
-            "knn",
-            &missing,
-            "--k",
-            "1",
-            "--indices",
-            &no_dir,
-            "--backend",
-            "cpu",
-        ],
+        &knn(&missing, &["--k", "1", "--indices", &no_dir], "cpu"),
         "cannot write",
     );
     // The check leaves an existing file as it was when the run then fails.
-    let kept = f.write("kept.csv", "keep me\n");
-    fails(
-        2,
-        &[
-            "knn",
-            &f.line,
-            "--k",
-            "9",
-            "--indices",
-            &kept,
-            "--backend",
-            "cpu",
-        ],
+    f.fails_keeping(
+        &knn(&f.line, &["--k", "9"], "cpu"),
+        "--indices",
         "invalid k",
     );
-    assert_eq!(f.read("kept.csv"), "keep me\n");
 }
 
 /// The same output rules hold for meanshift: `--labels -` is stdout, and an
@@ -502,19 +353,12 @@ fn unwritable_output_fails_before_any_work() {
 #[test]
 fn meanshift_shares_the_output_rules() {
     let f = Files::new();
-    let args = [
-        "meanshift",
-        f.line.as_str(),
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-    ];
+    let args = meanshift_args(&f.line, "2", &[]);
     let plain = ok(&args);
     assert_eq!(plain.lines().count(), 5);
     assert_eq!(ok(&[&args[..], &["--labels", "-"]].concat()), plain);
     assert!(!f.dir.dir().join("-").exists());
-    let no_dir = f.path("no/such/dir/labels.txt");
+    let no_dir = f.no_dir("labels.txt");
     let missing = f.path("missing.csv");
     fails(
         1,
@@ -532,23 +376,18 @@ fn meanshift_shares_the_output_rules() {
 
 #[test]
 fn help_lists_every_option_and_default() {
-    let help = ok(&["knn", "--help"]);
-    for needle in [
-        "--k <N>",
-        "--radius <F>",
-        "--queries <FILE>",
-        "[default: euclidean] [possible values: euclidean, sqeuclidean, cosine, inner_product]",
-        "--exclude-self",
-        "[default: auto] [possible values: auto, gpu, cpu]",
-        "--indices <FILE>",
-        "[default: stdout]",
-        "--distances <FILE>",
-    ] {
-        assert!(
-            help.contains(needle),
-            "knn --help lacks {needle:?}:\n{help}"
-        );
-    }
-    let top = ok(&["--help"]);
-    assert!(top.contains("knn"), "{top}");
+    assert_help(
+        "knn",
+        &[
+            "--k <N>",
+            "--radius <F>",
+            "--queries <FILE>",
+            "[default: euclidean] [possible values: euclidean, sqeuclidean, cosine, inner_product]",
+            "--exclude-self",
+            "[default: auto] [possible values: auto, gpu, cpu]",
+            "--indices <FILE>",
+            "[default: stdout]",
+            "--distances <FILE>",
+        ],
+    );
 }

@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::run::{Scratch, fails, ok, run, stderr};
+use common::check::parse_lines;
+use common::run::{Scratch, assert_has, fails, meanshift_args, ok, ok_with_summary, run, stderr};
 
 use std::fs;
 
@@ -37,12 +38,32 @@ impl Dir {
             .collect();
         self.write(name, &text)
     }
+
+    /// Fits mean shift with bandwidth 3 on the CPU to `data`, with `extra`,
+    /// saving the model as `name`; returns the model's path.
+    fn save_meanshift(&self, data: &str, name: &str, extra: &[&str]) -> String {
+        let model = self.path(name);
+        ok(&meanshift_args(
+            data,
+            "3",
+            &[&["--save-model", &model][..], extra].concat(),
+        ));
+        model
+    }
+
+    /// Saves the index of a 1-nearest-neighbour search of `data` on the CPU
+    /// as `name`, with `extra`; returns the model's path.
+    fn save_knn(&self, data: &str, name: &str, extra: &[&str]) -> String {
+        let model = self.path(name);
+        let args = ["knn", data, "--k", "1", "--backend", "cpu"];
+        ok(&[&args[..], &["--save-model", &model], extra].concat());
+        model
+    }
 }
 
-fn parse_labels(text: &str) -> Vec<i32> {
-    text.lines()
-        .map(|l| l.parse().expect("an integer label"))
-        .collect()
+/// `predict --model MODEL INPUT --backend cpu`.
+fn predict<'a>(model: &'a str, input: &'a str) -> [&'a str; 6] {
+    ["predict", "--model", model, input, "--backend", "cpu"]
 }
 
 /// Points read from a CSV of numbers, as the CLI reads them (Rust's `f32`
@@ -61,56 +82,40 @@ fn predict_on_the_training_data_gives_the_fit_labels() {
     let dir = Dir::new();
     let data = dir.blobs();
     let (model, labels) = (dir.path("model.json"), dir.path("labels.txt"));
-    let printed = ok(&[
-        "meanshift",
+    let printed = ok(&meanshift_args(
         &data,
-        "--bandwidth",
         "3",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &model,
-        "--labels",
-        &labels,
-    ]);
+        &["--save-model", &model, "--labels", &labels],
+    ));
     assert_eq!(printed, "");
     let fitted = dir.read("labels.txt");
-    let predicted = ok(&["predict", "--model", &model, &data, "--backend", "cpu"]);
+    let predicted = ok(&predict(&model, &data));
     assert_eq!(predicted, fitted);
-    assert!(parse_labels(&fitted).iter().all(|&l| l >= 0));
+    assert!(parse_lines::<i32>(&fitted).iter().all(|&l| l >= 0));
     // The file is the library's model: the same labels, and the document
     // starts with its envelope.
     let fit = MeanShiftFit::load(&model).expect("the library reads it");
-    assert_eq!(fit.labels(), parse_labels(&fitted));
+    assert_eq!(fit.labels(), parse_lines::<i32>(&fitted));
     assert!(
         dir.read("model.json")
             .starts_with(r#"{"format":"gpu-cluster/meanshift","version":1,"#)
     );
     // --labels FILE works for predict too, and the summary is one line.
-    let out = run(&[
-        "predict",
-        "--model",
-        &model,
-        &data,
-        "--backend",
-        "cpu",
-        "--labels",
-        &dir.path("predicted.txt"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(out.stdout.is_empty());
+    let predicted = dir.path("predicted.txt");
+    let (out, summary) =
+        ok_with_summary(&[&predict(&model, &data)[..], &["--labels", &predicted]].concat());
+    assert!(out.is_empty());
     assert_eq!(dir.read("predicted.txt"), fitted);
-    let summary = stderr(&out);
-    assert_eq!(summary.lines().count(), 1, "{summary}");
-    for needle in [
-        "predict: 200 points x 2 labelled",
-        "standard mode",
-        "flat kernel",
-        "bandwidth 3",
-        "backend cpu",
-    ] {
-        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
-    }
+    assert_has(
+        &summary,
+        &[
+            "predict: 200 points x 2 labelled",
+            "standard mode",
+            "flat kernel",
+            "bandwidth 3",
+            "backend cpu",
+        ],
+    );
 }
 
 #[test]
@@ -126,29 +131,10 @@ fn predict_on_new_points_gives_the_library_predict() {
             &["--mode", "blurring", "--max-iter", "3"][..],
         ),
     ] {
-        let model = dir.path(name);
-        let mut args = vec![
-            "meanshift",
-            &data,
-            "--bandwidth",
-            "3",
-            "--backend",
-            "cpu",
-            "--save-model",
-            &model,
-        ];
-        args.extend_from_slice(extra);
-        ok(&args);
+        let model = dir.save_meanshift(&data, name, extra);
         let fit = MeanShiftFit::load(&model).expect("the library reads it");
         let want = fit.predict(&read_csv(&fresh)).expect("predicts");
-        let got = parse_labels(&ok(&[
-            "predict",
-            "--model",
-            &model,
-            &fresh,
-            "--backend",
-            "cpu",
-        ]));
+        let got: Vec<i32> = parse_lines(&ok(&predict(&model, &fresh)));
         assert_eq!(got, want, "{name}");
         if name == "unassigned.json" {
             assert!(got.contains(&-1), "far points are unassigned");
@@ -163,18 +149,8 @@ fn predict_on_new_points_gives_the_library_predict() {
 fn predict_reads_input_like_the_other_commands() {
     let dir = Dir::new();
     let data = dir.blobs();
-    let model = dir.path("model.json");
-    ok(&[
-        "meanshift",
-        &data,
-        "--bandwidth",
-        "3",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &model,
-    ]);
-    let plain = ok(&["predict", "--model", &model, &data, "--backend", "cpu"]);
+    let model = dir.save_meanshift(&data, "model.json", &[]);
+    let plain = ok(&predict(&model, &data));
     // The same points behind a header, with an extra column first and the
     // coordinates picked by name, separated by semicolons.
     let text = fs::read_to_string(&data).unwrap();
@@ -183,16 +159,7 @@ fn predict_reads_input_like_the_other_commands() {
         framed.push_str(&format!("{};{}\n", i + 100, line.replace(',', ";")));
     }
     let framed = dir.write("framed.csv", &framed);
-    let picked = ok(&[
-        "predict",
-        "--model",
-        &model,
-        &framed,
-        "--columns",
-        "x,y",
-        "--backend",
-        "cpu",
-    ]);
+    let picked = ok(&[&predict(&model, &framed)[..], &["--columns", "x,y"]].concat());
     assert_eq!(picked, plain);
 }
 
@@ -200,74 +167,52 @@ fn predict_reads_input_like_the_other_commands() {
 fn a_model_that_cannot_be_used_exits_2_with_one_line() {
     let dir = Dir::new();
     let data = dir.blobs();
-    let model = dir.path("model.json");
-    ok(&[
-        "meanshift",
-        &data,
-        "--bandwidth",
-        "3",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &model,
-    ]);
+    let model = dir.save_meanshift(&data, "model.json", &[]);
     let text = dir.read("model.json");
-    let predict = |model: &str, needle: &str| {
-        fails(
-            2,
-            &["predict", "--model", model, &data, "--backend", "cpu"],
-            needle,
-        );
-    };
-    predict(&dir.path("missing.json"), "cannot read model");
-    predict(&dir.write("empty.json", ""), "is not JSON");
-    predict(&dir.write("text.json", "centres: 1, 2\n"), "is not JSON");
-    predict(&data, "is not a gpu-cluster model");
-    // A format predict does not read: the message names the ones it does.
-    predict(
-        &dir.write("other.json", &text.replace("meanshift\"", "dbscan\"")),
-        "its format is \"gpu-cluster/dbscan\"; predict reads \"gpu-cluster/meanshift\" and \"gpu-cluster/kmeans\"",
-    );
-    predict(
-        &dir.write(
-            "seven.json",
-            &text.replace("\"gpu-cluster/meanshift\"", "7"),
+    // The saved model edited by `from` -> `to`, as `name`.
+    let edited = |name: &str, from: &str, to: &str| dir.write(name, &text.replace(from, to));
+    let cases = [
+        (dir.path("missing.json"), "cannot read model"),
+        (dir.write("empty.json", ""), "is not JSON"),
+        (dir.write("text.json", "centres: 1, 2\n"), "is not JSON"),
+        (data.clone(), "is not a gpu-cluster model"),
+        // A format predict does not read: the message names the ones it
+        // does.
+        (
+            edited("other.json", "meanshift\"", "dbscan\""),
+            "its format is \"gpu-cluster/dbscan\"; predict reads \"gpu-cluster/meanshift\" and \"gpu-cluster/kmeans\"",
         ),
-        "its format is 7",
-    );
-    // A mean-shift document labelled k-means is read as k-means, and is
-    // not a valid one.
-    predict(
-        &dir.write("relabelled.json", &text.replace("meanshift\"", "kmeans\"")),
-        "missing field `inertia`",
-    );
-    predict(
-        &dir.write(
-            "future.json",
-            &text.replace("\"version\":1", "\"version\":2"),
+        (
+            edited("seven.json", "\"gpu-cluster/meanshift\"", "7"),
+            "its format is 7",
         ),
-        "format version 2",
-    );
-    predict(
-        &dir.write("ragged.json", &text.replacen("]]", "],[1.0]]", 1)),
-        "centers: row",
-    );
-    predict(
-        &dir.write(
-            "nan.json",
-            &text.replace("\"bandwidth\":3.0", "\"bandwidth\":null"),
+        // A mean-shift document labelled k-means is read as k-means, and
+        // is not a valid one.
+        (
+            edited("relabelled.json", "meanshift\"", "kmeans\""),
+            "missing field `inertia`",
         ),
-        "is invalid",
-    );
-    // The error names the model file.
-    predict(&dir.write("named.json", "{}"), "named.json");
+        (
+            edited("future.json", "\"version\":1", "\"version\":2"),
+            "format version 2",
+        ),
+        (
+            dir.write("ragged.json", &text.replacen("]]", "],[1.0]]", 1)),
+            "centers: row",
+        ),
+        (
+            edited("nan.json", "\"bandwidth\":3.0", "\"bandwidth\":null"),
+            "is invalid",
+        ),
+        // The error names the model file.
+        (dir.write("named.json", "{}"), "named.json"),
+    ];
+    for (bad, needle) in &cases {
+        fails(2, &predict(bad, &data), needle);
+    }
     // Points of another width than the centres.
     let wide = dir.write("wide.csv", "1,2,3\n4,5,6\n");
-    fails(
-        2,
-        &["predict", "--model", &model, &wide, "--backend", "cpu"],
-        "3 columns, but the model",
-    );
+    fails(2, &predict(&model, &wide), "3 columns, but the model");
     // Usage: --model is required.
     let out = run(&["predict", &data]);
     assert_eq!(out.status.code(), Some(2));
@@ -278,35 +223,15 @@ fn a_model_that_cannot_be_used_exits_2_with_one_line() {
 fn save_model_is_checked_before_any_work() {
     let dir = Dir::new();
     let data = dir.blobs();
-    let missing_dir = dir.path("no/such/dir/model.json");
     fails(
         1,
-        &[
-            "meanshift",
-            &data,
-            "--bandwidth",
-            "3",
-            "--backend",
-            "cpu",
-            "--save-model",
-            &missing_dir,
-        ],
+        &meanshift_args(&data, "3", &["--save-model", &dir.no_dir("model.json")]),
         "cannot write",
     );
-    let same = dir.path("same.json");
-    fails(
-        2,
-        &[
-            "meanshift",
-            &data,
-            "--bandwidth",
-            "3",
-            "--save-model",
-            &same,
-            "--centers",
-            &same,
-        ],
-        "named by two outputs",
+    dir.fails_one_file_two_outputs(
+        &["meanshift", &data, "--bandwidth", "3"],
+        "--save-model",
+        "--centers",
     );
     fails(
         2,
@@ -317,30 +242,15 @@ fn save_model_is_checked_before_any_work() {
     let model = dir.path("model.json");
     fails(
         2,
-        &[
-            "meanshift",
-            &data,
-            "--bandwidth",
-            "-1",
-            "--backend",
-            "cpu",
-            "--save-model",
-            &model,
-        ],
+        &meanshift_args(&data, "-1", &["--save-model", &model]),
         "bandwidth",
     );
     assert!(!std::path::Path::new(&model).exists());
     // predict checks its --labels before reading the model.
+    let absent = format!("{}/", dir.path("absent"));
     fails(
         1,
-        &[
-            "predict",
-            "--model",
-            &model,
-            &data,
-            "--labels",
-            &format!("{}/", dir.path("absent")),
-        ],
+        &["predict", "--model", &model, &data, "--labels", &absent],
         "cannot write",
     );
 }
@@ -350,43 +260,27 @@ fn a_saved_knn_index_answers_as_the_search_that_saved_it() {
     let dir = Dir::new();
     let data = dir.blobs();
     let queries = dir.new_points("queries.csv", 30);
+    let search = ["--k", "4", "--queries", &queries, "--backend", "cpu"];
     for metric in ["euclidean", "sqeuclidean", "cosine", "inner_product"] {
         let model = dir.path(&format!("{metric}.json"));
         let distances = dir.path(&format!("{metric}-d.csv"));
         let saved = ok(&[
-            "knn",
-            &data,
-            "--k",
-            "4",
-            "--metric",
-            metric,
-            "--queries",
-            &queries,
-            "--backend",
-            "cpu",
-            "--distances",
-            &distances,
-            "--save-model",
-            &model,
-        ]);
+            &["knn", &data, "--metric", metric][..],
+            &search,
+            &["--distances", &distances, "--save-model", &model],
+        ]
+        .concat());
         let index = gpu_cluster::KnnIndex::load(&gpu_cluster::Context::cpu(), &model)
             .expect("a valid index");
         assert_eq!(index.metric().name(), metric);
         assert_eq!(index.len(), 200);
         let loaded_distances = dir.path(&format!("{metric}-d2.csv"));
         let loaded = ok(&[
-            "knn",
-            "--model",
-            &model,
-            "--k",
-            "4",
-            "--queries",
-            &queries,
-            "--backend",
-            "cpu",
-            "--distances",
-            &loaded_distances,
-        ]);
+            &["knn", "--model", &model][..],
+            &search,
+            &["--distances", &loaded_distances],
+        ]
+        .concat());
         assert_eq!(loaded, saved, "{metric}");
         assert_eq!(
             fs::read_to_string(&loaded_distances).unwrap(),
@@ -397,25 +291,9 @@ fn a_saved_knn_index_answers_as_the_search_that_saved_it() {
     // Without --queries the model's own points are searched, each leaving
     // itself out with --exclude-self, as from INPUT.
     let model = dir.path("euclidean.json");
-    let from_input = ok(&[
-        "knn",
-        &data,
-        "--k",
-        "3",
-        "--exclude-self",
-        "--backend",
-        "cpu",
-    ]);
-    let from_model = ok(&[
-        "knn",
-        "--model",
-        &model,
-        "--k",
-        "3",
-        "--exclude-self",
-        "--backend",
-        "cpu",
-    ]);
+    let own = ["--k", "3", "--exclude-self", "--backend", "cpu"];
+    let from_input = ok(&[&["knn", &data][..], &own].concat());
+    let from_model = ok(&[&["knn", "--model", &model][..], &own].concat());
     assert_eq!(from_model, from_input);
     let out = run(&[
         "knn",
@@ -437,75 +315,31 @@ fn a_saved_knn_index_answers_as_the_search_that_saved_it() {
 fn knn_model_options_that_cannot_be_used_exit_2_with_one_line() {
     let dir = Dir::new();
     let data = dir.blobs();
-    let model = dir.path("index.json");
-    ok(&[
-        "knn",
-        &data,
-        "--k",
-        "1",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &model,
-    ]);
+    let model = dir.save_knn(&data, "index.json", &[]);
     fails(2, &["knn", "--k", "1"], "required");
-    fails(
-        2,
-        &["knn", &data, "--model", &model, "--k", "1"],
-        "cannot be used with",
-    );
-    fails(
-        2,
-        &["knn", "--model", &model, "--metric", "cosine", "--k", "1"],
-        "cannot be used with",
-    );
-    fails(
-        2,
-        &[
-            "knn",
-            "--model",
-            &model,
-            "--k",
-            "1",
-            "--save-model",
-            &dir.path("again.json"),
-        ],
-        "cannot be used with",
-    );
-    fails(
-        2,
-        &[
-            "knn",
-            "--model",
-            &dir.path("missing.json"),
-            "--k",
-            "1",
-            "--backend",
-            "cpu",
-        ],
-        "cannot read model",
-    );
-    let meanshift = dir.path("meanshift.json");
-    ok(&[
-        "meanshift",
-        &data,
-        "--bandwidth",
-        "3",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &meanshift,
-    ]);
-    fails(
-        2,
-        &["knn", "--model", &meanshift, "--k", "1", "--backend", "cpu"],
-        "is not a nearest-neighbour model",
-    );
-    fails(
-        2,
-        &["knn", "--model", &model, "--k", "500", "--backend", "cpu"],
-        "index.json holds 200 points",
-    );
+    let again = dir.path("again.json");
+    for extra in [
+        &[data.as_str()][..],
+        &["--metric", "cosine"],
+        &["--save-model", again.as_str()],
+    ] {
+        fails(
+            2,
+            &[&["knn", "--model", &model, "--k", "1"][..], extra].concat(),
+            "cannot be used with",
+        );
+    }
+    let on_cpu = |model: &str, k: &str, needle: &str| {
+        fails(
+            2,
+            &["knn", "--model", model, "--k", k, "--backend", "cpu"],
+            needle,
+        );
+    };
+    on_cpu(&dir.path("missing.json"), "1", "cannot read model");
+    let meanshift = dir.save_meanshift(&data, "meanshift.json", &[]);
+    on_cpu(&meanshift, "1", "is not a nearest-neighbour model");
+    on_cpu(&model, "500", "index.json holds 200 points");
     // The model file is checked before the search: nothing is computed
     // when it cannot be written.
     fails(
@@ -551,89 +385,53 @@ fn predict_takes_a_kmeans_model_too() {
     let fit = KMeansFit::load(&model).expect("the library reads it");
     // The training data: the fit's labels.
     let fitted = dir.read("labels.txt");
-    assert_eq!(fit.labels(), parse_labels(&fitted));
-    let out = run(&["predict", "--model", &model, &data, "--backend", "cpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), fitted);
-    let summary = stderr(&out);
-    assert_eq!(summary.lines().count(), 1, "{summary}");
-    for needle in [
-        "predict: 200 points x 2 labelled with 4 clusters of",
-        "(k-means, inertia ",
-        "backend cpu",
-    ] {
-        assert!(summary.contains(needle), "{summary:?} lacks {needle:?}");
-    }
+    assert_eq!(fit.labels(), parse_lines::<i32>(&fitted));
+    let (out, summary) = ok_with_summary(&predict(&model, &data));
+    assert_eq!(out, fitted);
+    assert_has(
+        &summary,
+        &[
+            "predict: 200 points x 2 labelled with 4 clusters of",
+            "(k-means, inertia ",
+            "backend cpu",
+        ],
+    );
     // New points: the library's predict, and every point has a cluster.
     let want = fit.predict(&read_csv(&fresh)).expect("predicts");
-    let got = parse_labels(&ok(&[
-        "predict",
-        "--model",
-        &model,
-        &fresh,
-        "--backend",
-        "cpu",
-    ]));
+    let got: Vec<i32> = parse_lines(&ok(&predict(&model, &fresh)));
     assert_eq!(got, want);
     assert!(got.iter().all(|&l| (0..4).contains(&l)));
     // On the GPU too, where there is one.
     if common::gpu().is_some() {
-        let on_gpu = parse_labels(&ok(&[
-            "predict",
-            "--model",
-            &model,
-            &fresh,
-            "--backend",
-            "gpu",
-        ]));
-        assert_eq!(on_gpu, want);
+        let on_gpu = ["predict", "--model", &model, &fresh, "--backend", "gpu"];
+        assert_eq!(parse_lines::<i32>(&ok(&on_gpu)), want);
     }
     // Points of another width than the centres.
     let wide = dir.write("wide.csv", "1,2,3\n4,5,6\n");
-    fails(
-        2,
-        &["predict", "--model", &model, &wide, "--backend", "cpu"],
-        "3 columns, but the model",
-    );
+    fails(2, &predict(&model, &wide), "3 columns, but the model");
     // A k-means document that is not valid: the k-means reader's message.
     let text = dir.read("kmeans.json");
     let bad = dir.write("bad.json", &text.replace("\"labels\":[", "\"labels\":[9,"));
     fails(
         2,
-        &["predict", "--model", &bad, &data, "--backend", "cpu"],
+        &predict(&bad, &data),
         "labels[0] is 9: the model has 4 clusters",
     );
     let future = dir.write(
         "future.json",
         &text.replace("\"version\":1", "\"version\":2"),
     );
-    fails(
-        2,
-        &["predict", "--model", &future, &data, "--backend", "cpu"],
-        "format version 2",
-    );
+    fails(2, &predict(&future, &data), "format version 2");
 }
 
 #[test]
 fn predict_refuses_a_knn_index_saying_what_it_is() {
     let dir = Dir::new();
     let data = dir.blobs();
-    let index = dir.path("index.json");
-    ok(&[
-        "knn",
-        &data,
-        "--k",
-        "1",
-        "--backend",
-        "cpu",
-        "--save-model",
-        &index,
-        "--indices",
-        &dir.path("i.csv"),
-    ]);
+    let index = dir.save_knn(&data, "index.json", &["--indices", &dir.path("i.csv")]);
     fails(
         2,
-        &["predict", "--model", &index, &data, "--backend", "cpu"],
+        &predict(&index, &data),
         "its format is \"gpu-cluster/knn\" (a nearest-neighbour index: search it with `gpu-cluster knn --model`)",
     );
 }

@@ -4,10 +4,12 @@
 
 mod common;
 
-use common::run::{fails, ok, run, stderr, stdout};
+use common::check::{assert_centres, parse_rows};
+use common::run::{
+    Scratch, assert_has, fails, fixture, meanshift_args, ok, ok_with_stderr, ok_with_summary,
+};
 
 use std::fs;
-use std::path::Path;
 
 use gpu_cluster::{BandwidthEstimate, Blobs, Context, MeanShift, MeanShiftFit, Points};
 use npyz::WriterBuilder;
@@ -20,51 +22,28 @@ fn toy_points() -> Points {
 }
 
 fn toy_csv() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/cli/toy.csv")
-        .display()
-        .to_string()
+    fixture("toy.csv")
 }
 
-/// A temporary folder and the files written into it.
-struct Dir(tempfile::TempDir);
-
-impl Dir {
-    fn new() -> Self {
-        Dir(tempfile::tempdir().unwrap())
-    }
-
-    /// Writes `text` to `name` and returns its path.
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// Writes a 2-D little-endian `float32` `.npy` with `cols` columns.
-    fn npy(&self, name: &str, values: &[f32], cols: usize) -> String {
-        let path = self.path(name);
-        let shape = [(values.len() / cols) as u64, cols as u64];
-        let mut w = npyz::WriteOptions::<f32>::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(fs::File::create(&path).unwrap())
-            .begin_nd()
-            .unwrap();
-        w.extend(values.iter().copied()).unwrap();
-        w.finish().unwrap();
-        path
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.path().join(name).display().to_string()
-    }
+/// Writes a 2-D little-endian `float32` `.npy` with `cols` columns to
+/// `name` in `dir`; returns its path.
+fn npy(dir: &Scratch, name: &str, values: &[f32], cols: usize) -> String {
+    let path = dir.path(name);
+    let shape = [(values.len() / cols) as u64, cols as u64];
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(fs::File::create(&path).unwrap())
+        .begin_nd()
+        .unwrap();
+    w.extend(values.iter().copied()).unwrap();
+    w.finish().unwrap();
+    path
 }
 
 /// `meanshift` on the toy set with bandwidth 2 on the CPU, plus `extra`.
 fn toy_args<'a>(toy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let base = ["meanshift", toy, "--bandwidth", "2", "--backend", "cpu"];
-    [&base[..], extra].concat()
+    meanshift_args(toy, "2", extra)
 }
 
 /// Labels as the CLI writes them: one per line.
@@ -72,43 +51,11 @@ fn lines<T: ToString>(values: &[T]) -> String {
     values.iter().map(|v| v.to_string() + "\n").collect()
 }
 
-/// Centres as the CLI writes them: CSV rows in shortest round-trip form.
 /// Asserts that `text`, the centres as written, are `fit`'s centres to the
-/// precision of the work: within half an f32 step of the centred centres'
-/// extent, per column, of their f64 values.
-fn assert_centres(text: &str, fit: &MeanShiftFit, what: &str) {
-    let written: Vec<f64> = text
-        .lines()
-        .flat_map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap()))
-        .collect();
-    let (values, offset) = (fit.centers().to_f64(), fit.offset());
-    let dim = offset.len();
-    assert_eq!(written.len(), values.len(), "{what}: {text}");
-    for (i, (w, v)) in written.iter().zip(&values).enumerate() {
-        let a = i % dim;
-        let extent = values
-            .iter()
-            .skip(a)
-            .step_by(dim)
-            .fold(0.0f64, |m, v| m.max((v - offset[a]).abs())) as f32;
-        let tol = (f64::from(extent.next_up()) - f64::from(extent)) / 2.0;
-        assert!((w - v).abs() <= tol, "{what}: {w} vs {v}");
-    }
-}
-
-/// Runs a command that must succeed; its stdout and its one-line summary.
-fn ok_with_summary(args: &[&str]) -> (String, String) {
-    let out = run(args);
-    let summary = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {summary}");
-    assert_eq!(summary.lines().count(), 1, "{args:?}: {summary}");
-    (stdout(&out), summary)
-}
-
-fn assert_has(text: &str, needles: &[&str]) {
-    for needle in needles {
-        assert!(text.contains(needle), "{text:?} lacks {needle:?}");
-    }
+/// precision of the work (see [`assert_centres`]).
+fn assert_written(text: &str, fit: &MeanShiftFit, what: &str) {
+    let written: Vec<f64> = parse_rows(text).concat();
+    assert_centres(&written, &fit.centers().to_f64(), fit.offset(), what);
 }
 
 #[test]
@@ -137,9 +84,9 @@ fn tol_is_passed_to_the_library() {
 
 #[test]
 fn seeds_from_a_file_match_the_library() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
-    let seeds = dir.file("seeds.csv", "x,y\n1,1\n3,6\n");
+    let seeds = dir.write("seeds.csv", "x,y\n1,1\n3,6\n");
     let centres = dir.path("centres.csv");
     let lib = MeanShift::new(2.0)
         .seeds(Points::new(&[1., 1., 3., 6.], 2).unwrap())
@@ -148,20 +95,20 @@ fn seeds_from_a_file_match_the_library() {
     let (labels, summary) =
         ok_with_summary(&toy_args(&toy, &["--seeds", &seeds, "--centers", &centres]));
     assert_eq!(labels, lines(lib.labels()));
-    assert_centres(&fs::read_to_string(&centres).unwrap(), &lib, "seeds");
+    assert_written(&dir.read("centres.csv"), &lib, "seeds");
     assert_has(&summary, &["2 clusters from 6 points x 2 (2 seeds)"]);
     // One seed far from every point: the library's "no point in range".
-    let far = dir.file("far.csv", "100,100\n");
+    let far = dir.write("far.csv", "100,100\n");
     fails(2, &toy_args(&toy, &["--seeds", &far]), "no point within");
 }
 
 #[test]
 fn bad_seeds_exit_2_naming_the_flag() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
-    let seeds = dir.file("seeds.csv", "1,1\n");
-    let wide = dir.file("wide.csv", "1,1,1\n");
-    let ragged = dir.file("ragged.csv", "1,1\n2\n");
+    let seeds = dir.write("seeds.csv", "1,1\n");
+    let wide = dir.write("wide.csv", "1,1,1\n");
+    let ragged = dir.write("ragged.csv", "1,1\n2\n");
     let cases: [(&[&str], &str); 6] = [
         (
             &["--seeds", &wide],
@@ -190,7 +137,7 @@ fn bad_seeds_exit_2_naming_the_flag() {
 
 #[test]
 fn sample_weights_match_the_library() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
     let weights = [1.0f32, 1.0, 4.0, 0.0, 2.5, 1.0];
     let lib = MeanShift::new(2.0)
@@ -199,9 +146,9 @@ fn sample_weights_match_the_library() {
         .unwrap();
     // Text with a header, blank lines and CRLF; a 1-column CSV; a .npy.
     let files = [
-        dir.file("w.txt", "weight\r\n1\r\n1\r\n\r\n4\r\n0\r\n2.5\r\n1\r\n"),
-        dir.file("w.csv", &lines(&weights)),
-        dir.npy("w.npy", &weights, 1),
+        dir.write("w.txt", "weight\r\n1\r\n1\r\n\r\n4\r\n0\r\n2.5\r\n1\r\n"),
+        dir.write("w.csv", &lines(&weights)),
+        npy(&dir, "w.npy", &weights, 1),
     ];
     for file in &files {
         let centres = dir.path("centres.csv");
@@ -210,7 +157,7 @@ fn sample_weights_match_the_library() {
             &["--sample-weights", file, "--centers", &centres],
         ));
         assert_eq!(labels, lines(lib.labels()), "{file}");
-        assert_centres(&fs::read_to_string(&centres).unwrap(), &lib, file);
+        assert_written(&dir.read("centres.csv"), &lib, file);
         assert_has(&summary, &["from 6 points x 2 (weighted)"]);
     }
     // The weights move the centre: unweighted, it is (4/3, 2/3).
@@ -222,36 +169,36 @@ fn sample_weights_match_the_library() {
 
 #[test]
 fn bad_sample_weights_exit_2_naming_the_flag() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
     let cases = [
         (
-            dir.file("five.txt", "1\n1\n1\n1\n1\n"),
+            dir.write("five.txt", "1\n1\n1\n1\n1\n"),
             "5 weights for the 6 points in",
         ),
         (
-            dir.file("neg.txt", "1\n1\n-1\n1\n1\n1\n"),
+            dir.write("neg.txt", "1\n1\n-1\n1\n1\n1\n"),
             "line 3: -1 is not a weight",
         ),
         (
-            dir.file("nan.txt", "1\nNaN\n1\n1\n1\n1\n"),
+            dir.write("nan.txt", "1\nNaN\n1\n1\n1\n1\n"),
             "line 2: NaN is not a weight",
         ),
         (
-            dir.file("big.txt", "1e39\n1\n1\n1\n1\n1\n"),
+            dir.write("big.txt", "1e39\n1\n1\n1\n1\n1\n"),
             "line 1: 1e39 is not a weight",
         ),
         (
-            dir.file("text.txt", "1\n1\nheavy\n1\n1\n1\n"),
+            dir.write("text.txt", "1\n1\nheavy\n1\n1\n1\n"),
             "line 3: \"heavy\" is not a number",
         ),
         (
-            dir.file("two.csv", "1,1\n1,1\n1,1\n1,1\n1,1\n1,1\n"),
+            dir.write("two.csv", "1,1\n1,1\n1,1\n1,1\n1,1\n1,1\n"),
             "line 1: \"1,1\" is not a number",
         ),
-        (dir.npy("two.npy", &[1.0; 12], 2), "2 columns"),
+        (npy(&dir, "two.npy", &[1.0; 12], 2), "2 columns"),
         (
-            dir.npy("neg.npy", &[1., 1., 1., -2., 1., 1.], 1),
+            npy(&dir, "neg.npy", &[1., 1., 1., -2., 1., 1.], 1),
             "element [3, 0] is -2",
         ),
         (dir.path("missing.txt"), "cannot read"),
@@ -265,7 +212,7 @@ fn bad_sample_weights_exit_2_naming_the_flag() {
 
 #[test]
 fn library_errors_name_flags_and_count_columns_from_1() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
     fails(
         2,
@@ -278,10 +225,10 @@ fn library_errors_name_flags_and_count_columns_from_1() {
         "invalid --min-bin-freq = 0",
     );
     // The second column spans more than the f32 stages allow.
-    let spread = dir.file("spread.csv", "0,0\n1,2e15\n");
+    let spread = dir.write("spread.csv", "0,0\n1,2e15\n");
     fails(
         2,
-        &["meanshift", &spread, "--bandwidth", "1", "--backend", "cpu"],
+        &meanshift_args(&spread, "1", &[]),
         "spread.csv: column 2 spans ",
     );
     fails(
@@ -293,7 +240,7 @@ fn library_errors_name_flags_and_count_columns_from_1() {
 
 #[test]
 fn estimate_bandwidth_matches_the_library() {
-    let dir = Dir::new();
+    let dir = Scratch::new();
     let toy = toy_csv();
     let h = BandwidthEstimate::new(0.5)
         .estimate(&Context::cpu(), &toy_points())
@@ -322,8 +269,7 @@ fn estimate_bandwidth_matches_the_library() {
     assert_has(&fit, &[&format!("bandwidth {h} (estimated, quantile 0.5)")]);
 
     // A subset of the blobs, drawn with a seed.
-    let blobs = dir.path("blobs.npy");
-    ok(&["blobs", "--out", &blobs]);
+    let blobs = dir.blobs_with("blobs.npy", &[]);
     let points = Blobs::default().generate().unwrap().points;
     for (extra, estimate, used) in [
         (
@@ -352,27 +298,19 @@ fn estimate_bandwidth_matches_the_library() {
         assert_has(&summary, &[used]);
     }
     // Another seed draws another subset.
-    let other = ok(&[
-        "estimate-bandwidth",
-        &blobs,
-        "--n-samples",
-        "100",
-        "--seed",
-        "8",
-        "--backend",
-        "cpu",
-    ]);
-    let seven = ok(&[
-        "estimate-bandwidth",
-        &blobs,
-        "--n-samples",
-        "100",
-        "--seed",
-        "7",
-        "--backend",
-        "cpu",
-    ]);
-    assert_ne!(other, seven);
+    let subset = |seed: &str| {
+        ok(&[
+            "estimate-bandwidth",
+            &blobs,
+            "--n-samples",
+            "100",
+            "--seed",
+            seed,
+            "--backend",
+            "cpu",
+        ])
+    };
+    assert_ne!(subset("8"), subset("7"));
 
     let help = ok(&["estimate-bandwidth", "--help"]);
     assert_has(
@@ -428,8 +366,8 @@ fn bad_estimate_bandwidth_parameters_exit_2() {
 
 #[test]
 fn summaries_say_1_cluster_1_iteration_1_point_1_neighbour() {
-    let dir = Dir::new();
-    let one = dir.file("one.csv", "3,4\n");
+    let dir = Scratch::new();
+    let one = dir.write("one.csv", "3,4\n");
     fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
         [args, &["--backend", "cpu"][..]].concat()
     }
@@ -462,17 +400,10 @@ fn summaries_say_1_cluster_1_iteration_1_point_1_neighbour() {
             "radius 1: 1 neighbour, 1 to 1 per query",
         ],
     );
-    let wide = dir.file("wide.csv", "3\n");
-    fails(
-        2,
-        &with(&["knn", &one, "--k", "1", "--queries", &wide]),
-        "--queries ",
-    );
-    fails(
-        2,
-        &with(&["knn", &one, "--k", "1", "--queries", &wide]),
-        "the queries have 1 column,",
-    );
+    let wide = dir.write("wide.csv", "3\n");
+    let narrow_queries = with(&["knn", &one, "--k", "1", "--queries", &wide]);
+    fails(2, &narrow_queries, "--queries ");
+    fails(2, &narrow_queries, "the queries have 1 column,");
 
     let out = dir.path("b.csv");
     let (_, summary) = ok_with_summary(&[
@@ -521,16 +452,14 @@ fn estimate_bandwidth_on_the_gpu() {
     let Some(ctx) = common::gpu() else {
         return;
     };
-    let dir = Dir::new();
-    let blobs = dir.path("blobs.npy");
-    ok(&["blobs", "--out", &blobs]);
+    let dir = Scratch::new();
+    let blobs = dir.blobs_with("blobs.npy", &[]);
     let points = Blobs::default().generate().unwrap().points;
     let h = BandwidthEstimate::default()
         .estimate(&ctx, &points)
         .unwrap();
     // Not ok_with_summary: some drivers add lines of their own on stderr.
-    let out = run(&["estimate-bandwidth", &blobs, "--backend", "gpu"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), format!("{h}\n"));
-    assert_has(&stderr(&out), &["backend gpu: "]);
+    let (printed, summary) = ok_with_stderr(&["estimate-bandwidth", &blobs, "--backend", "gpu"]);
+    assert_eq!(printed, format!("{h}\n"));
+    assert_has(&summary, &["backend gpu: "]);
 }

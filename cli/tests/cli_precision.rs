@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::run::{Scratch, fails, ok};
+use common::check::parse_rows;
+use common::run::{Scratch, fails, meanshift_args, ok};
 
 use gpu_cluster::{Context, MeanShift, Points};
 
@@ -33,25 +34,8 @@ fn centres_far_from_the_origin_are_written_with_their_f64_values() {
     let (text, values) = survey();
     let input = files.write("survey.csv", &format!("easting,northing\n{text}"));
     let centres = files.path("centres.csv");
-    ok(&[
-        "meanshift",
-        &input,
-        "--bandwidth",
-        "2",
-        "--backend",
-        "cpu",
-        "--centers",
-        &centres,
-    ]);
-    let written: Vec<f64> = files
-        .read("centres.csv")
-        .lines()
-        .flat_map(|l| {
-            l.split(',')
-                .map(|v| v.parse::<f64>().unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    ok(&meanshift_args(&input, "2", &["--centers", &centres]));
+    let written: Vec<f64> = parse_rows(&files.read("centres.csv")).concat();
     let fit = MeanShift::new(2.0)
         .fit(&Context::cpu(), &Points::from_f64(&values, 2).unwrap())
         .unwrap();
@@ -105,7 +89,7 @@ fn centres_go_to_npy_or_stdout_and_never_print_rounding_noise() {
     let labels = files.path("l.txt");
     let out = ok(&[&base[..], &["--labels", &labels, "--centers", "-"]].concat());
     assert_eq!(out, text);
-    common::run::fails(
+    fails(
         2,
         &[&base[..], &["--centers", "-"]].concat(),
         "--centers -: standard output carries the labels",
@@ -118,7 +102,7 @@ fn data_f32_cannot_resolve_after_centring_exits_2() {
     let input = files.write("far.csv", "0,0\n0.5,0\n1e9,1e9\n1000000000.5,1e9\n");
     fails(
         2,
-        &["meanshift", &input, "--bandwidth", "1", "--backend", "cpu"],
+        &meanshift_args(&input, "1", &[]),
         "where f32 steps are 32",
     );
 }

@@ -8,19 +8,16 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::run::{Scratch, ok, run, stderr};
+use common::run::{Scratch, assert_erased_before, on_a_terminal, only_the_summary};
 
 /// Blobs big enough (24 000 points) that ten blurring iterations on the
 /// CPU take a good fraction of a second, so the bar is drawn at least once.
 fn big_blobs(files: &Scratch) -> String {
-    let path = files.path("big.npy");
-    ok(&["blobs", "--out", &path, "--per-cluster", "4000"]);
-    path
+    files.blobs_with("big.npy", &["--per-cluster", "4000"])
 }
 
-fn fit_args(input: &str) -> Vec<String> {
+/// Ten blurring iterations of mean shift on the CPU.
+fn fit_args(input: &str) -> [&str; 10] {
     [
         "meanshift",
         input,
@@ -33,22 +30,14 @@ fn fit_args(input: &str) -> Vec<String> {
         "--backend",
         "cpu",
     ]
-    .map(String::from)
-    .to_vec()
 }
 
 #[test]
 fn without_a_terminal_there_is_only_the_summary() {
     let files = Scratch::new();
     let input = big_blobs(&files);
-    let args = fit_args(&input);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
+    let err = only_the_summary(&fit_args(&input));
     assert!(err.starts_with("meanshift: 6 clusters"), "{err:?}");
-    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
 }
 
 #[test]
@@ -56,31 +45,16 @@ fn on_a_terminal_the_stages_show_and_are_erased() {
     let files = Scratch::new();
     let input = big_blobs(&files);
     let labels = files.path("labels.txt");
-    let mut command = fit_args(&input);
-    command.extend(["--labels".to_string(), labels]);
-    let line = std::iter::once(env!("CARGO_BIN_EXE_gpu-cluster").to_string())
-        .chain(command)
-        .collect::<Vec<_>>()
-        .join(" ");
-    // `script -qec CMD /dev/null` runs CMD on a pseudo-terminal and copies
-    // what it writes there to our stdout.
-    let Ok(out) = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .output()
-    else {
-        eprintln!("no `script` here: the terminal half of the progress test is skipped");
+    let args = [&fit_args(&input)[..], &["--labels", &labels]].concat();
+    let Some(screen) = on_a_terminal(&args) else {
         return;
     };
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(screen.contains("meanshift: iterations"), "{screen:?}");
     assert!(screen.contains("/10"), "no bar with a total: {screen:?}");
     assert!(screen.contains("ETA"), "{screen:?}");
     // The bar is erased (a carriage return and an erase-line sequence)
     // before the summary, which ends the screen.
-    let summary = screen.rfind("meanshift: 6 clusters").expect("the summary");
-    let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
-    assert!(erase < summary, "{screen:?}");
+    assert_erased_before(&screen, "meanshift: 6 clusters");
 }
 
 /// k-means shows its stages too: the initial centres, counted of k, then
@@ -93,7 +67,7 @@ fn kmeans_shows_its_initial_centres_on_a_terminal() {
     let labels = files.path("labels.txt");
     let args = [
         "kmeans",
-        input.as_str(),
+        &input,
         "--k",
         "40",
         "--tol",
@@ -101,29 +75,13 @@ fn kmeans_shows_its_initial_centres_on_a_terminal() {
         "--backend",
         "cpu",
         "--labels",
-        labels.as_str(),
+        &labels,
     ];
-    let out = run(&args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
-    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
-    let line = std::iter::once(env!("CARGO_BIN_EXE_gpu-cluster"))
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let Ok(out) = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .output()
-    else {
-        eprintln!("no `script` here: the terminal half of the progress test is skipped");
+    only_the_summary(&args);
+    let Some(screen) = on_a_terminal(&args) else {
         return;
     };
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(screen.contains("kmeans: initial centres"), "{screen:?}");
     assert!(screen.contains("/40"), "no bar with a total: {screen:?}");
-    let summary = screen.rfind("kmeans: 40 clusters").expect("the summary");
-    let erase = screen.rfind("\u{1b}[2K").expect("the bar erased");
-    assert!(erase < summary, "{screen:?}");
+    assert_erased_before(&screen, "kmeans: 40 clusters");
 }

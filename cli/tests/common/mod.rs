@@ -1,6 +1,7 @@
 //! Helpers shared by the command-line tests.
 #![allow(dead_code)]
 
+pub mod check;
 pub mod run;
 
 /// The library's test helpers (a GPU context or a skip, seeded data).
