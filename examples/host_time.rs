@@ -20,7 +20,7 @@
 //! The fits compute nothing (no shader runs), so their clusters are
 //! meaningless; each is a blurring fit of a fixed number of iterations,
 //! whose work does not depend on what the kernels would have found. The
-//! no-op adapter reports itself as a CPU device, so the built-in launch
+//! no-op adapter is opened as a CPU device, so the built-in launch
 //! shapes are used and none are timed (timing kernels that do not run
 //! would measure nothing).
 //!

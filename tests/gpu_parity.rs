@@ -496,9 +496,12 @@ fn dimension_5000_works() {
     }
 }
 
-/// Labels and `predict` run the nearest op on the fit's backend: the GPU
-/// gives the CPU twin's labels on the blobs, and `predict_on` a GPU equals
-/// `predict` on the CPU for new points, `cluster_all` off included.
+/// Labels and `predict` run the nearest op on the fit's backend (small
+/// calls, such as the blobs' labels, on the host on either): the GPU gives
+/// the CPU twin's labels on the blobs, and `predict_on` a GPU equals
+/// `predict` on the CPU for new points, `cluster_all` off included. The
+/// 8000 new points against the blobs' six centres are a call the device
+/// answers.
 #[test]
 fn labels_and_predict_on_the_gpu_match_the_cpu() {
     let Some(gpu) = common::gpu() else {
@@ -506,7 +509,7 @@ fn labels_and_predict_on_the_gpu_match_the_cpu() {
     };
     let cpu = Context::cpu();
     let data = gpu_cluster::Blobs::default().generate().unwrap();
-    let fresh = points(400, 2, 99);
+    let fresh = points(8000, 2, 99);
     for cluster_all in [true, false] {
         let ms = MeanShift::new(2.5).blurring(5).cluster_all(cluster_all);
         let on_gpu = ms.fit(&gpu, &data.points).unwrap();

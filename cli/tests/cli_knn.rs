@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::check::parse_rows;
+use common::check::{parse_lists, parse_rows};
 use common::run::{Scratch, assert_has, assert_help, fails, meanshift_args, ok, ok_with_stderr};
 
 /// Points on a line: 0, 1, 3, 3, 8. Their mean is 3, so the library's
@@ -21,7 +21,7 @@ const PLANE: &str = "x,y\n1,0\n0,2\n3,4\n2,0\n-1,0\n";
 /// CSV rows of floats, each checked to be in Rust's shortest round-trip
 /// form; an empty line is an empty row.
 fn float_rows(text: &str) -> Vec<Vec<f32>> {
-    let rows: Vec<Vec<f32>> = parse_rows(text);
+    let rows: Vec<Vec<f32>> = parse_lists(text);
     for (line, row) in text.lines().zip(&rows) {
         for (v, x) in line.split(',').filter(|v| !v.is_empty()).zip(row) {
             assert_eq!(x.to_string(), v, "not the shortest form");

@@ -452,7 +452,10 @@ impl KMeansFit {
         self.predict_on(&Context::cpu(), x)
     }
 
-    /// [`predict`](KMeansFit::predict) on `ctx`.
+    /// [`predict`](KMeansFit::predict) on `ctx`. A small call (up to 2^16
+    /// multiply-adds, points x centres x coordinates) is answered on the
+    /// host on any context, with the CPU twin's answer: a GPU round trip
+    /// would cost more.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_on(&self, ctx: &Context, x: &Points) -> Result<Vec<i32>> {
         pollster::block_on(self.predict_async(ctx, x))

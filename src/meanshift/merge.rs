@@ -118,7 +118,8 @@ fn lex_cmp(a: &[f32], b: &[f32]) -> Ordering {
 
 /// Label of each point: its nearest centre (ties: lowest label), or -1 when
 /// `radius` is given and the nearest centre is farther than it. On the
-/// context's backend (the nearest op).
+/// context's backend (the nearest op, which answers small calls on the
+/// host).
 pub(crate) async fn nearest_labels(
     ctx: &Context,
     points: &[f32],

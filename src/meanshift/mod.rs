@@ -819,7 +819,10 @@ impl MeanShiftFit {
     }
 
     /// [`predict`](MeanShiftFit::predict) on `ctx`: on a GPU, the nearest
-    /// centres are found there (worth it for many points).
+    /// centres are found there (worth it for many points). A small call
+    /// (up to 2^16 multiply-adds, points x centres x coordinates) is
+    /// answered on the host on any context, with the CPU twin's answer: a
+    /// GPU round trip would cost more.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_on(&self, ctx: &Context, x: &Points) -> Result<Vec<i32>> {
         pollster::block_on(self.predict_async(ctx, x))

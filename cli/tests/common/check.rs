@@ -11,20 +11,30 @@ pub fn parse_lines<T: FromStr>(text: &str) -> Vec<T> {
         .collect()
 }
 
-/// CSV rows of numbers; an empty line is an empty row (a radius search
-/// that found nothing).
+/// CSV rows of numbers (an empty line is not a row of numbers).
 pub fn parse_rows<T: FromStr>(text: &str) -> Vec<Vec<T>>
 where
     T::Err: Debug,
 {
     text.lines()
         .map(|l| {
-            if l.is_empty() {
-                return Vec::new();
-            }
             l.split(',')
                 .map(|v| v.parse().unwrap_or_else(|e| panic!("{v:?}: {e:?}")))
                 .collect()
+        })
+        .collect()
+}
+
+/// Lists of numbers, one a line, comma-separated; an empty line is an
+/// empty list (a radius search that found nothing).
+pub fn parse_lists<T: FromStr>(text: &str) -> Vec<Vec<T>>
+where
+    T::Err: Debug,
+{
+    text.lines()
+        .map(|l| match l {
+            "" => Vec::new(),
+            _ => parse_rows(l).pop().expect("one row"),
         })
         .collect()
 }

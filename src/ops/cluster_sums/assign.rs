@@ -602,7 +602,8 @@ mod tests {
     use crate::context::Context;
     use crate::ops::nearest;
 
-    /// The full search: the nearest op's CPU twin.
+    /// The full search: the nearest op on the CPU (its host loop for small
+    /// calls, the top-k twin for large ones; the same answer).
     fn nearest_labels(points: &[f32], centres: &[f32], dim: usize) -> Vec<u32> {
         let ctx = Context::cpu();
         pollster::block_on(nearest::nearest(&ctx, centres, points, dim))

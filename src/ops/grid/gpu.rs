@@ -499,6 +499,12 @@ async fn within_cut(
         let state = g
             .scoped(|| arena.storage("grid state", state_bytes))
             .await?;
+        let in_order = matches!(queries, Queries::Rows(_)) && range.len() == n;
+        // All n rows: the one range there is, from row 0 (the shader reads
+        // `order[t]` with no base).
+        debug_assert!(
+            !in_order || matches!(&queries, Queries::Rows(r) if r.start == 0 && range.start == 0)
+        );
         let tile = Tile {
             s: &s,
             rows: range.len(),
@@ -514,7 +520,7 @@ async fn within_cut(
             // index order, read in place: its rows' cells are scattered
             // over the grid's order, and no list of them by cell is at
             // hand.
-            in_order: matches!(queries, Queries::Rows(_)) && range.len() == n,
+            in_order,
             buffers: [
                 query_buf,
                 data.clone(),

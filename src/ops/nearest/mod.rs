@@ -13,8 +13,7 @@
 //! slices), and a GPU round trip (upload, submit, wait for the device, map
 //! the result) costs more than a few thousand rows against a few centres;
 //! the twin's blocks, threads and selection buffers pay off only on large
-//! calls too. That keeps the reference workload's fit at one round trip,
-//! the blurring iterations'. The loop gives the twin's answer (scores
+//! calls too. The loop gives the twin's answer (scores
 //! summed over the coordinates in order, ties to the lower index); a GPU
 //! that fuses a multiply-add may round a distance differently, which can
 //! only change a label at a tie within that rounding.
@@ -43,7 +42,8 @@ pub(crate) async fn nearest(
     queries: &[f32],
     dim: usize,
 ) -> Result<Nearest> {
-    if (queries.len() / dim.max(1)).saturating_mul(data.len()) <= HOST_WORK {
+    debug_assert!(dim >= 1 && !data.is_empty(), "whole, non-empty rows");
+    if (queries.len() / dim).saturating_mul(data.len()) <= HOST_WORK {
         return Ok(on_host(data, queries, dim));
     }
     let found = topk::topk(ctx, data, queries, dim, 1, Score::SquaredL2, None).await?;
@@ -115,6 +115,45 @@ mod tests {
                 assert_eq!(bits(&host.d2), bits(&twin.scores), "{case}");
                 // Row 1 repeats row 0, which wins every tie with it.
                 assert!(centres == 1 || !host.index.contains(&1), "{case}");
+            }
+        }
+    }
+
+    /// Above the host loop's share, a GPU context finds the nearest rows on
+    /// the device, with the twin's indices; below it, the host loop's
+    /// answer, bits and all, on any context.
+    #[test]
+    fn a_gpu_context_takes_the_large_calls() {
+        let Some(gpu) = Context::gpu().map_err(crate::gpu::no_adapter).ok() else {
+            return;
+        };
+        let dim = 3;
+        let data: Vec<f32> = (0..40 * dim)
+            .map(|i| ((i * 37) % 23) as f32 * 0.25)
+            .collect();
+        for queries in [100, 2000] {
+            let q: Vec<f32> = (0..queries * dim)
+                .map(|i| ((i * 7919) % 2003) as f32 / 300.0)
+                .collect();
+            let large = queries * data.len() > HOST_WORK;
+            assert_eq!(large, queries == 2000, "the sizes straddle the threshold");
+            let uploaded = || gpu.device_stats().unwrap().uploaded_bytes;
+            let before = uploaded();
+            let on_gpu = pollster::block_on(nearest(&gpu, &data, &q, dim)).unwrap();
+            assert_eq!(uploaded() > before, large, "{queries} queries");
+            let twin = pollster::block_on(topk::topk(
+                &Context::cpu(),
+                &data,
+                &q,
+                dim,
+                1,
+                Score::SquaredL2,
+                None,
+            ))
+            .unwrap();
+            assert_eq!(on_gpu.index, twin.indices, "{queries} queries");
+            if !large {
+                assert_eq!(on_gpu, on_host(&data, &q, dim));
             }
         }
     }
