@@ -49,6 +49,8 @@ mod model;
 mod ops;
 mod points;
 mod progress;
+#[cfg(test)]
+mod test_data;
 
 pub use blobs::{Blobs, BlobsData};
 pub use context::{BackendKind, Context};

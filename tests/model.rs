@@ -10,6 +10,8 @@ use gpu_cluster::{
     Blobs, Context, Error, KMeans, KMeansFit, KMeansInit, Kernel, KnnIndex, MeanShift,
     MeanShiftFit, Metric, Mode, NearestNeighbors, Points, model_format,
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Small blobs: four clusters of 60 points in 2-D.
 fn blobs() -> Points {
@@ -243,16 +245,8 @@ fn awkward_f32_values_round_trip_exactly() {
 #[test]
 fn points_round_trip_exactly_through_json() {
     // Random bit patterns: every exponent, subnormals and signs included.
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next_bits = || {
-        // splitmix64, high half
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 32) as u32
-    };
-    let values: Vec<f32> = std::iter::repeat_with(|| f32::from_bits(next_bits()))
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let values: Vec<f32> = std::iter::repeat_with(|| f32::from_bits(rng.next_u32()))
         .filter(|v| v.is_finite())
         .take(30_000)
         .collect();

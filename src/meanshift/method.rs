@@ -100,25 +100,7 @@ pub(super) fn grid_support(
     dim: usize,
     queries: &[f32],
 ) -> Option<f32> {
-    if method == Method::Dense || dim > MAX_DIM {
-        return None;
-    }
-    let support2 = match (coeffs.kernel, cutoff) {
-        (Kernel::Gaussian, Some(c)) => (c * coeffs.h) * (c * coeffs.h),
-        _ => exact_support2(coeffs),
-    };
-    if method == Method::Auto {
-        // Auto never changes a result: the gaussian (cut, or uncut at the
-        // cost of dense sums) takes the grid only when asked.
-        let n = data.len() / dim;
-        let pairs = (queries.len() / dim).saturating_mul(n);
-        if n < Method::GRID_MIN_POINTS
-            || pairs < Method::AUTO_MIN_PAIRS
-            || coeffs.kernel == Kernel::Gaussian
-        {
-            return None;
-        }
-    }
+    let support2 = candidate_support(method, coeffs, cutoff, data.len(), dim, queries.len())?;
     // The decision only, without the grid: there is a grid exactly where
     // there are cells (`Grid::build`), and its cell count is the number of
     // distinct keys, which needs no sort to reach the few Auto asks for.
@@ -133,24 +115,46 @@ pub(super) fn grid_support(
     Some(support2)
 }
 
+/// The squared support radius when the grid is worth asking the data
+/// about: what `method`, the dimension, the kernel and the sizes (`data`
+/// and `queries` values, `dim` a row) decide before any cell is looked at.
+fn candidate_support(
+    method: Method,
+    coeffs: &KernelCoeffs,
+    cutoff: Option<f32>,
+    data: usize,
+    dim: usize,
+    queries: usize,
+) -> Option<f32> {
+    if method == Method::Dense || dim > MAX_DIM {
+        return None;
+    }
+    if method == Method::Auto {
+        // Auto never changes a result: the gaussian (cut, or uncut at the
+        // cost of dense sums) takes the grid only when asked.
+        let n = data / dim;
+        let pairs = (queries / dim).saturating_mul(n);
+        if n < Method::GRID_MIN_POINTS
+            || pairs < Method::AUTO_MIN_PAIRS
+            || coeffs.kernel == Kernel::Gaussian
+        {
+            return None;
+        }
+    }
+    Some(match (coeffs.kernel, cutoff) {
+        (Kernel::Gaussian, Some(c)) => (c * coeffs.h) * (c * coeffs.h),
+        _ => exact_support2(coeffs),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::grid::cpu::Grid;
 
-    /// Seeded values in `[-scale, scale)` (splitmix64; tests only).
+    /// Seeded values in `[-scale, scale)`.
     fn values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^= z >> 31;
-                scale * ((z >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
-            })
-            .collect()
+        crate::test_data::uniform(n, -scale, scale, seed)
     }
 
     /// The decision by building the grid: whether `Grid::build` gives one,
@@ -163,23 +167,7 @@ mod tests {
         dim: usize,
         queries: &[f32],
     ) -> Option<f32> {
-        if method == Method::Dense || dim > MAX_DIM {
-            return None;
-        }
-        let support2 = match (coeffs.kernel, cutoff) {
-            (Kernel::Gaussian, Some(c)) => (c * coeffs.h) * (c * coeffs.h),
-            _ => exact_support2(coeffs),
-        };
-        if method == Method::Auto {
-            let n = data.len() / dim;
-            let pairs = (queries.len() / dim).saturating_mul(n);
-            if n < Method::GRID_MIN_POINTS
-                || pairs < Method::AUTO_MIN_PAIRS
-                || coeffs.kernel == Kernel::Gaussian
-            {
-                return None;
-            }
-        }
+        let support2 = candidate_support(method, coeffs, cutoff, data.len(), dim, queries.len())?;
         let grid = Grid::build(data, dim, support2)?;
         if !grid.covers(queries) {
             return None;

@@ -97,14 +97,10 @@ mod tests {
         (0..n as u32).map(|v| find(&parent, v)).collect()
     }
 
-    fn xorshift(seed: u64) -> impl FnMut(u32) -> u32 {
-        let mut s = seed;
-        move |bound| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % u64::from(bound.max(1))) as u32
-        }
+    /// Seeded draws below a bound (0 for a bound of 0).
+    fn draws(seed: u64) -> impl FnMut(u32) -> u32 {
+        let mut rng = crate::test_data::rng(seed);
+        move |bound| rand::RngExt::random_range(&mut rng, 0..bound.max(1))
     }
 
     /// Named graphs over `n` vertices: random edges (sparse and dense),
@@ -112,13 +108,13 @@ mod tests {
     /// paths), a star to the last vertex, self-loops, and none.
     fn graphs(n: usize) -> Vec<(&'static str, Vec<[u32; 2]>)> {
         let n32 = n as u32;
-        let mut next = xorshift(n as u64 + 1);
+        let mut next = draws(n as u64 + 1);
         let mut random =
             |m: usize| -> Vec<[u32; 2]> { (0..m).map(|_| [next(n32), next(n32)]).collect() };
         let up: Vec<[u32; 2]> = (1..n32).map(|v| [v - 1, v]).collect();
         let down: Vec<[u32; 2]> = (1..n32).rev().map(|v| [v, v - 1]).collect();
         let mut shuffled = up.clone();
-        let mut pick = xorshift(7);
+        let mut pick = draws(7);
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, pick(i as u32 + 1) as usize);
         }

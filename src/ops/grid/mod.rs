@@ -205,19 +205,9 @@ fn device_runs_the_grid(limits: &wgpu::Limits) -> bool {
 mod tests {
     use super::*;
 
-    /// Seeded values in `[-scale, scale)` (splitmix64).
+    /// Seeded values in `[-scale, scale)`.
     pub(super) fn values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^= z >> 31;
-                scale * ((z >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
-            })
-            .collect()
+        crate::test_data::uniform(n, -scale, scale, seed)
     }
 
     fn brute_force(data: &[f32], q: &[f32], dim: usize, bound: f32, exclude: SelfOffset) -> Within {

@@ -1009,18 +1009,9 @@ impl Climb {
 mod tests {
     use super::*;
 
-    /// Seeded uniform values in `[-scale, scale]` (xorshift; tests only).
+    /// Seeded uniform values in `[-scale, scale)`.
     fn uniform(len: usize, scale: f32, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
-                scale * (2.0 * unit - 1.0)
-            })
-            .collect()
+        crate::test_data::uniform(len, -scale, scale, seed)
     }
 
     /// The stage as it was written before blocking, span by span: each

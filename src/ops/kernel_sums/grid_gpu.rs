@@ -561,19 +561,9 @@ mod tests {
     use crate::kernel::{Kernel, KernelCoeffs};
     use crate::ops::kernel_sums::{self, SeekStatus, grid::exact_support2};
 
-    /// Seeded values in `[0, 1)` (splitmix64).
+    /// Seeded values in `[0, 1)`.
     fn unit(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^= z >> 31;
-                (z >> 40) as f32 / (1u64 << 24) as f32
-            })
-            .collect()
+        crate::test_data::uniform(n, 0.0, 1.0, seed)
     }
 
     /// `n` points in three clumps and a sprinkle, `offset` from the origin
