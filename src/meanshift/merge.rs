@@ -160,13 +160,8 @@ mod tests {
     /// integer modes exactly h apart, ties of intensity.
     #[test]
     fn cells_find_the_survivors_all_of_them_find() {
-        let mut s = 5u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut rng = crate::test_data::rng(5);
+        let mut next = move || rand::RngExt::random::<f32>(&mut rng);
         for dim in 1..=5 {
             for (n, scale, h) in [(400, 20.0, 1.0), (400, 3.0, 0.7), (300, 100.0, 0.05)] {
                 let modes: Vec<f32> = (0..n * dim).map(|_| scale * next()).collect();

@@ -822,13 +822,8 @@ mod tests {
             unreachable!("a GPU context")
         };
         let host = |a: f32, b: f32| ((f64::from(a) / f64::from(b)) as f32).to_bits();
-        let mut s = 99u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s as u32
-        };
+        let mut rng = crate::test_data::rng(99);
+        let mut next = move || rand::Rng::next_u32(&mut rng);
         // Weighted: sums and masses from bits, exponents kept where the
         // quotient stays normal.
         let mut rows = Vec::new();

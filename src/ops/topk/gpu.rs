@@ -833,15 +833,7 @@ mod tests {
             unreachable!("a GPU context")
         };
         let (n, dim) = (500, 3);
-        let mut s = 5u64;
-        let data: Vec<f32> = (0..n * dim)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                10.0 * (s >> 40) as f32 / (1u64 << 24) as f32
-            })
-            .collect();
+        let data = crate::test_data::uniform(n * dim, 0.0, 10.0, 5);
         let chunk = rows_per_chunk(g, dim, &TOPK);
         assert!(chunk < n / 3, "the data span several buffers");
         let uploaded = || ctx.device_stats().unwrap().uploaded_bytes;
